@@ -1,0 +1,96 @@
+/*
+ * actions.c — applies decisions in the event's transaction (actions.h).
+ */
+#include "actions.h"
+
+#include <string.h>
+
+#include "alloc.h"
+#include "error.h"
+#include "obligations.h"
+#include "outbox.h"
+#include "registers.h"
+
+cJSON *actions_state_get(store *st, const char *ns, const char *key)
+{
+    sqlite3_stmt *s = store_stmt(st, "SELECT value FROM state WHERE ns=?1 AND key=?2");
+    if (!s)
+        return NULL;
+    sqlite3_bind_text(s, 1, ns, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
+    cJSON *v = NULL;
+    if (sqlite3_step(s) == SQLITE_ROW)
+        v = cJSON_Parse((const char *)sqlite3_column_text(s, 0));
+    sqlite3_reset(s);
+    return v;
+}
+
+static int actions_set(action_ctx *ctx, const cJSON *d)
+{
+    const cJSON *ns = cJSON_GetObjectItemCaseSensitive(d, "ns");
+    const cJSON *key = cJSON_GetObjectItemCaseSensitive(d, "key");
+    const cJSON *value = cJSON_GetObjectItemCaseSensitive(d, "value");
+    if (!cJSON_IsString(ns) || !cJSON_IsString(key))
+        return OBLIGO_EINVAL;
+    sqlite3_stmt *s;
+    char *text = NULL;
+    if (!value || cJSON_IsNull(value)) {
+        s = store_stmt(ctx->st, "DELETE FROM state WHERE ns=?1 AND key=?2");
+    } else {
+        s = store_stmt(ctx->st, "INSERT INTO state(ns,key,value) VALUES(?1,?2,?3) "
+                                "ON CONFLICT(ns,key) DO UPDATE SET value=excluded.value");
+        if (!(text = cJSON_PrintUnformatted(value)))
+            return OBLIGO_ENOMEM;
+    }
+    if (!s) {
+        cJSON_free(text);
+        return OBLIGO_EDB;
+    }
+    sqlite3_bind_text(s, 1, ns->valuestring, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, key->valuestring, -1, SQLITE_STATIC);
+    if (text)
+        sqlite3_bind_text(s, 3, text, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    cJSON_free(text);
+    return rc == SQLITE_DONE ? 0 : store_error(rc);
+}
+
+static int actions_register(action_ctx *ctx, const cJSON *d)
+{
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(d, "register");
+    const cJSON *key = cJSON_GetObjectItemCaseSensitive(d, "key");
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(d, "data");
+    if (!cJSON_IsString(name) || !cJSON_IsString(key) || !cJSON_IsObject(data))
+        return OBLIGO_EINVAL;
+    return registers_append(ctx->st, name->valuestring, key->valuestring, data, ctx->event_time,
+                            ctx->event_seq);
+}
+
+int actions_apply(action_ctx *ctx, const cJSON *decisions)
+{
+    static const struct {
+        const char *op;
+        int (*apply)(action_ctx *, const cJSON *);
+    } table[] = {
+        {"open", obligations_open},       {"fulfil", obligations_fulfil},
+        {"cancel", obligations_cancel},   {"extend", obligations_extend},
+        {"overdue", obligations_overdue}, {"alert", outbox_alert},
+        {"register", actions_register},   {"set", actions_set},
+    };
+    for (const cJSON *d = decisions ? decisions->child : NULL; d; d = d->next) {
+        const cJSON *op = cJSON_GetObjectItemCaseSensitive(d, "op");
+        if (!cJSON_IsString(op))
+            return OBLIGO_EINVAL;
+        int rc = OBLIGO_EINVAL;
+        for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+            if (strcmp(table[i].op, op->valuestring) == 0) {
+                rc = table[i].apply(ctx, d);
+                break;
+            }
+        }
+        if (rc)
+            return rc;
+    }
+    return 0;
+}

@@ -1,0 +1,26 @@
+/*
+ * cli_common.h — option parsing and opening shared by the subcommands.
+ */
+#ifndef OBLIGO_CLI_COMMON_H
+#define OBLIGO_CLI_COMMON_H
+
+#include "config.h"
+#include "engine.h"
+
+typedef struct cli_opts {
+    const char *config, *db, *rules, *clock, *until, *status, *kind, *since, *listen;
+    int json, csv, history;
+    char **args; /* positional arguments, borrowed from argv */
+    int nargs;
+} cli_opts;
+
+/* Parses argv (argv[0] is the subcommand). Returns 0, 1 after printing help,
+ * or -1 after a usage error was printed. */
+int cli_parse(int argc, char **argv, cli_opts *o, const char *usage_text);
+/* Loads the configuration and applies --db/--rules/--listen. 0 or an error
+ * that was already printed. */
+int cli_config(const cli_opts *o, config *cfg);
+/* cli_config and engine_open; 0, or 2 after printing why. */
+int cli_open(const cli_opts *o, config *cfg, engine *e, int read_only);
+
+#endif

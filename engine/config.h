@@ -1,0 +1,42 @@
+/*
+ * config.h — the engine's configuration: defaults that work with no file,
+ * overridden by an optional JSON file (--config F) and then by command-line
+ * flags.
+ *
+ * File keys (all optional): "db", "rules", "listen", "allow_unknown_types",
+ * "max_event_bytes", "max_body_bytes", "sinks" (list: "stdout",
+ * "file:PATH"), "policy" (object of rule policies, read by policy() in
+ * rules), "lua_memory_bytes", "lua_instructions".
+ */
+#ifndef OBLIGO_CONFIG_H
+#define OBLIGO_CONFIG_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+
+#include "sandbox.h"
+
+#define CONFIG_MAX_SINKS 8
+
+typedef struct config {
+    char *db_path;   /* default ./var/obligo.db */
+    char *rules_dir; /* default ./rules */
+    char *listen;    /* default 127.0.0.1:8787 */
+    int allow_unknown_types;
+    size_t max_event_bytes; /* default 1 MiB */
+    size_t max_body_bytes;  /* default 16 MiB */
+    char *sinks[CONFIG_MAX_SINKS];
+    int nsinks;
+    cJSON *policy; /* owned; an object, possibly empty */
+    sandbox_limits limits;
+} config;
+
+/* Fills cfg with the defaults, then reads path when it is not NULL.
+ * Returns 0, or OBLIGO_EINVAL/EIO with *err (caller frees) naming the file
+ * and the key. On failure cfg is freed. */
+int config_load(config *cfg, const char *path, char **err);
+/* Replaces a string setting (copied). */
+int config_set(char **slot, const char *value);
+void config_free(config *cfg);
+
+#endif

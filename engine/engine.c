@@ -1,0 +1,377 @@
+/*
+ * engine.c — the pipeline of engine.h.
+ *
+ * Depends on validate.c (schemas), journal.c (events), rules.c (decisions),
+ * actions.c (applying them) and obligations.c (timers). The engine's own
+ * behaviour — an obligation passing its due time, a reminder — is expressed
+ * as decisions too, so the journal explains it like any rule's.
+ */
+#include "engine.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "actions.h"
+#include "alloc.h"
+#include "error.h"
+#include "journal.h"
+#include "obligations.h"
+#include "outbox.h"
+#include "registers.h"
+#include "validate.h"
+
+#define ENGINE_SOURCE "urn:obligo:engine"
+
+void engine_global_init(void)
+{
+    cJSON_Hooks hooks = {.malloc_fn = obligo_malloc, .free_fn = obligo_free};
+    cJSON_InitHooks(&hooks);
+}
+
+int engine_open(engine *e, const config *cfg, int read_only, char **err)
+{
+    memset(e, 0, sizeof *e);
+    e->cfg = cfg;
+    *err = NULL;
+    int rc = store_open(&e->st, cfg->db_path, read_only, err);
+    if (rc)
+        return rc;
+    if (read_only)
+        return 0;
+    rc = rules_load(cfg->rules_dir, cfg->policy, &cfg->limits, &e->rules, err);
+    if (rc) {
+        store_close(&e->st);
+        return rc;
+    }
+    return 0;
+}
+
+void engine_close(engine *e)
+{
+    rules_free(e->rules);
+    e->rules = NULL;
+    store_close(&e->st);
+}
+
+cJSON *engine_decode(engine *e, const char *raw, size_t len, char **field, char **reason)
+{
+    *field = NULL;
+    *reason = NULL;
+    if (len > e->cfg->max_event_bytes) {
+        *reason = obligo_asprintf("event is %zu bytes, more than the limit of %zu", len,
+                                  e->cfg->max_event_bytes);
+        return NULL;
+    }
+    const char *end = NULL;
+    cJSON *ev = cJSON_ParseWithLengthOpts(raw, len, &end, 0);
+    if (ev) {
+        /* cJSON stops at the end of the first value: anything after it but
+         * blanks means the input was not one JSON value. */
+        while (end && (size_t)(end - raw) < len &&
+               (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
+            end++;
+        if (end && (size_t)(end - raw) < len) {
+            *reason = obligo_asprintf("not valid JSON: unexpected text at byte %zu",
+                                      (size_t)(end - raw) + 1);
+            cJSON_Delete(ev);
+            return NULL;
+        }
+    } else {
+        const char *at = cJSON_GetErrorPtr();
+        size_t off = at && at >= raw && at <= raw + len ? (size_t)(at - raw) : 0;
+        *reason = obligo_asprintf("not valid JSON (error near byte %zu)", off + 1);
+        return NULL;
+    }
+    validate_result vr = {0};
+    int rc = validate_event(ev, e->cfg->allow_unknown_types, &vr);
+    if (rc) {
+        if (rc == OBLIGO_ENOMEM) {
+            *reason = obligo_strdup("out of memory while validating");
+        } else {
+            *field = vr.field ? obligo_strdup(vr.field) : NULL;
+            *reason = obligo_strdup(vr.message ? vr.message : "invalid event");
+        }
+        validate_result_clear(&vr);
+        cJSON_Delete(ev);
+        return NULL;
+    }
+    return ev;
+}
+
+int engine_begin(engine *e)
+{
+    return store_begin(&e->st);
+}
+
+int engine_commit(engine *e)
+{
+    return store_commit(&e->st);
+}
+
+void engine_rollback(engine *e)
+{
+    store_rollback(&e->st);
+}
+
+int engine_reject(engine *e, const char *origin, const char *raw, size_t len, const char *field,
+                  const char *reason)
+{
+    e->stats.rejected++;
+    return journal_reject(&e->st, origin, raw, len, field, reason, e->now);
+}
+
+/* ---- state reads for rules ------------------------------------------------ */
+
+static cJSON *engine_state_get(void *ud, const char *ns, const char *key)
+{
+    return actions_state_get(&((engine *)ud)->st, ns, key);
+}
+
+/* Rules compare instants as numbers; the output form has RFC 3339 text. */
+static void engine_times_to_numbers(cJSON *o)
+{
+    static const char *const fields[] = {"opened_at", "starts_at", "due_at", "legal_limit",
+                                         "closed_at"};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        cJSON *v = cJSON_GetObjectItemCaseSensitive(o, fields[i]);
+        obligo_time t;
+        if (cJSON_IsString(v) && clock_parse_rfc3339(v->valuestring, &t) == 0)
+            cJSON_ReplaceItemInObjectCaseSensitive(o, fields[i], cJSON_CreateNumber((double)t));
+    }
+}
+
+static cJSON *engine_state_obligation(void *ud, const char *kind, const char *subject)
+{
+    cJSON *o = obligations_latest(&((engine *)ud)->st, kind, subject);
+    if (o)
+        engine_times_to_numbers(o);
+    return o;
+}
+
+static cJSON *engine_state_register(void *ud, const char *name, const char *key)
+{
+    return registers_current(&((engine *)ud)->st, name, key);
+}
+
+/* ---- the engine's own decisions ------------------------------------------ */
+
+static int engine_builtin(engine *e, const cJSON *ev, const char *type, cJSON *decisions)
+{
+    int overdue = strcmp(type, "obligo.obligation.overdue") == 0;
+    int reminder = strcmp(type, "obligo.obligation.reminder") == 0;
+    if (!overdue && !reminder)
+        return 0;
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(ev, "data");
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(data, "obligation");
+    if (!cJSON_IsNumber(id))
+        return 0;
+    cJSON *o = obligations_get(&e->st, (int64_t)id->valuedouble);
+    if (!o)
+        return 0;
+    const char *status = cJSON_GetObjectItemCaseSensitive(o, "status")->valuestring;
+    if (strcmp(status, "open") != 0) {
+        cJSON_Delete(o);
+        return 0;
+    }
+    const char *kind = cJSON_GetObjectItemCaseSensitive(o, "kind")->valuestring;
+    const char *subject = cJSON_GetObjectItemCaseSensitive(o, "subject")->valuestring;
+    const char *due_s = cJSON_GetObjectItemCaseSensitive(o, "due_at")->valuestring;
+    obligo_time due = 0;
+    clock_parse_rfc3339(due_s, &due);
+    char local[32];
+    clock_format_local(due, local);
+    const rules_kind *k = e->rules ? rules_kind_find(e->rules, kind) : NULL;
+    const char *title = k && k->title ? k->title : kind;
+    int late = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(data, "late"));
+
+    if (overdue) {
+        cJSON *d = cJSON_CreateObject();
+        cJSON_AddStringToObject(d, "op", "overdue");
+        cJSON_AddStringToObject(d, "rule", "obligo.engine");
+        cJSON_AddNumberToObject(d, "obligation", id->valuedouble);
+        cJSON_AddItemToArray(decisions, d);
+    }
+    char *msg =
+        overdue ? obligo_asprintf("Termijn verstreken: \"%s\" (%s) voor %s had uiterlijk %s "
+                                  "(Europe/Amsterdam) gedaan moeten zijn. Handel dit direct af en "
+                                  "leg vast waarom het later is.%s",
+                                  title, kind, subject, local,
+                                  late ? " (Gemeld na herstart: de termijn verliep terwijl Obligo "
+                                         "niet draaide.)"
+                                       : "")
+                : obligo_asprintf("Herinnering: \"%s\" (%s) voor %s moet uiterlijk %s "
+                                  "(Europe/Amsterdam) gedaan zijn.",
+                                  title, kind, subject, local);
+    cJSON *a = cJSON_CreateObject();
+    cJSON_AddStringToObject(a, "op", "alert");
+    cJSON_AddStringToObject(a, "rule", "obligo.engine");
+    cJSON_AddStringToObject(a, "kind",
+                            overdue ? "obligo.obligation_overdue" : "obligo.obligation_reminder");
+    cJSON_AddStringToObject(a, "subject", subject);
+    cJSON_AddStringToObject(a, "severity", overdue ? "critical" : "warning");
+    cJSON_AddStringToObject(a, "message", msg ? msg : "");
+    cJSON *ad = cJSON_AddObjectToObject(a, "data");
+    cJSON_AddNumberToObject(ad, "obligation", id->valuedouble);
+    cJSON_AddStringToObject(ad, "kind", kind);
+    cJSON_AddStringToObject(ad, "due_at", due_s);
+    if (late)
+        cJSON_AddTrueToObject(ad, "late");
+    cJSON_AddItemToArray(decisions, a);
+    obligo_free(msg);
+    cJSON_Delete(o);
+    return 0;
+}
+
+static void engine_rule_error_alerts(engine *e, const cJSON *errors, cJSON *decisions)
+{
+    for (const cJSON *err = errors->child; err; err = err->next) {
+        const char *rule = cJSON_GetObjectItemCaseSensitive(err, "rule")->valuestring;
+        const char *file = cJSON_GetObjectItemCaseSensitive(err, "file")->valuestring;
+        int line = (int)cJSON_GetObjectItemCaseSensitive(err, "line")->valuedouble;
+        const char *message = cJSON_GetObjectItemCaseSensitive(err, "message")->valuestring;
+        char *msg = obligo_asprintf("Regel %s faalde (%s:%d: %s). De gebeurtenis is wel "
+                                    "vastgelegd; controleer en herstel de regel.",
+                                    rule, file, line, message);
+        fprintf(stderr, "obligo: rule %s failed: %s:%d: %s\n", rule, file, line, message);
+        cJSON *a = cJSON_CreateObject();
+        cJSON_AddStringToObject(a, "op", "alert");
+        cJSON_AddStringToObject(a, "rule", "obligo.engine");
+        cJSON_AddStringToObject(a, "kind", "obligo.rule_error");
+        cJSON_AddStringToObject(a, "subject", rule);
+        cJSON_AddStringToObject(a, "severity", "warning");
+        cJSON_AddStringToObject(a, "message", msg ? msg : message);
+        cJSON_AddItemToObject(a, "data", cJSON_Duplicate(err, 1));
+        cJSON_AddItemToArray(decisions, a);
+        obligo_free(msg);
+        e->stats.rule_errors++;
+    }
+}
+
+int engine_event(engine *e, const cJSON *event, const char *raw, size_t len, int *duplicate)
+{
+    int64_t seq = 0;
+    const char *revision = e->rules ? rules_revision(e->rules) : "none";
+    int rc = journal_append(&e->st, event, raw, len, revision, e->now, &seq, duplicate);
+    if (rc)
+        return rc;
+    if (*duplicate) {
+        e->stats.duplicates++;
+        return 0;
+    }
+    const char *type = cJSON_GetObjectItemCaseSensitive(event, "type")->valuestring;
+    const char *time_s = cJSON_GetObjectItemCaseSensitive(event, "time")->valuestring;
+    obligo_time t = e->now;
+    clock_parse_rfc3339(time_s, &t);
+
+    cJSON *decisions = cJSON_CreateArray(), *errors = cJSON_CreateArray();
+    if (!decisions || !errors) {
+        rc = OBLIGO_ENOMEM;
+        goto out;
+    }
+    if ((rc = engine_builtin(e, event, type, decisions)))
+        goto out;
+    if (e->rules) {
+        rules_state_ops ops = {e, engine_state_get, engine_state_obligation,
+                               engine_state_register};
+        if ((rc = rules_evaluate(e->rules, event, &ops, decisions, errors)))
+            goto out;
+    }
+    engine_rule_error_alerts(e, errors, decisions);
+    action_ctx ctx = {
+        .st = &e->st,
+        .event_seq = seq,
+        .event_source = cJSON_GetObjectItemCaseSensitive(event, "source")->valuestring,
+        .event_id = cJSON_GetObjectItemCaseSensitive(event, "id")->valuestring,
+        .event_time = t,
+        .sinks = (const char *const *)e->cfg->sinks,
+        .nsinks = e->cfg->nsinks,
+    };
+    if ((rc = actions_apply(&ctx, decisions)))
+        goto out;
+    if ((rc = journal_decisions(&e->st, seq, decisions)))
+        goto out;
+    e->stats.accepted++;
+out:
+    cJSON_Delete(decisions);
+    cJSON_Delete(errors);
+    return rc;
+}
+
+int engine_next_due(engine *e, obligo_time *at)
+{
+    obligations_timer t;
+    int rc = obligations_next_timer(&e->st, &t);
+    if (rc == 1)
+        *at = t.fire_at;
+    return rc;
+}
+
+/* Turns a due timer into the engine event it stands for. */
+static cJSON *engine_timer_event(engine *e, const obligations_timer *t, int late)
+{
+    cJSON *o = obligations_get(&e->st, t->obligation);
+    if (!o)
+        return NULL;
+    char id[96], when[CLOCK_RFC3339_LEN], type[64];
+    snprintf(id, sizeof id, "%s/%lld/%lld", t->what, (long long)t->obligation,
+             (long long)t->fire_at);
+    snprintf(type, sizeof type, "obligo.obligation.%s", t->what);
+    clock_format_utc(t->fire_at, when);
+    cJSON *ev = cJSON_CreateObject();
+    cJSON_AddStringToObject(ev, "specversion", "1.0");
+    cJSON_AddStringToObject(ev, "id", id);
+    cJSON_AddStringToObject(ev, "source", ENGINE_SOURCE);
+    cJSON_AddStringToObject(ev, "type", type);
+    cJSON_AddStringToObject(ev, "time", when);
+    cJSON_AddStringToObject(ev, "subject",
+                            cJSON_GetObjectItemCaseSensitive(o, "subject")->valuestring);
+    cJSON *data = cJSON_AddObjectToObject(ev, "data");
+    cJSON_AddNumberToObject(data, "obligation", (double)t->obligation);
+    cJSON_AddStringToObject(data, "kind", cJSON_GetObjectItemCaseSensitive(o, "kind")->valuestring);
+    cJSON_AddStringToObject(data, "subject",
+                            cJSON_GetObjectItemCaseSensitive(o, "subject")->valuestring);
+    cJSON_AddStringToObject(data, "due_at",
+                            cJSON_GetObjectItemCaseSensitive(o, "due_at")->valuestring);
+    cJSON_AddBoolToObject(data, "late", late);
+    cJSON_Delete(o);
+    return ev;
+}
+
+int engine_fire_due(engine *e, obligo_time until, obligo_time late_before, int *fired)
+{
+    int n = 0, rc = 0;
+    for (;;) {
+        obligations_timer t;
+        rc = obligations_next_timer(&e->st, &t);
+        if (rc <= 0 || t.fire_at > until)
+            break;
+        /* Deleting the row and journaling its event happen in the same
+         * transaction: a deadline fires once, whatever crashes. */
+        if ((rc = obligations_delete_timer(&e->st, &t)))
+            break;
+        if (t.fire_at > e->now)
+            e->now = t.fire_at;
+        cJSON *ev = engine_timer_event(e, &t, t.fire_at < late_before);
+        if (!ev)
+            continue; /* the obligation is gone: nothing to fire */
+        char *raw = cJSON_PrintUnformatted(ev);
+        int dup = 0;
+        rc = raw ? engine_event(e, ev, raw, strlen(raw), &dup) : OBLIGO_ENOMEM;
+        cJSON_free(raw);
+        cJSON_Delete(ev);
+        if (rc)
+            break;
+        n++;
+    }
+    if (rc >= 0 && until > e->now)
+        e->now = until;
+    e->stats.fired += n;
+    if (fired)
+        *fired = n;
+    return rc < 0 ? rc : 0;
+}
+
+int engine_deliver(engine *e)
+{
+    return outbox_deliver(&e->st, (const char *const *)e->cfg->sinks, e->cfg->nsinks);
+}

@@ -1,0 +1,74 @@
+/*
+ * engine.h — the pipeline: decode -> validate -> journal -> evaluate ->
+ * apply, for events from any transport and for the engine's own deadline
+ * events (DESIGN §5).
+ *
+ * The caller owns the transaction: it calls engine_begin, then any number of
+ * engine_decode/engine_event/engine_fire_due, then engine_commit (or
+ * engine_rollback), and only then acknowledges. engine_deliver hands
+ * committed alerts to their sinks. One engine is used by one thread at a
+ * time.
+ */
+#ifndef OBLIGO_ENGINE_H
+#define OBLIGO_ENGINE_H
+
+#include <cjson/cJSON.h>
+
+#include "config.h"
+#include "rules.h"
+#include "store.h"
+
+typedef struct engine_stats {
+    long accepted, duplicates, rejected, rule_errors, fired;
+} engine_stats;
+
+typedef struct engine {
+    const config *cfg; /* borrowed */
+    store st;
+    rules *rules;
+    obligo_time now; /* engine time: never moves backwards */
+    engine_stats stats;
+} engine;
+
+/* Routes cJSON's allocations through obligo_malloc so out-of-memory tests
+ * reach them too. Call once at start-up, before any thread runs. */
+void engine_global_init(void);
+
+/* Opens the database and loads the rules. read_only opens the database for
+ * the reading commands (no rules). Returns 0 or a code with *err. */
+int engine_open(engine *e, const config *cfg, int read_only, char **err);
+void engine_close(engine *e);
+
+/* Parses and validates one event. Returns the parsed event (caller frees
+ * with cJSON_Delete), or NULL with *field (may be NULL: not JSON at all) and
+ * *reason set (caller frees both). */
+cJSON *engine_decode(engine *e, const char *raw, size_t len, char **field, char **reason);
+
+int engine_begin(engine *e);
+int engine_commit(engine *e);
+void engine_rollback(engine *e);
+
+/* Journals and judges one validated event in the open transaction.
+ * *duplicate is set when source+id was seen before (nothing changes).
+ * Rule failures do not fail the event: they become obligo.rule_error
+ * alerts. Returns 0 or a negative code (then roll back). */
+int engine_event(engine *e, const cJSON *event, const char *raw, size_t len, int *duplicate);
+
+/* Keeps refused input with where it came from and why. */
+int engine_reject(engine *e, const char *origin, const char *raw, size_t len, const char *field,
+                  const char *reason);
+
+/* Fires every timer due at or before `until`, earliest first, each as an
+ * engine event (obligo.obligation.overdue / .reminder) through
+ * engine_event. Timers due before `late_before` are marked late (they fell
+ * due while the engine was stopped). Advances engine time to `until`.
+ * *fired (may be NULL) gets the count. */
+int engine_fire_due(engine *e, obligo_time until, obligo_time late_before, int *fired);
+
+/* The earliest armed timer: 1 with *at filled, 0 when none, or < 0. */
+int engine_next_due(engine *e, obligo_time *at);
+
+/* Delivers committed alerts to the configured sinks (outbox.c). */
+int engine_deliver(engine *e);
+
+#endif

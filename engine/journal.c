@@ -1,0 +1,181 @@
+/*
+ * journal.c — the append-only journal of events (journal.h).
+ *
+ * Each row's hash covers the previous row's hash, the identity, the type and
+ * the raw bytes, so `obligo verify` can show that no accepted event was
+ * altered or removed after the fact.
+ */
+#include "journal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "digest.h"
+#include "error.h"
+
+static const char *journal_str(const cJSON *ev, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(ev, name);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int journal_last_hash(store *st, char out[DIGEST_HEX_LEN])
+{
+    sqlite3_stmt *s = store_stmt(st, "SELECT hash FROM events ORDER BY seq DESC LIMIT 1");
+    if (!s)
+        return OBLIGO_EDB;
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        snprintf(out, DIGEST_HEX_LEN, "%s", (const char *)sqlite3_column_text(s, 0));
+    else
+        out[0] = '\0';
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : store_error(rc);
+}
+
+static int journal_hash(char out[DIGEST_HEX_LEN], const char *prev, const char *source,
+                        const char *id, const char *type, const char *raw, size_t len)
+{
+    const void *parts[] = {prev, source, id, type, raw};
+    size_t lens[] = {strlen(prev), strlen(source), strlen(id), strlen(type), len};
+    return digest_parts(out, 5, parts, lens);
+}
+
+int journal_append(store *st, const cJSON *event, const char *raw, size_t len,
+                   const char *ruleset, obligo_time received_at, int64_t *seq, int *duplicate)
+{
+    const char *source = journal_str(event, "source"), *id = journal_str(event, "id");
+    const char *type = journal_str(event, "type"), *time_s = journal_str(event, "time");
+    const char *subject = journal_str(event, "subject");
+    obligo_time t = received_at;
+    *duplicate = 0;
+    if (!source || !id || !type)
+        return OBLIGO_EINVAL;
+    if (time_s)
+        clock_parse_rfc3339(time_s, &t);
+
+    sqlite3_stmt *s = store_stmt(st, "SELECT seq FROM events WHERE source=?1 AND id=?2");
+    if (!s)
+        return OBLIGO_EDB;
+    sqlite3_bind_text(s, 1, source, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *seq = sqlite3_column_int64(s, 0);
+        *duplicate = 1;
+        sqlite3_reset(s);
+        return 0;
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return store_error(rc);
+
+    char prev[DIGEST_HEX_LEN], hash[DIGEST_HEX_LEN];
+    if ((rc = journal_last_hash(st, prev)))
+        return rc;
+    if ((rc = journal_hash(hash, prev, source, id, type, raw, len)))
+        return rc;
+    s = store_stmt(st, "INSERT INTO events(source,id,type,time,subject,raw,received_at,ruleset,"
+                       "hash,prev_hash) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)");
+    if (!s)
+        return OBLIGO_EDB;
+    sqlite3_bind_text(s, 1, source, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, type, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, t);
+    if (subject)
+        sqlite3_bind_text(s, 5, subject, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 6, raw, (int)len, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 7, received_at);
+    sqlite3_bind_text(s, 8, ruleset, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 9, hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 10, prev, -1, SQLITE_STATIC);
+    rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return store_error(rc);
+    *seq = sqlite3_last_insert_rowid(st->db);
+    return 0;
+}
+
+int journal_reject(store *st, const char *origin, const char *raw, size_t len, const char *field,
+                   const char *reason, obligo_time at)
+{
+    sqlite3_stmt *s = store_stmt(st, "INSERT INTO rejected(received_at,origin,field,reason,raw) "
+                                     "VALUES(?1,?2,?3,?4,?5)");
+    if (!s)
+        return OBLIGO_EDB;
+    sqlite3_bind_int64(s, 1, at);
+    sqlite3_bind_text(s, 2, origin, -1, SQLITE_STATIC);
+    if (field)
+        sqlite3_bind_text(s, 3, field, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, reason, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 5, raw ? raw : "", (int)(raw ? len : 0), SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : store_error(rc);
+}
+
+int journal_decisions(store *st, int64_t seq, const cJSON *decisions)
+{
+    int n = 0;
+    for (const cJSON *d = decisions ? decisions->child : NULL; d; d = d->next, n++) {
+        char *text = cJSON_PrintUnformatted(d);
+        if (!text)
+            return OBLIGO_ENOMEM;
+        const cJSON *rule = cJSON_GetObjectItemCaseSensitive(d, "rule");
+        sqlite3_stmt *s =
+            store_stmt(st, "INSERT INTO decisions(event,n,rule,decision) VALUES(?1,?2,?3,?4)");
+        if (!s) {
+            cJSON_free(text);
+            return OBLIGO_EDB;
+        }
+        sqlite3_bind_int64(s, 1, seq);
+        sqlite3_bind_int(s, 2, n);
+        if (cJSON_IsString(rule))
+            sqlite3_bind_text(s, 3, rule->valuestring, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 4, text, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(s);
+        sqlite3_reset(s);
+        cJSON_free(text);
+        if (rc != SQLITE_DONE)
+            return store_error(rc);
+    }
+    return 0;
+}
+
+long journal_verify(store *st)
+{
+    sqlite3_stmt *s = store_stmt(st, "SELECT seq,source,id,type,raw,hash,prev_hash FROM events "
+                                     "ORDER BY seq");
+    if (!s)
+        return -1;
+    char prev[DIGEST_HEX_LEN] = "";
+    long broken = 0;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        long long seq = sqlite3_column_int64(s, 0);
+        const char *source = (const char *)sqlite3_column_text(s, 1);
+        const char *id = (const char *)sqlite3_column_text(s, 2);
+        const char *type = (const char *)sqlite3_column_text(s, 3);
+        const char *raw = (const char *)sqlite3_column_text(s, 4);
+        size_t len = (size_t)sqlite3_column_bytes(s, 4);
+        const char *hash = (const char *)sqlite3_column_text(s, 5);
+        const char *prev_hash = (const char *)sqlite3_column_text(s, 6);
+        char want[DIGEST_HEX_LEN];
+        if (strcmp(prev_hash, prev) != 0) {
+            fprintf(stderr, "journal: event %lld (%s %s) does not link to the event before it\n",
+                    seq, source, id);
+            broken++;
+        }
+        journal_hash(want, prev_hash, source, id, type, raw, len);
+        if (strcmp(want, hash) != 0) {
+            fprintf(stderr, "journal: event %lld (%s %s) was altered: its hash does not match\n",
+                    seq, source, id);
+            broken++;
+        }
+        snprintf(prev, sizeof prev, "%s", hash);
+    }
+    sqlite3_reset(s);
+    return broken;
+}

@@ -1,0 +1,35 @@
+/*
+ * journal.h — the events table: every accepted event once, in order, with a
+ * hash chain; the rejected table; and the decisions each event caused.
+ *
+ * All functions run inside the caller's transaction on the store's thread.
+ */
+#ifndef OBLIGO_JOURNAL_H
+#define OBLIGO_JOURNAL_H
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+#include "clock.h"
+#include "store.h"
+
+/* Appends a validated event. raw/len are the bytes as received (stored as
+ * they came). On a repeat of source+id nothing changes and *duplicate is 1.
+ * *seq gets the journal sequence number of the new row. Returns 0 or a
+ * negative code. */
+int journal_append(store *st, const cJSON *event, const char *raw, size_t len,
+                   const char *ruleset, obligo_time received_at, int64_t *seq, int *duplicate);
+
+/* Keeps input that was refused, with where it came from ("FILE:LINE",
+ * "http[3]"), the field and the reason. */
+int journal_reject(store *st, const char *origin, const char *raw, size_t len, const char *field,
+                   const char *reason, obligo_time at);
+
+/* Records the decisions (a JSON array, borrowed) an event caused. */
+int journal_decisions(store *st, int64_t seq, const cJSON *decisions);
+
+/* Checks the journal's hash chain; returns the number of broken links and
+ * prints each to stderr with its sequence number. */
+long journal_verify(store *st);
+
+#endif

@@ -1,0 +1,415 @@
+/*
+ * obligations.c — the obligation state machine and its timer rows
+ * (obligations.h).
+ */
+#include "obligations.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "error.h"
+
+static const char *obl_str(const cJSON *d, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(d, name);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int obl_time(const cJSON *d, const char *name, obligo_time *t)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(d, name);
+    if (!cJSON_IsNumber(v))
+        return 0;
+    *t = (obligo_time)v->valuedouble;
+    return 1;
+}
+
+static int obl_step_done(sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? 0 : store_error(rc);
+}
+
+/* The active (open or overdue) obligation of kind+subject: returns 1 and
+ * fills id/status/due, 0 when none, or a negative code. */
+static int obl_active(store *st, const char *kind, const char *subject, int64_t *id,
+                      char status[16], obligo_time *due)
+{
+    sqlite3_stmt *s = store_stmt(st, "SELECT id,status,due_at FROM obligations WHERE kind=?1 AND "
+                                     "subject=?2 AND status IN ('open','overdue')");
+    if (!s)
+        return OBLIGO_EDB;
+    sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, subject, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    int found = 0;
+    if (rc == SQLITE_ROW) {
+        *id = sqlite3_column_int64(s, 0);
+        snprintf(status, 16, "%s", (const char *)sqlite3_column_text(s, 1));
+        *due = sqlite3_column_int64(s, 2);
+        found = 1;
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return store_error(rc);
+    return found;
+}
+
+static int obl_exists(store *st, const char *kind, const char *subject)
+{
+    sqlite3_stmt *s = store_stmt(st, "SELECT 1 FROM obligations WHERE kind=?1 AND subject=?2");
+    if (!s)
+        return OBLIGO_EDB;
+    sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, subject, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : store_error(rc);
+}
+
+static int obl_clear_timers(store *st, int64_t id)
+{
+    sqlite3_stmt *s = store_stmt(st, "DELETE FROM timers WHERE obligation=?1");
+    if (!s)
+        return OBLIGO_EDB;
+    sqlite3_bind_int64(s, 1, id);
+    return obl_step_done(s);
+}
+
+static int obl_add_timer(store *st, int64_t id, obligo_time at, const char *what)
+{
+    sqlite3_stmt *s =
+        store_stmt(st, "INSERT OR IGNORE INTO timers(obligation,fire_at,what) VALUES(?1,?2,?3)");
+    if (!s)
+        return OBLIGO_EDB;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, at);
+    sqlite3_bind_text(s, 3, what, -1, SQLITE_STATIC);
+    return obl_step_done(s);
+}
+
+/* Arms the due timer and the reminders that still lie ahead of the event
+ * and before the due instant (a reminder already in the past when the duty
+ * is opened would only be noise). */
+static int obl_arm(action_ctx *ctx, int64_t id, obligo_time due, const cJSON *d)
+{
+    int rc = obl_clear_timers(ctx->st, id);
+    if (!rc)
+        rc = obl_add_timer(ctx->st, id, due, "overdue");
+    const cJSON *rem = cJSON_GetObjectItemCaseSensitive(d, "remind");
+    for (const cJSON *r = rem ? rem->child : NULL; !rc && r; r = r->next) {
+        obligo_time at = (obligo_time)r->valuedouble;
+        if (at > ctx->event_time && at < due)
+            rc = obl_add_timer(ctx->st, id, at, "reminder");
+    }
+    return rc;
+}
+
+static int obl_close(action_ctx *ctx, int64_t id, const char *status, obligo_time at,
+                     const char *rationale)
+{
+    sqlite3_stmt *s = store_stmt(ctx->st, "UPDATE obligations SET status=?2, closed_at=?3, "
+                                          "closed_by=?4, rationale=coalesce(?5,rationale) "
+                                          "WHERE id=?1");
+    if (!s)
+        return OBLIGO_EDB;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_text(s, 2, status, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, at);
+    sqlite3_bind_int64(s, 4, ctx->event_seq);
+    if (rationale)
+        sqlite3_bind_text(s, 5, rationale, -1, SQLITE_STATIC);
+    int rc = obl_step_done(s);
+    return rc ? rc : obl_clear_timers(ctx->st, id);
+}
+
+int obligations_open(action_ctx *ctx, const cJSON *d)
+{
+    const char *kind = obl_str(d, "kind"), *subject = obl_str(d, "subject");
+    obligo_time from, due, limit = 0;
+    if (!kind || !subject || !obl_time(d, "from", &from) || !obl_time(d, "due_at", &due))
+        return OBLIGO_EINVAL;
+    int has_limit = obl_time(d, "legal_limit", &limit);
+    int64_t id;
+    char status[16];
+    obligo_time old_due;
+    int rc = obl_active(ctx->st, kind, subject, &id, status, &old_due);
+    if (rc < 0)
+        return rc;
+    if (rc == 1 && strcmp(status, "open") == 0) {
+        /* Re-arm: the same duty, counted from a new start (a later record
+         * change, an earlier report of the same breach). */
+        sqlite3_stmt *s = store_stmt(ctx->st, "UPDATE obligations SET starts_at=?2, due_at=?3, "
+                                              "legal_limit=?4 WHERE id=?1");
+        if (!s)
+            return OBLIGO_EDB;
+        sqlite3_bind_int64(s, 1, id);
+        sqlite3_bind_int64(s, 2, from);
+        sqlite3_bind_int64(s, 3, due);
+        if (has_limit)
+            sqlite3_bind_int64(s, 4, limit);
+        if ((rc = obl_step_done(s)))
+            return rc;
+        return obl_arm(ctx, id, due, d);
+    }
+    if (rc == 1) {
+        /* Overdue and renewed by the fulfilling event of a periodic duty:
+         * the missed period closes late and a new period begins. */
+        if ((rc = obl_close(ctx, id, "late", ctx->event_time, NULL)))
+            return rc;
+    } else if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "once"))) {
+        if ((rc = obl_exists(ctx->st, kind, subject)) != 0)
+            return rc < 0 ? rc : 0; /* this duty was already opened once */
+    }
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(d, "data");
+    char *data_text = data ? cJSON_PrintUnformatted(data) : NULL;
+    sqlite3_stmt *s = store_stmt(ctx->st,
+                                 "INSERT INTO obligations(kind,subject,status,opened_at,starts_at,"
+                                 "due_at,legal_limit,source_event,data) "
+                                 "VALUES(?1,?2,'open',?3,?4,?5,?6,?7,?8)");
+    if (!s) {
+        cJSON_free(data_text);
+        return OBLIGO_EDB;
+    }
+    sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, subject, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, ctx->event_time);
+    sqlite3_bind_int64(s, 4, from);
+    sqlite3_bind_int64(s, 5, due);
+    if (has_limit)
+        sqlite3_bind_int64(s, 6, limit);
+    sqlite3_bind_int64(s, 7, ctx->event_seq);
+    if (data_text)
+        sqlite3_bind_text(s, 8, data_text, -1, SQLITE_STATIC);
+    rc = obl_step_done(s);
+    cJSON_free(data_text);
+    if (rc)
+        return rc;
+    return obl_arm(ctx, sqlite3_last_insert_rowid(ctx->st->db), due, d);
+}
+
+int obligations_fulfil(action_ctx *ctx, const cJSON *d)
+{
+    const char *kind = obl_str(d, "kind"), *subject = obl_str(d, "subject");
+    obligo_time at;
+    if (!kind || !subject || !obl_time(d, "at", &at))
+        return OBLIGO_EINVAL;
+    int64_t id;
+    char status[16];
+    obligo_time due;
+    int rc = obl_active(ctx->st, kind, subject, &id, status, &due);
+    if (rc <= 0)
+        return rc; /* nothing active: fulfilling twice changes nothing */
+    return obl_close(ctx, id, at <= due ? "fulfilled" : "late", at, NULL);
+}
+
+int obligations_cancel(action_ctx *ctx, const cJSON *d)
+{
+    const char *kind = obl_str(d, "kind"), *subject = obl_str(d, "subject");
+    obligo_time at = ctx->event_time;
+    if (!kind || !subject)
+        return OBLIGO_EINVAL;
+    obl_time(d, "at", &at);
+    int64_t id;
+    char status[16];
+    obligo_time due;
+    int rc = obl_active(ctx->st, kind, subject, &id, status, &due);
+    if (rc <= 0)
+        return rc;
+    return obl_close(ctx, id, "cancelled", at, obl_str(d, "rationale"));
+}
+
+int obligations_extend(action_ctx *ctx, const cJSON *d)
+{
+    const char *kind = obl_str(d, "kind"), *subject = obl_str(d, "subject");
+    obligo_time due, limit = 0;
+    if (!kind || !subject || !obl_time(d, "due_at", &due))
+        return OBLIGO_EINVAL;
+    int has_limit = obl_time(d, "legal_limit", &limit);
+    int64_t id;
+    char status[16];
+    obligo_time old_due;
+    int rc = obl_active(ctx->st, kind, subject, &id, status, &old_due);
+    if (rc <= 0)
+        return rc;
+    sqlite3_stmt *s = store_stmt(ctx->st, "UPDATE obligations SET due_at=?2, legal_limit=?3, "
+                                          "status=CASE WHEN ?2 > ?4 THEN 'open' ELSE status END "
+                                          "WHERE id=?1");
+    if (!s)
+        return OBLIGO_EDB;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, due);
+    if (has_limit)
+        sqlite3_bind_int64(s, 3, limit);
+    sqlite3_bind_int64(s, 4, ctx->event_time);
+    if ((rc = obl_step_done(s)))
+        return rc;
+    return obl_arm(ctx, id, due, d);
+}
+
+int obligations_overdue(action_ctx *ctx, const cJSON *d)
+{
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(d, "obligation");
+    if (!cJSON_IsNumber(id))
+        return OBLIGO_EINVAL;
+    sqlite3_stmt *s =
+        store_stmt(ctx->st, "UPDATE obligations SET status='overdue' WHERE id=?1 AND status='open'");
+    if (!s)
+        return OBLIGO_EDB;
+    sqlite3_bind_int64(s, 1, (int64_t)id->valuedouble);
+    return obl_step_done(s);
+}
+
+/* ---- reading -------------------------------------------------------------- */
+
+#define OBL_COLUMNS                                                                                \
+    "o.id,o.kind,o.subject,o.status,o.opened_at,o.starts_at,o.due_at,o.legal_limit,o.closed_at,"   \
+    "o.rationale,o.data,se.source,se.id,ce.source,ce.id"
+#define OBL_FROM                                                                                   \
+    " FROM obligations o JOIN events se ON se.seq=o.source_event "                                 \
+    "LEFT JOIN events ce ON ce.seq=o.closed_by "
+
+static void obl_add_time(cJSON *o, const char *name, sqlite3_stmt *s, int col)
+{
+    if (sqlite3_column_type(s, col) == SQLITE_NULL)
+        return;
+    char buf[CLOCK_RFC3339_LEN];
+    clock_format_utc(sqlite3_column_int64(s, col), buf);
+    cJSON_AddStringToObject(o, name, buf);
+}
+
+static cJSON *obl_event_ref(sqlite3_stmt *s, int col)
+{
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddStringToObject(e, "source", (const char *)sqlite3_column_text(s, col));
+    cJSON_AddStringToObject(e, "id", (const char *)sqlite3_column_text(s, col + 1));
+    return e;
+}
+
+static cJSON *obl_row(sqlite3_stmt *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON_AddNumberToObject(o, "id", (double)sqlite3_column_int64(s, 0));
+    cJSON_AddStringToObject(o, "kind", (const char *)sqlite3_column_text(s, 1));
+    cJSON_AddStringToObject(o, "subject", (const char *)sqlite3_column_text(s, 2));
+    cJSON_AddStringToObject(o, "status", (const char *)sqlite3_column_text(s, 3));
+    obl_add_time(o, "opened_at", s, 4);
+    obl_add_time(o, "starts_at", s, 5);
+    obl_add_time(o, "due_at", s, 6);
+    obl_add_time(o, "legal_limit", s, 7);
+    obl_add_time(o, "closed_at", s, 8);
+    if (sqlite3_column_type(s, 13) != SQLITE_NULL)
+        cJSON_AddItemToObject(o, "closed_by", obl_event_ref(s, 13));
+    if (sqlite3_column_type(s, 9) != SQLITE_NULL)
+        cJSON_AddStringToObject(o, "rationale", (const char *)sqlite3_column_text(s, 9));
+    cJSON_AddItemToObject(o, "source_event", obl_event_ref(s, 11));
+    if (sqlite3_column_type(s, 10) != SQLITE_NULL) {
+        cJSON *data = cJSON_Parse((const char *)sqlite3_column_text(s, 10));
+        if (data)
+            cJSON_AddItemToObject(o, "data", data);
+    }
+    return o;
+}
+
+cJSON *obligations_get(store *st, int64_t id)
+{
+    sqlite3_stmt *s = store_stmt(st, "SELECT " OBL_COLUMNS OBL_FROM "WHERE o.id=?1");
+    if (!s)
+        return NULL;
+    sqlite3_bind_int64(s, 1, id);
+    cJSON *o = sqlite3_step(s) == SQLITE_ROW ? obl_row(s) : NULL;
+    sqlite3_reset(s);
+    return o;
+}
+
+cJSON *obligations_latest(store *st, const char *kind, const char *subject)
+{
+    sqlite3_stmt *s = store_stmt(st, "SELECT " OBL_COLUMNS OBL_FROM
+                                     "WHERE o.kind=?1 AND o.subject=?2 ORDER BY o.id DESC LIMIT 1");
+    if (!s)
+        return NULL;
+    sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, subject, -1, SQLITE_STATIC);
+    cJSON *o = sqlite3_step(s) == SQLITE_ROW ? obl_row(s) : NULL;
+    sqlite3_reset(s);
+    return o;
+}
+
+cJSON *obligations_list(store *st, const obligations_filter *f)
+{
+    sqlite3_stmt *s = store_stmt(st, "SELECT " OBL_COLUMNS OBL_FROM
+                                     "WHERE (?1 IS NULL OR o.status=?1) AND (?2 IS NULL OR "
+                                     "o.kind=?2) AND (?3 IS NULL OR o.subject=?3) AND "
+                                     "(?4 IS NULL OR o.due_at < ?4) AND o.id > ?5 "
+                                     "ORDER BY o.id LIMIT ?6");
+    if (!s)
+        return NULL;
+    if (f->status)
+        sqlite3_bind_text(s, 1, f->status, -1, SQLITE_STATIC);
+    if (f->kind)
+        sqlite3_bind_text(s, 2, f->kind, -1, SQLITE_STATIC);
+    if (f->subject)
+        sqlite3_bind_text(s, 3, f->subject, -1, SQLITE_STATIC);
+    if (f->due_before)
+        sqlite3_bind_int64(s, 4, f->due_before);
+    sqlite3_bind_int64(s, 5, f->after_id);
+    sqlite3_bind_int64(s, 6, f->limit > 0 ? f->limit : -1);
+    cJSON *out = cJSON_CreateArray();
+    while (out && sqlite3_step(s) == SQLITE_ROW)
+        cJSON_AddItemToArray(out, obl_row(s));
+    sqlite3_reset(s);
+    return out;
+}
+
+int obligations_next_timer(store *st, obligations_timer *t)
+{
+    sqlite3_stmt *s = store_stmt(st, "SELECT obligation,fire_at,what FROM timers "
+                                     "ORDER BY fire_at, obligation LIMIT 1");
+    if (!s)
+        return OBLIGO_EDB;
+    int rc = sqlite3_step(s);
+    int found = 0;
+    if (rc == SQLITE_ROW) {
+        t->obligation = sqlite3_column_int64(s, 0);
+        t->fire_at = sqlite3_column_int64(s, 1);
+        snprintf(t->what, sizeof t->what, "%s", (const char *)sqlite3_column_text(s, 2));
+        found = 1;
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return store_error(rc);
+    return found;
+}
+
+int obligations_delete_timer(store *st, const obligations_timer *t)
+{
+    sqlite3_stmt *s =
+        store_stmt(st, "DELETE FROM timers WHERE obligation=?1 AND fire_at=?2 AND what=?3");
+    if (!s)
+        return OBLIGO_EDB;
+    sqlite3_bind_int64(s, 1, t->obligation);
+    sqlite3_bind_int64(s, 2, t->fire_at);
+    sqlite3_bind_text(s, 3, t->what, -1, SQLITE_STATIC);
+    return obl_step_done(s);
+}
+
+int obligations_count_by_status(store *st, long counts[5])
+{
+    static const char *const names[5] = {"open", "fulfilled", "overdue", "late", "cancelled"};
+    memset(counts, 0, 5 * sizeof counts[0]);
+    sqlite3_stmt *s = store_stmt(st, "SELECT status, count(*) FROM obligations GROUP BY status");
+    if (!s)
+        return OBLIGO_EDB;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        const char *st_name = (const char *)sqlite3_column_text(s, 0);
+        for (int i = 0; i < 5; i++)
+            if (strcmp(st_name, names[i]) == 0)
+                counts[i] = (long)sqlite3_column_int64(s, 1);
+    }
+    sqlite3_reset(s);
+    return 0;
+}

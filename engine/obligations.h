@@ -1,0 +1,57 @@
+/*
+ * obligations.h — obligations and their timers (DESIGN §2, §5).
+ *
+ * Status moves open -> fulfilled | late | cancelled, or open -> overdue ->
+ * late | cancelled. At most one obligation per kind and subject is active
+ * (open or overdue). Every active obligation has timer rows: one for its due
+ * instant ("overdue") and one per reminder; the engine arms one libuv timer
+ * for the earliest row. Timer rows are deleted in the same transaction that
+ * turns them into an engine event, so each fires once.
+ * All functions run on the store's thread inside the caller's transaction.
+ */
+#ifndef OBLIGO_OBLIGATIONS_H
+#define OBLIGO_OBLIGATIONS_H
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+#include "actions.h"
+
+int obligations_open(action_ctx *ctx, const cJSON *d);
+int obligations_fulfil(action_ctx *ctx, const cJSON *d);
+int obligations_cancel(action_ctx *ctx, const cJSON *d);
+int obligations_extend(action_ctx *ctx, const cJSON *d);
+/* {"op":"overdue","obligation":id}: open -> overdue. */
+int obligations_overdue(action_ctx *ctx, const cJSON *d);
+
+/* One obligation as output JSON (DESIGN §2); by id or the latest of
+ * kind+subject. Caller frees; NULL when none. */
+cJSON *obligations_get(store *st, int64_t id);
+cJSON *obligations_latest(store *st, const char *kind, const char *subject);
+
+typedef struct obligations_filter {
+    const char *status, *kind, *subject;
+    obligo_time due_before; /* 0: no bound */
+    int64_t after_id;       /* paging: rows with id > after_id */
+    int limit;              /* 0: no limit */
+} obligations_filter;
+
+/* Output rows as a JSON array, ordered by id. Caller frees. */
+cJSON *obligations_list(store *st, const obligations_filter *f);
+
+/* The earliest timer: returns 1 and fills the fields, 0 when none, or a
+ * negative code. */
+typedef struct obligations_timer {
+    int64_t obligation;
+    obligo_time fire_at;
+    char what[16]; /* "overdue" or "reminder" */
+} obligations_timer;
+
+int obligations_next_timer(store *st, obligations_timer *t);
+int obligations_delete_timer(store *st, const obligations_timer *t);
+
+/* Counts by status (for /metrics and the CLI summary): fills counts in the
+ * order open, fulfilled, overdue, late, cancelled. */
+int obligations_count_by_status(store *st, long counts[5]);
+
+#endif

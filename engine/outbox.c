@@ -1,0 +1,256 @@
+/*
+ * outbox.c — alerts, outbox rows and their sinks (outbox.h).
+ */
+#include "outbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "digest.h"
+#include "error.h"
+
+static const char *outbox_str(const cJSON *d, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(d, name);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+int outbox_alert(action_ctx *ctx, const cJSON *d)
+{
+    const char *kind = outbox_str(d, "kind"), *subject = outbox_str(d, "subject");
+    const char *severity = outbox_str(d, "severity"), *message = outbox_str(d, "message");
+    const char *rule = outbox_str(d, "rule");
+    if (!kind || !subject || !severity || !message)
+        return OBLIGO_EINVAL;
+    /* The id depends only on the event's identity and the alert's place
+     * among the event's alerts, so replaying the journal gives the same ids
+     * and a receiver can deduplicate redeliveries. */
+    char n[16], hash[DIGEST_HEX_LEN], id[24];
+    snprintf(n, sizeof n, "%d", ctx->nalerts++);
+    const void *parts[] = {ctx->event_source, ctx->event_id, n};
+    size_t lens[] = {strlen(ctx->event_source), strlen(ctx->event_id), strlen(n)};
+    int rc = digest_parts(hash, 3, parts, lens);
+    if (rc)
+        return rc;
+    snprintf(id, sizeof id, "al-%.16s", hash);
+
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(d, "data");
+    char *data_text = data ? cJSON_PrintUnformatted(data) : NULL;
+    sqlite3_stmt *s = store_stmt(ctx->st, "INSERT INTO alerts(id,kind,severity,subject,at,message,"
+                                          "event,rule,data) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)");
+    if (!s) {
+        cJSON_free(data_text);
+        return OBLIGO_EDB;
+    }
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, severity, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, subject, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 5, ctx->event_time);
+    sqlite3_bind_text(s, 6, message, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 7, ctx->event_seq);
+    if (rule && *rule)
+        sqlite3_bind_text(s, 8, rule, -1, SQLITE_STATIC);
+    if (data_text)
+        sqlite3_bind_text(s, 9, data_text, -1, SQLITE_STATIC);
+    int src = sqlite3_step(s);
+    sqlite3_reset(s);
+    cJSON_free(data_text);
+    if (src != SQLITE_DONE)
+        return store_error(src);
+    int64_t seq = sqlite3_last_insert_rowid(ctx->st->db);
+    for (int i = 0; i < ctx->nsinks; i++) {
+        s = store_stmt(ctx->st, "INSERT INTO outbox(alert,sink) VALUES(?1,?2)");
+        if (!s)
+            return OBLIGO_EDB;
+        sqlite3_bind_int64(s, 1, seq);
+        sqlite3_bind_text(s, 2, ctx->sinks[i], -1, SQLITE_STATIC);
+        src = sqlite3_step(s);
+        sqlite3_reset(s);
+        if (src != SQLITE_DONE)
+            return store_error(src);
+    }
+    return 0;
+}
+
+#define OUTBOX_COLUMNS                                                                             \
+    "a.seq,a.id,a.kind,a.severity,a.subject,a.at,a.message,e.source,e.id,a.rule,a.data"
+
+static cJSON *outbox_row(sqlite3_stmt *s)
+{
+    cJSON *a = cJSON_CreateObject();
+    if (!a)
+        return NULL;
+    char at[CLOCK_RFC3339_LEN];
+    clock_format_utc(sqlite3_column_int64(s, 5), at);
+    cJSON_AddStringToObject(a, "id", (const char *)sqlite3_column_text(s, 1));
+    cJSON_AddStringToObject(a, "kind", (const char *)sqlite3_column_text(s, 2));
+    cJSON_AddStringToObject(a, "severity", (const char *)sqlite3_column_text(s, 3));
+    cJSON_AddStringToObject(a, "subject", (const char *)sqlite3_column_text(s, 4));
+    cJSON_AddStringToObject(a, "at", at);
+    cJSON_AddStringToObject(a, "message", (const char *)sqlite3_column_text(s, 6));
+    cJSON *ev = cJSON_AddObjectToObject(a, "event");
+    cJSON_AddStringToObject(ev, "source", (const char *)sqlite3_column_text(s, 7));
+    cJSON_AddStringToObject(ev, "id", (const char *)sqlite3_column_text(s, 8));
+    if (sqlite3_column_type(s, 9) != SQLITE_NULL)
+        cJSON_AddStringToObject(a, "rule", (const char *)sqlite3_column_text(s, 9));
+    if (sqlite3_column_type(s, 10) != SQLITE_NULL) {
+        cJSON *data = cJSON_Parse((const char *)sqlite3_column_text(s, 10));
+        if (data)
+            cJSON_AddItemToObject(a, "data", data);
+    }
+    return a;
+}
+
+cJSON *outbox_list(store *st, const outbox_filter *f)
+{
+    sqlite3_stmt *s = store_stmt(st, "SELECT " OUTBOX_COLUMNS " FROM alerts a JOIN events e ON "
+                                     "e.seq=a.event WHERE a.at >= ?1 AND (?2 IS NULL OR a.kind=?2) "
+                                     "AND a.seq > ?3 ORDER BY a.seq LIMIT ?4");
+    if (!s)
+        return NULL;
+    sqlite3_bind_int64(s, 1, f->since);
+    if (f->kind)
+        sqlite3_bind_text(s, 2, f->kind, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, f->after_seq);
+    sqlite3_bind_int64(s, 4, f->limit > 0 ? f->limit : -1);
+    cJSON *out = cJSON_CreateArray();
+    while (out && sqlite3_step(s) == SQLITE_ROW)
+        cJSON_AddItemToArray(out, outbox_row(s));
+    sqlite3_reset(s);
+    return out;
+}
+
+static int outbox_write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return OBLIGO_EIO;
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Writes one alert line to a sink. stdout is flushed per line; a file is
+ * appended and fsynced so "delivered" means on disk. */
+static int outbox_emit(const char *sink, const char *line)
+{
+    size_t len = strlen(line);
+    if (strcmp(sink, "stdout") == 0) {
+        if (fwrite(line, 1, len, stdout) != len || fputc('\n', stdout) == EOF)
+            return OBLIGO_EIO;
+        return fflush(stdout) == 0 ? 0 : OBLIGO_EIO;
+    }
+    if (strncmp(sink, "file:", 5) == 0) {
+        int fd = open(sink + 5, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+        if (fd < 0)
+            return OBLIGO_EIO;
+        int rc = outbox_write_all(fd, line, len);
+        if (!rc)
+            rc = outbox_write_all(fd, "\n", 1);
+        if (!rc && fsync(fd) != 0)
+            rc = OBLIGO_EIO;
+        close(fd);
+        return rc;
+    }
+    return OBLIGO_EINVAL;
+}
+
+static int outbox_known(const char *sink, const char *const *sinks, int nsinks)
+{
+    for (int i = 0; i < nsinks; i++)
+        if (strcmp(sinks[i], sink) == 0)
+            return 1;
+    return 0;
+}
+
+int outbox_deliver(store *st, const char *const *sinks, int nsinks)
+{
+    int delivered = 0;
+    for (;;) {
+        sqlite3_stmt *s = store_stmt(
+            st, "SELECT o.alert,o.sink," OUTBOX_COLUMNS " FROM outbox o JOIN alerts a ON "
+                "a.seq=o.alert JOIN events e ON e.seq=a.event WHERE o.delivered_at IS NULL "
+                "ORDER BY o.alert LIMIT 256");
+        if (!s)
+            return OBLIGO_EDB;
+        int64_t ids[256];
+        char *sinkv[256];
+        int n = 0, failed = 0;
+        while (n < 256 && sqlite3_step(s) == SQLITE_ROW) {
+            const char *sink = (const char *)sqlite3_column_text(s, 1);
+            if (!outbox_known(sink, sinks, nsinks))
+                continue;
+            /* The row's columns start after the two outbox columns. */
+            cJSON *a = cJSON_CreateObject();
+            char at[CLOCK_RFC3339_LEN];
+            clock_format_utc(sqlite3_column_int64(s, 7), at);
+            cJSON_AddStringToObject(a, "id", (const char *)sqlite3_column_text(s, 3));
+            cJSON_AddStringToObject(a, "kind", (const char *)sqlite3_column_text(s, 4));
+            cJSON_AddStringToObject(a, "severity", (const char *)sqlite3_column_text(s, 5));
+            cJSON_AddStringToObject(a, "subject", (const char *)sqlite3_column_text(s, 6));
+            cJSON_AddStringToObject(a, "at", at);
+            cJSON_AddStringToObject(a, "message", (const char *)sqlite3_column_text(s, 8));
+            cJSON *ev = cJSON_AddObjectToObject(a, "event");
+            cJSON_AddStringToObject(ev, "source", (const char *)sqlite3_column_text(s, 9));
+            cJSON_AddStringToObject(ev, "id", (const char *)sqlite3_column_text(s, 10));
+            char *line = cJSON_PrintUnformatted(a);
+            cJSON_Delete(a);
+            if (!line || outbox_emit(sink, line)) {
+                cJSON_free(line);
+                failed = 1;
+                break;
+            }
+            cJSON_free(line);
+            ids[n] = sqlite3_column_int64(s, 0);
+            sinkv[n] = obligo_strdup(sink);
+            n++;
+        }
+        sqlite3_reset(s);
+        if (n == 0) {
+            return failed ? OBLIGO_EIO : delivered;
+        }
+        int rc = store_begin(st);
+        for (int i = 0; i < n; i++) {
+            sqlite3_stmt *u = rc ? NULL
+                                 : store_stmt(st, "UPDATE outbox SET delivered_at=strftime('%s',"
+                                                  "'now'), attempts=attempts+1 WHERE alert=?1 AND "
+                                                  "sink=?2");
+            if (u) {
+                sqlite3_bind_int64(u, 1, ids[i]);
+                sqlite3_bind_text(u, 2, sinkv[i], -1, SQLITE_STATIC);
+                if (sqlite3_step(u) != SQLITE_DONE)
+                    rc = OBLIGO_EDB;
+                sqlite3_reset(u);
+            }
+            obligo_free(sinkv[i]);
+        }
+        if (!rc)
+            rc = store_commit(st);
+        if (rc) {
+            store_rollback(st);
+            return rc;
+        }
+        delivered += n;
+        if (failed)
+            return OBLIGO_EIO;
+    }
+}
+
+long outbox_pending(store *st)
+{
+    sqlite3_stmt *s = store_stmt(st, "SELECT count(*) FROM outbox WHERE delivered_at IS NULL");
+    if (!s)
+        return -1;
+    long n = sqlite3_step(s) == SQLITE_ROW ? (long)sqlite3_column_int64(s, 0) : -1;
+    sqlite3_reset(s);
+    return n;
+}

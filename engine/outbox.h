@@ -1,0 +1,42 @@
+/*
+ * outbox.h — alerts and their durable delivery (DESIGN §2, §5).
+ *
+ * An alert is written with one outbox row per configured sink in the same
+ * transaction as the event that raised it. After the commit, outbox_deliver
+ * hands pending rows to their sinks and marks them delivered in a
+ * transaction of its own; a crash in between delivers again (at least once),
+ * and the alert's id is stable so receivers can deduplicate.
+ *
+ * Sinks: "stdout" (JSON lines) and "file:PATH" (JSON lines appended, fsynced
+ * before rows are marked delivered).
+ */
+#ifndef OBLIGO_OUTBOX_H
+#define OBLIGO_OUTBOX_H
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+#include "actions.h"
+
+/* {"op":"alert", kind, subject, severity, message, data?, rule?} */
+int outbox_alert(action_ctx *ctx, const cJSON *d);
+
+typedef struct outbox_filter {
+    obligo_time since; /* 0: all */
+    const char *kind;
+    int64_t after_seq;
+    int limit;
+} outbox_filter;
+
+/* Alerts as output JSON ({id, kind, severity, subject, at, message, event,
+ * rule?}), oldest first. Caller frees. */
+cJSON *outbox_list(store *st, const outbox_filter *f);
+
+/* Delivers pending rows; returns how many were delivered, or a negative
+ * code. Rows whose sink is not among `sinks` stay pending. */
+int outbox_deliver(store *st, const char *const *sinks, int nsinks);
+
+/* Pending rows (the delivery backlog). */
+long outbox_pending(store *st);
+
+#endif

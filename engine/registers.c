@@ -1,0 +1,184 @@
+/*
+ * registers.c — append-only registers with hash chains (registers.h).
+ */
+#include "registers.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "digest.h"
+#include "error.h"
+
+static int registers_hash(char out[DIGEST_HEX_LEN], const char *prev, const char *name,
+                          const char *key, long long version, long long at, const char *data)
+{
+    char v[32], a[32];
+    snprintf(v, sizeof v, "%lld", version);
+    snprintf(a, sizeof a, "%lld", at);
+    const void *parts[] = {prev, name, key, v, a, data};
+    size_t lens[] = {strlen(prev), strlen(name), strlen(key), strlen(v), strlen(a), strlen(data)};
+    return digest_parts(out, 6, parts, lens);
+}
+
+cJSON *registers_current(store *st, const char *name, const char *key)
+{
+    sqlite3_stmt *s = store_stmt(st, "SELECT data FROM registers WHERE register=?1 AND key=?2 "
+                                     "ORDER BY version DESC LIMIT 1");
+    if (!s)
+        return NULL;
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
+    cJSON *out = NULL;
+    if (sqlite3_step(s) == SQLITE_ROW)
+        out = cJSON_Parse((const char *)sqlite3_column_text(s, 0));
+    sqlite3_reset(s);
+    return out;
+}
+
+int registers_append(store *st, const char *name, const char *key, const cJSON *fields,
+                     obligo_time at, int64_t event_seq)
+{
+    int rc = 0;
+    char *before = NULL, *after = NULL;
+    cJSON *data = registers_current(st, name, key);
+    long long version = 0;
+    if (data) {
+        before = cJSON_PrintUnformatted(data);
+    } else if (!(data = cJSON_CreateObject())) {
+        return OBLIGO_ENOMEM;
+    }
+    for (const cJSON *f = fields ? fields->child : NULL; f; f = f->next) {
+        cJSON *copy = cJSON_Duplicate(f, 1);
+        if (!copy) {
+            rc = OBLIGO_ENOMEM;
+            goto out;
+        }
+        if (cJSON_HasObjectItem(data, f->string))
+            cJSON_ReplaceItemInObjectCaseSensitive(data, f->string, copy);
+        else
+            cJSON_AddItemToObject(data, f->string, copy);
+    }
+    if (!(after = cJSON_PrintUnformatted(data))) {
+        rc = OBLIGO_ENOMEM;
+        goto out;
+    }
+    if (before && strcmp(before, after) == 0)
+        goto out; /* nothing new to record */
+
+    sqlite3_stmt *s = store_stmt(st, "SELECT coalesce(max(version),0) FROM registers "
+                                     "WHERE register=?1 AND key=?2");
+    if (!s) {
+        rc = OBLIGO_EDB;
+        goto out;
+    }
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        version = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+
+    char prev[DIGEST_HEX_LEN] = "", hash[DIGEST_HEX_LEN];
+    s = store_stmt(st, "SELECT hash FROM registers WHERE register=?1 ORDER BY seq DESC LIMIT 1");
+    if (!s) {
+        rc = OBLIGO_EDB;
+        goto out;
+    }
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        snprintf(prev, sizeof prev, "%s", (const char *)sqlite3_column_text(s, 0));
+    sqlite3_reset(s);
+    if ((rc = registers_hash(hash, prev, name, key, version + 1, at, after)))
+        goto out;
+
+    s = store_stmt(st, "INSERT INTO registers(register,key,version,at,data,hash,prev_hash,event) "
+                       "VALUES(?1,?2,?3,?4,?5,?6,?7,?8)");
+    if (!s) {
+        rc = OBLIGO_EDB;
+        goto out;
+    }
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, version + 1);
+    sqlite3_bind_int64(s, 4, at);
+    sqlite3_bind_text(s, 5, after, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 6, hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 7, prev, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 8, event_seq);
+    int src = sqlite3_step(s);
+    sqlite3_reset(s);
+    rc = src == SQLITE_DONE ? 0 : store_error(src);
+out:
+    cJSON_Delete(data);
+    cJSON_free(before);
+    cJSON_free(after);
+    return rc;
+}
+
+cJSON *registers_list(store *st, const char *name, int history)
+{
+    const char *sql_all = "SELECT register,key,version,at,data,hash,prev_hash FROM registers "
+                          "WHERE register=?1 ORDER BY key, version";
+    const char *sql_latest =
+        "SELECT r.register,r.key,r.version,r.at,r.data,r.hash,r.prev_hash FROM registers r "
+        "WHERE r.register=?1 AND r.version=(SELECT max(version) FROM registers x "
+        "WHERE x.register=r.register AND x.key=r.key) ORDER BY r.key";
+    sqlite3_stmt *s = store_stmt(st, history ? sql_all : sql_latest);
+    if (!s)
+        return NULL;
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    cJSON *out = cJSON_CreateArray();
+    while (out && sqlite3_step(s) == SQLITE_ROW) {
+        cJSON *e = cJSON_CreateObject();
+        char at[CLOCK_RFC3339_LEN];
+        clock_format_utc(sqlite3_column_int64(s, 3), at);
+        cJSON_AddStringToObject(e, "register", (const char *)sqlite3_column_text(s, 0));
+        cJSON_AddStringToObject(e, "key", (const char *)sqlite3_column_text(s, 1));
+        cJSON_AddNumberToObject(e, "version", (double)sqlite3_column_int64(s, 2));
+        cJSON_AddStringToObject(e, "at", at);
+        cJSON *data = cJSON_Parse((const char *)sqlite3_column_text(s, 4));
+        cJSON_AddItemToObject(e, "data", data ? data : cJSON_CreateObject());
+        cJSON_AddStringToObject(e, "hash", (const char *)sqlite3_column_text(s, 5));
+        cJSON_AddStringToObject(e, "prev_hash", (const char *)sqlite3_column_text(s, 6));
+        cJSON_AddItemToArray(out, e);
+    }
+    sqlite3_reset(s);
+    return out;
+}
+
+long registers_verify(store *st)
+{
+    sqlite3_stmt *s = store_stmt(st, "SELECT register,key,version,at,data,hash,prev_hash,seq "
+                                     "FROM registers ORDER BY register, seq");
+    if (!s)
+        return -1;
+    long broken = 0;
+    char name[256] = "", prev[DIGEST_HEX_LEN] = "";
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        const char *reg = (const char *)sqlite3_column_text(s, 0);
+        const char *key = (const char *)sqlite3_column_text(s, 1);
+        long long version = sqlite3_column_int64(s, 2), at = sqlite3_column_int64(s, 3);
+        const char *data = (const char *)sqlite3_column_text(s, 4);
+        const char *hash = (const char *)sqlite3_column_text(s, 5);
+        const char *prev_hash = (const char *)sqlite3_column_text(s, 6);
+        if (strcmp(reg, name) != 0) {
+            snprintf(name, sizeof name, "%s", reg);
+            prev[0] = '\0';
+        }
+        char want[DIGEST_HEX_LEN];
+        if (strcmp(prev, prev_hash) != 0) {
+            fprintf(stderr, "register %s: %s version %lld does not link to the version before it\n",
+                    reg, key, version);
+            broken++;
+        }
+        registers_hash(want, prev_hash, reg, key, version, at, data);
+        if (strcmp(want, hash) != 0) {
+            fprintf(stderr, "register %s: %s version %lld was altered: its hash does not match\n",
+                    reg, key, version);
+            broken++;
+        }
+        snprintf(prev, sizeof prev, "%s", hash);
+    }
+    sqlite3_reset(s);
+    return broken;
+}

@@ -1,0 +1,37 @@
+/*
+ * registers.h — named, append-only registers with full history and a hash
+ * chain (DESIGN §2). The breach register `datalekken` is one of them.
+ *
+ * Every change is a new version of an entry; nothing is updated or deleted.
+ * Each version's hash covers the hash of the register's previous version (of
+ * any key), so removing or editing any version breaks the chain.
+ * All functions run on the store's thread, inside the caller's transaction
+ * where they write.
+ */
+#ifndef OBLIGO_REGISTERS_H
+#define OBLIGO_REGISTERS_H
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+#include "clock.h"
+#include "store.h"
+
+/* Merges fields (an object, borrowed) into the entry's current data and
+ * appends the result as a new version, unless nothing changed. */
+int registers_append(store *st, const char *name, const char *key, const cJSON *fields,
+                     obligo_time at, int64_t event_seq);
+
+/* The current data of an entry, as a new object the caller frees, or NULL. */
+cJSON *registers_current(store *st, const char *name, const char *key);
+
+/* The entries as a JSON array of {register, key, version, at, data, hash,
+ * prev_hash}: the latest version of each key, or every version when
+ * history is set. Caller frees. */
+cJSON *registers_list(store *st, const char *name, int history);
+
+/* Recomputes every chain; prints each broken link to stderr and returns
+ * their number (or -1 on a database error). */
+long registers_verify(store *st);
+
+#endif

@@ -1,0 +1,1079 @@
+/*
+ * rules.c — the rule DSL, loading a rule directory into one sandbox, and
+ * evaluating an event into decisions (rules.h).
+ *
+ * Depends on sandbox.c (the Lua state and its limits), periods.c (due
+ * instants), cJSON (events in, decisions out) and libcrypto (the revision
+ * hash). Lua values held by C are kept only through luaL_ref and released in
+ * rules_free.
+ */
+#include "rules.h"
+
+#include <dirent.h>
+#include <lauxlib.h>
+#include <lua.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "alloc.h"
+#include "error.h"
+
+typedef struct rules_rule {
+    char *name, *title, *source, *file;
+    int line;
+    char **on; /* event types */
+    int non;
+    int run_ref; /* luaL_ref to the run function */
+} rules_rule;
+
+struct rules {
+    sandbox *sb;
+    const cJSON *policy;
+    rules_kind *kinds;
+    int nkinds, capkinds;
+    rules_rule *rules;
+    int nrules, caprules;
+    char revision[17];
+    int act_ref, state_ref; /* the act and state tables handed to run() */
+    /* Evaluation context, valid during rules_evaluate only. */
+    const rules_state_ops *ops;
+    cJSON *pending; /* decisions of the rule running now */
+    const char *current_rule;
+    int oom;
+    /* Load context: the first declaration error. */
+    char *load_err;
+};
+
+static const char RULES_KEY[] = "obligo.rules";
+static const char PERIOD_TAG[] = "obligo.period";
+
+static rules *rules_self(lua_State *L)
+{
+    rules *r;
+    lua_getfield(L, LUA_REGISTRYINDEX, RULES_KEY);
+    r = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    return r;
+}
+
+/* ---- periods as Lua values ------------------------------------------------ */
+
+static int rules_push_period(lua_State *L, period_unit unit)
+{
+    lua_Integer n = luaL_checkinteger(L, 1);
+    if (n < 0 || n > 1000000)
+        return luaL_error(L, "a period must be between 0 and 1000000, got %d", (int)n);
+    lua_createtable(L, 0, 3);
+    lua_pushinteger(L, unit);
+    lua_setfield(L, -2, "unit");
+    lua_pushinteger(L, n);
+    lua_setfield(L, -2, "n");
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, PERIOD_TAG);
+    return 1;
+}
+
+static int rules_hours(lua_State *L)
+{
+    return rules_push_period(L, PERIOD_HOURS);
+}
+static int rules_days(lua_State *L)
+{
+    return rules_push_period(L, PERIOD_DAYS);
+}
+static int rules_months(lua_State *L)
+{
+    return rules_push_period(L, PERIOD_MONTHS);
+}
+static int rules_years(lua_State *L)
+{
+    return rules_push_period(L, PERIOD_YEARS);
+}
+
+/* Reads the period at idx; returns 0 when the value is not one. */
+static int rules_to_period(lua_State *L, int idx, period *p)
+{
+    if (!lua_istable(L, idx))
+        return 0;
+    idx = lua_absindex(L, idx);
+    lua_getfield(L, idx, PERIOD_TAG);
+    int ok = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    if (!ok)
+        return 0;
+    lua_getfield(L, idx, "unit");
+    lua_getfield(L, idx, "n");
+    p->unit = (period_unit)lua_tointeger(L, -2);
+    p->n = lua_tointeger(L, -1);
+    lua_pop(L, 2);
+    return 1;
+}
+
+static int rules_before(lua_State *L)
+{
+    period p;
+    if (!rules_to_period(L, 1, &p))
+        return luaL_error(L, "before() takes a period such as hours(24)");
+    lua_createtable(L, 0, 1);
+    lua_pushvalue(L, 1);
+    lua_setfield(L, -2, "before");
+    return 1;
+}
+
+/* ---- time helpers --------------------------------------------------------- */
+
+/* An instant from a Lua value: a number (seconds) or RFC 3339 / date text. */
+static int rules_to_time(lua_State *L, int idx, obligo_time *t)
+{
+    if (lua_type(L, idx) == LUA_TNUMBER) {
+        *t = (obligo_time)lua_tointeger(L, idx);
+        return 1;
+    }
+    if (lua_type(L, idx) == LUA_TSTRING)
+        return clock_parse_any(lua_tostring(L, idx), t) == 0;
+    return 0;
+}
+
+static obligo_time rules_check_time(lua_State *L, int idx, const char *what)
+{
+    obligo_time t;
+    if (!rules_to_time(L, idx, &t))
+        luaL_error(L, "%s must be a time (RFC 3339 text or seconds), got %s", what,
+                   lua_type(L, idx) == LUA_TSTRING ? lua_tostring(L, idx)
+                                                   : luaL_typename(L, idx));
+    return t;
+}
+
+/* time(s): seconds since the epoch for RFC 3339 text, nil when it is not. */
+static int rules_time(lua_State *L)
+{
+    obligo_time t;
+    if (!rules_to_time(L, 1, &t))
+        return 0;
+    lua_pushinteger(L, t);
+    return 1;
+}
+
+/* fmt(t): "dd-mm-jjjj uu:mm" in Europe/Amsterdam, for messages. */
+static int rules_fmt(lua_State *L)
+{
+    obligo_time t = rules_check_time(L, 1, "fmt(t)");
+    civil c;
+    clock_to_ams(t, &c);
+    char buf[40];
+    snprintf(buf, sizeof buf, "%02d-%02d-%04d %02d:%02d", c.day, c.month, c.year, c.hour, c.min);
+    lua_pushstring(L, buf);
+    return 1;
+}
+
+/* due(from, period): the due instant, counted as periods.h says. */
+static int rules_due(lua_State *L)
+{
+    obligo_time from = rules_check_time(L, 1, "due(from, period)");
+    period p;
+    if (!rules_to_period(L, 2, &p))
+        return luaL_error(L, "due(from, period): the second argument must be a period");
+    lua_pushinteger(L, periods_due(from, p));
+    return 1;
+}
+
+/* policy(name, default): the configured value, else the default. */
+static int rules_policy(lua_State *L)
+{
+    rules *r = rules_self(L);
+    const char *name = luaL_checkstring(L, 1);
+    const cJSON *v = r->policy ? cJSON_GetObjectItemCaseSensitive(r->policy, name) : NULL;
+    if (cJSON_IsNumber(v)) {
+        double d = v->valuedouble;
+        if (d == (double)(lua_Integer)d)
+            lua_pushinteger(L, (lua_Integer)d);
+        else
+            lua_pushnumber(L, d);
+    } else if (cJSON_IsString(v)) {
+        lua_pushstring(L, v->valuestring);
+    } else if (cJSON_IsBool(v)) {
+        lua_pushboolean(L, cJSON_IsTrue(v));
+    } else {
+        lua_settop(L, 2);
+    }
+    return 1;
+}
+
+/* ---- JSON <-> Lua --------------------------------------------------------- */
+
+static void rules_push_json(lua_State *L, const cJSON *v, int depth)
+{
+    if (depth > 64) {
+        lua_pushnil(L);
+        return;
+    }
+    if (cJSON_IsString(v)) {
+        lua_pushstring(L, v->valuestring);
+    } else if (cJSON_IsBool(v)) {
+        lua_pushboolean(L, cJSON_IsTrue(v));
+    } else if (cJSON_IsNumber(v)) {
+        double d = v->valuedouble;
+        if (d >= -9007199254740992.0 && d <= 9007199254740992.0 && d == (double)(int64_t)d)
+            lua_pushinteger(L, (lua_Integer)d);
+        else
+            lua_pushnumber(L, d);
+    } else if (cJSON_IsArray(v)) {
+        lua_createtable(L, cJSON_GetArraySize(v), 0);
+        int i = 1;
+        for (const cJSON *c = v->child; c; c = c->next) {
+            rules_push_json(L, c, depth + 1);
+            lua_rawseti(L, -2, i++);
+        }
+    } else if (cJSON_IsObject(v)) {
+        lua_createtable(L, 0, 8);
+        for (const cJSON *c = v->child; c; c = c->next) {
+            rules_push_json(L, c, depth + 1);
+            lua_setfield(L, -2, c->string);
+        }
+    } else {
+        lua_pushnil(L);
+    }
+}
+
+/* Converts the Lua value at idx to JSON: tables with keys 1..n become
+ * arrays, others objects with string keys. Raises a Lua error for functions
+ * and the like, so a rule author learns which value was wrong. */
+static cJSON *rules_to_json(lua_State *L, int idx, int depth)
+{
+    idx = lua_absindex(L, idx);
+    if (depth > 32)
+        luaL_error(L, "value nested too deeply to record");
+    switch (lua_type(L, idx)) {
+    case LUA_TNIL:
+        return cJSON_CreateNull();
+    case LUA_TBOOLEAN:
+        return cJSON_CreateBool(lua_toboolean(L, idx));
+    case LUA_TNUMBER:
+        return cJSON_CreateNumber(lua_tonumber(L, idx));
+    case LUA_TSTRING:
+        return cJSON_CreateString(lua_tostring(L, idx));
+    case LUA_TTABLE: {
+        lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+        int is_array = n > 0;
+        if (is_array) {
+            /* an array only when every key is 1..n */
+            lua_Integer count = 0;
+            lua_pushnil(L);
+            while (lua_next(L, idx)) {
+                count++;
+                lua_pop(L, 1);
+            }
+            is_array = count == n;
+        }
+        cJSON *out = is_array ? cJSON_CreateArray() : cJSON_CreateObject();
+        if (!out)
+            return NULL;
+        if (is_array) {
+            for (lua_Integer i = 1; i <= n; i++) {
+                lua_rawgeti(L, idx, i);
+                cJSON *c = rules_to_json(L, -1, depth + 1);
+                lua_pop(L, 1);
+                if (!c || !cJSON_AddItemToArray(out, c)) {
+                    cJSON_Delete(c);
+                    cJSON_Delete(out);
+                    return NULL;
+                }
+            }
+            return out;
+        }
+        lua_pushnil(L);
+        while (lua_next(L, idx)) {
+            char keybuf[32];
+            const char *key;
+            if (lua_type(L, -2) == LUA_TSTRING) {
+                key = lua_tostring(L, -2);
+            } else if (lua_type(L, -2) == LUA_TNUMBER) {
+                snprintf(keybuf, sizeof keybuf, "%lld", (long long)lua_tointeger(L, -2));
+                key = keybuf;
+            } else {
+                lua_pop(L, 1);
+                continue;
+            }
+            if (lua_type(L, -1) == LUA_TFUNCTION) {
+                lua_pop(L, 1);
+                continue;
+            }
+            cJSON *c = rules_to_json(L, -1, depth + 1);
+            lua_pop(L, 1);
+            if (!c || !cJSON_AddItemToObject(out, key, c)) {
+                cJSON_Delete(c);
+                cJSON_Delete(out);
+                return NULL;
+            }
+        }
+        return out;
+    }
+    default:
+        luaL_error(L, "a %s cannot be recorded in a decision", luaL_typename(L, idx));
+        return NULL;
+    }
+}
+
+/* ---- declarations: obligation "x" {...} and rule "x" {...} --------------- */
+
+static char *rules_opt_string(lua_State *L, int tbl, const char *field)
+{
+    lua_getfield(L, tbl, field);
+    char *s = lua_type(L, -1) == LUA_TSTRING ? obligo_strdup(lua_tostring(L, -1)) : NULL;
+    lua_pop(L, 1);
+    return s;
+}
+
+/* Where the declaration is written: the caller of the curried function. */
+static void rules_where(lua_State *L, char **file, int *line)
+{
+    lua_Debug ar;
+    *file = NULL;
+    *line = 0;
+    if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "Sl", &ar)) {
+        *file = obligo_strdup(ar.source[0] == '@' ? ar.source + 1 : ar.short_src);
+        *line = ar.currentline;
+    }
+}
+
+static int rules_declare_obligation(lua_State *L)
+{
+    rules *r = rules_self(L);
+    const char *name = lua_tostring(L, lua_upvalueindex(1));
+    luaL_checktype(L, 1, LUA_TTABLE);
+    for (int i = 0; i < r->nkinds; i++)
+        if (strcmp(r->kinds[i].name, name) == 0)
+            return luaL_error(L, "obligation \"%s\" is declared twice (first at %s:%d)", name,
+                              r->kinds[i].file, r->kinds[i].line);
+    rules_kind k;
+    memset(&k, 0, sizeof k);
+    lua_getfield(L, 1, "due");
+    if (!rules_to_period(L, -1, &k.due))
+        return luaL_error(L, "obligation \"%s\" needs due = hours(n), days(n), months(n) or "
+                             "years(n)",
+                          name);
+    lua_pop(L, 1);
+    lua_getfield(L, 1, "remind");
+    if (lua_istable(L, -1)) {
+        lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
+        if (n > RULES_MAX_REMINDERS)
+            return luaL_error(L, "obligation \"%s\": at most %d reminders", name,
+                              RULES_MAX_REMINDERS);
+        for (lua_Integer i = 1; i <= n; i++) {
+            lua_rawgeti(L, -1, i);
+            lua_getfield(L, -1, "before");
+            if (!rules_to_period(L, -1, &k.reminders[k.nreminders]))
+                return luaL_error(L, "obligation \"%s\": remind entries are before(period)",
+                                  name);
+            k.nreminders++;
+            lua_pop(L, 2);
+        }
+    } else if (!lua_isnil(L, -1)) {
+        return luaL_error(L, "obligation \"%s\": remind must be a list of before(period)", name);
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, 1, "once");
+    k.once = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    lua_getfield(L, 1, "title");
+    lua_getfield(L, 1, "source");
+    if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+        return luaL_error(L, "obligation \"%s\" needs a title and a legal source", name);
+    lua_pop(L, 2);
+    if (r->nkinds == r->capkinds) {
+        int cap = r->capkinds ? r->capkinds * 2 : 16;
+        rules_kind *nk = obligo_realloc(r->kinds, (size_t)cap * sizeof *nk);
+        if (!nk)
+            return luaL_error(L, "out of memory");
+        r->kinds = nk;
+        r->capkinds = cap;
+    }
+    k.name = obligo_strdup(name);
+    k.title = rules_opt_string(L, 1, "title");
+    k.source = rules_opt_string(L, 1, "source");
+    rules_where(L, &k.file, &k.line);
+    r->kinds[r->nkinds++] = k;
+    return 0;
+}
+
+static int rules_declare_rule(lua_State *L)
+{
+    rules *r = rules_self(L);
+    const char *name = lua_tostring(L, lua_upvalueindex(1));
+    luaL_checktype(L, 1, LUA_TTABLE);
+    for (int i = 0; i < r->nrules; i++)
+        if (strcmp(r->rules[i].name, name) == 0)
+            return luaL_error(L, "rule \"%s\" is declared twice (first at %s:%d)", name,
+                              r->rules[i].file, r->rules[i].line);
+    lua_getfield(L, 1, "run");
+    if (!lua_isfunction(L, -1))
+        return luaL_error(L, "rule \"%s\" needs run = function(e, act, state) ... end", name);
+    lua_pop(L, 1);
+    lua_getfield(L, 1, "title");
+    lua_getfield(L, 1, "source");
+    if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+        return luaL_error(L, "rule \"%s\" needs a title and a legal source", name);
+    lua_pop(L, 2);
+    /* on = "type" or { "type", ... } */
+    lua_getfield(L, 1, "on");
+    int non = 0;
+    if (lua_type(L, -1) == LUA_TSTRING)
+        non = 1;
+    else if (lua_istable(L, -1))
+        non = (int)lua_rawlen(L, -1);
+    if (non < 1 || non > 64)
+        return luaL_error(L, "rule \"%s\" needs on = \"event.type\" or a list of types", name);
+    if (r->nrules == r->caprules) {
+        int cap = r->caprules ? r->caprules * 2 : 16;
+        rules_rule *nr = obligo_realloc(r->rules, (size_t)cap * sizeof *nr);
+        if (!nr)
+            return luaL_error(L, "out of memory");
+        r->rules = nr;
+        r->caprules = cap;
+    }
+    rules_rule *rr = &r->rules[r->nrules];
+    memset(rr, 0, sizeof *rr);
+    rr->run_ref = LUA_NOREF;
+    rr->on = obligo_calloc((size_t)non, sizeof *rr->on);
+    if (!rr->on)
+        return luaL_error(L, "out of memory");
+    r->nrules++; /* from here on rules_free releases what is filled in */
+    if (lua_type(L, -1) == LUA_TSTRING) {
+        rr->on[rr->non++] = obligo_strdup(lua_tostring(L, -1));
+    } else {
+        for (int i = 1; i <= non; i++) {
+            lua_rawgeti(L, -1, i);
+            if (lua_type(L, -1) != LUA_TSTRING)
+                return luaL_error(L, "rule \"%s\": on[%d] must be an event type", name, i);
+            rr->on[rr->non++] = obligo_strdup(lua_tostring(L, -1));
+            lua_pop(L, 1);
+        }
+    }
+    lua_pop(L, 1);
+    rr->name = obligo_strdup(name);
+    rr->title = rules_opt_string(L, 1, "title");
+    rr->source = rules_opt_string(L, 1, "source");
+    rules_where(L, &rr->file, &rr->line);
+    lua_getfield(L, 1, "run");
+    rr->run_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    return 0;
+}
+
+/* obligation "name" returns the function that takes the table. */
+static int rules_curry(lua_State *L, lua_CFunction f, const char *what)
+{
+    const char *name = luaL_checkstring(L, 1);
+    if (!*name)
+        return luaL_error(L, "%s needs a name", what);
+    lua_pushvalue(L, 1);
+    lua_pushcclosure(L, f, 1);
+    return 1;
+}
+
+static int rules_obligation(lua_State *L)
+{
+    return rules_curry(L, rules_declare_obligation, "obligation");
+}
+
+static int rules_rule_decl(lua_State *L)
+{
+    return rules_curry(L, rules_declare_rule, "rule");
+}
+
+/* ---- act.*: the decisions a rule can make --------------------------------- */
+
+static cJSON *rules_decision(lua_State *L, const char *op)
+{
+    rules *r = rules_self(L);
+    cJSON *d = cJSON_CreateObject();
+    if (!d || !cJSON_AddStringToObject(d, "op", op) ||
+        !cJSON_AddStringToObject(d, "rule", r->current_rule ? r->current_rule : "") ||
+        !cJSON_AddItemToArray(r->pending, d)) {
+        cJSON_Delete(d);
+        r->oom = 1;
+        luaL_error(L, "out of memory");
+    }
+    return d;
+}
+
+static void rules_add_time(cJSON *d, const char *name, obligo_time t)
+{
+    cJSON_AddNumberToObject(d, name, (double)t);
+}
+
+/* The options table at idx may hold a time in `field`. */
+static int rules_opt_time(lua_State *L, int idx, const char *field, obligo_time *t)
+{
+    if (!lua_istable(L, idx))
+        return 0;
+    lua_getfield(L, idx, field);
+    int ok = 0;
+    if (!lua_isnil(L, -1)) {
+        char what[64];
+        snprintf(what, sizeof what, "%s", field);
+        *t = rules_check_time(L, -1, what);
+        ok = 1;
+    }
+    lua_pop(L, 1);
+    return ok;
+}
+
+static const rules_kind *rules_check_kind(lua_State *L, int idx)
+{
+    rules *r = rules_self(L);
+    const char *kind = luaL_checkstring(L, idx);
+    const rules_kind *k = rules_kind_find(r, kind);
+    if (!k)
+        luaL_error(L, "unknown obligation kind \"%s\" (declare it with obligation \"%s\" {...})",
+                   kind, kind);
+    return k;
+}
+
+static void rules_add_opt_text(lua_State *L, cJSON *d, int opts, const char *field)
+{
+    if (!lua_istable(L, opts))
+        return;
+    lua_getfield(L, opts, field);
+    if (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER)
+        cJSON_AddStringToObject(d, field, lua_tostring(L, -1));
+    lua_pop(L, 1);
+}
+
+static void rules_add_opt_data(lua_State *L, cJSON *d, int opts)
+{
+    if (!lua_istable(L, opts))
+        return;
+    lua_getfield(L, opts, "data");
+    if (lua_istable(L, -1)) {
+        cJSON *j = rules_to_json(L, -1, 0);
+        if (j)
+            cJSON_AddItemToObject(d, "data", j);
+    }
+    lua_pop(L, 1);
+}
+
+/* act.open(kind, subject, {from=t, due=period?, data=?}) — opens an
+ * obligation due a period after `from` (default: the kind's period), or
+ * re-arms the active one. */
+static int rules_act_open(lua_State *L)
+{
+    const rules_kind *k = rules_check_kind(L, 1);
+    const char *subject = luaL_checkstring(L, 2);
+    obligo_time from;
+    if (!rules_opt_time(L, 3, "from", &from))
+        return luaL_error(L, "act.open(\"%s\", ...) needs { from = time }", k->name);
+    period p = k->due;
+    if (lua_istable(L, 3)) {
+        lua_getfield(L, 3, "due");
+        if (!lua_isnil(L, -1) && !rules_to_period(L, -1, &p))
+            return luaL_error(L, "act.open: due must be a period such as days(14)");
+        lua_pop(L, 1);
+    }
+    cJSON *d = rules_decision(L, "open");
+    obligo_time due = periods_due(from, p);
+    cJSON_AddStringToObject(d, "kind", k->name);
+    cJSON_AddStringToObject(d, "subject", subject);
+    rules_add_time(d, "from", from);
+    rules_add_time(d, "due_at", due);
+    if (p.unit == PERIOD_HOURS)
+        rules_add_time(d, "legal_limit", periods_legal_limit(from, p));
+    cJSON *rem = cJSON_AddArrayToObject(d, "remind");
+    for (int i = 0; rem && i < k->nreminders; i++)
+        cJSON_AddItemToArray(rem, cJSON_CreateNumber((double)rules_reminder_at(
+                                      due, k->reminders[i])));
+    if (k->once)
+        cJSON_AddTrueToObject(d, "once");
+    rules_add_opt_data(L, d, 3);
+    return 0;
+}
+
+/* act.fulfil(kind, subject, {at=t}) */
+static int rules_act_fulfil(lua_State *L)
+{
+    const rules_kind *k = rules_check_kind(L, 1);
+    const char *subject = luaL_checkstring(L, 2);
+    obligo_time at;
+    if (!rules_opt_time(L, 3, "at", &at))
+        return luaL_error(L, "act.fulfil(\"%s\", ...) needs { at = time }", k->name);
+    cJSON *d = rules_decision(L, "fulfil");
+    cJSON_AddStringToObject(d, "kind", k->name);
+    cJSON_AddStringToObject(d, "subject", subject);
+    rules_add_time(d, "at", at);
+    return 0;
+}
+
+/* act.cancel(kind, subject, {rationale=..., at=t?}) */
+static int rules_act_cancel(lua_State *L)
+{
+    const rules_kind *k = rules_check_kind(L, 1);
+    const char *subject = luaL_checkstring(L, 2);
+    cJSON *d = rules_decision(L, "cancel");
+    cJSON_AddStringToObject(d, "kind", k->name);
+    cJSON_AddStringToObject(d, "subject", subject);
+    obligo_time at;
+    if (rules_opt_time(L, 3, "at", &at))
+        rules_add_time(d, "at", at);
+    rules_add_opt_text(L, d, 3, "rationale");
+    return 0;
+}
+
+/* act.extend(kind, subject, {from=t, due=period, reason=...}) — moves the
+ * active obligation's due instant to `due` counted from `from`. */
+static int rules_act_extend(lua_State *L)
+{
+    const rules_kind *k = rules_check_kind(L, 1);
+    const char *subject = luaL_checkstring(L, 2);
+    obligo_time from;
+    period p;
+    if (!rules_opt_time(L, 3, "from", &from))
+        return luaL_error(L, "act.extend(\"%s\", ...) needs { from = time, due = period }",
+                          k->name);
+    lua_getfield(L, 3, "due");
+    if (!rules_to_period(L, -1, &p))
+        return luaL_error(L, "act.extend: due must be a period such as months(3)");
+    lua_pop(L, 1);
+    cJSON *d = rules_decision(L, "extend");
+    obligo_time due = periods_due(from, p);
+    cJSON_AddStringToObject(d, "kind", k->name);
+    cJSON_AddStringToObject(d, "subject", subject);
+    rules_add_time(d, "due_at", due);
+    if (p.unit == PERIOD_HOURS)
+        rules_add_time(d, "legal_limit", periods_legal_limit(from, p));
+    cJSON *rem = cJSON_AddArrayToObject(d, "remind");
+    for (int i = 0; rem && i < k->nreminders; i++)
+        cJSON_AddItemToArray(rem, cJSON_CreateNumber((double)rules_reminder_at(
+                                      due, k->reminders[i])));
+    rules_add_opt_text(L, d, 3, "reason");
+    return 0;
+}
+
+/* act.alert(kind, subject, {severity=, message=, data=}) */
+static int rules_act_alert(lua_State *L)
+{
+    const char *kind = luaL_checkstring(L, 1);
+    const char *subject = luaL_checkstring(L, 2);
+    luaL_checktype(L, 3, LUA_TTABLE);
+    lua_getfield(L, 3, "severity");
+    const char *sev = lua_tostring(L, -1);
+    if (!sev || (strcmp(sev, "info") && strcmp(sev, "warning") && strcmp(sev, "critical")))
+        return luaL_error(L, "act.alert(\"%s\", ...): severity must be info, warning or "
+                             "critical",
+                          kind);
+    lua_getfield(L, 3, "message");
+    if (lua_type(L, -1) != LUA_TSTRING)
+        return luaL_error(L, "act.alert(\"%s\", ...) needs a message", kind);
+    cJSON *d = rules_decision(L, "alert");
+    cJSON_AddStringToObject(d, "kind", kind);
+    cJSON_AddStringToObject(d, "subject", subject);
+    cJSON_AddStringToObject(d, "severity", sev);
+    cJSON_AddStringToObject(d, "message", lua_tostring(L, -1));
+    lua_pop(L, 2);
+    rules_add_opt_data(L, d, 3);
+    return 0;
+}
+
+/* act.register(name, key, fields) — a new version of the entry with fields
+ * merged into the current data. */
+static int rules_act_register(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    const char *key = luaL_checkstring(L, 2);
+    luaL_checktype(L, 3, LUA_TTABLE);
+    cJSON *data = rules_to_json(L, 3, 0);
+    if (!cJSON_IsObject(data)) {
+        cJSON_Delete(data);
+        return luaL_error(L, "act.register: fields must be a table with names");
+    }
+    cJSON *d = rules_decision(L, "register");
+    cJSON_AddStringToObject(d, "register", name);
+    cJSON_AddStringToObject(d, "key", key);
+    cJSON_AddItemToObject(d, "data", data);
+    return 0;
+}
+
+/* act.set(ns, key, value) — rule state; value nil removes it. */
+static int rules_act_set(lua_State *L)
+{
+    const char *ns = luaL_checkstring(L, 1);
+    const char *key = luaL_checkstring(L, 2);
+    cJSON *v = rules_to_json(L, 3, 0);
+    cJSON *d = rules_decision(L, "set");
+    cJSON_AddStringToObject(d, "ns", ns);
+    cJSON_AddStringToObject(d, "key", key);
+    cJSON_AddItemToObject(d, "value", v ? v : cJSON_CreateNull());
+    return 0;
+}
+
+/* ---- state.*: what a rule may read ---------------------------------------- */
+
+static int rules_push_owned_json(lua_State *L, cJSON *v)
+{
+    if (!v)
+        return 0;
+    rules_push_json(L, v, 0);
+    cJSON_Delete(v);
+    return 1;
+}
+
+static int rules_state_get(lua_State *L)
+{
+    rules *r = rules_self(L);
+    const char *ns = luaL_checkstring(L, 1), *key = luaL_checkstring(L, 2);
+    if (!r->ops || !r->ops->state_get)
+        return 0;
+    return rules_push_owned_json(L, r->ops->state_get(r->ops->ud, ns, key));
+}
+
+static int rules_state_obligation(lua_State *L)
+{
+    rules *r = rules_self(L);
+    const char *kind = luaL_checkstring(L, 1), *subject = luaL_checkstring(L, 2);
+    if (!r->ops || !r->ops->obligation)
+        return 0;
+    return rules_push_owned_json(L, r->ops->obligation(r->ops->ud, kind, subject));
+}
+
+static int rules_state_register(lua_State *L)
+{
+    rules *r = rules_self(L);
+    const char *name = luaL_checkstring(L, 1), *key = luaL_checkstring(L, 2);
+    if (!r->ops || !r->ops->register_get)
+        return 0;
+    return rules_push_owned_json(L, r->ops->register_get(r->ops->ud, name, key));
+}
+
+/* ---- loading -------------------------------------------------------------- */
+
+typedef struct rules_files {
+    char **path;
+    int n, cap;
+} rules_files;
+
+static int rules_ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+static int rules_scan(const char *dir, rules_files *f, int depth)
+{
+    if (depth > 8)
+        return 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return OBLIGO_EIO;
+    struct dirent *ent;
+    int rc = 0;
+    while (!rc && (ent = readdir(d))) {
+        if (ent->d_name[0] == '.')
+            continue;
+        char *p = obligo_asprintf("%s/%s", dir, ent->d_name);
+        if (!p) {
+            rc = OBLIGO_ENOMEM;
+            break;
+        }
+        struct stat sb;
+        if (stat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+            rc = rules_scan(p, f, depth + 1);
+            obligo_free(p);
+        } else if (rules_ends_with(p, ".lua") && !rules_ends_with(p, "_test.lua")) {
+            if (f->n == f->cap) {
+                int cap = f->cap ? f->cap * 2 : 16;
+                char **np = obligo_realloc(f->path, (size_t)cap * sizeof *np);
+                if (!np) {
+                    obligo_free(p);
+                    rc = OBLIGO_ENOMEM;
+                    break;
+                }
+                f->path = np;
+                f->cap = cap;
+            }
+            f->path[f->n++] = p;
+        } else {
+            obligo_free(p);
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+static int rules_cmp_path(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void rules_set_fn(lua_State *L, int tbl, const char *name, lua_CFunction f)
+{
+    lua_pushcfunction(L, f);
+    lua_setfield(L, tbl, name);
+}
+
+static void rules_install_api(rules *r)
+{
+    lua_State *L = sandbox_state(r->sb);
+    lua_pushlightuserdata(L, r);
+    lua_setfield(L, LUA_REGISTRYINDEX, RULES_KEY);
+    lua_pushglobaltable(L);
+    int g = lua_gettop(L);
+    rules_set_fn(L, g, "obligation", rules_obligation);
+    rules_set_fn(L, g, "rule", rules_rule_decl);
+    rules_set_fn(L, g, "hours", rules_hours);
+    rules_set_fn(L, g, "days", rules_days);
+    rules_set_fn(L, g, "months", rules_months);
+    rules_set_fn(L, g, "years", rules_years);
+    rules_set_fn(L, g, "before", rules_before);
+    rules_set_fn(L, g, "time", rules_time);
+    rules_set_fn(L, g, "fmt", rules_fmt);
+    rules_set_fn(L, g, "due", rules_due);
+    rules_set_fn(L, g, "policy", rules_policy);
+    lua_pop(L, 1);
+
+    lua_createtable(L, 0, 8);
+    int a = lua_gettop(L);
+    rules_set_fn(L, a, "open", rules_act_open);
+    rules_set_fn(L, a, "fulfil", rules_act_fulfil);
+    rules_set_fn(L, a, "cancel", rules_act_cancel);
+    rules_set_fn(L, a, "extend", rules_act_extend);
+    rules_set_fn(L, a, "alert", rules_act_alert);
+    rules_set_fn(L, a, "register", rules_act_register);
+    rules_set_fn(L, a, "set", rules_act_set);
+    r->act_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+
+    lua_createtable(L, 0, 4);
+    int s = lua_gettop(L);
+    rules_set_fn(L, s, "get", rules_state_get);
+    rules_set_fn(L, s, "obligation", rules_state_obligation);
+    rules_set_fn(L, s, "register", rules_state_register);
+    r->state_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+static char *rules_format_error(const sandbox_error *e)
+{
+    if (e->file && e->line > 0)
+        return obligo_asprintf("%s:%d: %s", e->file, e->line, e->message ? e->message : "error");
+    if (e->file)
+        return obligo_asprintf("%s: %s", e->file, e->message ? e->message : "error");
+    return obligo_strdup(e->message ? e->message : "error");
+}
+
+static void rules_hash_update(EVP_MD_CTX *md, const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    EVP_DigestUpdate(md, path, strlen(path) + 1);
+    if (!fp)
+        return;
+    char buf[8192];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, fp)) > 0)
+        EVP_DigestUpdate(md, buf, n);
+    fclose(fp);
+}
+
+int rules_load(const char *dir, const cJSON *policy, const sandbox_limits *limits, rules **out,
+               char **err)
+{
+    *err = NULL;
+    rules *r = obligo_calloc(1, sizeof *r);
+    if (!r)
+        return OBLIGO_ENOMEM;
+    r->policy = policy;
+    r->act_ref = r->state_ref = LUA_NOREF;
+    int rc = sandbox_new(limits, &r->sb);
+    if (rc) {
+        obligo_free(r);
+        return rc;
+    }
+    rules_install_api(r);
+
+    rules_files files = {0};
+    rc = rules_scan(dir, &files, 0);
+    if (rc == OBLIGO_EIO) {
+        *err = obligo_asprintf("%s: cannot read the rules directory", dir);
+        goto fail;
+    } else if (rc) {
+        goto fail;
+    }
+    qsort(files.path, (size_t)files.n, sizeof *files.path, rules_cmp_path);
+
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    if (!md) {
+        rc = OBLIGO_ENOMEM;
+        goto fail;
+    }
+    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    for (int i = 0; i < files.n; i++) {
+        rules_hash_update(md, files.path[i]);
+        sandbox_error se = {0};
+        if ((rc = sandbox_load_file(r->sb, files.path[i], &se)) == 0)
+            rc = sandbox_call(r->sb, 0, 0, &se);
+        if (rc) {
+            *err = rules_format_error(&se);
+            sandbox_error_clear(&se);
+            EVP_MD_CTX_free(md);
+            rc = OBLIGO_ERULE;
+            goto fail;
+        }
+    }
+    unsigned char digest[32];
+    unsigned int dlen = 0;
+    EVP_DigestFinal_ex(md, digest, &dlen);
+    EVP_MD_CTX_free(md);
+    for (int i = 0; i < 8; i++)
+        snprintf(r->revision + 2 * i, 3, "%02x", digest[i]);
+
+    for (int i = 0; i < files.n; i++)
+        obligo_free(files.path[i]);
+    obligo_free(files.path);
+    *out = r;
+    return 0;
+fail:
+    for (int i = 0; i < files.n; i++)
+        obligo_free(files.path[i]);
+    obligo_free(files.path);
+    rules_free(r);
+    return rc;
+}
+
+void rules_free(rules *r)
+{
+    if (!r)
+        return;
+    for (int i = 0; i < r->nkinds; i++) {
+        rules_kind *k = &r->kinds[i];
+        obligo_free(k->name);
+        obligo_free(k->title);
+        obligo_free(k->source);
+        obligo_free(k->file);
+    }
+    obligo_free(r->kinds);
+    for (int i = 0; i < r->nrules; i++) {
+        rules_rule *rr = &r->rules[i];
+        for (int j = 0; j < rr->non; j++)
+            obligo_free(rr->on[j]);
+        obligo_free(rr->on);
+        obligo_free(rr->name);
+        obligo_free(rr->title);
+        obligo_free(rr->source);
+        obligo_free(rr->file);
+    }
+    obligo_free(r->rules);
+    obligo_free(r->load_err);
+    sandbox_free(r->sb); /* releases every luaL_ref with the state */
+    obligo_free(r);
+}
+
+const char *rules_revision(const rules *r)
+{
+    return r->revision;
+}
+
+int rules_count(const rules *r)
+{
+    return r->nrules;
+}
+
+int rules_kind_count(const rules *r)
+{
+    return r->nkinds;
+}
+
+const rules_kind *rules_kind_find(const rules *r, const char *name)
+{
+    for (int i = 0; i < r->nkinds; i++)
+        if (strcmp(r->kinds[i].name, name) == 0)
+            return &r->kinds[i];
+    return NULL;
+}
+
+obligo_time rules_reminder_at(obligo_time due, period before)
+{
+    switch (before.unit) {
+    case PERIOD_HOURS:
+        return due - before.n * 3600;
+    case PERIOD_DAYS:
+        return due - before.n * 86400;
+    case PERIOD_MONTHS:
+        return due - before.n * 30 * 86400;
+    case PERIOD_YEARS:
+        return due - before.n * 365 * 86400;
+    }
+    return due;
+}
+
+/* ---- evaluation ----------------------------------------------------------- */
+
+static int rules_subscribed(const rules_rule *rr, const char *type)
+{
+    for (int i = 0; i < rr->non; i++)
+        if (strcmp(rr->on[i], type) == 0 || strcmp(rr->on[i], "*") == 0)
+            return 1;
+    return 0;
+}
+
+static int rules_add_error(cJSON *errors, const rules_rule *rr, const sandbox_error *se)
+{
+    cJSON *e = cJSON_CreateObject();
+    if (!e)
+        return OBLIGO_ENOMEM;
+    cJSON_AddStringToObject(e, "rule", rr->name);
+    cJSON_AddStringToObject(e, "file", se->file ? se->file : rr->file);
+    cJSON_AddNumberToObject(e, "line", se->line > 0 ? se->line : rr->line);
+    cJSON_AddStringToObject(e, "message", se->message ? se->message : "error");
+    cJSON_AddItemToArray(errors, e);
+    return 0;
+}
+
+int rules_evaluate(rules *r, const cJSON *event, const rules_state_ops *ops, cJSON *decisions,
+                   cJSON *errors)
+{
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(event, "type");
+    if (!cJSON_IsString(type))
+        return 0;
+    lua_State *L = sandbox_state(r->sb);
+    int top = lua_gettop(L);
+    int event_pushed = 0;
+    int rc = 0;
+    r->ops = ops;
+    for (int i = 0; i < r->nrules && !rc; i++) {
+        rules_rule *rr = &r->rules[i];
+        if (!rules_subscribed(rr, type->valuestring))
+            continue;
+        if (!event_pushed) {
+            rules_push_json(L, event, 0);
+            event_pushed = lua_gettop(L);
+        }
+        r->pending = cJSON_CreateArray();
+        if (!r->pending) {
+            rc = OBLIGO_ENOMEM;
+            break;
+        }
+        r->current_rule = rr->name;
+        r->oom = 0;
+        lua_rawgeti(L, LUA_REGISTRYINDEX, rr->run_ref);
+        lua_pushvalue(L, event_pushed);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, r->act_ref);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, r->state_ref);
+        sandbox_error se = {0};
+        if (sandbox_call(r->sb, 3, 0, &se) == 0) {
+            /* the rule's decisions count only when it finished */
+            cJSON *d;
+            while ((d = cJSON_DetachItemFromArray(r->pending, 0)))
+                cJSON_AddItemToArray(decisions, d);
+        } else {
+            if (r->oom)
+                rc = OBLIGO_ENOMEM;
+            else if (rules_add_error(errors, rr, &se))
+                rc = OBLIGO_ENOMEM;
+            sandbox_error_clear(&se);
+        }
+        cJSON_Delete(r->pending);
+        r->pending = NULL;
+        r->current_rule = NULL;
+    }
+    r->ops = NULL;
+    lua_settop(L, top);
+    return rc;
+}

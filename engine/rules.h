@@ -1,0 +1,81 @@
+/*
+ * rules.h — the Lua rule set: its declarative DSL, loading, and evaluation of
+ * one event into decisions.
+ *
+ * A rule set is every *.lua file under a directory (tests, *_test.lua,
+ * excluded), loaded in path order into one sandbox (sandbox.h). Files declare
+ *
+ *   obligation "avg.notify_ap" { title=..., source=..., due=hours(72),
+ *                                remind={ before(hours(24)) }, once=true }
+ *   rule "avg.breach.reported" { title=..., source=..., on="nl.avg.breach.reported",
+ *                                run=function(e, act, state) ... end }
+ *
+ * Evaluation never touches the database or the clock: a rule sees the event
+ * and reads state through rules_state_ops, and returns decisions as JSON
+ * objects that actions.c applies inside the event's transaction. That makes
+ * rules testable without a loop or a database, and decisions journalable.
+ *
+ * A rules object is used by one thread at a time.
+ */
+#ifndef OBLIGO_RULES_H
+#define OBLIGO_RULES_H
+
+#include <cjson/cJSON.h>
+
+#include "periods.h"
+#include "sandbox.h"
+
+#define RULES_MAX_REMINDERS 8
+
+typedef struct rules_kind {
+    char *name, *title, *source, *file;
+    int line;
+    period due;
+    period reminders[RULES_MAX_REMINDERS]; /* each is "this long before due" */
+    int nreminders;
+    int once; /* at most one obligation of this kind per subject, ever */
+} rules_kind;
+
+typedef struct rules rules;
+
+/* How a rule reads engine state. Each function returns a new cJSON value the
+ * caller (rules.c) frees, or NULL when there is nothing. */
+typedef struct rules_state_ops {
+    void *ud;
+    cJSON *(*state_get)(void *ud, const char *ns, const char *key);
+    /* The latest obligation of kind for subject: {id, kind, subject, status,
+     * opened_at, starts_at, due_at, legal_limit?, closed_at?} with instants
+     * as numbers (seconds since the epoch). */
+    cJSON *(*obligation)(void *ud, const char *kind, const char *subject);
+    /* The current data of a register entry. */
+    cJSON *(*register_get)(void *ud, const char *name, const char *key);
+} rules_state_ops;
+
+/* Loads and compiles every rule file under dir. policy (borrowed, may be
+ * NULL) is the configuration's policy object, read by the rules' policy()
+ * calls. limits may be NULL. Returns 0, or a negative code with *err (caller
+ * frees) naming file:line and the problem. */
+int rules_load(const char *dir, const cJSON *policy, const sandbox_limits *limits, rules **out,
+               char **err);
+void rules_free(rules *r);
+
+/* The revision of the rule set: the first 16 hex digits of the SHA-256 of
+ * every file's path and content. Borrowed. */
+const char *rules_revision(const rules *r);
+const rules_kind *rules_kind_find(const rules *r, const char *name);
+int rules_count(const rules *r);
+int rules_kind_count(const rules *r);
+
+/* Evaluates every rule subscribed to the event's type, in load order.
+ * event is the validated CloudEvent (borrowed). Each successful rule's
+ * decisions are appended to `decisions` (objects with "op" and "rule"); a
+ * rule that fails adds none and appends {rule, file, line, message} to
+ * `errors`. Returns 0, or OBLIGO_ENOMEM when C memory ran out. */
+int rules_evaluate(rules *r, const cJSON *event, const rules_state_ops *ops, cJSON *decisions,
+                   cJSON *errors);
+
+/* Converts a period to its due instant from `from` (periods.h), exposed for
+ * actions that compute reminders. */
+obligo_time rules_reminder_at(obligo_time due, period before);
+
+#endif

@@ -1,0 +1,1319 @@
+/*
+ * transport_http.c — the HTTP/1.1 server of transport_http.h.
+ *
+ * Role in the pipeline: the "transport" stage in front of decode. It turns
+ * bytes on TCP connections into complete requests for one handler and puts
+ * the handler's answers back on the wire in request order. What a request
+ * means is not its business.
+ *
+ * Depends on: libuv (TCP, timers; everything runs on the loop thread),
+ * llhttp (Debian's node-llhttp sources, compiled from /usr/share/llhttp, not
+ * copied), alloc.h for all memory and error.h for return codes.
+ *
+ * How a connection lives:
+ *   - Bytes are parsed as they arrive. llhttp is paused at the end of every
+ *     request so that the handler is called outside the parser: a handler may
+ *     then answer, stop the server or close things without re-entering it.
+ *   - Each complete request becomes an http_exchange queued on its
+ *     connection. Answers are written when every earlier one has been, so
+ *     pipelined responses leave in request order. When HTTP_PIPELINE_MAX
+ *     requests wait, or HTTP_WRITE_HIGH bytes are queued for a client that
+ *     does not read, parsing stops; the unparsed bytes are kept and parsed
+ *     once the queue drains.
+ *   - The last response (Connection: close, an error, server stop) is followed
+ *     by a shutdown of our sending side and a short "lingering" read that
+ *     throws input away until the client closes. Closing a socket that still
+ *     has unread input makes the kernel send a reset, which can destroy the
+ *     response before the client reads it (a 413 for an upload still in
+ *     flight, for example).
+ *   - End of input from the client closes the connection at once, as Node
+ *     does: HTTP clients rarely half-close, and a client that has gone
+ *     should not keep a slot. Answers still owed are then discarded.
+ *   - Memory: a connection holds one reference per open libuv handle (tcp
+ *     and timer, released in their close callbacks, the libuv rule) and one
+ *     per exchange not yet freed. It is freed when the count reaches zero,
+ *     so an exchange stays valid for its handler after the client has gone.
+ *     The server is freed when it is stopping, its listener is closed and no
+ *     connection or refused socket remains.
+ */
+#include "transport_http.h"
+
+#include "alloc.h"
+#include "error.h"
+
+#include <llhttp.h>
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define HTTP_BACKLOG 1024
+#define HTTP_PIPELINE_MAX 64                  /* requests waiting per connection */
+#define HTTP_WRITE_HIGH ((size_t)1024 * 1024) /* queued response bytes per connection */
+#define HTTP_LINGER_MS 2000                   /* how long to wait for the client's close */
+#define HTTP_READ_BUF (64u * 1024u)
+
+#define DEFAULT_MAX_HEADER_BYTES ((size_t)16 * 1024)
+#define DEFAULT_MAX_BODY_BYTES ((size_t)16 * 1024 * 1024)
+#define DEFAULT_IDLE_TIMEOUT_MS 60000u
+#define DEFAULT_REQUEST_TIMEOUT_MS 30000u
+#define DEFAULT_MAX_CONNECTIONS 20000u
+
+typedef struct http_conn http_conn;
+
+/* A growing byte buffer; cap > len always leaves room for a NUL. */
+typedef struct dbuf {
+    char *p;
+    size_t len, cap;
+} dbuf;
+
+/* One write on the wire: the request, and the bytes it sends, in one heap
+ * block freed by on_write. The Connection line is not stored: it goes
+ * between the two parts when the response is sent, because only then is it
+ * known whether this response is the connection's last (an answer may wait
+ * behind earlier ones while the server is told to stop). */
+typedef struct conn_write {
+    uv_write_t req; /* first: on_write casts back from it */
+    http_conn *conn;
+    size_t total;    /* bytes handed to uv_write, for the backlog count */
+    size_t head_len; /* status line, Content-Type, Content-Length */
+    size_t rest_len; /* extra headers, the blank line, the body */
+    char data[];     /* head_len bytes, then rest_len bytes */
+} conn_write;
+
+enum timer_mode {
+    TIMER_OFF,
+    TIMER_IDLE,    /* keep-alive connection without a request */
+    TIMER_REQUEST, /* a request has begun and must complete */
+    TIMER_DRAIN,   /* last response queued; the client must read it */
+    TIMER_LINGER,  /* last response sent; waiting for the client's close */
+};
+
+struct http_exchange {
+    http_conn *conn;
+    http_exchange *next;
+    http_request req;
+    conn_write *out; /* the answer; NULL until answered (or if it could not be built) */
+    unsigned answered : 1;
+    unsigned keep_alive : 1;
+    unsigned http10 : 1;
+    unsigned head : 1;
+    char *target; /* "path\0query\0" */
+    char *content_type;
+    char *authorization;
+    char *body;
+};
+
+struct http_conn {
+    uv_tcp_t tcp;
+    uv_timer_t timer;
+    http_server *srv;
+    http_conn *prev, *next; /* the server's list of connections not yet freed */
+    unsigned refs;
+    llhttp_t parser;
+    dbuf in; /* read but not parsed yet: only while parsing is held back */
+
+    /* The request being parsed. */
+    dbuf url, field, value, body;
+    char *content_type, *authorization;
+    size_t header_bytes;
+    int fail_status;      /* the answer when a parser callback refuses */
+    http_exchange *ready; /* completed by the parser, not yet handed over */
+
+    /* Exchanges in request order; the head is the next to be written. */
+    http_exchange *head, *tail;
+    unsigned queued;
+    unsigned writes;
+    size_t write_bytes;
+
+    enum timer_mode timer_mode;
+    unsigned in_request : 1;
+    unsigned headers_done : 1;
+    unsigned expect_continue : 1;
+    unsigned have_content_type : 1;
+    unsigned have_authorization : 1;
+    unsigned input_done : 1; /* no further request will be read */
+    unsigned reading : 1;
+    unsigned parsing : 1;
+    unsigned shutting : 1; /* last response queued, shutdown requested */
+    unsigned closing : 1;  /* uv_close called */
+    unsigned loopback : 1;
+    char peer[64];
+};
+
+struct http_server {
+    uv_loop_t *loop;
+    uv_tcp_t listener;
+    http_limits limits;
+    http_handler handler;
+    void *ud;
+    llhttp_settings_t settings; /* must outlive every parser, hence here */
+    int port;
+    unsigned open;      /* connections not closing: what max_connections counts */
+    unsigned alive;     /* connections not yet freed */
+    unsigned rejecting; /* refused sockets whose close is pending */
+    http_conn *conns;
+    unsigned stopping : 1;
+    unsigned listener_closed : 1;
+    void (*on_closed)(void *arg);
+    void *on_closed_arg;
+    /* One read buffer for all connections: reads are delivered one at a
+     * time on the loop thread, and bytes that must wait are copied out. */
+    char rbuf[HTTP_READ_BUF];
+};
+
+static void conn_close(http_conn *c);
+static void conn_fail(http_conn *c, int status);
+static void conn_update(http_conn *c);
+static void conn_pump(http_conn *c);
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static int dbuf_reserve(dbuf *b, size_t extra)
+{
+    if (extra >= SIZE_MAX - b->len)
+        return OBLIGO_ENOMEM;
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < need)
+        cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    char *p = obligo_realloc(b->p, cap);
+    if (!p)
+        return OBLIGO_ENOMEM;
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+static int dbuf_append(dbuf *b, const char *data, size_t n)
+{
+    if (dbuf_reserve(b, n) < 0)
+        return OBLIGO_ENOMEM;
+    memcpy(b->p + b->len, data, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+    return 0;
+}
+
+static void dbuf_free(dbuf *b)
+{
+    obligo_free(b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
+}
+
+/* Between requests: a buffer grown by one large request is given back, so
+ * thousands of idle keep-alive connections stay small. */
+static void dbuf_trim(dbuf *b)
+{
+    if (b->cap > 1024)
+        dbuf_free(b);
+    else
+        b->len = 0;
+}
+
+static int is_ows(char ch)
+{
+    return ch == ' ' || ch == '\t';
+}
+
+static int hex_value(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+/* Splits a request target into its percent-decoded path and its raw query,
+ * stored as "path\0query\0" in one new block (*out, owned by the caller).
+ * The absolute form ("http://host/p") is accepted as RFC 9112 requires and
+ * the fragment, which clients should not send, is dropped. Returns 0,
+ * OBLIGO_EINVAL for a broken escape or an encoded NUL (a path with a NUL
+ * cannot be handed on as a C string without changing its meaning), or
+ * OBLIGO_ENOMEM. */
+static int target_split(const char *url, size_t len, char **out)
+{
+    const char *end = url + len;
+    const char *hash = memchr(url, '#', len);
+    if (hash)
+        end = hash;
+    const char *p = url;
+    size_t n = (size_t)(end - p);
+    size_t skip = 0;
+    if (n >= 7 && strncasecmp(p, "http://", 7) == 0)
+        skip = 7;
+    else if (n >= 8 && strncasecmp(p, "https://", 8) == 0)
+        skip = 8;
+    int absolute = skip > 0;
+    if (absolute) {
+        p += skip;
+        while (p < end && *p != '/' && *p != '?')
+            p++;
+    }
+    const char *q = memchr(p, '?', (size_t)(end - p));
+    const char *path_end = q ? q : end;
+
+    char *block = obligo_malloc((size_t)(end - p) + 3);
+    if (!block)
+        return OBLIGO_ENOMEM;
+    char *w = block;
+    if (absolute && (p == path_end || *p != '/'))
+        *w++ = '/';
+    for (const char *s = p; s < path_end; s++) {
+        if (*s != '%') {
+            *w++ = *s;
+            continue;
+        }
+        int hi = s + 2 < path_end ? hex_value(s[1]) : -1;
+        int lo = hi >= 0 ? hex_value(s[2]) : -1;
+        if (lo < 0 || (hi == 0 && lo == 0)) {
+            obligo_free(block);
+            return OBLIGO_EINVAL;
+        }
+        *w++ = (char)(hi * 16 + lo);
+        s += 2;
+    }
+    *w++ = '\0';
+    if (q) {
+        memcpy(w, q + 1, (size_t)(end - q - 1));
+        w += end - q - 1;
+    }
+    *w = '\0';
+    *out = block;
+    return 0;
+}
+
+/* "Application/JSON; charset=utf-8" -> "application/json"; new string or NULL. */
+static char *media_type(const char *v, size_t n)
+{
+    size_t i = 0;
+    while (i < n && is_ows(v[i]))
+        i++;
+    size_t j = i;
+    while (j < n && v[j] != ';')
+        j++;
+    while (j > i && is_ows(v[j - 1]))
+        j--;
+    char *s = obligo_strndup(v + i, j - i);
+    for (char *t = s; t && *t; t++)
+        if (*t >= 'A' && *t <= 'Z')
+            *t = (char)(*t - 'A' + 'a');
+    return s;
+}
+
+static int addr_is_loopback(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+        return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (ss->ss_family == AF_INET6) {
+        static const unsigned char loop6[16] = {[15] = 1};
+        static const unsigned char mapped[12] = {[10] = 0xff, [11] = 0xff};
+        const unsigned char *b = ((const struct sockaddr_in6 *)ss)->sin6_addr.s6_addr;
+        if (memcmp(b, loop6, sizeof loop6) == 0)
+            return 1;
+        /* An IPv4 client of a dual-stack listener appears as ::ffff:a.b.c.d. */
+        return memcmp(b, mapped, sizeof mapped) == 0 && b[12] == 127;
+    }
+    return 0;
+}
+
+static void peer_describe(http_conn *c)
+{
+    struct sockaddr_storage ss;
+    int len = (int)sizeof ss;
+    char ip[INET6_ADDRSTRLEN] = "?";
+    snprintf(c->peer, sizeof c->peer, "?");
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0)
+        return;
+    c->loopback = addr_is_loopback(&ss) ? 1 : 0;
+    if (ss.ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+        uv_ip4_name(a, ip, sizeof ip);
+        snprintf(c->peer, sizeof c->peer, "%s:%u", ip, (unsigned)ntohs(a->sin_port));
+    } else if (ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+        uv_ip6_name(a, ip, sizeof ip);
+        snprintf(c->peer, sizeof c->peer, "[%s]:%u", ip, (unsigned)ntohs(a->sin6_port));
+    }
+}
+
+static const struct {
+    int status;
+    const char *reason;
+} status_reasons[] = {
+    {200, "OK"},
+    {201, "Created"},
+    {202, "Accepted"},
+    {204, "No Content"},
+    {206, "Partial Content"},
+    {301, "Moved Permanently"},
+    {302, "Found"},
+    {303, "See Other"},
+    {304, "Not Modified"},
+    {307, "Temporary Redirect"},
+    {308, "Permanent Redirect"},
+    {400, "Bad Request"},
+    {401, "Unauthorized"},
+    {403, "Forbidden"},
+    {404, "Not Found"},
+    {405, "Method Not Allowed"},
+    {406, "Not Acceptable"},
+    {408, "Request Timeout"},
+    {409, "Conflict"},
+    {410, "Gone"},
+    {411, "Length Required"},
+    {412, "Precondition Failed"},
+    {413, "Content Too Large"},
+    {414, "URI Too Long"},
+    {415, "Unsupported Media Type"},
+    {422, "Unprocessable Content"},
+    {428, "Precondition Required"},
+    {429, "Too Many Requests"},
+    {431, "Request Header Fields Too Large"},
+    {500, "Internal Server Error"},
+    {501, "Not Implemented"},
+    {502, "Bad Gateway"},
+    {503, "Service Unavailable"},
+    {504, "Gateway Timeout"},
+    {507, "Insufficient Storage"},
+};
+
+static const char *status_reason(int status)
+{
+    for (size_t i = 0; i < sizeof status_reasons / sizeof status_reasons[0]; i++)
+        if (status_reasons[i].status == status)
+            return status_reasons[i].reason;
+    /* A reason phrase is decoration (RFC 9112 says clients ignore it), so
+     * an unlisted code gets the name of its class. */
+    switch (status / 100) {
+    case 2:
+        return "Success";
+    case 3:
+        return "Redirection";
+    case 4:
+        return "Client Error";
+    default:
+        return "Server Error";
+    }
+}
+
+/* Formats an answer. Returns the write (owned by the caller) or NULL when
+ * memory ran out. Status codes outside 200..599 become 500: an interim (1xx)
+ * answer would leave the client waiting for a final one that never comes. */
+static conn_write *response_build(int status, const char *content_type, const char *body,
+                                  size_t body_len, const char *extra, int head_only)
+{
+    if (status < 200 || status > 599)
+        status = 500;
+    if (!body)
+        body_len = 0;
+    if (body_len > UINT_MAX / 2) {
+        /* uv_buf_t lengths are unsigned int; a body this size is a bug. */
+        status = 500;
+        body = NULL;
+        body_len = 0;
+    }
+    /* RFC 9110: no Content-Length and no body with 204 and 304; a HEAD answer
+     * carries the length a GET would have, but not the body. */
+    int bodyless = status == 204 || status == 304;
+    size_t send_len = (bodyless || head_only) ? 0 : body_len;
+    /* A value with a line break would let the handler's data forge headers. */
+    const char *ct =
+        (content_type && *content_type && !strpbrk(content_type, "\r\n")) ? content_type : NULL;
+    const char *ex = extra ? extra : "";
+    size_t ex_len = strlen(ex);
+    int ex_crlf = ex_len > 0 && !(ex_len >= 2 && ex[ex_len - 2] == '\r' && ex[ex_len - 1] == '\n');
+    char length[48] = "";
+    if (!bodyless)
+        snprintf(length, sizeof length, "Content-Length: %zu\r\n", body_len);
+
+    int head = snprintf(NULL, 0, "HTTP/1.1 %d %s\r\n%s%s%s%s", status, status_reason(status),
+                        ct ? "Content-Type: " : "", ct ? ct : "", ct ? "\r\n" : "", length);
+    if (head < 0)
+        return NULL;
+    size_t rest = ex_len + (ex_crlf ? 2 : 0) + 2 + send_len;
+    conn_write *w = obligo_malloc(sizeof *w + (size_t)head + 1 + rest);
+    if (!w)
+        return NULL;
+    snprintf(w->data, (size_t)head + 1, "HTTP/1.1 %d %s\r\n%s%s%s%s", status, status_reason(status),
+             ct ? "Content-Type: " : "", ct ? ct : "", ct ? "\r\n" : "", length);
+    char *r = w->data + head;
+    memcpy(r, ex, ex_len);
+    r += ex_len;
+    if (ex_crlf) {
+        memcpy(r, "\r\n", 2);
+        r += 2;
+    }
+    memcpy(r, "\r\n", 2);
+    r += 2;
+    if (send_len)
+        memcpy(r, body, send_len);
+    w->head_len = (size_t)head;
+    w->rest_len = rest;
+    return w;
+}
+
+/* The answer the server gives on its own (limits, malformed input). */
+static conn_write *response_error(int status)
+{
+    char body[96];
+    int n = snprintf(body, sizeof body, "{\"error\":\"%s\"}", status_reason(status));
+    return response_build(status, "application/json", body, (size_t)n, NULL, 0);
+}
+
+/* ---- timers ----------------------------------------------------------- */
+
+static void on_timer(uv_timer_t *t);
+
+static void timer_set(http_conn *c, enum timer_mode mode, unsigned ms)
+{
+    c->timer_mode = mode;
+    uv_timer_start(&c->timer, on_timer, ms, 0);
+}
+
+static void timer_off(http_conn *c)
+{
+    c->timer_mode = TIMER_OFF;
+    uv_timer_stop(&c->timer);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    http_conn *c = t->data;
+    enum timer_mode mode = c->timer_mode;
+    c->timer_mode = TIMER_OFF;
+    switch (mode) {
+    case TIMER_REQUEST:
+        /* Covers a slow client too: the clock runs from the request's first
+         * byte, not from the last one received. */
+        if (c->in_request)
+            conn_fail(c, 408);
+        conn_update(c);
+        break;
+    case TIMER_IDLE:
+    case TIMER_DRAIN:
+    case TIMER_LINGER:
+        conn_close(c);
+        break;
+    case TIMER_OFF:
+        break;
+    }
+}
+
+/* ---- exchanges -------------------------------------------------------- */
+
+static void conn_free(http_conn *c);
+
+static void conn_unref(http_conn *c)
+{
+    if (--c->refs == 0)
+        conn_free(c);
+}
+
+static void exchange_free(http_exchange *ex)
+{
+    http_conn *c = ex->conn;
+    obligo_free(ex->out);
+    obligo_free(ex->target);
+    obligo_free(ex->content_type);
+    obligo_free(ex->authorization);
+    obligo_free(ex->body);
+    obligo_free(ex);
+    conn_unref(c);
+}
+
+static http_exchange *exchange_new(http_conn *c)
+{
+    http_exchange *ex = obligo_calloc(1, sizeof *ex);
+    if (!ex)
+        return NULL;
+    ex->conn = c;
+    c->refs++;
+    ex->req.method = "";
+    ex->req.path = "";
+    ex->req.query = "";
+    ex->req.content_type = "";
+    ex->req.authorization = "";
+    ex->req.body = "";
+    ex->req.peer = c->peer;
+    ex->req.peer_is_loopback = c->loopback;
+    return ex;
+}
+
+static void queue_push(http_conn *c, http_exchange *ex)
+{
+    if (c->tail)
+        c->tail->next = ex;
+    else
+        c->head = ex;
+    c->tail = ex;
+    c->queued++;
+}
+
+static void queue_remove(http_conn *c, const http_exchange *ex)
+{
+    http_exchange *prev = NULL;
+    for (http_exchange *e = c->head; e; prev = e, e = e->next) {
+        if (e != ex)
+            continue;
+        if (prev)
+            prev->next = e->next;
+        else
+            c->head = e->next;
+        if (c->tail == e)
+            c->tail = prev;
+        c->queued--;
+        return;
+    }
+}
+
+/* ---- writing ---------------------------------------------------------- */
+
+static void on_write(uv_write_t *req, int status)
+{
+    conn_write *w = (conn_write *)req;
+    http_conn *c = w->conn;
+    c->writes--;
+    c->write_bytes -= w->total;
+    obligo_free(w);
+    if (c->closing)
+        return; /* UV_ECANCELED from uv_close, or a failure already handled */
+    if (status < 0) {
+        conn_close(c);
+        return;
+    }
+    /* A client that keeps reading a long answer is making progress, so the
+     * idle clock starts again rather than cutting the answer off. */
+    if (!c->shutting && !c->in_request && c->queued == 0)
+        timer_set(c, TIMER_IDLE, c->srv->limits.idle_timeout_ms);
+    conn_pump(c);
+    conn_update(c);
+}
+
+/* Sends w (taken over) with the static line conn_line (or NULL) between its
+ * two parts. */
+static void conn_send(http_conn *c, conn_write *w, const char *conn_line)
+{
+    uv_buf_t bufs[3];
+    unsigned n = 0;
+    bufs[n++] = uv_buf_init(w->data, (unsigned)w->head_len);
+    if (conn_line)
+        bufs[n++] = uv_buf_init((char *)conn_line, (unsigned)strlen(conn_line));
+    if (w->rest_len)
+        bufs[n++] = uv_buf_init(w->data + w->head_len, (unsigned)w->rest_len);
+    w->conn = c;
+    w->total = 0;
+    for (unsigned i = 0; i < n; i++)
+        w->total += bufs[i].len;
+    c->writes++;
+    c->write_bytes += w->total;
+    if (uv_write(&w->req, (uv_stream_t *)&c->tcp, bufs, n, on_write) < 0) {
+        c->writes--;
+        c->write_bytes -= w->total;
+        obligo_free(w);
+        conn_close(c);
+    }
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    http_conn *c = req->data;
+    obligo_free(req);
+    if (c->closing)
+        return;
+    if (status < 0) {
+        conn_close(c);
+        return;
+    }
+    timer_set(c, TIMER_LINGER, HTTP_LINGER_MS);
+}
+
+/* The last response is queued: end our side once it is written (uv_shutdown
+ * waits for queued writes), then read and discard until the client closes. */
+static void conn_shutdown(http_conn *c)
+{
+    if (c->shutting || c->closing)
+        return;
+    c->shutting = 1;
+    c->input_done = 1;
+    c->in_request = 0;
+    uv_shutdown_t *req = obligo_malloc(sizeof *req);
+    if (!req) {
+        conn_close(c);
+        return;
+    }
+    req->data = c;
+    if (uv_shutdown(req, (uv_stream_t *)&c->tcp, on_shutdown) < 0) {
+        obligo_free(req);
+        conn_close(c);
+        return;
+    }
+    /* Until the answer is written, a client that does not read is given
+     * the idle time; after that, HTTP_LINGER_MS (on_shutdown). */
+    timer_set(c, TIMER_DRAIN, c->srv->limits.idle_timeout_ms);
+    conn_update(c);
+}
+
+/* Writes every answer whose turn has come. */
+static void conn_flush(http_conn *c)
+{
+    while (c->head && c->head->answered && !c->closing) {
+        http_exchange *ex = c->head;
+        c->head = ex->next;
+        if (!c->head)
+            c->tail = NULL;
+        c->queued--;
+        conn_write *w = ex->out;
+        ex->out = NULL;
+        int final = !ex->keep_alive || (c->input_done && !c->head);
+        /* HTTP/1.0 clients assume close unless told the connection is kept. */
+        const char *conn_line = final        ? "Connection: close\r\n"
+                                : ex->http10 ? "Connection: keep-alive\r\n"
+                                             : NULL;
+        exchange_free(ex); /* cannot free c: its handles hold references */
+        if (c->shutting) {
+            obligo_free(w); /* after the last response nothing more is sent */
+            continue;
+        }
+        if (!w) {
+            /* The answer could not be built (out of memory). Sending a later
+             * one in its place would pair answers with the wrong requests. */
+            conn_close(c);
+            return;
+        }
+        conn_send(c, w, conn_line);
+        if (final)
+            conn_shutdown(c);
+    }
+}
+
+/* ---- the connection's state ------------------------------------------- */
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    http_conn *c = h->data;
+    buf->base = c->srv->rbuf;
+    buf->len = sizeof c->srv->rbuf;
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+/* Sets reading and the timer to what the connection's state calls for. */
+static void conn_update(http_conn *c)
+{
+    if (c->closing)
+        return;
+    int want = c->shutting || (!c->input_done && c->queued < HTTP_PIPELINE_MAX &&
+                               c->write_bytes < HTTP_WRITE_HIGH);
+    if (want && !c->reading) {
+        if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0) {
+            conn_close(c);
+            return;
+        }
+        c->reading = 1;
+    } else if (!want && c->reading) {
+        uv_read_stop((uv_stream_t *)&c->tcp);
+        c->reading = 0;
+    }
+    if (c->shutting || c->in_request)
+        return; /* those timers were armed when the state began */
+    if (c->queued > 0) {
+        /* The handler has the request; how long it takes is its business. */
+        if (c->timer_mode != TIMER_OFF)
+            timer_off(c);
+    } else if (c->timer_mode != TIMER_IDLE) {
+        timer_set(c, TIMER_IDLE, c->srv->limits.idle_timeout_ms);
+    }
+}
+
+/* Forgets the request being parsed (its buffers are kept for the next). */
+static void request_reset(http_conn *c)
+{
+    c->url.len = c->field.len = c->value.len = 0;
+    dbuf_free(&c->body);
+    obligo_free(c->content_type);
+    obligo_free(c->authorization);
+    c->content_type = c->authorization = NULL;
+    c->header_bytes = 0;
+    c->fail_status = 0;
+    c->in_request = 0;
+    c->headers_done = 0;
+    c->expect_continue = 0;
+    c->have_content_type = 0;
+    c->have_authorization = 0;
+}
+
+/* Answers with an error of the server's own and reads no further request.
+ * The answer waits its turn behind earlier ones like any other. */
+static void conn_fail(http_conn *c, int status)
+{
+    if (c->closing || c->shutting)
+        return;
+    c->input_done = 1;
+    request_reset(c);
+    http_exchange *ex = exchange_new(c);
+    if (!ex) {
+        conn_close(c);
+        return;
+    }
+    ex->out = response_error(status);
+    ex->answered = 1;
+    queue_push(c, ex);
+    conn_flush(c);
+}
+
+/* Each of the connection's two handles holds a reference until closed. */
+static void on_conn_handle_close(uv_handle_t *h)
+{
+    conn_unref(h->data);
+}
+
+static void conn_close(http_conn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = 1;
+    c->reading = 0;
+    c->srv->open--;
+    uv_close((uv_handle_t *)&c->tcp, on_conn_handle_close);
+    uv_close((uv_handle_t *)&c->timer, on_conn_handle_close);
+    /* Answers waiting behind an unanswered one can never leave now; the
+     * unanswered ones stay queued until their handler calls http_respond. */
+    http_exchange **pp = &c->head;
+    c->tail = NULL;
+    while (*pp) {
+        http_exchange *ex = *pp;
+        if (ex->answered) {
+            *pp = ex->next;
+            c->queued--;
+            exchange_free(ex);
+        } else {
+            c->tail = ex;
+            pp = &ex->next;
+        }
+    }
+    request_reset(c);
+}
+
+static void server_maybe_finish(http_server *srv)
+{
+    if (!srv->stopping || !srv->listener_closed || srv->alive > 0 || srv->rejecting > 0)
+        return;
+    void (*cb)(void *) = srv->on_closed;
+    void *arg = srv->on_closed_arg;
+    obligo_free(srv);
+    if (cb)
+        cb(arg);
+}
+
+static void conn_free(http_conn *c)
+{
+    http_server *srv = c->srv;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    srv->alive--;
+    request_reset(c);
+    dbuf_free(&c->in);
+    dbuf_free(&c->url);
+    dbuf_free(&c->field);
+    dbuf_free(&c->value);
+    obligo_free(c);
+    server_maybe_finish(srv);
+}
+
+/* ---- parsing ---------------------------------------------------------- */
+
+static http_conn *parser_conn(llhttp_t *p)
+{
+    return p->data;
+}
+
+/* Refuses the request from inside a parser callback; conn_parse answers. */
+static int parse_refuse(http_conn *c, int status)
+{
+    c->fail_status = status;
+    return -1;
+}
+
+static int header_count(http_conn *c, size_t n)
+{
+    c->header_bytes += n;
+    return c->header_bytes > c->srv->limits.max_header_bytes ? parse_refuse(c, 431) : 0;
+}
+
+static int on_message_begin(llhttp_t *p)
+{
+    http_conn *c = parser_conn(p);
+    request_reset(c);
+    c->in_request = 1;
+    timer_set(c, TIMER_REQUEST, c->srv->limits.request_timeout_ms);
+    return 0;
+}
+
+static int on_url(llhttp_t *p, const char *at, size_t n)
+{
+    http_conn *c = parser_conn(p);
+    if (header_count(c, n) < 0)
+        return -1;
+    return dbuf_append(&c->url, at, n) < 0 ? parse_refuse(c, 503) : 0;
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t n)
+{
+    http_conn *c = parser_conn(p);
+    if (header_count(c, n) < 0)
+        return -1;
+    if (c->headers_done)
+        return 0; /* a trailer after a chunked body: counted, not used */
+    return dbuf_append(&c->field, at, n) < 0 ? parse_refuse(c, 503) : 0;
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t n)
+{
+    http_conn *c = parser_conn(p);
+    if (header_count(c, n) < 0)
+        return -1;
+    if (c->headers_done)
+        return 0;
+    return dbuf_append(&c->value, at, n) < 0 ? parse_refuse(c, 503) : 0;
+}
+
+static int field_is(const http_conn *c, const char *name)
+{
+    size_t n = strlen(name);
+    return c->field.len == n && strncasecmp(c->field.p, name, n) == 0;
+}
+
+/* Keeps the headers the handler or the framing needs. Content-Length,
+ * Transfer-Encoding and Connection are llhttp's: it rejects conflicting
+ * framing (the request smuggling cases) and computes keep-alive. */
+static int header_store(http_conn *c)
+{
+    const char *v = c->value.p ? c->value.p : "";
+    size_t n = c->value.len;
+    while (n > 0 && is_ows(v[n - 1]))
+        n--; /* llhttp drops leading whitespace only */
+    if (field_is(c, "content-type")) {
+        /* Two media types would leave the handler guessing which one the
+         * body follows, so such a request is refused. */
+        if (c->have_content_type)
+            return parse_refuse(c, 400);
+        c->have_content_type = 1;
+        c->content_type = media_type(v, n);
+        return c->content_type ? 0 : parse_refuse(c, 503);
+    }
+    if (field_is(c, "authorization")) {
+        if (c->have_authorization)
+            return parse_refuse(c, 400);
+        c->have_authorization = 1;
+        c->authorization = obligo_strndup(v, n);
+        return c->authorization ? 0 : parse_refuse(c, 503);
+    }
+    if (field_is(c, "expect") && n == 12 && strncasecmp(v, "100-continue", 12) == 0)
+        c->expect_continue = 1;
+    return 0;
+}
+
+static int on_header_value_complete(llhttp_t *p)
+{
+    http_conn *c = parser_conn(p);
+    int rc = c->headers_done ? 0 : header_store(c);
+    c->field.len = c->value.len = 0;
+    return rc;
+}
+
+static void conn_send_raw(http_conn *c, const char *text)
+{
+    size_t n = strlen(text);
+    conn_write *w = obligo_malloc(sizeof *w + n);
+    if (!w) {
+        conn_close(c);
+        return;
+    }
+    memcpy(w->data, text, n);
+    w->head_len = n;
+    w->rest_len = 0;
+    conn_send(c, w, NULL);
+}
+
+static int on_headers_complete(llhttp_t *p)
+{
+    http_conn *c = parser_conn(p);
+    c->headers_done = 1;
+    int has_length = (p->flags & F_CONTENT_LENGTH) != 0;
+    if (has_length && p->content_length > c->srv->limits.max_body_bytes)
+        return parse_refuse(c, 413); /* before a byte of the body is read */
+    if (has_length && p->content_length > 0 && dbuf_reserve(&c->body, p->content_length) < 0)
+        return parse_refuse(c, 503);
+    /* A client that asked to be told before sending a body is told now,
+     * unless earlier answers are still owed (c->head is the queue's first):
+     * an interim response must not overtake them, and the client sends
+     * anyway after its own timeout. */
+    int has_body = (has_length && p->content_length > 0) || (p->flags & F_CHUNKED);
+    if (c->expect_continue && has_body && p->http_major == 1 && p->http_minor >= 1 && !c->head) {
+        conn_send_raw(c, "HTTP/1.1 100 Continue\r\n\r\n");
+        if (c->closing)
+            return -1;
+    }
+    return 0;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t n)
+{
+    http_conn *c = parser_conn(p);
+    /* Chunked bodies announce no length, so the total is checked as it grows. */
+    if (n > c->srv->limits.max_body_bytes - c->body.len)
+        return parse_refuse(c, 413);
+    return dbuf_append(&c->body, at, n) < 0 ? parse_refuse(c, 503) : 0;
+}
+
+static int on_message_complete(llhttp_t *p)
+{
+    http_conn *c = parser_conn(p);
+    http_exchange *ex = exchange_new(c);
+    if (!ex)
+        return parse_refuse(c, 503);
+    int rc = target_split(c->url.p ? c->url.p : "", c->url.len, &ex->target);
+    if (rc < 0) {
+        exchange_free(ex);
+        return parse_refuse(c, rc == OBLIGO_EINVAL ? 400 : 503);
+    }
+    ex->req.method = llhttp_method_name((llhttp_method_t)p->method);
+    ex->req.path = ex->target;
+    ex->req.query = ex->target + strlen(ex->target) + 1;
+    if (c->body.p) {
+        ex->body = c->body.p; /* dbuf keeps it NUL-terminated */
+        ex->req.body = ex->body;
+        ex->req.body_len = c->body.len;
+        c->body.p = NULL;
+        c->body.len = c->body.cap = 0;
+    }
+    ex->content_type = c->content_type;
+    ex->authorization = c->authorization;
+    c->content_type = c->authorization = NULL;
+    if (ex->content_type)
+        ex->req.content_type = ex->content_type;
+    if (ex->authorization)
+        ex->req.authorization = ex->authorization;
+    /* An Upgrade or CONNECT request is answered as plain HTTP and ends the
+     * connection: the bytes after it belong to a protocol we do not speak. */
+    ex->keep_alive = llhttp_should_keep_alive(p) && !p->upgrade;
+    ex->http10 = p->http_major == 1 && p->http_minor == 0;
+    ex->head = p->method == HTTP_HEAD;
+    dbuf_trim(&c->url);
+    dbuf_trim(&c->field);
+    dbuf_trim(&c->value);
+    queue_push(c, ex);
+    c->ready = ex;
+    c->in_request = 0;
+    if (!ex->keep_alive)
+        c->input_done = 1;
+    /* Stop here so conn_parse calls the handler outside llhttp_execute. */
+    return HPE_PAUSED;
+}
+
+/* Parses data until it is used up or parsing must wait; hands each complete
+ * request to the handler. Returns the number of bytes used. */
+static size_t conn_parse(http_conn *c, const char *data, size_t len)
+{
+    size_t off = 0;
+    c->parsing = 1;
+    while (off < len && !c->input_done && !c->closing && c->queued < HTTP_PIPELINE_MAX &&
+           c->write_bytes < HTTP_WRITE_HIGH) {
+        llhttp_errno_t err = llhttp_execute(&c->parser, data + off, len - off);
+        if (err == HPE_OK) {
+            off = len;
+            break;
+        }
+        if (err == HPE_PAUSED) {
+            off = (size_t)(llhttp_get_error_pos(&c->parser) - data);
+            llhttp_resume(&c->parser);
+            http_exchange *ex = c->ready;
+            c->ready = NULL;
+            if (ex)
+                c->srv->handler(c->srv->ud, &ex->req, ex); /* may answer at once */
+            continue;
+        }
+        conn_fail(c, c->fail_status ? c->fail_status : 400);
+        off = len;
+    }
+    c->parsing = 0;
+    return off;
+}
+
+/* Parses input held back earlier, if its turn has come. */
+static void conn_pump(http_conn *c)
+{
+    if (c->parsing || c->closing || c->in.len == 0)
+        return;
+    size_t used = conn_parse(c, c->in.p, c->in.len);
+    if (c->input_done || c->closing) {
+        dbuf_free(&c->in);
+        return;
+    }
+    memmove(c->in.p, c->in.p + used, c->in.len - used);
+    c->in.len -= used;
+    if (c->in.len == 0)
+        dbuf_free(&c->in); /* up to a read's worth; most connections need none */
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    http_conn *c = s->data;
+    if (nread == 0)
+        return;
+    if (nread < 0) {
+        conn_close(c); /* end of input or an error: the client has gone */
+        return;
+    }
+    if (c->input_done) {
+        dbuf_free(&c->in);
+        return; /* lingering, or no further request wanted: thrown away */
+    }
+    size_t n = (size_t)nread;
+    if (c->in.len > 0) {
+        /* Older bytes are waiting: these go behind them, in order. */
+        if (dbuf_append(&c->in, buf->base, n) < 0) {
+            conn_close(c);
+            return;
+        }
+        conn_pump(c);
+    } else {
+        size_t used = conn_parse(c, buf->base, n);
+        /* buf is the server's shared buffer: keep what could not be parsed. */
+        if (used < n && !c->input_done && !c->closing &&
+            dbuf_append(&c->in, buf->base + used, n - used) < 0) {
+            conn_close(c);
+            return;
+        }
+    }
+    conn_update(c);
+}
+
+/* ---- accepting -------------------------------------------------------- */
+
+#define REJECT_BODY "{\"error\":\"Service Unavailable\"}"
+_Static_assert(sizeof REJECT_BODY - 1 == 31, "Content-Length of REJECT_503");
+static const char REJECT_503[] = "HTTP/1.1 503 Service Unavailable\r\n"
+                                 "Content-Type: application/json\r\n"
+                                 "Content-Length: 31\r\n"
+                                 "Connection: close\r\n"
+                                 "\r\n" REJECT_BODY;
+
+static void on_reject_close(uv_handle_t *h)
+{
+    http_server *srv = h->data;
+    obligo_free(h);
+    srv->rejecting--;
+    server_maybe_finish(srv);
+}
+
+/* Over the connection limit: accept (a connection left in the backlog would
+ * stall the listener) and answer 503 if the socket takes it at once, then
+ * close. No state is kept for it. */
+static void server_reject(http_server *srv)
+{
+    uv_tcp_t *t = obligo_malloc(sizeof *t);
+    if (!t)
+        return;
+    if (uv_tcp_init(srv->loop, t) < 0) {
+        obligo_free(t);
+        return;
+    }
+    t->data = srv;
+    srv->rejecting++;
+    if (uv_accept((uv_stream_t *)&srv->listener, (uv_stream_t *)t) == 0) {
+        uv_buf_t b = uv_buf_init((char *)REJECT_503, (unsigned)(sizeof REJECT_503 - 1));
+        (void)uv_try_write((uv_stream_t *)t, &b, 1); /* best effort, by design */
+    }
+    uv_close((uv_handle_t *)t, on_reject_close);
+}
+
+static void on_connection(uv_stream_t *ls, int status)
+{
+    http_server *srv = ls->data;
+    if (status < 0 || srv->stopping)
+        return;
+    if (srv->open >= srv->limits.max_connections) {
+        server_reject(srv);
+        return;
+    }
+    http_conn *c = obligo_calloc(1, sizeof *c);
+    if (!c) {
+        server_reject(srv);
+        return;
+    }
+    if (uv_tcp_init(srv->loop, &c->tcp) < 0) {
+        obligo_free(c);
+        server_reject(srv);
+        return;
+    }
+    uv_timer_init(srv->loop, &c->timer);
+    c->srv = srv;
+    c->tcp.data = c;
+    c->timer.data = c;
+    c->refs = 2; /* tcp and timer, released in on_conn_handle_close */
+    c->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = c;
+    srv->conns = c;
+    srv->alive++;
+    srv->open++;
+    llhttp_init(&c->parser, HTTP_REQUEST, &srv->settings);
+    c->parser.data = c;
+    if (uv_accept(ls, (uv_stream_t *)&c->tcp) < 0) {
+        conn_close(c);
+        return;
+    }
+    peer_describe(c);
+    /* Responses are written whole, so waiting to coalesce only adds delay. */
+    uv_tcp_nodelay(&c->tcp, 1);
+    conn_update(c);
+}
+
+/* ---- public ----------------------------------------------------------- */
+
+static void on_listener_close(uv_handle_t *h)
+{
+    http_server *srv = h->data;
+    srv->listener_closed = 1;
+    server_maybe_finish(srv);
+}
+
+int http_server_start(uv_loop_t *loop, const char *host, int port, const http_limits *limits,
+                      http_handler handler, void *ud, http_server **out)
+{
+    if (!loop || !host || !handler || !out || port < 0 || port > 65535)
+        return OBLIGO_EINVAL;
+    struct sockaddr_storage addr;
+    if (uv_ip4_addr(host, port, (struct sockaddr_in *)&addr) != 0 &&
+        uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr) != 0)
+        return OBLIGO_EINVAL;
+
+    http_server *srv = obligo_calloc(1, sizeof *srv);
+    if (!srv)
+        return OBLIGO_ENOMEM;
+    srv->loop = loop;
+    srv->handler = handler;
+    srv->ud = ud;
+    if (limits)
+        srv->limits = *limits;
+    if (!srv->limits.max_header_bytes)
+        srv->limits.max_header_bytes = DEFAULT_MAX_HEADER_BYTES;
+    if (!srv->limits.max_body_bytes)
+        srv->limits.max_body_bytes = DEFAULT_MAX_BODY_BYTES;
+    if (!srv->limits.idle_timeout_ms)
+        srv->limits.idle_timeout_ms = DEFAULT_IDLE_TIMEOUT_MS;
+    if (!srv->limits.request_timeout_ms)
+        srv->limits.request_timeout_ms = DEFAULT_REQUEST_TIMEOUT_MS;
+    if (!srv->limits.max_connections)
+        srv->limits.max_connections = DEFAULT_MAX_CONNECTIONS;
+
+    llhttp_settings_init(&srv->settings);
+    srv->settings.on_message_begin = on_message_begin;
+    srv->settings.on_url = on_url;
+    srv->settings.on_header_field = on_header_field;
+    srv->settings.on_header_value = on_header_value;
+    srv->settings.on_header_value_complete = on_header_value_complete;
+    srv->settings.on_headers_complete = on_headers_complete;
+    srv->settings.on_body = on_body;
+    srv->settings.on_message_complete = on_message_complete;
+
+    int rc = uv_tcp_init(loop, &srv->listener);
+    if (rc < 0) {
+        obligo_free(srv);
+        return rc;
+    }
+    srv->listener.data = srv;
+    /* libuv sets SO_REUSEADDR on bind, so a restart does not wait out
+     * TIME_WAIT; bind errors such as EADDRINUSE may surface at listen. */
+    rc = uv_tcp_bind(&srv->listener, (const struct sockaddr *)&addr, 0);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&srv->listener, HTTP_BACKLOG, on_connection);
+    if (rc == 0) {
+        struct sockaddr_storage bound;
+        int len = (int)sizeof bound;
+        rc = uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&bound, &len);
+        if (rc == 0)
+            srv->port =
+                ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                  : ((struct sockaddr_in *)&bound)->sin_port);
+    }
+    if (rc < 0) {
+        /* The handle is freed in its close callback, on the loop's next
+         * turn, with no on_closed to call. */
+        srv->stopping = 1;
+        uv_close((uv_handle_t *)&srv->listener, on_listener_close);
+        return rc;
+    }
+    *out = srv;
+    return 0;
+}
+
+int http_server_port(const http_server *srv)
+{
+    return srv->port;
+}
+
+unsigned http_server_connections(const http_server *srv)
+{
+    return srv->open;
+}
+
+void http_respond(http_exchange *ex, int status, const char *content_type, const char *body,
+                  size_t body_len, const char *extra_headers)
+{
+    if (!ex)
+        return;
+    http_conn *c = ex->conn;
+    if (c->closing || c->shutting) {
+        /* The client has gone (or the connection's last answer is out):
+         * nothing to send. This may free c, and the server with it. */
+        queue_remove(c, ex);
+        exchange_free(ex);
+        return;
+    }
+    ex->out = response_build(status, content_type, body, body_len, extra_headers, ex->head);
+    ex->answered = 1;
+    conn_flush(c);
+    conn_pump(c);
+    conn_update(c);
+}
+
+void http_server_stop(http_server *srv, void (*on_closed)(void *arg), void *arg)
+{
+    if (srv->stopping)
+        return;
+    srv->stopping = 1;
+    srv->on_closed = on_closed;
+    srv->on_closed_arg = arg;
+    uv_close((uv_handle_t *)&srv->listener, on_listener_close);
+    for (http_conn *c = srv->conns; c; c = c->next) {
+        if (c->closing || c->shutting)
+            continue;
+        /* A request not yet complete is not in flight: it is dropped. */
+        c->input_done = 1;
+        if (c->in_request)
+            request_reset(c);
+        if (c->head)
+            conn_update(c); /* its last answer will carry Connection: close */
+        else if (c->writes > 0)
+            conn_shutdown(c); /* let the answers already written arrive */
+        else
+            conn_close(c); /* conn_close never frees c itself */
+    }
+}

@@ -1,0 +1,223 @@
+/*
+ * test_serve.c — end to end over real sockets: `obligo serve` on a real
+ * database file. Every event answered 202 survives kill -9; a batch with a
+ * bad event is rejected whole; a deadline that passed while the engine was
+ * stopped fires exactly once after restart, marked late; SIGTERM exits 0.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "http_client.h"
+#include "support.h"
+
+#define RULES OBLIGO_SOURCE_DIR "/rules"
+
+typedef struct fx {
+    char *dir;
+    char db[512], log[512];
+    int port;
+} fx;
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    f->dir = support_tmpdir();
+    snprintf(f->db, sizeof f->db, "%s/obligo.db", f->dir);
+    snprintf(f->log, sizeof f->log, "%s/serve.log", f->dir);
+    f->port = client_free_port();
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    support_rmtree(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+static long db_count(const char *db, const char *sql)
+{
+    char *out = NULL;
+    char *argv[] = {"/usr/bin/sqlite3", (char *)db, (char *)sql, NULL};
+    if (support_run(argv, &out, NULL) != 0) {
+        free(out);
+        return -1;
+    }
+    long n = atol(out);
+    free(out);
+    return n;
+}
+
+static char *breach(char *buf, size_t n, const char *id, const char *breach_id,
+                    const char *aware)
+{
+    snprintf(buf, n,
+             "{\"specversion\":\"1.0\",\"id\":\"%s\",\"source\":\"urn:test\","
+             "\"type\":\"nl.avg.breach.reported\",\"time\":\"%s\",\"data\":{\"breach_id\":\"%s\","
+             "\"aware_at\":\"%s\",\"description\":\"x\",\"personal_data\":\"yes\"}}",
+             id, aware, breach_id, aware);
+    return buf;
+}
+
+static void status_codes_and_batch_atomicity(void **state)
+{
+    fx *f = *state;
+    pid_t pid = client_start_server(f->db, RULES, f->port, f->log);
+    assert_true(pid > 0);
+    char ev[1024], body[4096];
+    char *resp = NULL;
+    breach(ev, sizeof ev, "s1", "B-1", "2026-02-02T09:15:00+01:00");
+    assert_int_equal(client_request(f->port, "POST", "/v1/events", "application/cloudevents+json",
+                                     ev, strlen(ev), &resp),
+                     202);
+    assert_non_null(strstr(resp, "\"accepted\":1"));
+    free(resp);
+    /* the same again: a duplicate */
+    assert_int_equal(client_request(f->port, "POST", "/v1/events", "application/cloudevents+json",
+                                     ev, strlen(ev), &resp),
+                     202);
+    assert_non_null(strstr(resp, "\"duplicates\":1"));
+    free(resp);
+    /* a batch whose index 1 lacks breach_id: index 0 must not be applied */
+    char good[1024];
+    breach(good, sizeof good, "s2", "B-2", "2026-02-02T09:15:00+01:00");
+    snprintf(body, sizeof body,
+             "[%s,{\"specversion\":\"1.0\",\"id\":\"s3\",\"source\":\"urn:test\","
+             "\"type\":\"nl.avg.breach.reported\",\"time\":\"2026-02-02T09:15:00+01:00\","
+             "\"data\":{\"description\":\"x\"}}]",
+             good);
+    assert_int_equal(client_request(f->port, "POST", "/v1/events",
+                                     "application/cloudevents-batch+json", body, strlen(body),
+                                     &resp),
+                     400);
+    assert_non_null(strstr(resp, "\"index\":1"));
+    assert_non_null(strstr(resp, "\"field\":\"data.breach_id\""));
+    free(resp);
+    assert_int_equal(db_count(f->db, "SELECT count(*) FROM events WHERE id='s2'"), 0);
+    assert_int_equal(db_count(f->db, "SELECT count(*) FROM rejected"), 1);
+    /* NDJSON with two good events */
+    char e3[1024], e4[1024];
+    breach(e3, sizeof e3, "s4", "B-4", "2026-02-02T09:15:00+01:00");
+    breach(e4, sizeof e4, "s5", "B-5", "2026-02-02T09:15:00+01:00");
+    snprintf(body, sizeof body, "%s\n%s\n", e3, e4);
+    assert_int_equal(client_request(f->port, "POST", "/v1/events", "application/x-ndjson", body,
+                                     strlen(body), &resp),
+                     202);
+    assert_non_null(strstr(resp, "\"accepted\":2"));
+    free(resp);
+    assert_int_equal(client_request(f->port, "POST", "/v1/events", "text/plain", "x", 1, NULL),
+                     415);
+    assert_int_equal(client_request(f->port, "POST", "/v1/events", "application/cloudevents+json",
+                                     "{\"specversion\":", 15, &resp),
+                     400);
+    free(resp);
+    assert_int_equal(client_request(f->port, "GET", "/v1/obligations", NULL, NULL, 0, &resp), 200);
+    cJSON *obls = cJSON_Parse(resp);
+    free(resp);
+    assert_int_equal(cJSON_GetArraySize(obls), 3);
+    cJSON_Delete(obls);
+    assert_int_equal(client_request(f->port, "GET", "/v1/registers/datalekken", NULL, NULL, 0,
+                                     &resp),
+                     200);
+    assert_non_null(strstr(resp, "B-4"));
+    free(resp);
+    assert_int_equal(client_request(f->port, "GET", "/nope", NULL, NULL, 0, NULL), 404);
+    int status = client_stop_server(pid, SIGTERM);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void acknowledged_events_survive_kill_9(void **state)
+{
+    fx *f = *state;
+    int acked = 0;
+    char ev[1024], id[32];
+    for (int round = 0; round < 3; round++) {
+        pid_t pid = client_start_server(f->db, RULES, f->port, f->log);
+        assert_true(pid > 0);
+        pid_t child = fork();
+        if (child == 0) {
+            /* a second client keeps posting while the server is killed */
+            for (int i = 0; i < 10000; i++) {
+                snprintf(id, sizeof id, "bg-%d-%d", round, i);
+                breach(ev, sizeof ev, id, id, "2026-02-02T09:15:00+01:00");
+                if (client_request(f->port, "POST", "/v1/events",
+                                   "application/cloudevents+json", ev, strlen(ev), NULL) < 0)
+                    break;
+            }
+            _exit(0);
+        }
+        for (int i = 0; i < 30; i++) {
+            snprintf(id, sizeof id, "k-%d-%d", round, i);
+            breach(ev, sizeof ev, id, id, "2026-02-02T09:15:00+01:00");
+            if (client_request(f->port, "POST", "/v1/events", "application/cloudevents+json", ev,
+                               strlen(ev), NULL) == 202)
+                acked++;
+        }
+        client_stop_server(pid, SIGKILL);
+        waitpid(child, NULL, 0);
+    }
+    assert_int_equal(acked, 90);
+    assert_int_equal(db_count(f->db, "SELECT count(*) FROM events WHERE id LIKE 'k-%'"), 90);
+    /* each acknowledged event's obligation exists exactly once */
+    assert_int_equal(db_count(f->db, "SELECT count(*) FROM obligations WHERE subject LIKE 'k-%'"),
+                     90);
+    char *argv[] = {(char *)OBLIGO_BIN, "verify", "--db", f->db, NULL};
+    assert_int_equal(support_run(argv, NULL, NULL), 0);
+}
+
+static void deadline_passed_while_stopped_fires_once_after_restart(void **state)
+{
+    fx *f = *state;
+    pid_t pid = client_start_server(f->db, RULES, f->port, f->log);
+    assert_true(pid > 0);
+    /* aware 72 h minus 2 s ago: due while the engine is stopped */
+    time_t aware_t = time(NULL) - 72 * 3600 + 2;
+    char aware[64], ev[1024];
+    strftime(aware, sizeof aware, "%Y-%m-%dT%H:%M:%SZ", gmtime(&aware_t));
+    breach(ev, sizeof ev, "late-1", "B-LATE", aware);
+    assert_int_equal(client_request(f->port, "POST", "/v1/events", "application/cloudevents+json",
+                                     ev, strlen(ev), NULL),
+                     202);
+    assert_int_equal(WEXITSTATUS(client_stop_server(pid, SIGTERM)), 0);
+    sleep(4);
+    for (int i = 0; i < 2; i++) {
+        pid = client_start_server(f->db, RULES, f->port, f->log);
+        assert_true(pid > 0);
+        client_stop_server(pid, SIGTERM);
+    }
+    assert_int_equal(db_count(f->db, "SELECT count(*) FROM alerts WHERE "
+                                     "kind='obligo.obligation_overdue' AND subject='B-LATE'"),
+                     1);
+    assert_int_equal(db_count(f->db, "SELECT count(*) FROM alerts WHERE "
+                                     "kind='obligo.obligation_overdue' AND "
+                                     "json_extract(data,'$.late')=1"),
+                     1);
+    assert_int_equal(db_count(f->db, "SELECT count(*) FROM obligations WHERE subject='B-LATE' "
+                                     "AND status='overdue'"),
+                     1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(status_codes_and_batch_atomicity, setup, teardown),
+        cmocka_unit_test_setup_teardown(acknowledged_events_survive_kill_9, setup, teardown),
+        cmocka_unit_test_setup_teardown(deadline_passed_while_stopped_fires_once_after_restart,
+                                        setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,26 @@
+/*
+ * http_client.h — a minimal blocking HTTP/1.1 client for end-to-end tests
+ * over real loopback sockets, and helpers to start and stop `obligo serve`.
+ */
+#ifndef OBLIGO_TEST_HTTP_CLIENT_H
+#define OBLIGO_TEST_HTTP_CLIENT_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* A port that was free a moment ago on 127.0.0.1. */
+int client_free_port(void);
+
+/* Sends one request on a new connection and reads the response. Returns the
+ * status code (or -1) and the body in *body (caller frees; may be NULL). */
+int client_request(int port, const char *method, const char *path, const char *content_type,
+                   const char *body, size_t body_len, char **resp_body);
+
+/* Starts `obligo serve --db DB --rules RULES --listen 127.0.0.1:PORT` with
+ * stdout/stderr appended to log, and waits until /healthz answers 200
+ * (up to ~10 s). Returns the pid or -1. */
+pid_t client_start_server(const char *db, const char *rules, int port, const char *log);
+/* Sends sig and waits for the process; returns its wait status. */
+int client_stop_server(pid_t pid, int sig);
+
+#endif

@@ -1,0 +1,149 @@
+/*
+ * support.c — test helpers (support.h).
+ */
+#define _GNU_SOURCE
+#include "support.h"
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+char *support_tmpdir(void)
+{
+    const char *base = getenv("TMPDIR");
+    char templ[512];
+    snprintf(templ, sizeof templ, "%s/obligo-test-XXXXXX", base && *base ? base : "/tmp");
+    char *d = mkdtemp(templ);
+    return d ? strdup(d) : NULL;
+}
+
+static int support_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+void support_rmtree(const char *path)
+{
+    if (path)
+        nftw(path, support_rm, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+char *support_write(const char *dir, const char *name, const char *text)
+{
+    char *path = malloc(strlen(dir) + strlen(name) + 2);
+    sprintf(path, "%s/%s", dir, name);
+    for (char *p = path + strlen(dir) + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(path, 0755);
+            *p = '/';
+        }
+    }
+    FILE *fp = fopen(path, "wb");
+    if (!fp) {
+        free(path);
+        return NULL;
+    }
+    fputs(text, fp);
+    fclose(fp);
+    return path;
+}
+
+static char *support_slurp(int fd)
+{
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    ssize_t got;
+    while ((got = read(fd, buf + n, cap - n - 1)) > 0) {
+        n += (size_t)got;
+        if (n + 1 == cap)
+            buf = realloc(buf, cap *= 2);
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+int support_run(char *const argv[], char **out, char **err)
+{
+    int po[2], pe[2];
+    if (pipe(po) || pipe(pe))
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_RDONLY);
+        dup2(devnull, 0);
+        dup2(po[1], 1);
+        dup2(pe[1], 2);
+        close(po[0]);
+        close(pe[0]);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(po[1]);
+    close(pe[1]);
+    /* stderr is small in these tests; read stdout first, then stderr. */
+    char *o = support_slurp(po[0]);
+    char *e = support_slurp(pe[0]);
+    close(po[0]);
+    close(pe[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (out)
+        *out = o;
+    else
+        free(o);
+    if (err)
+        *err = e;
+    else
+        free(e);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+cJSON *support_query(const char *db, const char *cmd, const char *arg)
+{
+    char *out = NULL;
+    char *argv[8];
+    int i = 0;
+    argv[i++] = (char *)OBLIGO_BIN;
+    argv[i++] = (char *)cmd;
+    if (arg)
+        argv[i++] = (char *)arg;
+    argv[i++] = (char *)"--db";
+    argv[i++] = (char *)db;
+    argv[i++] = (char *)"--json";
+    argv[i] = NULL;
+    int rc = support_run(argv, &out, NULL);
+    cJSON *v = rc == 0 && out ? cJSON_Parse(out) : NULL;
+    free(out);
+    return v;
+}
+
+const char *support_str(const cJSON *o, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+const cJSON *support_find(const cJSON *arr, const char *kind, const char *subject, int *count)
+{
+    const cJSON *first = NULL;
+    int n = 0;
+    for (const cJSON *c = arr ? arr->child : NULL; c; c = c->next) {
+        const char *k = support_str(c, "kind"), *s = support_str(c, "subject");
+        if (k && strcmp(k, kind) == 0 && (!subject || (s && strcmp(s, subject) == 0))) {
+            if (!first)
+                first = c;
+            n++;
+        }
+    }
+    if (count)
+        *count = n;
+    return first;
+}

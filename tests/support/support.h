@@ -1,0 +1,32 @@
+/*
+ * support.h — helpers shared by the tests: temporary directories, writing
+ * files, running the obligo binary and reading its JSON output.
+ */
+#ifndef OBLIGO_TEST_SUPPORT_H
+#define OBLIGO_TEST_SUPPORT_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+
+/* A fresh directory under $TMPDIR; the caller frees the path and removes
+ * the tree with support_rmtree. */
+char *support_tmpdir(void);
+void support_rmtree(const char *path);
+/* Writes text to dir/name (creating parent directories); returns the path
+ * (caller frees). */
+char *support_write(const char *dir, const char *name, const char *text);
+
+/* Runs argv (NULL-terminated) with stdin from /dev/null; captures stdout
+ * (caller frees *out, may be NULL) and returns the exit status, or -1. */
+int support_run(char *const argv[], char **out, char **err);
+
+/* Runs `obligo CMD --db DB --json` and parses its stdout as JSON
+ * (caller frees), or NULL. */
+cJSON *support_query(const char *db, const char *cmd, const char *arg);
+
+/* The first element of an array whose "kind" and "subject" match (subject
+ * may be NULL), and how many there are. */
+const cJSON *support_find(const cJSON *arr, const char *kind, const char *subject, int *count);
+const char *support_str(const cJSON *o, const char *name);
+
+#endif

@@ -1,0 +1,270 @@
+/*
+ * test_engine.c — the pipeline (engine/engine.c) on a real database file:
+ * idempotency, a rule failure that still commits the event, rollback of a
+ * whole batch on failure, deadlines that fire exactly once, also across a
+ * restart.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "alloc.h"
+#include "engine.h"
+#include "error.h"
+#include "obligations.h"
+#include "outbox.h"
+#include "support.h"
+
+typedef struct fixture {
+    char *dir;
+    config cfg;
+    engine e;
+} fixture;
+
+static const char RULES[] =
+    "obligation \"t.duty\" { title = \"Plicht\", source = \"test\", due = hours(10),\n"
+    "  remind = { before(hours(2)) } }\n"
+    "rule \"t.open\" { title = \"x\", source = \"y\", on = \"t.open\",\n"
+    "  run = function(e, act) act.open(\"t.duty\", e.data.id, { from = e.time }) end }\n"
+    "rule \"t.done\" { title = \"x\", source = \"y\", on = \"t.done\",\n"
+    "  run = function(e, act) act.fulfil(\"t.duty\", e.data.id, { at = e.time }) end }\n"
+    "rule \"t.broken\" { title = \"x\", source = \"y\", on = \"t.broken\",\n"
+    "  run = function(e, act) error(\"kapot\") end }\n";
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    f->dir = support_tmpdir();
+    char *p = support_write(f->dir, "rules/t.lua", RULES);
+    free(p);
+    char *err = NULL;
+    assert_int_equal(config_load(&f->cfg, NULL, &err), 0);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/db/obligo.db", f->dir);
+    config_set(&f->cfg.db_path, path);
+    snprintf(path, sizeof path, "%s/rules", f->dir);
+    config_set(&f->cfg.rules_dir, path);
+    /* alerts go to a file sink so the test output stays clean */
+    obligo_free(f->cfg.sinks[0]);
+    snprintf(path, sizeof path, "file:%s/alerts.jsonl", f->dir);
+    f->cfg.sinks[0] = obligo_strdup(path);
+    if (engine_open(&f->e, &f->cfg, 0, &err))
+        fail_msg("%s", err);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    engine_close(&f->e);
+    config_free(&f->cfg);
+    support_rmtree(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+static int post(engine *e, const char *id, const char *type, const char *time, const char *subj,
+                int *dup)
+{
+    char raw[512];
+    snprintf(raw, sizeof raw,
+             "{\"specversion\":\"1.0\",\"id\":\"%s\",\"source\":\"s\",\"type\":\"%s\","
+             "\"time\":\"%s\",\"data\":{\"id\":\"%s\"}}",
+             id, type, time, subj);
+    char *field = NULL, *reason = NULL;
+    cJSON *ev = engine_decode(e, raw, strlen(raw), &field, &reason);
+    if (!ev)
+        fail_msg("%s", reason);
+    int d = 0;
+    int rc = engine_event(e, ev, raw, strlen(raw), &d);
+    if (dup)
+        *dup = d;
+    cJSON_Delete(ev);
+    return rc;
+}
+
+static long count(engine *e, const char *sql)
+{
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(e->st.db, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    long n = (long)sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return n;
+}
+
+static void same_event_twice_changes_nothing(void **state)
+{
+    fixture *f = *state;
+    int dup = -1;
+    assert_int_equal(engine_begin(&f->e), 0);
+    assert_int_equal(post(&f->e, "a", "t.open", "2026-01-01T10:00:00Z", "X", &dup), 0);
+    assert_int_equal(dup, 0);
+    assert_int_equal(post(&f->e, "a", "t.open", "2026-01-01T10:00:00Z", "X", &dup), 0);
+    assert_int_equal(dup, 1);
+    assert_int_equal(engine_commit(&f->e), 0);
+    assert_int_equal(count(&f->e, "SELECT count(*) FROM events"), 1);
+    assert_int_equal(count(&f->e, "SELECT count(*) FROM obligations"), 1);
+    assert_int_equal(count(&f->e, "SELECT count(*) FROM decisions"), 1);
+}
+
+static void broken_rule_still_commits_event_and_alerts(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(engine_begin(&f->e), 0);
+    assert_int_equal(post(&f->e, "b", "t.broken", "2026-01-01T10:00:00Z", "X", NULL), 0);
+    assert_int_equal(engine_commit(&f->e), 0);
+    assert_int_equal(count(&f->e, "SELECT count(*) FROM events"), 1);
+    assert_int_equal(f->e.stats.rule_errors, 1);
+    outbox_filter flt = {.kind = "obligo.rule_error"};
+    cJSON *alerts = outbox_list(&f->e.st, &flt);
+    assert_int_equal(cJSON_GetArraySize(alerts), 1);
+    const char *msg = support_str(cJSON_GetArrayItem(alerts, 0), "message");
+    assert_non_null(strstr(msg, "t.lua:8"));
+    assert_non_null(strstr(msg, "kapot"));
+    cJSON_Delete(alerts);
+}
+
+static void failure_rolls_back_whole_batch(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(engine_begin(&f->e), 0);
+    assert_int_equal(post(&f->e, "c1", "t.open", "2026-01-01T10:00:00Z", "A", NULL), 0);
+    assert_int_equal(post(&f->e, "c2", "t.open", "2026-01-01T10:00:00Z", "B", NULL), 0);
+    /* the third event fails on memory somewhere in the pipeline */
+    const char raw[] = "{\"specversion\":\"1.0\",\"id\":\"c3\",\"source\":\"s\",\"type\":\"t.open\","
+                       "\"time\":\"2026-01-01T10:00:00Z\",\"data\":{\"id\":\"C\"}}";
+    char *field = NULL, *reason = NULL;
+    cJSON *ev = engine_decode(&f->e, raw, strlen(raw), &field, &reason);
+    assert_non_null(ev);
+    alloc_fail_after(3);
+    int dup = 0;
+    int rc = engine_event(&f->e, ev, raw, strlen(raw), &dup);
+    alloc_fail_after(0);
+    cJSON_Delete(ev);
+    assert_int_not_equal(rc, 0);
+    engine_rollback(&f->e);
+    assert_int_equal(count(&f->e, "SELECT count(*) FROM events"), 0);
+    assert_int_equal(count(&f->e, "SELECT count(*) FROM obligations"), 0);
+    assert_int_equal(count(&f->e, "SELECT count(*) FROM timers"), 0);
+}
+
+static void deadline_fires_once_with_reminder_first(void **state)
+{
+    fixture *f = *state;
+    int fired = 0;
+    assert_int_equal(engine_begin(&f->e), 0);
+    assert_int_equal(post(&f->e, "d", "t.open", "2026-01-01T10:00:00Z", "D", NULL), 0);
+    obligo_time due;
+    assert_int_equal(engine_next_due(&f->e, &due), 1);
+    /* the reminder, 2 h before the due instant of 20:00Z */
+    assert_int_equal(due, 1767261600 + 8 * 3600);
+    assert_int_equal(engine_fire_due(&f->e, 1767261600 + 10 * 3600, 0, &fired), 0);
+    assert_int_equal(fired, 2);
+    assert_int_equal(engine_fire_due(&f->e, 1767261600 + 20 * 3600, 0, &fired), 0);
+    assert_int_equal(fired, 0);
+    assert_int_equal(engine_commit(&f->e), 0);
+    cJSON *o = obligations_latest(&f->e.st, "t.duty", "D");
+    assert_string_equal(support_str(o, "status"), "overdue");
+    cJSON_Delete(o);
+    outbox_filter flt = {0};
+    cJSON *alerts = outbox_list(&f->e.st, &flt);
+    int n = 0;
+    support_find(alerts, "obligo.obligation_overdue", "D", &n);
+    assert_int_equal(n, 1);
+    support_find(alerts, "obligo.obligation_reminder", "D", &n);
+    assert_int_equal(n, 1);
+    cJSON_Delete(alerts);
+    /* fulfilling after the due time makes it late */
+    assert_int_equal(engine_begin(&f->e), 0);
+    assert_int_equal(post(&f->e, "d2", "t.done", "2026-01-02T10:00:00Z", "D", NULL), 0);
+    assert_int_equal(engine_commit(&f->e), 0);
+    o = obligations_latest(&f->e.st, "t.duty", "D");
+    assert_string_equal(support_str(o, "status"), "late");
+    cJSON_Delete(o);
+}
+
+static void deadline_passed_while_stopped_fires_once_marked_late(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(engine_begin(&f->e), 0);
+    assert_int_equal(post(&f->e, "e", "t.open", "2026-01-01T10:00:00Z", "E", NULL), 0);
+    assert_int_equal(engine_commit(&f->e), 0);
+    /* "restart": close and open the engine on the same file */
+    char *err = NULL;
+    engine_close(&f->e);
+    assert_int_equal(engine_open(&f->e, &f->cfg, 0, &err), 0);
+    obligo_time start = 1767261600 + 30 * 3600;
+    for (int round = 0; round < 2; round++) {
+        int fired = 0;
+        assert_int_equal(engine_begin(&f->e), 0);
+        assert_int_equal(engine_fire_due(&f->e, start, start, &fired), 0);
+        assert_int_equal(engine_commit(&f->e), 0);
+        assert_int_equal(fired, round == 0 ? 2 : 0);
+    }
+    outbox_filter flt = {.kind = "obligo.obligation_overdue"};
+    cJSON *alerts = outbox_list(&f->e.st, &flt);
+    assert_int_equal(cJSON_GetArraySize(alerts), 1);
+    cJSON *data = cJSON_GetObjectItem(cJSON_GetArrayItem(alerts, 0), "data");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(data, "late")));
+    cJSON_Delete(alerts);
+    /* the alerts reached the file sink once each */
+    assert_int_equal(engine_deliver(&f->e), 2);
+    assert_int_equal(engine_deliver(&f->e), 0);
+    assert_int_equal(outbox_pending(&f->e.st), 0);
+}
+
+static void decode_rejects_with_field(void **state)
+{
+    fixture *f = *state;
+    static const struct {
+        const char *raw, *field, *reason;
+    } cases[] = {
+        {"{not json", NULL, "not valid JSON"},
+        {"{\"a\":1} trailing", NULL, "unexpected text"},
+        {"{\"specversion\":\"1.0\",\"id\":\"x\",\"source\":\"s\",\"type\":\"t\","
+         "\"time\":\"2026-02-30T10:00:00Z\"}",
+         "time", NULL},
+        {"{\"specversion\":\"1.0\",\"id\":\"x\",\"source\":\"s\",\"type\":\"t\","
+         "\"time\":\"2026-02-10T10:00:00\"}",
+         "time", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *field = NULL, *reason = NULL;
+        cJSON *ev = engine_decode(&f->e, cases[i].raw, strlen(cases[i].raw), &field, &reason);
+        assert_null(ev);
+        assert_non_null(reason);
+        if (cases[i].field)
+            assert_string_equal(field, cases[i].field);
+        else
+            assert_null(field);
+        if (cases[i].reason)
+            assert_non_null(strstr(reason, cases[i].reason));
+        obligo_free(field);
+        obligo_free(reason);
+    }
+}
+
+int main(void)
+{
+    engine_global_init();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(same_event_twice_changes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(broken_rule_still_commits_event_and_alerts, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(failure_rolls_back_whole_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(deadline_fires_once_with_reminder_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(deadline_passed_while_stopped_fires_once_marked_late,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(decode_rejects_with_field, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
