@@ -39,18 +39,42 @@ int cli_parse(int argc, char **argv, cli_opts *o, const char *usage_text)
     int ch;
     while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (ch) {
-        case 'c': o->config = optarg; break;
-        case 'd': o->db = optarg; break;
-        case 'r': o->rules = optarg; break;
-        case 'k': o->clock = optarg; break;
-        case 'u': o->until = optarg; break;
-        case 's': o->status = optarg; break;
-        case 'K': o->kind = optarg; break;
-        case 'S': o->since = optarg; break;
-        case 'l': o->listen = optarg; break;
-        case 'j': o->json = 1; break;
-        case 'C': o->csv = 1; break;
-        case 'H': o->history = 1; break;
+        case 'c':
+            o->config = optarg;
+            break;
+        case 'd':
+            o->db = optarg;
+            break;
+        case 'r':
+            o->rules = optarg;
+            break;
+        case 'k':
+            o->clock = optarg;
+            break;
+        case 'u':
+            o->until = optarg;
+            break;
+        case 's':
+            o->status = optarg;
+            break;
+        case 'K':
+            o->kind = optarg;
+            break;
+        case 'S':
+            o->since = optarg;
+            break;
+        case 'l':
+            o->listen = optarg;
+            break;
+        case 'j':
+            o->json = 1;
+            break;
+        case 'C':
+            o->csv = 1;
+            break;
+        case 'H':
+            o->history = 1;
+            break;
         case 'h':
             fputs(usage_text, stdout);
             return 1;
@@ -333,8 +357,9 @@ int cli_ingest(int argc, char **argv)
     else if (r.in_txn)
         engine_rollback(&e);
     if (rc)
-        fprintf(stderr, "obligo ingest: stopped: %s; events after the last commit were not "
-                        "stored\n",
+        fprintf(stderr,
+                "obligo ingest: stopped: %s; events after the last commit were not "
+                "stored\n",
                 obligo_strerror(rc));
     fprintf(stderr,
             "obligo ingest: %ld lines, %ld accepted, %ld duplicates, %ld rejected, %ld rule "
@@ -441,8 +466,7 @@ int cli_register(int argc, char **argv)
     if (prc)
         return prc > 0 ? 0 : 2;
     if (o.nargs != 1) {
-        fprintf(stderr, "obligo register: name one register, e.g. datalekken\n%s",
-                register_usage);
+        fprintf(stderr, "obligo register: name one register, e.g. datalekken\n%s", register_usage);
         return 2;
     }
     config cfg;

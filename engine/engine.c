@@ -271,8 +271,7 @@ int engine_event(engine *e, const cJSON *event, const char *raw, size_t len, int
     if ((rc = engine_builtin(e, event, type, decisions)))
         goto out;
     if (e->rules) {
-        rules_state_ops ops = {e, engine_state_get, engine_state_obligation,
-                               engine_state_register};
+        rules_state_ops ops = {e, engine_state_get, engine_state_obligation, engine_state_register};
         if ((rc = rules_evaluate(e->rules, event, &ops, decisions, errors)))
             goto out;
     }

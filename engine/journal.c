@@ -42,8 +42,8 @@ static int journal_hash(char out[DIGEST_HEX_LEN], const char *prev, const char *
     return digest_parts(out, 5, parts, lens);
 }
 
-int journal_append(store *st, const cJSON *event, const char *raw, size_t len,
-                   const char *ruleset, obligo_time received_at, int64_t *seq, int *duplicate)
+int journal_append(store *st, const cJSON *event, const char *raw, size_t len, const char *ruleset,
+                   obligo_time received_at, int64_t *seq, int *duplicate)
 {
     const char *source = journal_str(event, "source"), *id = journal_str(event, "id");
     const char *type = journal_str(event, "type"), *time_s = journal_str(event, "time");

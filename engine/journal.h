@@ -17,8 +17,8 @@
  * they came). On a repeat of source+id nothing changes and *duplicate is 1.
  * *seq gets the journal sequence number of the new row. Returns 0 or a
  * negative code. */
-int journal_append(store *st, const cJSON *event, const char *raw, size_t len,
-                   const char *ruleset, obligo_time received_at, int64_t *seq, int *duplicate);
+int journal_append(store *st, const cJSON *event, const char *raw, size_t len, const char *ruleset,
+                   obligo_time received_at, int64_t *seq, int *duplicate);
 
 /* Keeps input that was refused, with where it came from ("FILE:LINE",
  * "http[3]"), the field and the reason. */

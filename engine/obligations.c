@@ -165,10 +165,10 @@ int obligations_open(action_ctx *ctx, const cJSON *d)
     }
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(d, "data");
     char *data_text = data ? cJSON_PrintUnformatted(data) : NULL;
-    sqlite3_stmt *s = store_stmt(ctx->st,
-                                 "INSERT INTO obligations(kind,subject,status,opened_at,starts_at,"
-                                 "due_at,legal_limit,source_event,data) "
-                                 "VALUES(?1,?2,'open',?3,?4,?5,?6,?7,?8)");
+    sqlite3_stmt *s =
+        store_stmt(ctx->st, "INSERT INTO obligations(kind,subject,status,opened_at,starts_at,"
+                            "due_at,legal_limit,source_event,data) "
+                            "VALUES(?1,?2,'open',?3,?4,?5,?6,?7,?8)");
     if (!s) {
         cJSON_free(data_text);
         return OBLIGO_EDB;
@@ -254,8 +254,8 @@ int obligations_overdue(action_ctx *ctx, const cJSON *d)
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(d, "obligation");
     if (!cJSON_IsNumber(id))
         return OBLIGO_EINVAL;
-    sqlite3_stmt *s =
-        store_stmt(ctx->st, "UPDATE obligations SET status='overdue' WHERE id=?1 AND status='open'");
+    sqlite3_stmt *s = store_stmt(
+        ctx->st, "UPDATE obligations SET status='overdue' WHERE id=?1 AND status='open'");
     if (!s)
         return OBLIGO_EDB;
     sqlite3_bind_int64(s, 1, (int64_t)id->valuedouble);

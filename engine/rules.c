@@ -142,8 +142,7 @@ static obligo_time rules_check_time(lua_State *L, int idx, const char *what)
     obligo_time t;
     if (!rules_to_time(L, idx, &t))
         luaL_error(L, "%s must be a time (RFC 3339 text or seconds), got %s", what,
-                   lua_type(L, idx) == LUA_TSTRING ? lua_tostring(L, idx)
-                                                   : luaL_typename(L, idx));
+                   lua_type(L, idx) == LUA_TSTRING ? lua_tostring(L, idx) : luaL_typename(L, idx));
     return t;
 }
 
@@ -352,8 +351,9 @@ static int rules_declare_obligation(lua_State *L)
     memset(&k, 0, sizeof k);
     lua_getfield(L, 1, "due");
     if (!rules_to_period(L, -1, &k.due))
-        return luaL_error(L, "obligation \"%s\" needs due = hours(n), days(n), months(n) or "
-                             "years(n)",
+        return luaL_error(L,
+                          "obligation \"%s\" needs due = hours(n), days(n), months(n) or "
+                          "years(n)",
                           name);
     lua_pop(L, 1);
     lua_getfield(L, 1, "remind");
@@ -366,8 +366,7 @@ static int rules_declare_obligation(lua_State *L)
             lua_rawgeti(L, -1, i);
             lua_getfield(L, -1, "before");
             if (!rules_to_period(L, -1, &k.reminders[k.nreminders]))
-                return luaL_error(L, "obligation \"%s\": remind entries are before(period)",
-                                  name);
+                return luaL_error(L, "obligation \"%s\": remind entries are before(period)", name);
             k.nreminders++;
             lua_pop(L, 2);
         }
@@ -582,8 +581,8 @@ static int rules_act_open(lua_State *L)
         rules_add_time(d, "legal_limit", periods_legal_limit(from, p));
     cJSON *rem = cJSON_AddArrayToObject(d, "remind");
     for (int i = 0; rem && i < k->nreminders; i++)
-        cJSON_AddItemToArray(rem, cJSON_CreateNumber((double)rules_reminder_at(
-                                      due, k->reminders[i])));
+        cJSON_AddItemToArray(rem,
+                             cJSON_CreateNumber((double)rules_reminder_at(due, k->reminders[i])));
     if (k->once)
         cJSON_AddTrueToObject(d, "once");
     rules_add_opt_data(L, d, 3);
@@ -644,8 +643,8 @@ static int rules_act_extend(lua_State *L)
         rules_add_time(d, "legal_limit", periods_legal_limit(from, p));
     cJSON *rem = cJSON_AddArrayToObject(d, "remind");
     for (int i = 0; rem && i < k->nreminders; i++)
-        cJSON_AddItemToArray(rem, cJSON_CreateNumber((double)rules_reminder_at(
-                                      due, k->reminders[i])));
+        cJSON_AddItemToArray(rem,
+                             cJSON_CreateNumber((double)rules_reminder_at(due, k->reminders[i])));
     rules_add_opt_text(L, d, 3, "reason");
     return 0;
 }
@@ -659,8 +658,9 @@ static int rules_act_alert(lua_State *L)
     lua_getfield(L, 3, "severity");
     const char *sev = lua_tostring(L, -1);
     if (!sev || (strcmp(sev, "info") && strcmp(sev, "warning") && strcmp(sev, "critical")))
-        return luaL_error(L, "act.alert(\"%s\", ...): severity must be info, warning or "
-                             "critical",
+        return luaL_error(L,
+                          "act.alert(\"%s\", ...): severity must be info, warning or "
+                          "critical",
                           kind);
     lua_getfield(L, 3, "message");
     if (lua_type(L, -1) != LUA_TSTRING)

@@ -260,8 +260,8 @@ static void serve_post_events(serve *s, const http_request *req, http_exchange *
         e->stats.accepted = accepted0;
         e->stats.duplicates = dup0;
         if (rc == OBLIGO_EFULL || rc == OBLIGO_EBUSY)
-            serve_error(ex, 503, "the engine cannot store events right now; retry later", -1,
-                        NULL, "Retry-After: 5\r\n");
+            serve_error(ex, 503, "the engine cannot store events right now; retry later", -1, NULL,
+                        "Retry-After: 5\r\n");
         else
             serve_error(ex, 500, obligo_strerror(rc), -1, NULL, NULL);
         return;
@@ -359,8 +359,8 @@ static void serve_handle(void *ud, const http_request *req, http_exchange *ex)
     /* No tokens exist yet (API tokens come with the HTTP API work), so only
      * clients on this machine are served, as DESIGN §4 requires. */
     if (!req->peer_is_loopback) {
-        serve_error(ex, 403, "only loopback clients are served until API tokens exist", -1,
-                    NULL, NULL);
+        serve_error(ex, 403, "only loopback clients are served until API tokens exist", -1, NULL,
+                    NULL);
         return;
     }
     if (strcmp(req->path, "/v1/events") == 0) {

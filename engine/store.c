@@ -254,7 +254,7 @@ static int store_simple(store *st, const char *sql)
     sqlite3_stmt *s = store_stmt(st, sql);
     if (!s)
         return store_error(sqlite3_errcode(st->db)) ? store_error(sqlite3_errcode(st->db))
-                                                     : OBLIGO_EDB;
+                                                    : OBLIGO_EDB;
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     return rc == SQLITE_DONE ? 0 : (store_error(rc) ? store_error(rc) : OBLIGO_EDB);

@@ -28,8 +28,8 @@ typedef struct http_request {
     const char *authorization; /* raw Authorization header value or "" */
     const char *body;          /* NUL-terminated copy of the body (body_len bytes) */
     size_t body_len;
-    int peer_is_loopback;      /* 1 when the client connected from 127.0.0.0/8 or ::1 */
-    const char *peer;          /* peer address as text, for logs */
+    int peer_is_loopback; /* 1 when the client connected from 127.0.0.0/8 or ::1 */
+    const char *peer;     /* peer address as text, for logs */
 } http_request;
 
 /* Called once per complete request. Everything in req is borrowed and valid
@@ -39,8 +39,8 @@ typedef struct http_request {
 typedef void (*http_handler)(void *ud, const http_request *req, http_exchange *ex);
 
 typedef struct http_limits {
-    size_t max_header_bytes; /* 0: 16 KiB -> 431 */
-    size_t max_body_bytes;   /* 0: 16 MiB -> 413 */
+    size_t max_header_bytes;     /* 0: 16 KiB -> 431 */
+    size_t max_body_bytes;       /* 0: 16 MiB -> 413 */
     unsigned idle_timeout_ms;    /* keep-alive idle; 0: 60 s */
     unsigned request_timeout_ms; /* a request must be complete within; 0: 30 s */
     unsigned max_connections;    /* 0: 20,000; beyond it new ones are closed */

@@ -33,9 +33,18 @@ static void ingest(run *r, const char *events, const char *until)
     char *file = support_write(r->dir, "events.ndjson", events);
     r->db = malloc(strlen(r->dir) + 16);
     sprintf(r->db, "%s/obligo.db", r->dir);
-    char *argv[] = {(char *)OBLIGO_BIN, "ingest", "--db", r->db, "--rules",
-                    (char *)OBLIGO_SOURCE_DIR "/rules", "--clock", "events", "--until",
-                    (char *)until, file, NULL};
+    char *argv[] = {(char *)OBLIGO_BIN,
+                    "ingest",
+                    "--db",
+                    r->db,
+                    "--rules",
+                    (char *)OBLIGO_SOURCE_DIR "/rules",
+                    "--clock",
+                    "events",
+                    "--until",
+                    (char *)until,
+                    file,
+                    NULL};
     r->exit = support_run(argv, NULL, &r->err);
     free(file);
 }
@@ -337,10 +346,11 @@ static void request_extension_in_time(void **state)
 static void idempotent_and_dedup(void **state)
 {
     run r;
-    const char *first = "{\"specversion\":\"1.0\",\"id\":\"e33\",\"source\":\"" SRC "\","
-                        "\"type\":\"nl.avg.breach.reported\",\"time\":\"2026-06-01T10:02:00+02:00\","
-                        "\"data\":{\"breach_id\":\"B-018\",\"aware_at\":\"2026-06-01T10:02:00+02:00\","
-                        "\"description\":\"x\",\"personal_data\":\"yes\",\"dedup_key\":\"m\"}}\n";
+    const char *first =
+        "{\"specversion\":\"1.0\",\"id\":\"e33\",\"source\":\"" SRC "\","
+        "\"type\":\"nl.avg.breach.reported\",\"time\":\"2026-06-01T10:02:00+02:00\","
+        "\"data\":{\"breach_id\":\"B-018\",\"aware_at\":\"2026-06-01T10:02:00+02:00\","
+        "\"description\":\"x\",\"personal_data\":\"yes\",\"dedup_key\":\"m\"}}\n";
     char events[4096];
     snprintf(events, sizeof events, "%s%s%s", first, first,
              "{\"specversion\":\"1.0\",\"id\":\"e34\",\"source\":\"" SRC "\","
@@ -410,8 +420,10 @@ static void bad_input_rejected_good_kept(void **state)
     cJSON_Delete(obls);
     /* the rejected lines are kept with their reason */
     char *out = NULL;
-    char *argv[] = {"/usr/bin/sqlite3", r.db, "SELECT origin||' '||coalesce(field,'-') FROM "
-                                              "rejected ORDER BY seq", NULL};
+    char *argv[] = {"/usr/bin/sqlite3", r.db,
+                    "SELECT origin||' '||coalesce(field,'-') FROM "
+                    "rejected ORDER BY seq",
+                    NULL};
     assert_int_equal(support_run(argv, &out, NULL), 0);
     assert_non_null(strstr(out, "events.ndjson:2 -"));
     assert_non_null(strstr(out, "events.ndjson:3 data.breach_id"));
@@ -462,7 +474,8 @@ static void hostile_input_never_crashes(void **state)
     const char *rest =
         "{\"specversion\":1,\"id\":\"w\",\"source\":\"s\",\"type\":\"t\",\"time\":\"x\"}\n"
         "{\"specversion\":\"1.0\",\"id\":\"o\",\"source\":\"s\",\"type\":\"nl.avg.breach.closed\","
-        "\"time\":\"2026-01-01T00:00:00+25:00\",\"data\":{\"breach_id\":\"b\",\"measures\":\"m\"}}\n"
+        "\"time\":\"2026-01-01T00:00:00+25:00\",\"data\":{\"breach_id\":\"b\",\"measures\":\"m\"}}"
+        "\n"
         "[]\n\"str\"\nnull\n";
     char *all = malloc(strlen(deep) + strlen(big) + strlen(rest) + 1);
     sprintf(all, "%s%s%s", deep, big, rest);

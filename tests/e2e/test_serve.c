@@ -61,8 +61,7 @@ static long db_count(const char *db, const char *sql)
     return n;
 }
 
-static char *breach(char *buf, size_t n, const char *id, const char *breach_id,
-                    const char *aware)
+static char *breach(char *buf, size_t n, const char *id, const char *breach_id, const char *aware)
 {
     snprintf(buf, n,
              "{\"specversion\":\"1.0\",\"id\":\"%s\",\"source\":\"urn:test\","
@@ -81,13 +80,13 @@ static void status_codes_and_batch_atomicity(void **state)
     char *resp = NULL;
     breach(ev, sizeof ev, "s1", "B-1", "2026-02-02T09:15:00+01:00");
     assert_int_equal(client_request(f->port, "POST", "/v1/events", "application/cloudevents+json",
-                                     ev, strlen(ev), &resp),
+                                    ev, strlen(ev), &resp),
                      202);
     assert_non_null(strstr(resp, "\"accepted\":1"));
     free(resp);
     /* the same again: a duplicate */
     assert_int_equal(client_request(f->port, "POST", "/v1/events", "application/cloudevents+json",
-                                     ev, strlen(ev), &resp),
+                                    ev, strlen(ev), &resp),
                      202);
     assert_non_null(strstr(resp, "\"duplicates\":1"));
     free(resp);
@@ -100,8 +99,8 @@ static void status_codes_and_batch_atomicity(void **state)
              "\"data\":{\"description\":\"x\"}}]",
              good);
     assert_int_equal(client_request(f->port, "POST", "/v1/events",
-                                     "application/cloudevents-batch+json", body, strlen(body),
-                                     &resp),
+                                    "application/cloudevents-batch+json", body, strlen(body),
+                                    &resp),
                      400);
     assert_non_null(strstr(resp, "\"index\":1"));
     assert_non_null(strstr(resp, "\"field\":\"data.breach_id\""));
@@ -114,14 +113,14 @@ static void status_codes_and_batch_atomicity(void **state)
     breach(e4, sizeof e4, "s5", "B-5", "2026-02-02T09:15:00+01:00");
     snprintf(body, sizeof body, "%s\n%s\n", e3, e4);
     assert_int_equal(client_request(f->port, "POST", "/v1/events", "application/x-ndjson", body,
-                                     strlen(body), &resp),
+                                    strlen(body), &resp),
                      202);
     assert_non_null(strstr(resp, "\"accepted\":2"));
     free(resp);
     assert_int_equal(client_request(f->port, "POST", "/v1/events", "text/plain", "x", 1, NULL),
                      415);
     assert_int_equal(client_request(f->port, "POST", "/v1/events", "application/cloudevents+json",
-                                     "{\"specversion\":", 15, &resp),
+                                    "{\"specversion\":", 15, &resp),
                      400);
     free(resp);
     assert_int_equal(client_request(f->port, "GET", "/v1/obligations", NULL, NULL, 0, &resp), 200);
@@ -129,9 +128,8 @@ static void status_codes_and_batch_atomicity(void **state)
     free(resp);
     assert_int_equal(cJSON_GetArraySize(obls), 3);
     cJSON_Delete(obls);
-    assert_int_equal(client_request(f->port, "GET", "/v1/registers/datalekken", NULL, NULL, 0,
-                                     &resp),
-                     200);
+    assert_int_equal(
+        client_request(f->port, "GET", "/v1/registers/datalekken", NULL, NULL, 0, &resp), 200);
     assert_non_null(strstr(resp, "B-4"));
     free(resp);
     assert_int_equal(client_request(f->port, "GET", "/nope", NULL, NULL, 0, NULL), 404);
@@ -154,8 +152,8 @@ static void acknowledged_events_survive_kill_9(void **state)
             for (int i = 0; i < 10000; i++) {
                 snprintf(id, sizeof id, "bg-%d-%d", round, i);
                 breach(ev, sizeof ev, id, id, "2026-02-02T09:15:00+01:00");
-                if (client_request(f->port, "POST", "/v1/events",
-                                   "application/cloudevents+json", ev, strlen(ev), NULL) < 0)
+                if (client_request(f->port, "POST", "/v1/events", "application/cloudevents+json",
+                                   ev, strlen(ev), NULL) < 0)
                     break;
             }
             _exit(0);
@@ -190,7 +188,7 @@ static void deadline_passed_while_stopped_fires_once_after_restart(void **state)
     strftime(aware, sizeof aware, "%Y-%m-%dT%H:%M:%SZ", gmtime(&aware_t));
     breach(ev, sizeof ev, "late-1", "B-LATE", aware);
     assert_int_equal(client_request(f->port, "POST", "/v1/events", "application/cloudevents+json",
-                                     ev, strlen(ev), NULL),
+                                    ev, strlen(ev), NULL),
                      202);
     assert_int_equal(WEXITSTATUS(client_stop_server(pid, SIGTERM)), 0);
     sleep(4);

@@ -140,8 +140,9 @@ static void failure_rolls_back_whole_batch(void **state)
     assert_int_equal(post(&f->e, "c1", "t.open", "2026-01-01T10:00:00Z", "A", NULL), 0);
     assert_int_equal(post(&f->e, "c2", "t.open", "2026-01-01T10:00:00Z", "B", NULL), 0);
     /* the third event fails on memory somewhere in the pipeline */
-    const char raw[] = "{\"specversion\":\"1.0\",\"id\":\"c3\",\"source\":\"s\",\"type\":\"t.open\","
-                       "\"time\":\"2026-01-01T10:00:00Z\",\"data\":{\"id\":\"C\"}}";
+    const char raw[] =
+        "{\"specversion\":\"1.0\",\"id\":\"c3\",\"source\":\"s\",\"type\":\"t.open\","
+        "\"time\":\"2026-01-01T10:00:00Z\",\"data\":{\"id\":\"C\"}}";
     char *field = NULL, *reason = NULL;
     cJSON *ev = engine_decode(&f->e, raw, strlen(raw), &field, &reason);
     assert_non_null(ev);
@@ -262,8 +263,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(failure_rolls_back_whole_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(deadline_fires_once_with_reminder_first, setup, teardown),
-        cmocka_unit_test_setup_teardown(deadline_passed_while_stopped_fires_once_marked_late,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(deadline_passed_while_stopped_fires_once_marked_late, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(decode_rejects_with_field, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -73,8 +73,7 @@ static void open_computes_due_and_legal_limit(void **state)
                      1770022800 + 72 * 3600);
     cJSON *rem = cJSON_GetObjectItem(o, "remind");
     assert_int_equal(cJSON_GetArraySize(rem), 1);
-    assert_int_equal((int64_t)cJSON_GetArrayItem(rem, 0)->valuedouble,
-                     1770020100 + 48 * 3600);
+    assert_int_equal((int64_t)cJSON_GetArrayItem(rem, 0)->valuedouble, 1770020100 + 48 * 3600);
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(o, "once")));
     cJSON_Delete(ev);
     cJSON_Delete(d);
