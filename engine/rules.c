@@ -179,6 +179,21 @@ static int rules_due(lua_State *L)
     return 1;
 }
 
+/* back(t, period): the instant a period before t (days and years keep the
+ * Amsterdam wall-clock time). */
+static int rules_back(lua_State *L)
+{
+    obligo_time t = rules_check_time(L, 1, "back(t, period)");
+    period p;
+    if (!rules_to_period(L, 2, &p))
+        return luaL_error(L, "back(t, period): the second argument must be a period");
+    if (p.unit == PERIOD_MONTHS)
+        return luaL_error(L, "back(t, period): months are counted forwards only");
+    p.n = -p.n;
+    lua_pushinteger(L, periods_due(t, p));
+    return 1;
+}
+
 /* policy(name, default): the configured value, else the default. */
 static int rules_policy(lua_State *L)
 {
@@ -338,6 +353,63 @@ static void rules_where(lua_State *L, char **file, int *line)
     }
 }
 
+static void rules_kind_clear(rules_kind *k)
+{
+    for (int t = 0; t < RULES_NTRIGGER_KINDS; t++) {
+        for (int i = 0; i < k->ntriggers[t]; i++) {
+            rules_trigger *tr = &k->triggers[t][i];
+            obligo_free(tr->on);
+            obligo_free(tr->subject);
+            obligo_free(tr->at);
+            obligo_free(tr->rationale);
+        }
+        k->ntriggers[t] = 0;
+    }
+    obligo_free(k->name);
+    obligo_free(k->title);
+    obligo_free(k->source);
+    obligo_free(k->file);
+}
+
+/* Reads one trigger table at idx; 0 when it is well formed. */
+static int rules_read_trigger(lua_State *L, int idx, rules_trigger *tr)
+{
+    memset(tr, 0, sizeof *tr);
+    tr->on = rules_opt_string(L, idx, "on");
+    tr->subject = rules_opt_string(L, idx, "subject");
+    tr->at = rules_opt_string(L, idx, "at");
+    tr->rationale = rules_opt_string(L, idx, "rationale");
+    return tr->on && tr->subject ? 0 : -1;
+}
+
+/* A trigger field is nil, one trigger table, or a list of them. */
+static int rules_read_triggers(lua_State *L, int idx, rules_kind *k, rules_trigger_kind t)
+{
+    if (lua_isnil(L, idx))
+        return 0;
+    if (!lua_istable(L, idx))
+        return -1;
+    lua_getfield(L, idx, "on");
+    int single = !lua_isnil(L, -1);
+    lua_pop(L, 1);
+    int n = single ? 1 : (int)lua_rawlen(L, idx);
+    if (n < 1 || n > RULES_MAX_TRIGGERS)
+        return -1;
+    for (int i = 1; i <= n; i++) {
+        if (!single)
+            lua_rawgeti(L, idx, i);
+        int at = single ? idx : lua_gettop(L);
+        int bad =
+            !lua_istable(L, at) || rules_read_trigger(L, at, &k->triggers[t][k->ntriggers[t]]);
+        k->ntriggers[t]++; /* counted even when bad, so clearing frees its strings */
+        if (!single)
+            lua_pop(L, 1);
+        if (bad)
+            return -1;
+    }
+    return 0;
+}
+
 static int rules_declare_obligation(lua_State *L)
 {
     rules *r = rules_self(L);
@@ -377,6 +449,9 @@ static int rules_declare_obligation(lua_State *L)
     lua_getfield(L, 1, "once");
     k.once = lua_toboolean(L, -1);
     lua_pop(L, 1);
+    lua_getfield(L, 1, "periodic");
+    k.periodic = lua_toboolean(L, -1);
+    lua_pop(L, 1);
     lua_getfield(L, 1, "title");
     lua_getfield(L, 1, "source");
     if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
@@ -389,6 +464,22 @@ static int rules_declare_obligation(lua_State *L)
             return luaL_error(L, "out of memory");
         r->kinds = nk;
         r->capkinds = cap;
+    }
+    /* Triggers are read last: their strings are owned by k, which is
+     * stored right after, so a Lua error in between cannot leak them. */
+    static const char *const trigger_fields[RULES_NTRIGGER_KINDS] = {"opened_by", "fulfilled_by",
+                                                                     "cancelled_by"};
+    for (int t = 0; t < RULES_NTRIGGER_KINDS; t++) {
+        lua_getfield(L, 1, trigger_fields[t]);
+        int bad = rules_read_triggers(L, lua_gettop(L), &k, (rules_trigger_kind)t);
+        lua_pop(L, 1);
+        if (bad) {
+            rules_kind_clear(&k);
+            return luaL_error(L,
+                              "obligation \"%s\": %s must be { on = \"event.type\", "
+                              "subject = \"data.field\" } or a list of at most %d of them",
+                              name, trigger_fields[t], RULES_MAX_TRIGGERS);
+        }
     }
     k.name = obligo_strdup(name);
     k.title = rules_opt_string(L, 1, "title");
@@ -828,6 +919,7 @@ static void rules_install_api(rules *r)
     rules_set_fn(L, g, "time", rules_time);
     rules_set_fn(L, g, "fmt", rules_fmt);
     rules_set_fn(L, g, "due", rules_due);
+    rules_set_fn(L, g, "back", rules_back);
     rules_set_fn(L, g, "policy", rules_policy);
     lua_pop(L, 1);
 
@@ -941,13 +1033,8 @@ void rules_free(rules *r)
 {
     if (!r)
         return;
-    for (int i = 0; i < r->nkinds; i++) {
-        rules_kind *k = &r->kinds[i];
-        obligo_free(k->name);
-        obligo_free(k->title);
-        obligo_free(k->source);
-        obligo_free(k->file);
-    }
+    for (int i = 0; i < r->nkinds; i++)
+        rules_kind_clear(&r->kinds[i]);
     obligo_free(r->kinds);
     for (int i = 0; i < r->nrules; i++) {
         rules_rule *rr = &r->rules[i];
@@ -1026,12 +1113,127 @@ static int rules_add_error(cJSON *errors, const rules_rule *rr, const sandbox_er
     return 0;
 }
 
+/* The value at a dotted path such as "data.user.id"; NULL when absent. */
+static const cJSON *rules_path(const cJSON *event, const char *path)
+{
+    const cJSON *v = event;
+    char part[128];
+    while (v && *path) {
+        const char *dot = strchr(path, '.');
+        size_t len = dot ? (size_t)(dot - path) : strlen(path);
+        if (len >= sizeof part)
+            return NULL;
+        memcpy(part, path, len);
+        part[len] = '\0';
+        v = cJSON_GetObjectItemCaseSensitive(v, part);
+        path += len + (dot ? 1 : 0);
+    }
+    return v;
+}
+
+static const char *rules_path_text(const cJSON *event, const char *path, char *buf, size_t n)
+{
+    const cJSON *v = rules_path(event, path);
+    if (cJSON_IsString(v))
+        return v->valuestring;
+    if (cJSON_IsNumber(v)) {
+        snprintf(buf, n, "%.17g", v->valuedouble);
+        return buf;
+    }
+    return NULL;
+}
+
+/* One decision of a declarative trigger; a trigger whose subject or instant
+ * is missing from the event is reported like a failing rule. */
+static int rules_trigger_decision(const rules_kind *k, rules_trigger_kind t,
+                                  const rules_trigger *tr, const cJSON *event, cJSON *decisions,
+                                  cJSON *errors)
+{
+    static const char *const suffix[RULES_NTRIGGER_KINDS] = {"opened_by", "fulfilled_by",
+                                                             "cancelled_by"};
+    char rule[256], nbuf[64];
+    snprintf(rule, sizeof rule, "%s.%s", k->name, suffix[t]);
+    const char *subject = rules_path_text(event, tr->subject, nbuf, sizeof nbuf);
+    const char *at_text = tr->at ? rules_path_text(event, tr->at, NULL, 0)
+                                 : cJSON_GetObjectItemCaseSensitive(event, "time")->valuestring;
+    obligo_time at = 0;
+    if (!subject || !at_text || clock_parse_any(at_text, &at)) {
+        cJSON *e = cJSON_CreateObject();
+        if (!e)
+            return OBLIGO_ENOMEM;
+        cJSON_AddStringToObject(e, "rule", rule);
+        cJSON_AddStringToObject(e, "file", k->file ? k->file : "");
+        cJSON_AddNumberToObject(e, "line", k->line);
+        cJSON_AddStringToObject(e, "message",
+                                !subject ? "the event has no subject at the "
+                                           "path the obligation names"
+                                         : "the event has no valid time at the "
+                                           "path the obligation names");
+        cJSON_AddItemToArray(errors, e);
+        return 0;
+    }
+    cJSON *d = cJSON_CreateObject();
+    if (!d)
+        return OBLIGO_ENOMEM;
+    /* A periodic duty's fulfilling event starts the next period: "open"
+     * re-arms an open obligation and renews an overdue one. */
+    int open = t == RULES_OPENED_BY || (t == RULES_FULFILLED_BY && k->periodic);
+    cJSON_AddStringToObject(d, "op", open ? "open" : t == RULES_FULFILLED_BY ? "fulfil" : "cancel");
+    cJSON_AddStringToObject(d, "rule", rule);
+    cJSON_AddStringToObject(d, "kind", k->name);
+    cJSON_AddStringToObject(d, "subject", subject);
+    if (open) {
+        obligo_time due = periods_due(at, k->due);
+        rules_add_time(d, "from", at);
+        rules_add_time(d, "due_at", due);
+        if (k->due.unit == PERIOD_HOURS)
+            rules_add_time(d, "legal_limit", periods_legal_limit(at, k->due));
+        cJSON *rem = cJSON_AddArrayToObject(d, "remind");
+        for (int i = 0; rem && i < k->nreminders; i++)
+            cJSON_AddItemToArray(
+                rem, cJSON_CreateNumber((double)rules_reminder_at(due, k->reminders[i])));
+        if (k->once)
+            cJSON_AddTrueToObject(d, "once");
+    } else {
+        rules_add_time(d, "at", at);
+        if (tr->rationale) {
+            const char *why = rules_path_text(event, tr->rationale, nbuf, sizeof nbuf);
+            cJSON_AddStringToObject(d, "rationale", why ? why : tr->rationale);
+        }
+    }
+    cJSON_AddItemToArray(decisions, d);
+    return 0;
+}
+
+static int rules_declarative(rules *r, const cJSON *event, const char *type, cJSON *decisions,
+                             cJSON *errors)
+{
+    for (int i = 0; i < r->nkinds; i++) {
+        const rules_kind *k = &r->kinds[i];
+        for (int t = 0; t < RULES_NTRIGGER_KINDS; t++) {
+            for (int j = 0; j < k->ntriggers[t]; j++) {
+                const rules_trigger *tr = &k->triggers[t][j];
+                if (strcmp(tr->on, type) != 0)
+                    continue;
+                int rc =
+                    rules_trigger_decision(k, (rules_trigger_kind)t, tr, event, decisions, errors);
+                if (rc)
+                    return rc;
+            }
+        }
+    }
+    return 0;
+}
+
 int rules_evaluate(rules *r, const cJSON *event, const rules_state_ops *ops, cJSON *decisions,
                    cJSON *errors)
 {
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(event, "type");
     if (!cJSON_IsString(type))
         return 0;
+    int drc = rules_declarative(r, event, type->valuestring, decisions, errors);
+    if (drc)
+        return drc;
     lua_State *L = sandbox_state(r->sb);
     int top = lua_gettop(L);
     int event_pushed = 0;

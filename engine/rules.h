@@ -10,6 +10,12 @@
  *   rule "avg.breach.reported" { title=..., source=..., on="nl.avg.breach.reported",
  *                                run=function(e, act, state) ... end }
  *
+ * Simple duties need no rule at all: an obligation may say which events open,
+ * fulfil and cancel it (opened_by, fulfilled_by, cancelled_by, each one
+ * { on = type, subject = "data.field", at = "data.field" } or a list of
+ * them), and `periodic = true` makes each fulfilling event re-arm the next
+ * period ("a backup every 24 h").
+ *
  * Evaluation never touches the database or the clock: a rule sees the event
  * and reads state through rules_state_ops, and returns decisions as JSON
  * objects that actions.c applies inside the event's transaction. That makes
@@ -26,6 +32,21 @@
 #include "sandbox.h"
 
 #define RULES_MAX_REMINDERS 8
+#define RULES_MAX_TRIGGERS 4
+
+/* A declarative trigger of an obligation kind: when an event of type `on`
+ * arrives, the subject is read from the event at the path `subject` (e.g.
+ * "data.system") and the instant at `at` (default: the event's time). */
+typedef struct rules_trigger {
+    char *on, *subject, *at, *rationale;
+} rules_trigger;
+
+typedef enum rules_trigger_kind {
+    RULES_OPENED_BY,
+    RULES_FULFILLED_BY,
+    RULES_CANCELLED_BY,
+    RULES_NTRIGGER_KINDS
+} rules_trigger_kind;
 
 typedef struct rules_kind {
     char *name, *title, *source, *file;
@@ -33,7 +54,10 @@ typedef struct rules_kind {
     period due;
     period reminders[RULES_MAX_REMINDERS]; /* each is "this long before due" */
     int nreminders;
-    int once; /* at most one obligation of this kind per subject, ever */
+    int once;     /* at most one obligation of this kind per subject, ever */
+    int periodic; /* a fulfilling event re-arms the next period */
+    rules_trigger triggers[RULES_NTRIGGER_KINDS][RULES_MAX_TRIGGERS];
+    int ntriggers[RULES_NTRIGGER_KINDS];
 } rules_kind;
 
 typedef struct rules rules;

@@ -42,14 +42,25 @@
  * The budget. A count hook adds 1000 per 1000 VM instructions. C functions
  * run without hooks, so work done in C is charged too, or a cheap-looking
  * call on a big input would be free: 1 per 32 bytes the Lua heap grows by
- * (the `..` operator, rep, upper, gsub, table growth), each matching step of
- * the pattern functions, each element moved or visited by table.insert,
- * remove, concat, move, sort (n log n) and unpack, each value returned by
- * string.byte and utf8.codepoint, and 1 per 32 bytes scanned by plain
- * find, utf8.len/offset and tonumber. Once spent, the hook fires on every
+ * (the `..` operator, rep, upper, gsub, table growth) or plain find scans,
+ * each matching step of the pattern functions, 4 per element moved or
+ * visited by table.insert, remove, concat, move, sort (n log2 n) and
+ * unpack or returned by string.byte and utf8.codepoint, and 1 per 4 bytes
+ * decoded by utf8.len/offset and tonumber. The rates are measured: with
+ * them a loop around any of these spends the default budget in about the
+ * time a plain Lua loop does (~30 ms). Once spent, the hook fires on every
  * instruction, so the error comes back at once if a pcall in the rule
- * caught it. Left uncharged: comparing two distinct long strings with ==
- * or < (a memcmp/strcoll inside one instruction).
+ * caught it.
+ *
+ * A CPU-time backstop, for what no count sees: comparing two distinct long
+ * strings (== and <, a memcmp or strcoll) or using one as a table key is a
+ * single instruction, so `while s == t do end` on 1 MB strings would run for
+ * minutes within budget. Every SB_CPU_CHECK_TICKS hook ticks the hook reads
+ * the thread's CPU time and stops a call that used more than
+ * SB_CPU_NS_PER_INSTRUCTION for each budgeted instruction (at least
+ * SB_CPU_MIN_NS: one second for the default budget), with the same error
+ * as the budget. Ordinary code runs at ~3 ns per instruction, so only such
+ * loops reach it. Setting SB_CPU_NS_PER_INSTRUCTION to 0 turns it off.
  *
  * The pattern functions (find, match, gmatch, gsub) use this file's own
  * matcher, with Lua's pattern semantics, because the C matcher in lstrlib
@@ -77,6 +88,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -95,8 +107,16 @@
 /* Extra heap the message handler may use beyond the cap, so that an error
  * raised close to the cap still gets its position and traceback. */
 #define SB_HANDLER_HEADROOM ((size_t)64 << 10)
-/* One instruction charged per 2^SHIFT bytes allocated or scanned in C. */
+/* One instruction charged per 2^SHIFT bytes allocated or searched by memmem
+ * in C, and per 2^DECODE_SHIFT bytes decoded (utf8, numbers); ELEMENT
+ * instructions per table element or value handled in C. */
 #define SB_BYTE_CHARGE_SHIFT 5
+#define SB_DECODE_CHARGE_SHIFT 2
+#define SB_ELEMENT_CHARGE 4
+/* The CPU-time backstop (see the top of the file). */
+#define SB_CPU_NS_PER_INSTRUCTION 100
+#define SB_CPU_MIN_NS UINT64_C(1000000000)
+#define SB_CPU_CHECK_TICKS 64 /* reading the clock is a system call (~1 us) */
 
 #define SB_PATTERN_MAX_LEN 512
 #define SB_SUBJECT_MAX_LEN ((size_t)256 << 10)
@@ -137,9 +157,13 @@ struct sandbox {
     bool headroom; /* the message handler is running: allow SB_HANDLER_HEADROOM */
     uint64_t budget;
     uint64_t used;
-    bool armed;    /* the budget counts (inside sandbox_call) */
-    bool exceeded; /* the budget is spent; the hook fires every instruction */
-    int depth;     /* nested sandbox_call level */
+    bool armed;            /* the budget counts (inside sandbox_call) */
+    bool exceeded;         /* the budget is spent; the hook fires every instruction */
+    bool out_of_time;      /* ... by the CPU-time backstop */
+    unsigned ticks;        /* hook ticks since the last CPU-time check */
+    uint64_t cpu_start_ns; /* 0: no backstop in this call */
+    uint64_t cpu_limit_ns; /* 0: no backstop */
+    int depth;             /* nested sandbox_call level */
     size_t max_string;
     sb_capture *capture; /* the current call's, for the message handler */
     lua_CFunction orig[SB_W_COUNT];
@@ -152,6 +176,11 @@ static sandbox *sb_from(lua_State *L)
     void *ud = NULL;
     lua_getallocf(L, &ud);
     return ud;
+}
+
+static void sb_add_used(sandbox *sb, uint64_t n)
+{
+    sb->used = n > UINT64_MAX - sb->used ? UINT64_MAX : sb->used + n;
 }
 
 /* ---- memory ------------------------------------------------------------ */
@@ -174,7 +203,7 @@ static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         if (sb->mem_used > cap || grow > cap - sb->mem_used)
             return NULL; /* Lua collects garbage, retries, then raises LUA_ERRMEM */
         if (sb->armed)
-            sb->used += grow >> SB_BYTE_CHARGE_SHIFT;
+            sb_add_used(sb, grow >> SB_BYTE_CHARGE_SHIFT); /* the hook raises */
     }
     void *np = realloc(ptr, nsize);
     if (!np) {
@@ -191,11 +220,6 @@ static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 }
 
 /* ---- instruction budget ------------------------------------------------ */
-
-static void sb_add_used(sandbox *sb, uint64_t n)
-{
-    sb->used = n > UINT64_MAX - sb->used ? UINT64_MAX : sb->used + n;
-}
 
 /* Marks the budget spent, makes the hook fire on every instruction and
  * raises the error at the Lua code that called the current C function. */
@@ -217,13 +241,32 @@ static void sb_charge(lua_State *L, sandbox *sb, uint64_t n)
         sb_budget_raise(L, sb);
 }
 
+static uint64_t sb_cpu_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * UINT64_C(1000000000) + (uint64_t)ts.tv_nsec;
+}
+
+/* The backstop: has this call used more CPU time than its budget allows? */
+static bool sb_out_of_time(sandbox *sb)
+{
+    if (!sb->cpu_start_ns || ++sb->ticks < SB_CPU_CHECK_TICKS)
+        return false; /* off, or the clock could not be read at the start */
+    sb->ticks = 0;
+    uint64_t now = sb_cpu_ns();
+    return now > sb->cpu_start_ns && now - sb->cpu_start_ns > sb->cpu_limit_ns;
+}
+
 static void sb_hook(lua_State *L, lua_Debug *ar)
 {
     sandbox *sb = sb_from(L);
     if (!sb->exceeded) {
         sb_add_used(sb, SB_HOOK_INTERVAL);
-        if (sb->used <= sb->budget)
+        if (sb->used <= sb->budget && !sb_out_of_time(sb))
             return;
+        sb->out_of_time = sb->used <= sb->budget;
         sb->exceeded = true;
         lua_sethook(L, sb_hook, LUA_MASKCOUNT, 1);
     }
@@ -239,6 +282,9 @@ static void sb_arm(sandbox *sb)
 {
     sb->used = 0;
     sb->exceeded = false;
+    sb->out_of_time = false;
+    sb->ticks = 0;
+    sb->cpu_start_ns = sb->cpu_limit_ns ? sb_cpu_ns() : 0;
     sb->armed = true;
     lua_sethook(sb->L, sb_hook, LUA_MASKCOUNT, SB_HOOK_INTERVAL);
 }
@@ -336,8 +382,8 @@ static void pm_reset(pm_state *ms)
 static void pm_check_sizes(lua_State *L, const char *fname, size_t ls, size_t lp)
 {
     if (lp > SB_PATTERN_MAX_LEN)
-        luaL_error(L, "%s: pattern too long (%I bytes; the limit is %d)", fname,
-                   (LUAI_UACINT)lp, SB_PATTERN_MAX_LEN);
+        luaL_error(L, "%s: pattern too long (%I bytes; the limit is %d)", fname, (LUAI_UACINT)lp,
+                   SB_PATTERN_MAX_LEN);
     if (ls > SB_SUBJECT_MAX_LEN)
         luaL_error(L,
                    "%s: string too long for pattern matching (%I bytes; the limit is %d; "
@@ -656,8 +702,7 @@ static const char *pm_match(pm_state *ms, const char *s, const char *p)
 
 /* Capture i as a pointer and length, or PM_CAP_POSITION with the position
  * pushed. Without captures, capture 0 is the whole match s..e. */
-static ptrdiff_t pm_get_capture(pm_state *ms, int i, const char *s, const char *e,
-                                const char **cap)
+static ptrdiff_t pm_get_capture(pm_state *ms, int i, const char *s, const char *e, const char **cap)
 {
     if (i >= ms->level) {
         if (i != 0)
@@ -872,10 +917,9 @@ static int sb_str_gsub(lua_State *L)
     const char *p = luaL_checklstring(L, 2, &lp);
     int tr = lua_type(L, 3);
     lua_Integer max_n = luaL_optinteger(L, 4, (lua_Integer)srcl + 1);
-    luaL_argexpected(L,
-                     tr == LUA_TNUMBER || tr == LUA_TSTRING || tr == LUA_TFUNCTION ||
-                         tr == LUA_TTABLE,
-                     3, "string/function/table");
+    luaL_argexpected(
+        L, tr == LUA_TNUMBER || tr == LUA_TSTRING || tr == LUA_TFUNCTION || tr == LUA_TTABLE, 3,
+        "string/function/table");
     pm_check_sizes(L, "string.gsub", srcl, lp);
 
     const char *lastmatch = NULL;
@@ -993,6 +1037,12 @@ static uint64_t sb_span(lua_Integer first, lua_Integer last)
     return n ? n : UINT64_MAX;
 }
 
+/* The charge for n elements handled in C, saturated. */
+static uint64_t sb_elements(uint64_t n)
+{
+    return n > UINT64_MAX / SB_ELEMENT_CHARGE ? UINT64_MAX : n * SB_ELEMENT_CHARGE;
+}
+
 /* table.insert and table.remove shift elements one by one in C; they are
  * rewritten here so the shift is charged with the length the loop really
  * uses (a __len metamethod could answer differently on a second call). */
@@ -1009,7 +1059,7 @@ static int sb_tab_insert(lua_State *L)
         pos = luaL_checkinteger(L, 2);
         luaL_argcheck(L, (lua_Unsigned)pos - 1u < (lua_Unsigned)e, 2, "position out of bounds");
         if (e > pos)
-            sb_charge(L, sb_from(L), sb_span(pos, e - 1));
+            sb_charge(L, sb_from(L), sb_elements(sb_span(pos, e - 1)));
         for (lua_Integer i = e; i > pos; i--) {
             lua_geti(L, 1, i - 1);
             lua_seti(L, 1, i);
@@ -1027,11 +1077,10 @@ static int sb_tab_remove(lua_State *L)
     lua_Integer size = sb_tab_len(L, SB_TAB_R | SB_TAB_W);
     lua_Integer pos = luaL_optinteger(L, 2, size);
     if (pos != size)
-        luaL_argcheck(L, (lua_Unsigned)pos - 1u <= (lua_Unsigned)size, 2,
-                      "position out of bounds");
+        luaL_argcheck(L, (lua_Unsigned)pos - 1u <= (lua_Unsigned)size, 2, "position out of bounds");
     lua_geti(L, 1, pos);
     if (pos < size)
-        sb_charge(L, sb_from(L), sb_span(pos, size - 1));
+        sb_charge(L, sb_from(L), sb_elements(sb_span(pos, size - 1)));
     for (; pos < size; pos++) {
         lua_geti(L, 1, pos + 1);
         lua_seti(L, 1, pos);
@@ -1049,7 +1098,7 @@ static int sb_tab_concat(lua_State *L)
     lua_Integer i = luaL_optinteger(L, 3, 1);
     last = luaL_optinteger(L, 4, last);
     if (i <= last)
-        sb_charge(L, sb_from(L), sb_span(i, last));
+        sb_charge(L, sb_from(L), sb_elements(sb_span(i, last)));
     luaL_Buffer b;
     luaL_buffinit(L, &b);
     for (; i <= last; i++) {
@@ -1106,21 +1155,21 @@ static int sb_wrapped(lua_State *L)
         break;
     case SB_W_TONUMBER:
         if (lua_type(L, 1) == LUA_TSTRING)
-            sb_charge(L, sb, lua_rawlen(L, 1) >> SB_BYTE_CHARGE_SHIFT);
+            sb_charge(L, sb, lua_rawlen(L, 1) >> SB_DECODE_CHARGE_SHIFT);
         break;
     case SB_W_SORT:
         if (lua_type(L, 1) == LUA_TTABLE) {
             uint64_t n = lua_rawlen(L, 1), bits = 1;
             while ((n >> bits) != 0)
                 bits++;
-            sb_charge(L, sb, n > UINT64_MAX / bits ? UINT64_MAX : n * bits);
+            sb_charge(L, sb, sb_elements(n > UINT64_MAX / bits ? UINT64_MAX : n * bits));
         }
         break;
     case SB_W_MOVE: {
         lua_Integer f = luaL_checkinteger(L, 2);
         lua_Integer e = luaL_checkinteger(L, 3);
         if (e >= f)
-            sb_charge(L, sb, sb_span(f, e));
+            sb_charge(L, sb, sb_elements(sb_span(f, e)));
         break;
     }
     case SB_W_U8LEN: {
@@ -1128,7 +1177,7 @@ static int sb_wrapped(lua_State *L)
         lua_Integer i = sb_u8_posrelat(luaL_optinteger(L, 2, 1), len);
         lua_Integer j = sb_u8_posrelat(luaL_optinteger(L, 3, -1), len);
         if (j >= i)
-            sb_charge(L, sb, (uint64_t)(j - i + 1) >> SB_BYTE_CHARGE_SHIFT);
+            sb_charge(L, sb, (uint64_t)(j - i + 1) >> SB_DECODE_CHARGE_SHIFT);
         break;
     }
     case SB_W_U8OFFSET: {
@@ -1152,7 +1201,7 @@ static int sb_wrapped(lua_State *L)
     case SB_W_BYTE:
     case SB_W_UNPACK:
     case SB_W_U8CODEPOINT:
-        sb_charge(L, sb, (uint64_t)nres);
+        sb_charge(L, sb, sb_elements((uint64_t)nres));
         break;
     case SB_W_U8OFFSET: {
         uint64_t scanned = len;
@@ -1160,7 +1209,7 @@ static int sb_wrapped(lua_State *L)
             lua_Integer r = lua_tointeger(L, -1);
             scanned = (uint64_t)(r > from ? r - from : from - r);
         }
-        sb_charge(L, sb, scanned >> SB_BYTE_CHARGE_SHIFT);
+        sb_charge(L, sb, scanned >> SB_DECODE_CHARGE_SHIFT);
         break;
     }
     default:
@@ -1306,9 +1355,9 @@ static void sb_wrap(lua_State *L, sandbox *sb, int t, int w)
 static int sb_setup(lua_State *L)
 {
     static const luaL_Reg libs[] = {
-        {LUA_GNAME, luaopen_base},          {LUA_STRLIBNAME, luaopen_string},
-        {LUA_TABLIBNAME, luaopen_table},    {LUA_MATHLIBNAME, luaopen_math},
-        {LUA_UTF8LIBNAME, luaopen_utf8},    {NULL, NULL},
+        {LUA_GNAME, luaopen_base},       {LUA_STRLIBNAME, luaopen_string},
+        {LUA_TABLIBNAME, luaopen_table}, {LUA_MATHLIBNAME, luaopen_math},
+        {LUA_UTF8LIBNAME, luaopen_utf8}, {NULL, NULL},
     };
     static const char *const removed[] = {
         "load",  "loadstring", "dofile", "loadfile", "require", "collectgarbage",
@@ -1409,6 +1458,12 @@ int sandbox_new(const sandbox_limits *limits, sandbox **out)
         limits && limits->max_string_bytes ? limits->max_string_bytes : SB_DEFAULT_MAX_STRING;
     if (sb->max_string > INT_MAX)
         sb->max_string = INT_MAX; /* messages print it as an int */
+    if (SB_CPU_NS_PER_INSTRUCTION > 0) {
+        uint64_t per = SB_CPU_NS_PER_INSTRUCTION;
+        sb->cpu_limit_ns = sb->budget > UINT64_MAX / per ? UINT64_MAX : sb->budget * per;
+        if (sb->cpu_limit_ns < SB_CPU_MIN_NS)
+            sb->cpu_limit_ns = SB_CPU_MIN_NS;
+    }
 
     sb->L = lua_newstate(sb_alloc, sb);
     if (!sb->L) {
@@ -1596,8 +1651,7 @@ static int sb_msgh(lua_State *L)
             break;
         }
     }
-    if (!cap->file && first_lua && lua_getstack(L, first_lua, &ar) &&
-        lua_getinfo(L, "Sl", &ar)) {
+    if (!cap->file && first_lua && lua_getstack(L, first_lua, &ar) && lua_getinfo(L, "Sl", &ar)) {
         cap->file = sb_chunk_file(&ar);
         cap->line = ar.currentline;
     }
@@ -1736,8 +1790,13 @@ int sandbox_call(sandbox *sb, int nargs, int nresults, sandbox_error *err)
     char *message;
     if (exceeded) {
         kind = SANDBOX_ERR_BUDGET;
-        message = obligo_asprintf(SB_BUDGET_MSG " (the limit is %llu instructions per call)",
-                                  (unsigned long long)sb->budget);
+        if (sb->out_of_time)
+            message = obligo_asprintf(SB_BUDGET_MSG ": the call used more than %llu ms of CPU "
+                                                    "time (a loop comparing long strings?)",
+                                      (unsigned long long)(sb->cpu_limit_ns / 1000000));
+        else
+            message = obligo_asprintf(SB_BUDGET_MSG " (the limit is %llu instructions per call)",
+                                      (unsigned long long)sb->budget);
     } else if (status == LUA_ERRMEM) {
         kind = SANDBOX_ERR_MEMORY;
         message = obligo_asprintf("not enough memory (the limit is %zu bytes)", sb->mem_cap);

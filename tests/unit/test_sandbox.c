@@ -97,8 +97,7 @@ static void expect_failure(sandbox *sb, const char *code, int kind, int line, co
         assert_non_null(err.file);
         assert_string_equal(err.file, "rules/bad.lua");
         if (err.line != line)
-            fail_msg("code: %s\nexpected line %d, got %d (%s)", code, line, err.line,
-                     err.message);
+            fail_msg("code: %s\nexpected line %d, got %d (%s)", code, line, err.line, err.message);
     }
     if (text && !strstr(err.message, text))
         fail_msg("code: %s\nexpected a message containing \"%s\", got \"%s\"", code, text,
@@ -109,8 +108,7 @@ static void expect_failure(sandbox *sb, const char *code, int kind, int line, co
 /* The sandbox still runs ordinary code correctly. */
 static void expect_usable(sandbox *sb)
 {
-    expect_result(sb, "local t = {} for i = 1, 100 do t[i] = i end return tostring(#t + 0)",
-                  "100");
+    expect_result(sb, "local t = {} for i = 1, 100 do t[i] = i end return tostring(#t + 0)", "100");
 }
 
 /* ---- ordinary code --------------------------------------------------------- */
@@ -163,8 +161,8 @@ static void test_normal_code_works(void **state)
                   "                     function(m) return 'handled: ' .. m end)\n"
                   "return tostring(ok) .. ' ' .. m",
                   "false handled: rules/ok.lua:1: boom");
-    expect_result(sb, "return select(2, xpcall(function(a, b) return a + b end, print or error, 2, 3))",
-                  "5");
+    expect_result(
+        sb, "return select(2, xpcall(function(a, b) return a + b end, print or error, 2, 3))", "5");
     /* pairs over a library lists its functions */
     expect_result(sb,
                   "local n = 0 for k, v in pairs(string) do\n"
@@ -183,12 +181,10 @@ static void test_normal_code_works(void **state)
 static void test_dangerous_globals_are_absent(void **state)
 {
     static const char *const names[] = {
-        "load",          "loadstring",      "dofile",          "loadfile",
-        "require",       "io",              "os",              "debug",
-        "package",       "collectgarbage",  "print",           "rawset",
-        "rawget",        "coroutine",       "warn",            "string.dump",
-        "math.random",   "math.randomseed", "_G.load",         "_G.io",
-        "('').dump",     "module",          "setfenv",         "getfenv",
+        "load",    "loadstring", "dofile",    "loadfile",       "require",     "io",
+        "os",      "debug",      "package",   "collectgarbage", "print",       "rawset",
+        "rawget",  "coroutine",  "warn",      "string.dump",    "math.random", "math.randomseed",
+        "_G.load", "_G.io",      "('').dump", "module",         "setfenv",     "getfenv",
     };
     sandbox *sb = new_sandbox(0, 0);
     char code[128];
@@ -198,13 +194,13 @@ static void test_dangerous_globals_are_absent(void **state)
     }
     /* and trying to use them fails at the call, with the name */
     expect_failure(sb, "\nload('return 1')", SANDBOX_ERR_RUNTIME, 2,
-                 "attempt to call a nil value (global 'load')");
+                   "attempt to call a nil value (global 'load')");
     expect_failure(sb, "return require('os')", SANDBOX_ERR_RUNTIME, 1, "global 'require'");
     expect_failure(sb, "return io.open('/etc/passwd')", SANDBOX_ERR_RUNTIME, 1, "global 'io'");
     expect_failure(sb, "return os.execute('true')", SANDBOX_ERR_RUNTIME, 1, "global 'os'");
     expect_failure(sb, "return debug.getregistry()", SANDBOX_ERR_RUNTIME, 1, "global 'debug'");
     expect_failure(sb, "return package.loadlib('x', 'y')", SANDBOX_ERR_RUNTIME, 1,
-                 "global 'package'");
+                   "global 'package'");
     expect_failure(sb, "collectgarbage('stop')", SANDBOX_ERR_RUNTIME, 1, "collectgarbage");
     expect_failure(sb, "dofile('/etc/passwd')", SANDBOX_ERR_RUNTIME, 1, "dofile");
     expect_failure(sb, "loadfile('/etc/passwd')", SANDBOX_ERR_RUNTIME, 1, "loadfile");
@@ -242,8 +238,7 @@ static void test_bytecode_is_refused(void **state)
     sandbox *sb = new_sandbox(0, 0);
     lua_State *L = sandbox_state(sb);
     sandbox_error err = {0};
-    assert_int_equal(sandbox_load_buffer(sb, bytecode, len, "rules/evil.luac", &err),
-                     OBLIGO_ERULE);
+    assert_int_equal(sandbox_load_buffer(sb, bytecode, len, "rules/evil.luac", &err), OBLIGO_ERULE);
     assert_int_equal(err.kind, SANDBOX_ERR_SYNTAX);
     assert_string_equal(err.file, "rules/evil.luac");
     assert_non_null(strstr(err.message, "binary chunk"));
@@ -281,21 +276,21 @@ static void test_string_metatable_is_unreachable(void **state)
     expect_result(sb, "return tostring(getmetatable(_G))", "false");
     expect_failure(sb, "setmetatable('', {})", SANDBOX_ERR_RUNTIME, 1, "table expected");
     expect_failure(sb, "local mt = getmetatable('')\nmt.__index = {}", SANDBOX_ERR_RUNTIME, 2,
-                 "attempt to index a boolean value");
+                   "attempt to index a boolean value");
     expect_failure(sb, "setmetatable(string, {})", SANDBOX_ERR_RUNTIME, 1,
-                 "cannot change a protected metatable");
+                   "cannot change a protected metatable");
     expect_failure(sb, "setmetatable(_G, {})", SANDBOX_ERR_RUNTIME, 1,
-                 "cannot change a protected metatable");
+                   "cannot change a protected metatable");
     /* library functions cannot be replaced for other rules */
     expect_failure(sb, "string.find = function() return 42 end", SANDBOX_ERR_RUNTIME, 1,
-                 "the string library is read-only in rules (cannot set string.find)");
+                   "the string library is read-only in rules (cannot set string.find)");
     expect_failure(sb, "string.upper = nil", SANDBOX_ERR_RUNTIME, 1, "read-only");
     expect_failure(sb, "string.evil = 1", SANDBOX_ERR_RUNTIME, 1, "read-only");
     expect_failure(sb, "table.insert = print", SANDBOX_ERR_RUNTIME, 1, "read-only");
     expect_failure(sb, "math.floor = nil", SANDBOX_ERR_RUNTIME, 1, "read-only");
     expect_failure(sb, "utf8.char = nil", SANDBOX_ERR_RUNTIME, 1, "read-only");
     expect_failure(sb, "\n\nstring = { find = function() return 42 end }", SANDBOX_ERR_RUNTIME, 3,
-                 "cannot assign to global 'string'");
+                   "cannot assign to global 'string'");
     expect_failure(sb, "_G.string = {}", SANDBOX_ERR_RUNTIME, 1, "cannot assign to global");
     expect_failure(sb, "pairs = nil", SANDBOX_ERR_RUNTIME, 1, "cannot assign to global 'pairs'");
     /* the pairs iterator never hands out the real table */
@@ -304,8 +299,9 @@ static void test_string_metatable_is_unreachable(void **state)
                   "return tostring(rawequal(s, string))",
                   "true");
     /* a local of the same name is fine and stays local */
-    expect_result(sb, "local string = { find = function() return 'mine' end }\n"
-                      "return string.find()",
+    expect_result(sb,
+                  "local string = { find = function() return 'mine' end }\n"
+                  "return string.find()",
                   "mine");
     /* and everything still works, for everyone */
     expect_result(sb,
@@ -330,8 +326,9 @@ static void test_host_may_extend(void **state)
     assert_int_equal(lua_type(L, -1), LUA_TFUNCTION);
     lua_pop(L, 1);
     assert_int_equal(lua_gettop(L), 0);
-    expect_result(sb, "return tostring(host_value) .. tostring(string.host_fn(1, 2)) ..\n"
-                      "       tostring(('x'):host_fn())",
+    expect_result(sb,
+                  "return tostring(host_value) .. tostring(string.host_fn(1, 2)) ..\n"
+                  "       tostring(('x'):host_fn())",
                   "71x");
     sandbox_free(sb);
 }
@@ -340,7 +337,7 @@ static void test_gc_metamethod_refused(void **state)
 {
     sandbox *sb = new_sandbox(0, 0);
     expect_failure(sb, "setmetatable({}, { __gc = function() while true do end end })",
-                 SANDBOX_ERR_RUNTIME, 1, "__gc");
+                   SANDBOX_ERR_RUNTIME, 1, "__gc");
     expect_result(sb, "return tostring(#setmetatable({}, { __len = function() return 3 end }))",
                   "3");
     sandbox_free(sb);
@@ -352,19 +349,19 @@ static void test_huge_strings_refused(void **state)
 {
     sandbox *sb = new_sandbox(0, 0);
     expect_failure(sb, "local s = 'ok'\nreturn ('x'):rep(2^30)", SANDBOX_ERR_RUNTIME, 2,
-                 "string.rep result too large");
+                   "string.rep result too large");
     expect_usable(sb);
     expect_failure(sb, "return ('xy'):rep(1 << 62, ',')", SANDBOX_ERR_RUNTIME, 1,
-                 "string.rep result too large");
+                   "string.rep result too large");
     expect_failure(sb, "return ('x'):rep(1024 * 1024 + 1)", SANDBOX_ERR_RUNTIME, 1,
-                 "string.rep result too large");
+                   "string.rep result too large");
     expect_result(sb, "return tostring(#('x'):rep(1024 * 1024))", "1048576");
     /* nothing to build: returns at once */
     expect_result(sb, "return ('') :rep(1 << 62) .. ('x'):rep(0) .. ('x'):rep(-5)", "");
     expect_failure(sb, "local s = ('x'):rep(1000)\nreturn s:gsub('x', ('y'):rep(2000))",
-                 SANDBOX_ERR_RUNTIME, 2, "string.gsub result too large");
+                   SANDBOX_ERR_RUNTIME, 2, "string.gsub result too large");
     expect_failure(sb, "local s = ('x'):rep(600000)\nreturn string.format('%s%s', s, s)",
-                 SANDBOX_ERR_RUNTIME, 2, "string.format result too large");
+                   SANDBOX_ERR_RUNTIME, 2, "string.format result too large");
     expect_usable(sb);
     sandbox_free(sb);
 }
@@ -374,22 +371,22 @@ static void test_catastrophic_patterns_fail_fast(void **state)
     sandbox *sb = new_sandbox(0, 0);
     double start = now_seconds();
     expect_failure(sb, "local s = ('a'):rep(50000)\nreturn s:match('.-.-.-.-.-.-b')",
-                 SANDBOX_ERR_RUNTIME, 2, "pattern too complex");
+                   SANDBOX_ERR_RUNTIME, 2, "pattern too complex");
     /* one quantifier, but quadratic because the search restarts everywhere */
     expect_failure(sb, "return (('a'):rep(200000)):find('a*b')", SANDBOX_ERR_RUNTIME, 1,
-                 "pattern too complex");
-    expect_failure(sb, "for w in (('a'):rep(100000)):gmatch('a-a-a-b') do end",
-                 SANDBOX_ERR_RUNTIME, 1, "pattern too complex");
+                   "pattern too complex");
+    expect_failure(sb, "for w in (('a'):rep(100000)):gmatch('a-a-a-b') do end", SANDBOX_ERR_RUNTIME,
+                   1, "pattern too complex");
     expect_failure(sb, "return (('a'):rep(100000)):gsub('.-.-b', '')", SANDBOX_ERR_RUNTIME, 1,
-                 "pattern too complex");
+                   "pattern too complex");
     double elapsed = now_seconds() - start;
     if (elapsed > 2.0)
         fail_msg("catastrophic patterns took %.2f s", elapsed);
 
     expect_failure(sb, "return (('a'):rep(300000)):find('a+')", SANDBOX_ERR_RUNTIME, 1,
-                 "string.find: string too long for pattern matching");
+                   "string.find: string too long for pattern matching");
     expect_failure(sb, "return ('abc'):match(('a?'):rep(300))", SANDBOX_ERR_RUNTIME, 1,
-                 "string.match: pattern too long");
+                   "string.match: pattern too long");
     /* plain find has no caps (memmem is linear) */
     expect_result(sb, "return tostring((('a'):rep(300000) .. 'b'):find('ab', 1, true))", "300000");
     expect_result(sb, "return tostring((('a'):rep(300000) .. '!'):find('!'))", "300001");
@@ -398,9 +395,9 @@ static void test_catastrophic_patterns_fail_fast(void **state)
     expect_result(sb, "return tostring(('aaab'):match('.-.-.-.-.-.-b'))", "aaab");
     /* a loop of individually cheap matches still runs out of budget */
     expect_failure(sb,
-                 "local s = ('a'):rep(100000)\n"
-                 "while true do s:find('b') end",
-                 SANDBOX_ERR_BUDGET, 2, "instruction budget exceeded");
+                   "local s = ('a'):rep(100000)\n"
+                   "while true do s:find('b') end",
+                   SANDBOX_ERR_BUDGET, 2, "instruction budget exceeded");
     expect_usable(sb);
     sandbox_free(sb);
 }
@@ -429,7 +426,8 @@ static const char parity_script[] =
     "  {'hello', '[^aeiou]+'}, {'a-b-c', '[a-]'}, {'a]b', '[]]'}, {'a]b', '[%]]'},\n"
     "  {S, '(%d+)-(%d+)-(%d+)'}, {'hello', '%'}, {'hello', '[a'}, {'hello', '(h'},\n"
     "  {'hello', 'h)'}, {'hello', '%1'}, {'hello', '(l)%2'}, {'hello', '%bx'},\n"
-    "  {'hello', '%b'}, {'hello', '%fx'}, {'hello', '%g+'}, {'\\195\\132\\195\\150 ok', '[\\128-\\255]+'},\n"
+    "  {'hello', '%b'}, {'hello', '%fx'}, {'hello', '%g+'}, {'\\195\\132\\195\\150 ok', "
+    "'[\\128-\\255]+'},\n"
     "  {'hello', 'l', -2}, {'hello', 'l', -100}, {'hello', 'l', 100}, {'hello', 'l', 0},\n"
     "  {'a.b.c', '%.'}, {'a+b', 'a+b'}, {'a+b', 'a%+b'}, {'aXb', '%u'}, {'a\\0b', '%z'},\n"
     "  {'a\\0b', '[%z]'}, {'a\\0b', '\\0'}, {'a\\0b', 'a%Zb'}, {'x^y', '^'}, {'x^y', 'x^'},\n"
@@ -455,7 +453,8 @@ static const char parity_script[] =
     "  add(pcall(string.gsub, s, p, '<%0>'))\n"
     "  add(pcall(string.gsub, s, p, '<%1>'))\n"
     "  add(pcall(string.gsub, s, p, '%%', 2))\n"
-    "  add(pcall(string.gsub, s, p, function(a, b) return a and ('[' .. a .. tostring(b) .. ']') end))\n"
+    "  add(pcall(string.gsub, s, p, function(a, b) return a and ('[' .. a .. tostring(b) .. ']') "
+    "end))\n"
     "  add(pcall(string.gsub, s, p, { hello = 'HI', o = false, a = 1 }))\n"
     "end\n"
     "add(pcall(string.gsub, 'hello', 'l', '%2'))\n"
@@ -489,8 +488,7 @@ static void test_pattern_parity(void **state)
     lua_State *plain = luaL_newstate();
     luaL_openlibs(plain);
     /* the same chunk name as run_ok, so positions in messages agree */
-    if (luaL_loadbuffer(plain, parity_script, strlen(parity_script), "@rules/ok.lua") !=
-            LUA_OK ||
+    if (luaL_loadbuffer(plain, parity_script, strlen(parity_script), "@rules/ok.lua") != LUA_OK ||
         lua_pcall(plain, 0, 1, 0) != LUA_OK)
         fail_msg("stock Lua: %s", lua_tostring(plain, -1));
     const char *expected = lua_tostring(plain, -1);
@@ -505,8 +503,8 @@ static void test_pattern_parity(void **state)
         while (expected[i] && expected[i] == got[i])
             i++;
         size_t from = i > 120 ? i - 120 : 0;
-        fail_msg("results differ at byte %zu\nstock:   %.300s\nsandbox: %.300s", i,
-                 expected + from, got + from);
+        fail_msg("results differ at byte %zu\nstock:   %.300s\nsandbox: %.300s", i, expected + from,
+                 got + from);
     }
     lua_close(plain);
     sandbox_free(sb);
@@ -518,21 +516,21 @@ static void test_budget_stops_loops(void **state)
 {
     sandbox *sb = new_sandbox(0, 0);
     expect_failure(sb, "local x = 1\nwhile true do end", SANDBOX_ERR_BUDGET, 2,
-                 "instruction budget exceeded");
+                   "instruction budget exceeded");
     expect_usable(sb);
     /* pcall cannot swallow the stop */
     expect_failure(sb,
-                 "for i = 1, 10 do\n"
-                 "  pcall(function() while true do end end)\n"
-                 "end\n"
-                 "return 'escaped'",
-                 SANDBOX_ERR_BUDGET, 0, "instruction budget exceeded");
+                   "for i = 1, 10 do\n"
+                   "  pcall(function() while true do end end)\n"
+                   "end\n"
+                   "return 'escaped'",
+                   SANDBOX_ERR_BUDGET, 0, "instruction budget exceeded");
     expect_failure(sb, "while true do pcall(function() while true do end end) end",
-                 SANDBOX_ERR_BUDGET, 0, NULL);
+                   SANDBOX_ERR_BUDGET, 0, NULL);
     expect_failure(sb,
-                 "local function f() return pcall(f) end\n"
-                 "while true do f() end",
-                 SANDBOX_ERR_BUDGET, 0, NULL);
+                   "local function f() return pcall(f) end\n"
+                   "while true do f() end",
+                   SANDBOX_ERR_BUDGET, 0, NULL);
     expect_usable(sb);
     sandbox_free(sb);
 }
@@ -542,29 +540,30 @@ static void test_budget_xpcall_looping_handler(void **state)
     sandbox *sb = new_sandbox(0, 0);
     double start = now_seconds();
     expect_failure(sb,
-                 "xpcall(function() while true do end end, function() while true do end end)\n"
-                 "return 'escaped'",
-                 SANDBOX_ERR_BUDGET, 0, "instruction budget exceeded");
+                   "xpcall(function() while true do end end, function() while true do end end)\n"
+                   "return 'escaped'",
+                   SANDBOX_ERR_BUDGET, 0, "instruction budget exceeded");
     expect_failure(sb,
-                 "xpcall(function() error('x') end, function(m) while true do end end)\n"
-                 "return 'escaped'",
-                 SANDBOX_ERR_BUDGET, 0, NULL);
-    expect_failure(sb,
-                 "local h\n"
-                 "h = function(m) return select(2, xpcall(function() while true do end end, h)) end\n"
-                 "while true do xpcall(error, h, 'x') end",
-                 SANDBOX_ERR_BUDGET, 0, NULL);
+                   "xpcall(function() error('x') end, function(m) while true do end end)\n"
+                   "return 'escaped'",
+                   SANDBOX_ERR_BUDGET, 0, NULL);
+    expect_failure(
+        sb,
+        "local h\n"
+        "h = function(m) return select(2, xpcall(function() while true do end end, h)) end\n"
+        "while true do xpcall(error, h, 'x') end",
+        SANDBOX_ERR_BUDGET, 0, NULL);
     /* to-be-closed variables run during unwinding, with the hook on */
-    expect_failure(sb,
-                 "do\n"
-                 "  local x <close> = setmetatable({}, { __close = function() while true do end end })\n"
-                 "  error('x')\n"
-                 "end",
-                 SANDBOX_ERR_BUDGET, 0, NULL);
+    expect_failure(
+        sb,
+        "do\n"
+        "  local x <close> = setmetatable({}, { __close = function() while true do end end })\n"
+        "  error('x')\n"
+        "end",
+        SANDBOX_ERR_BUDGET, 0, NULL);
     /* so does an error object's __tostring, in the message handler */
-    expect_failure(sb,
-                 "error(setmetatable({}, { __tostring = function() while true do end end }))",
-                 SANDBOX_ERR_BUDGET, 0, NULL);
+    expect_failure(sb, "error(setmetatable({}, { __tostring = function() while true do end end }))",
+                   SANDBOX_ERR_BUDGET, 0, NULL);
     double elapsed = now_seconds() - start;
     if (elapsed > 5.0)
         fail_msg("stopping took %.2f s", elapsed);
@@ -578,31 +577,42 @@ static void test_budget_counts_work_in_c(void **state)
     double start = now_seconds();
     /* each of these loops costs few instructions per turn but much work */
     expect_failure(sb, "local s = ('x'):rep(1000000)\nwhile true do local t = s .. 'y' end",
-                 SANDBOX_ERR_BUDGET, 2, NULL);
+                   SANDBOX_ERR_BUDGET, 2, NULL);
     expect_failure(sb, "local s = ('x'):rep(500000)\nwhile true do local n = s:byte(1, -1) end",
-                 SANDBOX_ERR_BUDGET, 2, NULL);
+                   SANDBOX_ERR_BUDGET, 2, NULL);
     expect_failure(sb, "table.move({}, 1, 1 << 40, 1, {})", SANDBOX_ERR_BUDGET, 1, NULL);
     expect_failure(sb,
-                 "local t = setmetatable({}, { __len = function() return 1 << 40 end })\n"
-                 "table.insert(t, 1, 'x')",
-                 SANDBOX_ERR_BUDGET, 2, NULL);
+                   "local t = setmetatable({}, { __len = function() return 1 << 40 end })\n"
+                   "table.insert(t, 1, 'x')",
+                   SANDBOX_ERR_BUDGET, 2, NULL);
     expect_failure(sb,
-                 "local t = setmetatable({}, { __len = function() return 1 << 40 end })\n"
-                 "table.remove(t, 1)",
-                 SANDBOX_ERR_BUDGET, 2, NULL);
+                   "local t = setmetatable({}, { __len = function() return 1 << 40 end })\n"
+                   "table.remove(t, 1)",
+                   SANDBOX_ERR_BUDGET, 2, NULL);
     expect_failure(sb,
-                 "local t = {} for i = 1, 100000 do t[i] = '' end\n"
-                 "while true do table.concat(t) end",
-                 SANDBOX_ERR_BUDGET, 2, NULL);
+                   "local t = {} for i = 1, 100000 do t[i] = '' end\n"
+                   "while true do table.concat(t) end",
+                   SANDBOX_ERR_BUDGET, 2, NULL);
     expect_failure(sb,
-                 "local t = {} for i = 1, 100000 do t[i] = i end\n"
-                 "while true do table.sort(t) end",
-                 SANDBOX_ERR_BUDGET, 2, NULL);
+                   "local t = {} for i = 1, 100000 do t[i] = i end\n"
+                   "while true do table.sort(t) end",
+                   SANDBOX_ERR_BUDGET, 2, NULL);
     expect_failure(sb, "local s = ('\\u{E4}'):rep(200000)\nwhile true do utf8.len(s) end",
-                 SANDBOX_ERR_BUDGET, 2, NULL);
+                   SANDBOX_ERR_BUDGET, 2, NULL);
     double elapsed = now_seconds() - start;
     if (elapsed > 5.0)
         fail_msg("stopping took %.2f s", elapsed);
+
+    /* one instruction comparing two distinct 1 MB strings: only the CPU-time
+     * backstop sees it (about one second for the default budget) */
+    start = now_seconds();
+    expect_failure(sb,
+                   "local s, t = ('x'):rep(1000000), ('x'):rep(999999) .. 'x'\n"
+                   "while s == t do end",
+                   SANDBOX_ERR_BUDGET, 2, "CPU time");
+    elapsed = now_seconds() - start;
+    if (elapsed > 10.0)
+        fail_msg("the CPU-time backstop took %.2f s", elapsed);
     expect_usable(sb);
     sandbox_free(sb);
 }
@@ -611,7 +621,7 @@ static void test_budget_limit_is_configurable(void **state)
 {
     sandbox *sb = new_sandbox(0, 50000);
     expect_failure(sb, "for i = 1, 100000 do end", SANDBOX_ERR_BUDGET, 1,
-                 "the limit is 50000 instructions");
+                   "the limit is 50000 instructions");
     /* re-armed per call: many small calls each get the whole budget */
     for (int i = 0; i < 20; i++)
         expect_result(sb, "local n = 0 for i = 1, 10000 do n = n + 1 end return tostring(n)",
@@ -625,24 +635,25 @@ static void test_memory_cap(void **state)
 {
     sandbox *sb = new_sandbox((size_t)4 << 20, 0);
     expect_failure(sb, "local t = {}\nfor i = 1, 1e8 do t[i] = i end", SANDBOX_ERR_MEMORY, 0,
-                 "not enough memory");
+                   "not enough memory");
     assert_true(sandbox_memory_used(sb) < ((size_t)1 << 20)); /* collected after the error */
     expect_usable(sb);
     /* the file is named even though no handler runs for memory errors */
     sandbox_error err = {0};
-    assert_int_equal(run(sb, "rules/mem.lua", "local s = 'x'\nwhile true do s = s .. s end", 0,
-                         &err),
-                     OBLIGO_ERULE);
+    assert_int_equal(
+        run(sb, "rules/mem.lua", "local s = 'x'\nwhile true do s = s .. s end", 0, &err),
+        OBLIGO_ERULE);
     assert_int_equal(err.kind, SANDBOX_ERR_MEMORY);
     assert_string_equal(err.file, "rules/mem.lua");
     assert_non_null(strstr(err.message, "limit is 4194304 bytes"));
     sandbox_error_clear(&err);
     expect_usable(sb);
     /* a rule's pcall may catch a memory error and go on */
-    expect_result(sb,
-                  "local ok, e = pcall(function() local t = {} for i = 1, 1e8 do t[i] = i end end)\n"
-                  "return tostring(ok) .. ' ' .. e",
-                  "false not enough memory");
+    expect_result(
+        sb,
+        "local ok, e = pcall(function() local t = {} for i = 1, 1e8 do t[i] = i end end)\n"
+        "return tostring(ok) .. ' ' .. e",
+        "false not enough memory");
     sandbox_free(sb);
 }
 
@@ -766,25 +777,24 @@ static void test_runtime_errors(void **state)
 
     /* error(msg, 2) blames the caller */
     expect_failure(sb,
-                 "local function need(x)\n"
-                 "  if not x then error('x is required', 2) end\n"
-                 "end\n"
-                 "need(nil)\n",
-                 SANDBOX_ERR_RUNTIME, 4, "x is required");
+                   "local function need(x)\n"
+                   "  if not x then error('x is required', 2) end\n"
+                   "end\n"
+                   "need(nil)\n",
+                   SANDBOX_ERR_RUNTIME, 4, "x is required");
     expect_failure(sb, "local a = {}\nreturn a.b.c", SANDBOX_ERR_RUNTIME, 2,
-                 "attempt to index a nil value (field 'b')");
-    expect_failure(sb, "\nreturn ('x'):rep()", SANDBOX_ERR_RUNTIME, 2,
-                 "bad argument #1 to 'rep'");
+                   "attempt to index a nil value (field 'b')");
+    expect_failure(sb, "\nreturn ('x'):rep()", SANDBOX_ERR_RUNTIME, 2, "bad argument #1 to 'rep'");
     expect_failure(sb, "return string.format('%d', 'x')", SANDBOX_ERR_RUNTIME, 1,
-                 "bad argument #2 to 'format'");
+                   "bad argument #2 to 'format'");
     /* errors without a position get the innermost Lua line */
     expect_failure(sb, "\n\nerror('no position', 0)", SANDBOX_ERR_RUNTIME, 3, "no position");
     expect_failure(sb, "\nerror(42)", SANDBOX_ERR_RUNTIME, 2, "42");
     /* deep recursion */
     sandbox_error e2 = {0};
-    assert_int_equal(run(sb, "rules/deep.lua", "local function f() return 1 + f() end\nf()", 0,
-                         &e2),
-                     OBLIGO_ERULE);
+    assert_int_equal(
+        run(sb, "rules/deep.lua", "local function f() return 1 + f() end\nf()", 0, &e2),
+        OBLIGO_ERULE);
     assert_true(e2.kind == SANDBOX_ERR_RUNTIME || e2.kind == SANDBOX_ERR_MEMORY);
     sandbox_error_clear(&e2);
     expect_usable(sb);
@@ -796,11 +806,11 @@ static void test_error_objects(void **state)
 {
     sandbox *sb = new_sandbox(0, 0);
     expect_failure(sb, "local x = 1\nerror({ code = 1 })", SANDBOX_ERR_RUNTIME, 2,
-                 "(error object is a table value)");
+                   "(error object is a table value)");
     expect_failure(sb, "error(setmetatable({}, { __tostring = function() return 'custom' end }))",
-                 SANDBOX_ERR_RUNTIME, 1, "custom");
+                   SANDBOX_ERR_RUNTIME, 1, "custom");
     expect_failure(sb, "error(setmetatable({}, { __tostring = function() error('again') end }))",
-                 SANDBOX_ERR_RUNTIME, 1, "(error object is a table value)");
+                   SANDBOX_ERR_RUNTIME, 1, "(error object is a table value)");
     expect_failure(sb, "error()", SANDBOX_ERR_RUNTIME, 1, "(error object is a nil value)");
     expect_failure(sb, "error(true)", SANDBOX_ERR_RUNTIME, 1, "(error object is a boolean value)");
     sandbox_free(sb);
@@ -871,16 +881,17 @@ static void test_nested_calls_share_the_budget(void **state)
     lua_pushcfunction(L, host_call);
     lua_setglobal(L, "host_call");
     expect_result(nested_sb, "return tostring(host_call(function() return 5 end))", "5");
-    expect_failure(nested_sb, "local ok, e = pcall(host_call, function() error('inner') end)\n"
-                            "error(e, 0)",
-                 SANDBOX_ERR_RUNTIME, 0, "nested: inner");
+    expect_failure(nested_sb,
+                   "local ok, e = pcall(host_call, function() error('inner') end)\n"
+                   "error(e, 0)",
+                   SANDBOX_ERR_RUNTIME, 0, "nested: inner");
     /* the nested call does not hand out a fresh budget */
     expect_failure(nested_sb,
-                 "for i = 1, 100 do\n"
-                 "  pcall(host_call, function() for j = 1, 1e6 do end end)\n"
-                 "end\n"
-                 "return 'escaped'",
-                 SANDBOX_ERR_BUDGET, 0, NULL);
+                   "for i = 1, 100 do\n"
+                   "  pcall(host_call, function() for j = 1, 1e6 do end end)\n"
+                   "end\n"
+                   "return 'escaped'",
+                   SANDBOX_ERR_BUDGET, 0, NULL);
     expect_usable(nested_sb);
     sandbox_free(nested_sb);
     nested_sb = NULL;
