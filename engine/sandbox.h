@@ -30,9 +30,9 @@
 typedef struct sandbox sandbox;
 
 typedef struct sandbox_limits {
-    size_t memory_bytes;      /* total bytes the state may hold; 0: 64 MiB */
-    uint64_t instructions;    /* budget per sandbox_call; 0: 10,000,000 */
-    size_t max_string_bytes;  /* largest string rep/format/gsub may build; 0: 1 MiB */
+    size_t memory_bytes;     /* total bytes the state may hold; 0: 64 MiB */
+    uint64_t instructions;   /* budget per sandbox_call; 0: 10,000,000 */
+    size_t max_string_bytes; /* largest string rep/format/gsub may build; 0: 1 MiB */
 } sandbox_limits;
 
 /* A failure inside Lua, as a person should read it. Strings are owned by the
@@ -42,7 +42,7 @@ typedef struct sandbox_error {
     int line;      /* 0 when unknown */
     char *message; /* the error text without the "file:line:" prefix */
     char *traceback;
-    int kind;      /* SANDBOX_ERR_* */
+    int kind; /* SANDBOX_ERR_* */
 } sandbox_error;
 
 enum {
