@@ -178,8 +178,18 @@ static int engine_builtin(engine *e, const cJSON *ev, const char *type, cJSON *d
     const char *due_s = cJSON_GetObjectItemCaseSensitive(o, "due_at")->valuestring;
     obligo_time due = 0;
     clock_parse_rfc3339(due_s, &due);
-    char local[32];
-    clock_format_local(due, local);
+    civil lc;
+    clock_to_ams(due, &lc);
+    char local[40];
+    snprintf(local, sizeof local, "%02d-%02d-%04d %02d:%02d", lc.day, lc.month, lc.year, lc.hour,
+             lc.min);
+    /* A reminder whose duty is already past due says nothing the overdue
+     * alert will not say louder (it happens when a deadline in the past is
+     * registered, or after a long stop). */
+    if (reminder && due <= e->now) {
+        cJSON_Delete(o);
+        return 0;
+    }
     const rules_kind *k = e->rules ? rules_kind_find(e->rules, kind) : NULL;
     const char *title = k && k->title ? k->title : kind;
     int late = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(data, "late"));

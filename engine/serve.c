@@ -46,8 +46,10 @@ static obligo_time serve_now(void)
 
 static void serve_arm(serve *s);
 
-/* Fires what is due and commits; used at start-up and by the timer. */
-static void serve_fire(serve *s)
+/* Fires what is due and commits; used at start-up (late_before = the start
+ * instant: what fell due before it fell due while the engine was stopped)
+ * and by the timer (late_before = 0). */
+static void serve_fire(serve *s, obligo_time late_before)
 {
     engine *e = &s->e;
     obligo_time now = serve_now();
@@ -56,7 +58,7 @@ static void serve_fire(serve *s)
     int fired = 0;
     int rc = engine_begin(e);
     if (!rc)
-        rc = engine_fire_due(e, e->now, s->started, &fired);
+        rc = engine_fire_due(e, e->now, late_before, &fired);
     if (!rc)
         rc = engine_commit(e);
     if (rc) {
@@ -71,7 +73,7 @@ static void serve_fire(serve *s)
 static void serve_on_deadline(uv_timer_t *t)
 {
     serve *s = t->data;
-    serve_fire(s);
+    serve_fire(s, 0);
     serve_arm(s);
 }
 
@@ -459,7 +461,7 @@ int cli_serve(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     uv_loop_init(&s->loop);
     s->started = serve_now();
-    serve_fire(s); /* what fell due while the engine was stopped fires now, marked late */
+    serve_fire(s, s->started); /* what fell due while stopped fires now, marked late */
 
     http_limits limits = {.max_body_bytes = s->cfg.max_body_bytes};
     int hr = http_server_start(&s->loop, host, port, &limits, serve_handle, s, &s->http);

@@ -223,6 +223,26 @@ static void deadline_passed_while_stopped_fires_once_marked_late(void **state)
     assert_int_equal(outbox_pending(&f->e.st), 0);
 }
 
+static void reminders_of_a_duty_already_past_due_are_not_sent(void **state)
+{
+    fixture *f = *state;
+    int fired = 0;
+    assert_int_equal(engine_begin(&f->e), 0);
+    assert_int_equal(post(&f->e, "p", "t.open", "2026-01-01T10:00:00Z", "P", NULL), 0);
+    /* on the wall clock (as serve runs), the engine gets to it only a day
+     * later: both timers are due, and only the overdue one speaks */
+    f->e.now = 1767261600 + 24 * 3600;
+    assert_int_equal(engine_fire_due(&f->e, 1767261600 + 24 * 3600, 0, &fired), 0);
+    assert_int_equal(engine_commit(&f->e), 0);
+    assert_int_equal(fired, 2);
+    assert_int_equal(count(&f->e, "SELECT count(*) FROM alerts WHERE "
+                                  "kind='obligo.obligation_reminder'"),
+                     0);
+    assert_int_equal(count(&f->e, "SELECT count(*) FROM alerts WHERE "
+                                  "kind='obligo.obligation_overdue'"),
+                     1);
+}
+
 static void decode_rejects_with_field(void **state)
 {
     fixture *f = *state;
@@ -264,6 +284,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(failure_rolls_back_whole_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(deadline_fires_once_with_reminder_first, setup, teardown),
         cmocka_unit_test_setup_teardown(deadline_passed_while_stopped_fires_once_marked_late, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(reminders_of_a_duty_already_past_due_are_not_sent, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(decode_rejects_with_field, setup, teardown),
     };
