@@ -25,13 +25,23 @@
 int cli_parse(int argc, char **argv, cli_opts *o, const char *usage_text)
 {
     static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'}, {"db", required_argument, NULL, 'd'},
-        {"rules", required_argument, NULL, 'r'},  {"clock", required_argument, NULL, 'k'},
-        {"until", required_argument, NULL, 'u'},  {"status", required_argument, NULL, 's'},
-        {"kind", required_argument, NULL, 'K'},   {"since", required_argument, NULL, 'S'},
-        {"listen", required_argument, NULL, 'l'}, {"json", no_argument, NULL, 'j'},
-        {"csv", no_argument, NULL, 'C'},          {"history", no_argument, NULL, 'H'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'},
+        {"db", required_argument, NULL, 'd'},
+        {"rules", required_argument, NULL, 'r'},
+        {"clock", required_argument, NULL, 'k'},
+        {"until", required_argument, NULL, 'u'},
+        {"status", required_argument, NULL, 's'},
+        {"kind", required_argument, NULL, 'K'},
+        {"since", required_argument, NULL, 'S'},
+        {"listen", required_argument, NULL, 'l'},
+        {"json", no_argument, NULL, 'j'},
+        {"csv", no_argument, NULL, 'C'},
+        {"history", no_argument, NULL, 'H'},
+        {"role", required_argument, NULL, 'R'},
+        {"note", required_argument, NULL, 'N'},
+        {"allow-insecure-listen", no_argument, NULL, 'I'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
     optind = 1;
@@ -74,6 +84,15 @@ int cli_parse(int argc, char **argv, cli_opts *o, const char *usage_text)
             break;
         case 'H':
             o->history = 1;
+            break;
+        case 'R':
+            o->role = optarg;
+            break;
+        case 'N':
+            o->note = optarg;
+            break;
+        case 'I':
+            o->allow_insecure = 1;
             break;
         case 'h':
             fputs(usage_text, stdout);

@@ -12,5 +12,6 @@ int cli_alerts(int argc, char **argv);
 int cli_register(int argc, char **argv);
 int cli_verify(int argc, char **argv);
 int cli_serve(int argc, char **argv);
+int cli_token(int argc, char **argv);
 
 #endif

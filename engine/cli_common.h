@@ -9,8 +9,10 @@
 
 typedef struct cli_opts {
     const char *config, *db, *rules, *clock, *until, *status, *kind, *since, *listen;
+    const char *role, *note; /* token create */
     int json, csv, history;
-    char **args; /* positional arguments, borrowed from argv */
+    int allow_insecure; /* serve --allow-insecure-listen */
+    char **args;        /* positional arguments, borrowed from argv */
     int nargs;
 } cli_opts;
 

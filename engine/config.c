@@ -72,10 +72,26 @@ static int config_apply(config *cfg, const cJSON *root, const char *path, char *
                 return OBLIGO_ENOMEM;
         }
     }
-    if ((v = cJSON_GetObjectItemCaseSensitive(root, "allow_unknown_types"))) {
-        if (!cJSON_IsBool(v))
-            CONFIG_BAD("allow_unknown_types", "true or false");
-        cfg->allow_unknown_types = cJSON_IsTrue(v);
+    static const char *const bools[] = {"allow_unknown_types", "access_log",
+                                        "allow_insecure_listen"};
+    int *bool_slots[] = {&cfg->allow_unknown_types, &cfg->access_log, &cfg->allow_insecure_listen};
+    for (int i = 0; i < 3; i++) {
+        if ((v = cJSON_GetObjectItemCaseSensitive(root, bools[i]))) {
+            if (!cJSON_IsBool(v))
+                CONFIG_BAD(bools[i], "true or false");
+            *bool_slots[i] = cJSON_IsTrue(v);
+        }
+    }
+    static const char *const counts[] = {"max_queue_events", "max_connections"};
+    for (int i = 0; i < 2; i++) {
+        if ((v = cJSON_GetObjectItemCaseSensitive(root, counts[i]))) {
+            if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 10000000)
+                CONFIG_BAD(counts[i], "a number between 1 and 10,000,000");
+            if (i == 0)
+                cfg->max_queue_events = (size_t)v->valuedouble;
+            else
+                cfg->max_connections = (unsigned)v->valuedouble;
+        }
     }
     static const char *const sizes[] = {"max_event_bytes", "max_body_bytes", "lua_memory_bytes",
                                         "lua_instructions"};
@@ -104,6 +120,11 @@ static int config_apply(config *cfg, const cJSON *root, const char *path, char *
             if (!cJSON_IsString(s) ||
                 (strcmp(s->valuestring, "stdout") && strncmp(s->valuestring, "file:", 5)))
                 CONFIG_BAD("sinks", "a list of \"stdout\" or \"file:PATH\"");
+            int seen = 0;
+            for (int i = 0; i < cfg->nsinks; i++)
+                seen |= strcmp(cfg->sinks[i], s->valuestring) == 0;
+            if (seen)
+                continue; /* one outbox row per alert and sink: a repeat adds nothing */
             if (!(cfg->sinks[cfg->nsinks++] = obligo_strdup(s->valuestring)))
                 return OBLIGO_ENOMEM;
         }
@@ -126,6 +147,7 @@ int config_load(config *cfg, const char *path, char **err)
     memset(cfg, 0, sizeof *cfg);
     *err = NULL;
     cfg->allow_unknown_types = 1;
+    cfg->access_log = 1;
     cfg->max_event_bytes = 1u << 20;
     cfg->max_body_bytes = 16u << 20;
     int rc = OBLIGO_ENOMEM;
@@ -145,12 +167,25 @@ int config_load(config *cfg, const char *path, char **err)
     }
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-    if (!cJSON_IsObject(root)) {
-        size_t at = end ? (size_t)(end - text) : 0;
+    /* Where it went wrong: the parse error, the start of a value that is not
+     * an object, or text after the object (blanks are fine). */
+    size_t at = end && end >= text ? (size_t)(end - text) : 0;
+    int bad = !root;
+    if (root && !cJSON_IsObject(root)) {
+        at = 0;
+        bad = 1;
+    } else if (root) {
+        while (at < len &&
+               (text[at] == ' ' || text[at] == '\t' || text[at] == '\r' || text[at] == '\n'))
+            at++;
+        bad = at < len;
+    }
+    if (bad) {
         int line = 1;
         for (size_t i = 0; i < at && i < len; i++)
             line += text[i] == '\n';
-        *err = obligo_asprintf("%s:%d: not a JSON object", path, line);
+        *err = obligo_asprintf("%s:%d: not a JSON object%s", path, line,
+                               root && cJSON_IsObject(root) ? " (text after its end)" : "");
         cJSON_Delete(root);
         obligo_free(text);
         rc = OBLIGO_EINVAL;

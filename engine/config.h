@@ -6,7 +6,8 @@
  * File keys (all optional): "db", "rules", "listen", "allow_unknown_types",
  * "max_event_bytes", "max_body_bytes", "sinks" (list: "stdout",
  * "file:PATH"), "policy" (object of rule policies, read by policy() in
- * rules), "lua_memory_bytes", "lua_instructions".
+ * rules), "lua_memory_bytes", "lua_instructions", "access_log",
+ * "allow_insecure_listen", "max_queue_events", "max_connections".
  */
 #ifndef OBLIGO_CONFIG_H
 #define OBLIGO_CONFIG_H
@@ -27,7 +28,11 @@ typedef struct config {
     size_t max_body_bytes;  /* default 16 MiB */
     char *sinks[CONFIG_MAX_SINKS];
     int nsinks;
-    cJSON *policy; /* owned; an object, possibly empty */
+    int access_log;            /* serve: one line per request on stderr (default on) */
+    int allow_insecure_listen; /* serve: permit a non-loopback listen address */
+    size_t max_queue_events;   /* serve: events waiting for the writer; 0: 65,536 */
+    unsigned max_connections;  /* serve: open connections; 0: 20,000 */
+    cJSON *policy;             /* owned; an object, possibly empty */
     sandbox_limits limits;
 } config;
 

@@ -18,6 +18,7 @@ static void usage(FILE *out)
           "  alerts       list alerts\n"
           "  register     show a register (e.g. datalekken)\n"
           "  verify       check the journal and the registers' hash chains\n"
+          "  token        create, list and revoke API tokens\n"
           "  version      print the version\n"
           "\n"
           "Run 'obligo <command> --help' for a command's options.\n",
@@ -32,6 +33,7 @@ int main(int argc, char **argv)
     } commands[] = {
         {"serve", cli_serve},   {"ingest", cli_ingest},     {"obligations", cli_obligations},
         {"alerts", cli_alerts}, {"register", cli_register}, {"verify", cli_verify},
+        {"token", cli_token},
     };
     engine_global_init();
     if (argc < 2) {

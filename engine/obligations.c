@@ -154,6 +154,8 @@ int obligations_open(action_ctx *ctx, const cJSON *d)
             return rc;
         return obl_arm(ctx, id, due, d);
     }
+    if (rc == 1 && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "once")))
+        return 0; /* a once-only duty that is overdue stays overdue until it is done */
     if (rc == 1) {
         /* Overdue and renewed by the fulfilling event of a periodic duty:
          * the missed period closes late and a new period begins. */

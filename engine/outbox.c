@@ -80,26 +80,28 @@ int outbox_alert(action_ctx *ctx, const cJSON *d)
 #define OUTBOX_COLUMNS                                                                             \
     "a.seq,a.id,a.kind,a.severity,a.subject,a.at,a.message,e.source,e.id,a.rule,a.data"
 
-static cJSON *outbox_row(sqlite3_stmt *s)
+/* One alert as output JSON from the OUTBOX_COLUMNS starting at column `o`.
+ * The list and every sink show the same shape. */
+static cJSON *outbox_row(sqlite3_stmt *s, int o)
 {
     cJSON *a = cJSON_CreateObject();
     if (!a)
         return NULL;
     char at[CLOCK_RFC3339_LEN];
-    clock_format_utc(sqlite3_column_int64(s, 5), at);
-    cJSON_AddStringToObject(a, "id", (const char *)sqlite3_column_text(s, 1));
-    cJSON_AddStringToObject(a, "kind", (const char *)sqlite3_column_text(s, 2));
-    cJSON_AddStringToObject(a, "severity", (const char *)sqlite3_column_text(s, 3));
-    cJSON_AddStringToObject(a, "subject", (const char *)sqlite3_column_text(s, 4));
+    clock_format_utc(sqlite3_column_int64(s, o + 5), at);
+    cJSON_AddStringToObject(a, "id", (const char *)sqlite3_column_text(s, o + 1));
+    cJSON_AddStringToObject(a, "kind", (const char *)sqlite3_column_text(s, o + 2));
+    cJSON_AddStringToObject(a, "severity", (const char *)sqlite3_column_text(s, o + 3));
+    cJSON_AddStringToObject(a, "subject", (const char *)sqlite3_column_text(s, o + 4));
     cJSON_AddStringToObject(a, "at", at);
-    cJSON_AddStringToObject(a, "message", (const char *)sqlite3_column_text(s, 6));
+    cJSON_AddStringToObject(a, "message", (const char *)sqlite3_column_text(s, o + 6));
     cJSON *ev = cJSON_AddObjectToObject(a, "event");
-    cJSON_AddStringToObject(ev, "source", (const char *)sqlite3_column_text(s, 7));
-    cJSON_AddStringToObject(ev, "id", (const char *)sqlite3_column_text(s, 8));
-    if (sqlite3_column_type(s, 9) != SQLITE_NULL)
-        cJSON_AddStringToObject(a, "rule", (const char *)sqlite3_column_text(s, 9));
-    if (sqlite3_column_type(s, 10) != SQLITE_NULL) {
-        cJSON *data = cJSON_Parse((const char *)sqlite3_column_text(s, 10));
+    cJSON_AddStringToObject(ev, "source", (const char *)sqlite3_column_text(s, o + 7));
+    cJSON_AddStringToObject(ev, "id", (const char *)sqlite3_column_text(s, o + 8));
+    if (sqlite3_column_type(s, o + 9) != SQLITE_NULL)
+        cJSON_AddStringToObject(a, "rule", (const char *)sqlite3_column_text(s, o + 9));
+    if (sqlite3_column_type(s, o + 10) != SQLITE_NULL) {
+        cJSON *data = cJSON_Parse((const char *)sqlite3_column_text(s, o + 10));
         if (data)
             cJSON_AddItemToObject(a, "data", data);
     }
@@ -120,7 +122,7 @@ cJSON *outbox_list(store *st, const outbox_filter *f)
     sqlite3_bind_int64(s, 4, f->limit > 0 ? f->limit : -1);
     cJSON *out = cJSON_CreateArray();
     while (out && sqlite3_step(s) == SQLITE_ROW)
-        cJSON_AddItemToArray(out, outbox_row(s));
+        cJSON_AddItemToArray(out, outbox_row(s, 0));
     sqlite3_reset(s);
     return out;
 }
@@ -164,85 +166,71 @@ static int outbox_emit(const char *sink, const char *line)
     return OBLIGO_EINVAL;
 }
 
-static int outbox_known(const char *sink, const char *const *sinks, int nsinks)
+/* Delivers up to 256 pending rows of one sink; returns how many, or a
+ * negative code (rows written before a failure are still marked). */
+static int outbox_deliver_sink(store *st, const char *sink)
 {
-    for (int i = 0; i < nsinks; i++)
-        if (strcmp(sinks[i], sink) == 0)
-            return 1;
-    return 0;
+    sqlite3_stmt *s = store_stmt(st, "SELECT " OUTBOX_COLUMNS " FROM outbox o JOIN alerts a ON "
+                                     "a.seq=o.alert JOIN events e ON e.seq=a.event "
+                                     "WHERE o.sink=?1 AND o.delivered_at IS NULL "
+                                     "ORDER BY o.alert LIMIT 256");
+    if (!s)
+        return OBLIGO_EDB;
+    sqlite3_bind_text(s, 1, sink, -1, SQLITE_TRANSIENT);
+    int64_t ids[256];
+    int n = 0, failed = 0;
+    while (n < 256 && sqlite3_step(s) == SQLITE_ROW) {
+        cJSON *a = outbox_row(s, 0);
+        char *line = a ? cJSON_PrintUnformatted(a) : NULL;
+        cJSON_Delete(a);
+        if (!line || outbox_emit(sink, line)) {
+            cJSON_free(line);
+            failed = 1;
+            break;
+        }
+        cJSON_free(line);
+        ids[n++] = sqlite3_column_int64(s, 0);
+    }
+    sqlite3_reset(s);
+    if (n == 0)
+        return failed ? OBLIGO_EIO : 0;
+    int rc = store_begin(st);
+    for (int i = 0; i < n && !rc; i++) {
+        sqlite3_stmt *u = store_stmt(st, "UPDATE outbox SET delivered_at=strftime('%s','now'), "
+                                         "attempts=attempts+1 WHERE alert=?1 AND sink=?2");
+        if (!u) {
+            rc = OBLIGO_EDB;
+            break;
+        }
+        sqlite3_bind_int64(u, 1, ids[i]);
+        sqlite3_bind_text(u, 2, sink, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(u) != SQLITE_DONE)
+            rc = OBLIGO_EDB;
+        sqlite3_reset(u);
+    }
+    if (!rc)
+        rc = store_commit(st);
+    if (rc) {
+        store_rollback(st);
+        return rc;
+    }
+    return failed ? OBLIGO_EIO : n;
 }
 
 int outbox_deliver(store *st, const char *const *sinks, int nsinks)
 {
-    int delivered = 0;
-    for (;;) {
-        sqlite3_stmt *s = store_stmt(
-            st, "SELECT o.alert,o.sink," OUTBOX_COLUMNS " FROM outbox o JOIN alerts a ON "
-                "a.seq=o.alert JOIN events e ON e.seq=a.event WHERE o.delivered_at IS NULL "
-                "ORDER BY o.alert LIMIT 256");
-        if (!s)
-            return OBLIGO_EDB;
-        int64_t ids[256];
-        char *sinkv[256];
-        int n = 0, failed = 0;
-        while (n < 256 && sqlite3_step(s) == SQLITE_ROW) {
-            const char *sink = (const char *)sqlite3_column_text(s, 1);
-            if (!outbox_known(sink, sinks, nsinks))
-                continue;
-            /* The row's columns start after the two outbox columns. */
-            cJSON *a = cJSON_CreateObject();
-            char at[CLOCK_RFC3339_LEN];
-            clock_format_utc(sqlite3_column_int64(s, 7), at);
-            cJSON_AddStringToObject(a, "id", (const char *)sqlite3_column_text(s, 3));
-            cJSON_AddStringToObject(a, "kind", (const char *)sqlite3_column_text(s, 4));
-            cJSON_AddStringToObject(a, "severity", (const char *)sqlite3_column_text(s, 5));
-            cJSON_AddStringToObject(a, "subject", (const char *)sqlite3_column_text(s, 6));
-            cJSON_AddStringToObject(a, "at", at);
-            cJSON_AddStringToObject(a, "message", (const char *)sqlite3_column_text(s, 8));
-            cJSON *ev = cJSON_AddObjectToObject(a, "event");
-            cJSON_AddStringToObject(ev, "source", (const char *)sqlite3_column_text(s, 9));
-            cJSON_AddStringToObject(ev, "id", (const char *)sqlite3_column_text(s, 10));
-            char *line = cJSON_PrintUnformatted(a);
-            cJSON_Delete(a);
-            if (!line || outbox_emit(sink, line)) {
-                cJSON_free(line);
-                failed = 1;
-                break;
-            }
-            cJSON_free(line);
-            ids[n] = sqlite3_column_int64(s, 0);
-            sinkv[n] = obligo_strdup(sink);
-            n++;
-        }
-        sqlite3_reset(s);
-        if (n == 0) {
-            return failed ? OBLIGO_EIO : delivered;
-        }
-        int rc = store_begin(st);
-        for (int i = 0; i < n; i++) {
-            sqlite3_stmt *u = rc ? NULL
-                                 : store_stmt(st, "UPDATE outbox SET delivered_at=strftime('%s',"
-                                                  "'now'), attempts=attempts+1 WHERE alert=?1 AND "
-                                                  "sink=?2");
-            if (u) {
-                sqlite3_bind_int64(u, 1, ids[i]);
-                sqlite3_bind_text(u, 2, sinkv[i], -1, SQLITE_STATIC);
-                if (sqlite3_step(u) != SQLITE_DONE)
-                    rc = OBLIGO_EDB;
-                sqlite3_reset(u);
-            }
-            obligo_free(sinkv[i]);
-        }
-        if (!rc)
-            rc = store_commit(st);
-        if (rc) {
-            store_rollback(st);
-            return rc;
-        }
-        delivered += n;
-        if (failed)
-            return OBLIGO_EIO;
+    int delivered = 0, err = 0;
+    for (int i = 0; i < nsinks; i++) {
+        int n;
+        /* a failing sink does not hold back the others */
+        while ((n = outbox_deliver_sink(st, sinks[i])) == 256)
+            delivered += n;
+        if (n < 0)
+            err = n;
+        else
+            delivered += n;
     }
+    return err ? err : delivered;
 }
 
 long outbox_pending(store *st)

@@ -54,7 +54,7 @@ int registers_append(store *st, const char *name, const char *key, const cJSON *
             rc = OBLIGO_ENOMEM;
             goto out;
         }
-        if (cJSON_HasObjectItem(data, f->string))
+        if (cJSON_GetObjectItemCaseSensitive(data, f->string))
             cJSON_ReplaceItemInObjectCaseSensitive(data, f->string, copy);
         else
             cJSON_AddItemToObject(data, f->string, copy);
@@ -153,7 +153,7 @@ long registers_verify(store *st)
     if (!s)
         return -1;
     long broken = 0;
-    char name[256] = "", prev[DIGEST_HEX_LEN] = "";
+    char *name = NULL, prev[DIGEST_HEX_LEN] = "";
     while (sqlite3_step(s) == SQLITE_ROW) {
         const char *reg = (const char *)sqlite3_column_text(s, 0);
         const char *key = (const char *)sqlite3_column_text(s, 1);
@@ -161,8 +161,10 @@ long registers_verify(store *st)
         const char *data = (const char *)sqlite3_column_text(s, 4);
         const char *hash = (const char *)sqlite3_column_text(s, 5);
         const char *prev_hash = (const char *)sqlite3_column_text(s, 6);
-        if (strcmp(reg, name) != 0) {
-            snprintf(name, sizeof name, "%s", reg);
+        if (!name || strcmp(reg, name) != 0) {
+            /* a new register: its chain starts empty */
+            obligo_free(name);
+            name = obligo_strdup(reg);
             prev[0] = '\0';
         }
         char want[DIGEST_HEX_LEN];
@@ -180,5 +182,6 @@ long registers_verify(store *st)
         snprintf(prev, sizeof prev, "%s", hash);
     }
     sqlite3_reset(s);
+    obligo_free(name);
     return broken;
 }

@@ -1,17 +1,20 @@
 /*
- * serve.c — `obligo serve`: the daemon. One libuv loop runs the HTTP server
- * (transport_http.c), one timer armed for the earliest deadline, and the
- * signal handlers; every request's events are committed before it is
- * answered.
+ * serve.c — `obligo serve`: the daemon.
  *
- * Depends on engine.c for the pipeline and on transport_http.c for framing.
- * Everything here runs on the loop thread.
+ * The loop thread (libuv) owns the HTTP server (transport_http.c), a read-only
+ * database connection for GET requests and token checks, one timer armed for
+ * the earliest deadline, and the signal handlers. It parses and validates
+ * every request, then hands the work to the writer thread (writer.c), which
+ * group-commits; a request is answered only when its own events are on disk.
+ *
+ * Everything in this file runs on the loop thread.
  */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "alloc.h"
@@ -19,10 +22,14 @@
 #include "cli_common.h"
 #include "engine.h"
 #include "error.h"
+#include "journal.h"
+#include "metrics.h"
 #include "obligations.h"
 #include "outbox.h"
 #include "registers.h"
+#include "tokens.h"
 #include "transport_http.h"
+#include "writer.h"
 
 /* Deadlines are re-checked at least this often so a jump of the wall clock
  * is noticed (DESIGN §5). */
@@ -31,60 +38,160 @@
 typedef struct serve {
     uv_loop_t loop;
     uv_timer_t deadline;
-    uv_signal_t sigterm, sigint;
+    uv_signal_t sigterm, sigint, sighup;
     http_server *http;
-    engine e;
+    writer *w;
+    engine e; /* belongs to the writer thread while it runs */
+    store rd; /* read-only connection for this thread */
     config cfg;
     obligo_time started;
-    int stopping;
+    int stopping, fire_pending;
+    unsigned long responses[6]; /* by status class: 1xx..5xx */
+    FILE *access;               /* the access log: stderr, fully buffered */
+    int access_dirty;
+    uv_check_t flush; /* writes the access log out once per loop turn */
+    unsigned long validation_rejects;
 } serve;
 
-static obligo_time serve_now(void)
+/* A request whose answer waits for the writer. */
+typedef struct serve_pending {
+    serve *s;
+    http_exchange *ex;
+    char method[8];
+    const char *route; /* static: the route, never a path with identifiers */
+    char peer[64];
+    uint64_t t0;
+    char *body_400; /* WRITER_REJECT: the 400 answer to give once the input is kept */
+} serve_pending;
+
+/* ---- answers and the access log ------------------------------------------ */
+
+/* The access log names routes, not paths, and no query strings: those can
+ * carry client ids, which are personal data. */
+static void serve_log(serve *s, const char *peer, const char *method, const char *route, int status,
+                      size_t bytes, uint64_t t0)
 {
-    return (obligo_time)time(NULL);
+    if (status >= 100 && status < 600)
+        s->responses[status / 100]++;
+    if (s->access) {
+        fprintf(s->access, "access %s %s %s %d %zuB %.2fms\n", peer, method, route, status, bytes,
+                (double)(uv_hrtime() - t0) / 1e6);
+        s->access_dirty = 1;
+    }
 }
 
-static void serve_arm(serve *s);
-
-/* Fires what is due and commits; used at start-up (late_before = the start
- * instant: what fell due before it fell due while the engine was stopped)
- * and by the timer (late_before = 0). */
-static void serve_fire(serve *s, obligo_time late_before)
+/* One write per loop turn instead of one per request: the log costs the
+ * hot path a memcpy, not a system call. */
+static void serve_flush_access(uv_check_t *h)
 {
-    engine *e = &s->e;
-    obligo_time now = serve_now();
-    if (now > e->now)
-        e->now = now;
-    int fired = 0;
-    int rc = engine_begin(e);
-    if (!rc)
-        rc = engine_fire_due(e, e->now, late_before, &fired);
-    if (!rc)
-        rc = engine_commit(e);
-    if (rc) {
-        engine_rollback(e);
-        fprintf(stderr, "obligo serve: firing deadlines failed: %s; retrying later\n",
-                obligo_strerror(rc));
-    } else if (fired) {
-        engine_deliver(e);
+    serve *s = h->data;
+    if (s->access_dirty) {
+        fflush(s->access);
+        s->access_dirty = 0;
     }
+}
+
+static void serve_send(serve *s, http_exchange *ex, const char *peer, const char *method,
+                       const char *route, uint64_t t0, int status, const char *body,
+                       const char *extra)
+{
+    size_t len = strlen(body);
+    http_respond(ex, status, "application/json", body, len, extra);
+    serve_log(s, peer, method, route, status, len, t0);
+}
+
+static char *serve_error_body(const char *message, int index, const char *field)
+{
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "error", message);
+    if (index >= 0) {
+        cJSON_AddNumberToObject(b, "index", index);
+        if (field)
+            cJSON_AddStringToObject(b, "field", field);
+        else
+            cJSON_AddNullToObject(b, "field");
+    }
+    char *text = cJSON_PrintUnformatted(b);
+    cJSON_Delete(b);
+    return text;
+}
+
+typedef struct serve_req {
+    serve *s;
+    const http_request *req;
+    http_exchange *ex;
+    const char *route;
+    uint64_t t0;
+} serve_req;
+
+static void serve_reply(serve_req *r, int status, const char *body, const char *extra)
+{
+    serve_send(r->s, r->ex, r->req->peer, r->req->method, r->route, r->t0, status, body, extra);
+}
+
+static void serve_reply_json(serve_req *r, int status, cJSON *body)
+{
+    char *text = body ? cJSON_PrintUnformatted(body) : NULL;
+    cJSON_Delete(body);
+    if (!text) {
+        serve_reply(r, 500, "{\"error\":\"out of memory\"}", NULL);
+        return;
+    }
+    serve_reply(r, status, text, NULL);
+    cJSON_free(text);
+}
+
+static void serve_reply_error(serve_req *r, int status, const char *message, const char *extra)
+{
+    char *body = serve_error_body(message, -1, NULL);
+    serve_reply(r, status, body ? body : "{}", extra);
+    cJSON_free(body);
+}
+
+static serve_pending *serve_pending_new(serve_req *r)
+{
+    serve_pending *p = obligo_calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->s = r->s;
+    p->ex = r->ex;
+    p->route = r->route;
+    p->t0 = r->t0;
+    snprintf(p->method, sizeof p->method, "%s", r->req->method);
+    snprintf(p->peer, sizeof p->peer, "%s", r->req->peer ? r->req->peer : "");
+    return p;
+}
+
+/* ---- deadlines ------------------------------------------------------------ */
+
+static void serve_submit_fire(serve *s, obligo_time late_before)
+{
+    if (s->fire_pending || s->stopping)
+        return;
+    writer_job *j = writer_job_new(WRITER_FIRE, NULL);
+    if (!j)
+        return;
+    j->late_before = late_before;
+    if (writer_submit(s->w, j) == 0)
+        s->fire_pending = 1;
+    else
+        writer_job_free(j);
 }
 
 static void serve_on_deadline(uv_timer_t *t)
 {
-    serve *s = t->data;
-    serve_fire(s, 0);
-    serve_arm(s);
+    serve_submit_fire(t->data, 0);
 }
 
+/* Arms the one timer for the earliest deadline the writer reported. */
 static void serve_arm(serve *s)
 {
     if (s->stopping)
         return;
     obligo_time at;
     uint64_t ms = SERVE_RECHECK_MS;
-    if (engine_next_due(&s->e, &at) == 1) {
-        obligo_time now = serve_now();
+    if (writer_next_due(s->w, &at)) {
+        obligo_time now = (obligo_time)time(NULL);
         uint64_t until = at <= now ? 0 : (uint64_t)(at - now) * 1000;
         if (until < ms)
             ms = until;
@@ -92,188 +199,244 @@ static void serve_arm(serve *s)
     uv_timer_start(&s->deadline, serve_on_deadline, ms, 0);
 }
 
-/* ---- responses ------------------------------------------------------------ */
+/* ---- results from the writer ---------------------------------------------- */
 
-static void serve_json(http_exchange *ex, int status, cJSON *body, const char *extra)
+static void serve_metrics_reply(serve_pending *p, writer_job *j);
+
+static void serve_on_done(writer_job *j, void *ud)
 {
-    char *text = cJSON_PrintUnformatted(body);
-    if (text)
-        http_respond(ex, status, "application/json", text, strlen(text), extra);
-    else
-        http_respond(ex, 500, "application/json", "{\"error\":\"out of memory\"}", 25, NULL);
-    cJSON_free(text);
-    cJSON_Delete(body);
+    serve *s = ud;
+    serve_pending *p = j->ud;
+    char buf[128];
+    switch (j->kind) {
+    case WRITER_EVENTS:
+        if (j->rc == 0) {
+            snprintf(buf, sizeof buf, "{\"accepted\":%ld,\"duplicates\":%ld}", j->accepted,
+                     j->duplicates);
+            serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, 202, buf, NULL);
+        } else if (j->rc == OBLIGO_EFULL || j->rc == OBLIGO_EBUSY || j->rc == OBLIGO_ENOMEM) {
+            serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, 503,
+                       "{\"error\":\"the engine cannot store events right now; retry later\"}",
+                       "Retry-After: 5\r\n");
+        } else {
+            snprintf(buf, sizeof buf, "{\"error\":\"%s\"}", obligo_strerror(j->rc));
+            serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, 500, buf, NULL);
+        }
+        break;
+    case WRITER_REJECT:
+        /* the input was bad whether or not it could be kept */
+        if (j->rc)
+            fprintf(stderr, "obligo serve: could not keep a rejected event: %s\n",
+                    obligo_strerror(j->rc));
+        serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, 400,
+                   p->body_400 ? p->body_400 : "{}", NULL);
+        break;
+    case WRITER_HEALTH:
+        if (j->rc == 0)
+            serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, 200, "{\"status\":\"ok\"}",
+                       NULL);
+        else
+            serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, 503,
+                       "{\"status\":\"the database is not writable\"}", "Retry-After: 5\r\n");
+        break;
+    case WRITER_STATS:
+        serve_metrics_reply(p, j);
+        break;
+    case WRITER_RELOAD:
+        fprintf(stderr, "obligo serve: %s\n", j->message ? j->message : "reload");
+        if (p) {
+            cJSON *b = cJSON_CreateObject();
+            cJSON_AddBoolToObject(b, "reloaded", j->rc == 0);
+            cJSON_AddStringToObject(b, j->rc ? "error" : "message", j->message ? j->message : "");
+            char *text = cJSON_PrintUnformatted(b);
+            cJSON_Delete(b);
+            serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, j->rc ? 422 : 200,
+                       text ? text : "{}", NULL);
+            cJSON_free(text);
+        }
+        break;
+    case WRITER_FIRE:
+        s->fire_pending = 0;
+        break;
+    }
+    if (p) {
+        obligo_free(p->body_400);
+        obligo_free(p);
+    }
+    writer_job_free(j);
+    serve_arm(s); /* a commit may have armed an earlier deadline */
 }
 
-static void serve_error(http_exchange *ex, int status, const char *message, int index,
-                        const char *field, const char *extra)
+static void serve_submit(serve_req *r, writer_job *j, serve_pending *p)
 {
-    cJSON *b = cJSON_CreateObject();
-    cJSON_AddStringToObject(b, "error", message);
-    if (index >= 0)
-        cJSON_AddNumberToObject(b, "index", index);
-    if (field)
-        cJSON_AddStringToObject(b, "field", field);
-    else if (index >= 0)
-        cJSON_AddNullToObject(b, "field");
-    serve_json(ex, status, b, extra);
+    j->ud = p;
+    int rc = writer_submit(r->s->w, j);
+    if (rc == 0)
+        return;
+    /* The queue is full: the sender is told to come back; nothing is
+     * dropped because nothing was acknowledged. */
+    writer_job_free(j);
+    if (p) {
+        obligo_free(p->body_400);
+        obligo_free(p);
+    }
+    serve_reply_error(r, 503, "the engine is busy; retry shortly", "Retry-After: 1\r\n");
 }
 
 /* ---- POST /v1/events ------------------------------------------------------ */
 
-typedef struct serve_item {
-    const char *raw;
-    size_t len;
-    char *owned; /* raw text printed from a batch element */
-    cJSON *ev;
-} serve_item;
-
-static void serve_items_free(serve_item *items, int n)
+/* Appends one raw event to the job, taking over `raw` (freed on failure).
+ * Returns 0 or -1. */
+static int serve_push(writer_job *j, int *cap, char *raw, size_t len)
 {
-    for (int i = 0; i < n; i++) {
-        cJSON_free(items[i].owned);
-        cJSON_Delete(items[i].ev);
+    if (!raw)
+        return -1;
+    if (j->n == *cap) {
+        int ncap = *cap ? *cap * 2 : 8;
+        char **nr = obligo_realloc(j->raws, (size_t)ncap * sizeof *nr);
+        if (nr)
+            j->raws = nr;
+        size_t *nl = nr ? obligo_realloc(j->lens, (size_t)ncap * sizeof *nl) : NULL;
+        if (nl)
+            j->lens = nl;
+        if (!nr || !nl) {
+            obligo_free(raw);
+            return -1;
+        }
+        *cap = ncap;
     }
-    obligo_free(items);
+    j->raws[j->n] = raw;
+    j->lens[j->n] = len;
+    j->n++;
+    return 0;
 }
 
-/* Splits the body into raw events by content type. Returns the count, or -1
- * with *why set (a static text) for a body that is not of its type. */
-static int serve_split(const http_request *req, serve_item **out, const char **why)
+/* Splits the body into raw events by content type, into the job. Returns
+ * the count, -1 for a body that is not of its type (*why set), -2 for an
+ * unsupported type. */
+static int serve_split(const http_request *req, writer_job *j, const char **why)
 {
     const char *ct = req->content_type;
-    serve_item *items = NULL;
-    int n = 0, cap = 0;
-    *why = NULL;
-#define SERVE_PUSH(r, l, o)                                                                        \
-    do {                                                                                           \
-        if (n == cap) {                                                                            \
-            cap = cap ? cap * 2 : 16;                                                              \
-            serve_item *ni = obligo_realloc(items, (size_t)cap * sizeof *ni);                      \
-            if (!ni) {                                                                             \
-                *why = "out of memory";                                                            \
-                goto fail;                                                                         \
-            }                                                                                      \
-            items = ni;                                                                            \
-        }                                                                                          \
-        items[n].raw = (r);                                                                        \
-        items[n].len = (l);                                                                        \
-        items[n].owned = (o);                                                                      \
-        items[n].ev = NULL;                                                                        \
-        n++;                                                                                       \
-    } while (0)
+    int cap = 0;
+    *why = "out of memory";
     if (strcmp(ct, "application/cloudevents+json") == 0) {
-        SERVE_PUSH(req->body, req->body_len, NULL);
+        if (serve_push(j, &cap, obligo_strndup(req->body, req->body_len), req->body_len))
+            return -1;
     } else if (strcmp(ct, "application/x-ndjson") == 0) {
         const char *p = req->body, *end = req->body + req->body_len;
         while (p < end) {
-            const char *nl = memchr(p, '\n', (size_t)(end - p));
-            const char *stop = nl ? nl : end;
-            const char *a = p, *b = stop;
+            const char *eol = memchr(p, '\n', (size_t)(end - p));
+            const char *a = p, *b = eol ? eol : end;
             while (a < b && (*a == ' ' || *a == '\t' || *a == '\r'))
                 a++;
             while (b > a && (b[-1] == ' ' || b[-1] == '\t' || b[-1] == '\r'))
                 b--;
-            if (b > a)
-                SERVE_PUSH(a, (size_t)(b - a), NULL);
-            p = nl ? nl + 1 : end;
+            if (b > a && serve_push(j, &cap, obligo_strndup(a, (size_t)(b - a)), (size_t)(b - a)))
+                return -1;
+            p = eol ? eol + 1 : end;
         }
     } else if (strcmp(ct, "application/cloudevents-batch+json") == 0) {
         cJSON *arr = cJSON_ParseWithLength(req->body, req->body_len);
         if (!cJSON_IsArray(arr)) {
             cJSON_Delete(arr);
             *why = "a batch must be a JSON array of CloudEvents";
-            goto fail;
+            return -1;
         }
+        /* each element is kept as printed: a batch's bytes are not split */
         for (cJSON *c = arr->child; c; c = c->next) {
             char *text = cJSON_PrintUnformatted(c);
-            if (!text) {
+            if (serve_push(j, &cap, text, text ? strlen(text) : 0)) {
                 cJSON_Delete(arr);
-                *why = "out of memory";
-                goto fail;
+                return -1;
             }
-            SERVE_PUSH(text, strlen(text), text);
         }
         cJSON_Delete(arr);
     } else {
-        obligo_free(items);
         return -2;
     }
-#undef SERVE_PUSH
-    *out = items;
-    return n;
-fail:
-    serve_items_free(items, n);
-    return -1;
+    *why = NULL;
+    return j->n;
 }
 
-static void serve_post_events(serve *s, const http_request *req, http_exchange *ex)
+static void serve_post_events(serve_req *r)
 {
-    engine *e = &s->e;
-    serve_item *items = NULL;
+    serve *s = r->s;
+    writer_job *j = writer_job_new(WRITER_EVENTS, NULL);
+    if (!j) {
+        serve_reply_error(r, 503, "out of memory; retry later", "Retry-After: 1\r\n");
+        return;
+    }
     const char *why;
-    int n = serve_split(req, &items, &why);
+    int n = serve_split(r->req, j, &why);
     if (n == -2) {
-        serve_error(ex, 415,
-                    "use application/cloudevents+json, application/cloudevents-batch+json or "
-                    "application/x-ndjson",
-                    -1, NULL, NULL);
+        writer_job_free(j);
+        serve_reply_error(r, 415,
+                          "use application/cloudevents+json, application/cloudevents-batch+json "
+                          "or application/x-ndjson",
+                          NULL);
         return;
     }
     if (n < 0) {
-        serve_error(ex, 400, why, -1, NULL, NULL);
+        writer_job_free(j);
+        serve_reply_error(r, 400, why, NULL);
         return;
     }
-    obligo_time now = serve_now();
-    if (now > e->now)
-        e->now = now;
-    /* Validate everything first: a request is accepted whole or not at all. */
+    if (n == 0) {
+        writer_job_free(j);
+        serve_reply(r, 202, "{\"accepted\":0,\"duplicates\":0}", NULL);
+        return;
+    }
+    j->events = obligo_calloc((size_t)n, sizeof *j->events);
+    if (!j->events) {
+        writer_job_free(j);
+        serve_reply_error(r, 503, "out of memory; retry later", "Retry-After: 1\r\n");
+        return;
+    }
+    /* Everything is validated before anything is written: a request is
+     * accepted whole or not at all. */
     for (int i = 0; i < n; i++) {
         char *field = NULL, *reason = NULL;
-        items[i].ev = engine_decode(e, items[i].raw, items[i].len, &field, &reason);
-        if (!items[i].ev) {
-            char origin[64];
-            snprintf(origin, sizeof origin, "http %s[%d]", req->path, i);
-            if (engine_begin(e) == 0) {
-                if (engine_reject(e, origin, items[i].raw, items[i].len, field,
-                                  reason ? reason : "invalid") == 0)
-                    engine_commit(e);
-                else
-                    engine_rollback(e);
+        j->events[i] = engine_decode(&s->e, j->raws[i], j->lens[i], &field, &reason);
+        if (j->events[i])
+            continue;
+        s->validation_rejects++;
+        writer_job *rej = writer_job_new(WRITER_REJECT, NULL);
+        serve_pending *p = serve_pending_new(r);
+        char *body = serve_error_body(reason ? reason : "invalid event", i, field);
+        if (!rej || !p || !body) {
+            writer_job_free(rej);
+            obligo_free(p);
+            serve_reply(r, 400, body ? body : "{\"error\":\"invalid event\"}", NULL);
+            cJSON_free(body);
+        } else {
+            p->body_400 = body;
+            rej->origin = obligo_asprintf("http %s[%d]", r->req->path, i);
+            rej->field = field;
+            rej->reason = reason;
+            field = reason = NULL;
+            /* the bad event's bytes move to the reject job */
+            rej->raws = obligo_calloc(1, sizeof *rej->raws);
+            rej->lens = obligo_calloc(1, sizeof *rej->lens);
+            if (rej->raws && rej->lens) {
+                rej->raws[0] = j->raws[i];
+                rej->lens[0] = j->lens[i];
+                j->raws[i] = NULL;
+                rej->n = 1;
             }
-            serve_error(ex, 400, reason ? reason : "invalid event", i, field, NULL);
-            obligo_free(field);
-            obligo_free(reason);
-            serve_items_free(items, n);
-            return;
+            serve_submit(r, rej, p);
         }
-    }
-    long accepted0 = e->stats.accepted, dup0 = e->stats.duplicates;
-    int rc = engine_begin(e);
-    for (int i = 0; i < n && !rc; i++) {
-        int dup = 0;
-        rc = engine_event(e, items[i].ev, items[i].raw, items[i].len, &dup);
-    }
-    if (!rc)
-        rc = engine_commit(e);
-    serve_items_free(items, n);
-    if (rc) {
-        engine_rollback(e);
-        e->stats.accepted = accepted0;
-        e->stats.duplicates = dup0;
-        if (rc == OBLIGO_EFULL || rc == OBLIGO_EBUSY)
-            serve_error(ex, 503, "the engine cannot store events right now; retry later", -1, NULL,
-                        "Retry-After: 5\r\n");
-        else
-            serve_error(ex, 500, obligo_strerror(rc), -1, NULL, NULL);
+        obligo_free(field);
+        obligo_free(reason);
+        writer_job_free(j);
         return;
     }
-    cJSON *b = cJSON_CreateObject();
-    cJSON_AddNumberToObject(b, "accepted", (double)(e->stats.accepted - accepted0));
-    cJSON_AddNumberToObject(b, "duplicates", (double)(e->stats.duplicates - dup0));
-    serve_json(ex, 202, b, NULL);
-    engine_deliver(e);
-    serve_arm(s); /* a new obligation may be due before the armed one */
+    serve_pending *p = serve_pending_new(r);
+    if (!p) {
+        writer_job_free(j);
+        serve_reply_error(r, 503, "out of memory; retry later", "Retry-After: 1\r\n");
+        return;
+    }
+    serve_submit(r, j, p);
 }
 
 /* ---- reads ---------------------------------------------------------------- */
@@ -304,112 +467,320 @@ static const char *serve_query(const char *q, const char *name, char *buf, size_
     return NULL;
 }
 
-static void serve_get(serve *s, const http_request *req, http_exchange *ex)
+/* A paging parameter: a non-negative integer, or the default. */
+static int serve_int_param(const char *q, const char *name, long long def, long long max,
+                           long long *out)
 {
-    char b1[256], b2[256], b3[256], b4[64], b5[32], b6[32];
-    store *st = &s->e.st;
-    if (strcmp(req->path, "/v1/obligations") == 0) {
-        obligations_filter f = {
-            .status = serve_query(req->query, "status", b1, sizeof b1),
-            .kind = serve_query(req->query, "kind", b2, sizeof b2),
-            .subject = serve_query(req->query, "subject", b3, sizeof b3),
-        };
-        const char *due = serve_query(req->query, "due_before", b4, sizeof b4);
-        if (due && clock_parse_any(due, &f.due_before)) {
-            serve_error(ex, 400, "due_before must be an RFC 3339 time", -1, "due_before", NULL);
-            return;
-        }
-        const char *after = serve_query(req->query, "after", b5, sizeof b5);
-        const char *limit = serve_query(req->query, "limit", b6, sizeof b6);
-        f.after_id = after ? atoll(after) : 0;
-        f.limit = limit ? atoi(limit) : 1000;
-        serve_json(ex, 200, obligations_list(st, &f), NULL);
-    } else if (strcmp(req->path, "/v1/alerts") == 0) {
-        outbox_filter f = {.kind = serve_query(req->query, "kind", b2, sizeof b2)};
-        const char *since = serve_query(req->query, "since", b4, sizeof b4);
-        if (since && clock_parse_any(since, &f.since)) {
-            serve_error(ex, 400, "since must be an RFC 3339 time", -1, "since", NULL);
-            return;
-        }
-        const char *after = serve_query(req->query, "after", b5, sizeof b5);
-        const char *limit = serve_query(req->query, "limit", b6, sizeof b6);
-        f.after_seq = after ? atoll(after) : 0;
-        f.limit = limit ? atoi(limit) : 1000;
-        serve_json(ex, 200, outbox_list(st, &f), NULL);
-    } else if (strncmp(req->path, "/v1/registers/", 14) == 0 && req->path[14]) {
-        const char *h = serve_query(req->query, "history", b1, sizeof b1);
-        serve_json(ex, 200, registers_list(st, req->path + 14, h && strcmp(h, "0") != 0), NULL);
-    } else {
-        serve_error(ex, 404, "no such resource", -1, NULL, NULL);
+    char buf[32];
+    const char *v = serve_query(q, name, buf, sizeof buf);
+    if (!v) {
+        *out = def;
+        return 0;
     }
+    char *end;
+    long long n = strtoll(v, &end, 10);
+    if (*end || end == v || n < 0 || n > max)
+        return -1;
+    *out = n;
+    return 0;
+}
+
+static void serve_get_obligations(serve_req *r)
+{
+    char b1[256], b2[256], b3[256], b4[64];
+    const char *q = r->req->query;
+    obligations_filter f = {
+        .status = serve_query(q, "status", b1, sizeof b1),
+        .kind = serve_query(q, "kind", b2, sizeof b2),
+        .subject = serve_query(q, "subject", b3, sizeof b3),
+    };
+    const char *due = serve_query(q, "due_before", b4, sizeof b4);
+    long long after, limit;
+    if (due && clock_parse_any(due, &f.due_before)) {
+        serve_reply_error(r, 400, "due_before must be an RFC 3339 time with offset", NULL);
+        return;
+    }
+    if (serve_int_param(q, "after", 0, INT64_MAX, &after) ||
+        serve_int_param(q, "limit", 1000, 10000, &limit)) {
+        serve_reply_error(r, 400, "after and limit must be whole numbers (limit at most 10000)",
+                          NULL);
+        return;
+    }
+    f.after_id = after;
+    f.limit = (int)limit;
+    serve_reply_json(r, 200, obligations_list(&r->s->rd, &f));
+}
+
+static void serve_get_alerts(serve_req *r)
+{
+    char b2[256], b4[64];
+    const char *q = r->req->query;
+    outbox_filter f = {.kind = serve_query(q, "kind", b2, sizeof b2)};
+    const char *since = serve_query(q, "since", b4, sizeof b4);
+    long long after, limit;
+    if (since && clock_parse_any(since, &f.since)) {
+        serve_reply_error(r, 400, "since must be an RFC 3339 time with offset", NULL);
+        return;
+    }
+    if (serve_int_param(q, "after", 0, INT64_MAX, &after) ||
+        serve_int_param(q, "limit", 1000, 10000, &limit)) {
+        serve_reply_error(r, 400, "after and limit must be whole numbers (limit at most 10000)",
+                          NULL);
+        return;
+    }
+    f.after_seq = after;
+    f.limit = (int)limit;
+    serve_reply_json(r, 200, outbox_list(&r->s->rd, &f));
+}
+
+/* GET /v1/events/{source}/{id}: the last path segment is the id, the rest
+ * the source (percent-decoded by the server). ?source=&id= works too, for
+ * identifiers that contain '/'. */
+static void serve_get_event(serve_req *r, const char *rest)
+{
+    char sbuf[1024], ibuf[1024];
+    const char *source = serve_query(r->req->query, "source", sbuf, sizeof sbuf);
+    const char *id = serve_query(r->req->query, "id", ibuf, sizeof ibuf);
+    if (!source || !id) {
+        const char *slash = strrchr(rest, '/');
+        if (!slash || slash == rest || !slash[1] || (size_t)(slash - rest) >= sizeof sbuf) {
+            serve_reply_error(r, 404, "use /v1/events/{source}/{id}", NULL);
+            return;
+        }
+        memcpy(sbuf, rest, (size_t)(slash - rest));
+        sbuf[slash - rest] = '\0';
+        snprintf(ibuf, sizeof ibuf, "%s", slash + 1);
+        source = sbuf;
+        id = ibuf;
+    }
+    store *st = &r->s->rd;
+    sqlite3_stmt *q = store_stmt(st, "SELECT seq,raw,received_at,ruleset FROM events "
+                                     "WHERE source=?1 AND id=?2");
+    if (!q) {
+        serve_reply_error(r, 500, "database error", NULL);
+        return;
+    }
+    sqlite3_bind_text(q, 1, source, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, id, -1, SQLITE_STATIC);
+    if (sqlite3_step(q) != SQLITE_ROW) {
+        sqlite3_reset(q);
+        serve_reply_error(r, 404, "no such event", NULL);
+        return;
+    }
+    int64_t seq = sqlite3_column_int64(q, 0);
+    cJSON *out = cJSON_CreateObject();
+    cJSON *ev = cJSON_Parse((const char *)sqlite3_column_text(q, 1));
+    char at[CLOCK_RFC3339_LEN];
+    clock_format_utc(sqlite3_column_int64(q, 2), at);
+    cJSON_AddItemToObject(out, "event", ev ? ev : cJSON_CreateNull());
+    cJSON_AddStringToObject(out, "received_at", at);
+    cJSON_AddStringToObject(out, "ruleset", (const char *)sqlite3_column_text(q, 3));
+    sqlite3_reset(q);
+    cJSON *decisions = cJSON_AddArrayToObject(out, "decisions");
+    q = store_stmt(st, "SELECT decision FROM decisions WHERE event=?1 ORDER BY n");
+    if (q) {
+        sqlite3_bind_int64(q, 1, seq);
+        while (sqlite3_step(q) == SQLITE_ROW) {
+            cJSON *d = cJSON_Parse((const char *)sqlite3_column_text(q, 0));
+            if (d)
+                cJSON_AddItemToArray(decisions, d);
+        }
+        sqlite3_reset(q);
+    }
+    serve_reply_json(r, 200, out);
+}
+
+/* ---- /metrics ------------------------------------------------------------- */
+
+static void serve_metrics_reply(serve_pending *p, writer_job *j)
+{
+    serve *s = p->s;
+    metrics_snapshot m;
+    memset(&m, 0, sizeof m);
+    m.events_accepted = (uint64_t)j->stats.accepted;
+    m.events_rejected = (uint64_t)j->stats.rejected;
+    m.events_duplicate = (uint64_t)j->stats.duplicates;
+    m.rule_errors = (uint64_t)j->stats.rule_errors;
+    m.deadlines_fired = (uint64_t)j->stats.fired;
+    m.obligations_open = (uint64_t)j->obligations[0];
+    m.obligations_fulfilled = (uint64_t)j->obligations[1];
+    m.obligations_overdue = (uint64_t)j->obligations[2];
+    m.obligations_late = (uint64_t)j->obligations[3];
+    m.obligations_cancelled = (uint64_t)j->obligations[4];
+    metrics_alert_counts(&s->rd, &m);
+    m.outbox_backlog = (uint64_t)(j->outbox_backlog < 0 ? 0 : j->outbox_backlog);
+    m.open_connections = s->http ? http_server_connections(s->http) : 0;
+    m.http_2xx = s->responses[2];
+    m.http_4xx = s->responses[4];
+    m.http_5xx = s->responses[5];
+    m.commit_seconds = j->commit_seconds;
+    m.queue_events = writer_queued_events(s->w);
+    snprintf(m.rules_revision, sizeof m.rules_revision, "%s", j->revision);
+    char *text = metrics_render(&m);
+    if (text) {
+        size_t len = strlen(text);
+        http_respond(p->ex, 200, "text/plain; version=0.0.4", text, len, NULL);
+        serve_log(s, p->peer, p->method, p->route, 200, len, p->t0);
+        obligo_free(text);
+    } else {
+        serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, 500,
+                   "{\"error\":\"out of memory\"}", NULL);
+    }
+}
+
+/* ---- routing and authorisation -------------------------------------------- */
+
+enum { SERVE_OPEN, SERVE_READ, SERVE_WRITE, SERVE_ADMIN };
+
+/* Decides who may call: /healthz is open; once any token exists every other
+ * endpoint needs one with the right role; while none exists, only clients
+ * on this machine are served (DESIGN §4). Returns 1 when the request may go
+ * on, after answering it otherwise. */
+static int serve_authorised(serve_req *r, int need)
+{
+    if (need == SERVE_OPEN)
+        return 1;
+    int any = tokens_any(&r->s->rd);
+    if (any < 0) {
+        serve_reply_error(r, 503, "cannot check tokens right now", "Retry-After: 1\r\n");
+        return 0;
+    }
+    if (!any) {
+        if (r->req->peer_is_loopback)
+            return 1;
+        serve_reply_error(r, 403,
+                          "no API tokens exist yet, so only clients on this machine are served; "
+                          "create one with 'obligo token create'",
+                          NULL);
+        return 0;
+    }
+    const char *role = NULL;
+    if (tokens_check(&r->s->rd, r->req->authorization, &role) != 0) {
+        serve_reply_error(r, 401, "a valid bearer token is required",
+                          "WWW-Authenticate: Bearer realm=\"obligo\"\r\n");
+        return 0;
+    }
+    int ok =
+        need == SERVE_ADMIN ? strcmp(role, "admin") == 0 : tokens_allows(role, need == SERVE_WRITE);
+    if (!ok) {
+        serve_reply_error(r, 403, "this token's role may not do this", NULL);
+        return 0;
+    }
+    return 1;
+}
+
+static void serve_async_job(serve_req *r, writer_kind kind)
+{
+    writer_job *j = writer_job_new(kind, NULL);
+    serve_pending *p = j ? serve_pending_new(r) : NULL;
+    if (!j || !p) {
+        writer_job_free(j);
+        obligo_free(p);
+        serve_reply_error(r, 503, "out of memory; retry later", "Retry-After: 1\r\n");
+        return;
+    }
+    serve_submit(r, j, p);
 }
 
 static void serve_handle(void *ud, const http_request *req, http_exchange *ex)
 {
     serve *s = ud;
-    int get = strcmp(req->method, "GET") == 0, post = strcmp(req->method, "POST") == 0;
-    if (strcmp(req->path, "/healthz") == 0) {
-        if (!get) {
-            serve_error(ex, 405, "use GET", -1, NULL, "Allow: GET\r\n");
-        } else if (store_writable(&s->e.st)) {
-            http_respond(ex, 200, "application/json", "{\"status\":\"ok\"}", 15, NULL);
-        } else {
-            serve_error(ex, 503, "the database is not writable", -1, NULL, "Retry-After: 5\r\n");
+    serve_req r = {s, req, ex, "other", uv_hrtime()};
+    const char *path = req->path;
+    int get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+    int post = strcmp(req->method, "POST") == 0;
+    struct {
+        const char *route;
+        int prefix, post, need;
+    } routes[] = {
+        {"/healthz", 0, 0, SERVE_OPEN},        {"/metrics", 0, 0, SERVE_READ},
+        {"/v1/events", 0, 1, SERVE_WRITE},     {"/v1/events/", 1, 0, SERVE_READ},
+        {"/v1/obligations", 0, 0, SERVE_READ}, {"/v1/alerts", 0, 0, SERVE_READ},
+        {"/v1/registers/", 1, 0, SERVE_READ},  {"/v1/rules/reload", 0, 1, SERVE_ADMIN},
+    };
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        size_t len = strlen(routes[i].route);
+        int match = routes[i].prefix ? strncmp(path, routes[i].route, len) == 0 && path[len]
+                                     : strcmp(path, routes[i].route) == 0;
+        if (!match)
+            continue;
+        r.route = routes[i].route;
+        if (routes[i].post ? !post : !get) {
+            serve_reply_error(&r, 405, routes[i].post ? "use POST" : "use GET",
+                              routes[i].post ? "Allow: POST\r\n" : "Allow: GET\r\n");
+            return;
         }
-        return;
+        if (!serve_authorised(&r, routes[i].need))
+            return;
+        switch (i) {
+        case 0:
+            serve_async_job(&r, WRITER_HEALTH);
+            return;
+        case 1:
+            serve_async_job(&r, WRITER_STATS);
+            return;
+        case 2:
+            serve_post_events(&r);
+            return;
+        case 3:
+            serve_get_event(&r, path + len);
+            return;
+        case 4:
+            serve_get_obligations(&r);
+            return;
+        case 5:
+            serve_get_alerts(&r);
+            return;
+        case 6: {
+            char h[8];
+            const char *hist = serve_query(req->query, "history", h, sizeof h);
+            serve_reply_json(&r, 200,
+                             registers_list(&s->rd, path + len, hist && strcmp(hist, "0") != 0));
+            return;
+        }
+        case 7:
+            serve_async_job(&r, WRITER_RELOAD);
+            return;
+        }
     }
-    /* No tokens exist yet (API tokens come with the HTTP API work), so only
-     * clients on this machine are served, as DESIGN §4 requires. */
-    if (!req->peer_is_loopback) {
-        serve_error(ex, 403, "only loopback clients are served until API tokens exist", -1, NULL,
-                    NULL);
-        return;
-    }
-    if (strcmp(req->path, "/v1/events") == 0) {
-        if (!post)
-            serve_error(ex, 405, "use POST", -1, NULL, "Allow: POST\r\n");
-        else
-            serve_post_events(s, req, ex);
-        return;
-    }
-    if (!get) {
-        serve_error(ex, strncmp(req->path, "/v1/", 4) == 0 ? 405 : 404, "not found", -1, NULL,
-                    NULL);
-        return;
-    }
-    serve_get(s, req, ex);
+    serve_reply_error(&r, 404, "no such resource", NULL);
 }
 
 /* ---- start and stop ------------------------------------------------------- */
 
-static void serve_closed(void *arg)
+static void serve_http_closed(void *arg)
 {
     serve *s = arg;
     s->http = NULL;
-}
-
-static void serve_walk_close(uv_handle_t *h, void *arg)
-{
-    if (!uv_is_closing(h))
-        uv_close(h, NULL);
+    /* every request was answered; the writer finishes what it holds */
+    writer_stop(s->w);
+    s->w = NULL;
 }
 
 static void serve_on_signal(uv_signal_t *sig, int signum)
 {
     serve *s = sig->data;
+    if (signum == SIGHUP) {
+        writer_job *j = writer_job_new(WRITER_RELOAD, NULL);
+        if (j && writer_submit(s->w, j) != 0)
+            writer_job_free(j);
+        return;
+    }
     if (s->stopping)
         return;
     s->stopping = 1;
-    fprintf(stderr, "obligo serve: %s received, finishing in-flight requests\n",
+    fprintf(stderr,
+            "obligo serve: %s received: no new connections; finishing in-flight "
+            "requests\n",
             signum == SIGTERM ? "SIGTERM" : "SIGINT");
     uv_timer_stop(&s->deadline);
-    uv_signal_stop(&s->sigterm);
-    uv_signal_stop(&s->sigint);
     uv_close((uv_handle_t *)&s->deadline, NULL);
     uv_close((uv_handle_t *)&s->sigterm, NULL);
     uv_close((uv_handle_t *)&s->sigint, NULL);
-    if (s->http)
-        http_server_stop(s->http, serve_closed, s);
+    uv_close((uv_handle_t *)&s->sighup, NULL);
+    if (s->access)
+        uv_close((uv_handle_t *)&s->flush, NULL); /* fclose at exit writes the rest */
+    http_server_stop(s->http, serve_http_closed, s);
 }
 
 static int serve_split_listen(const char *listen, char *host, size_t n, int *port)
@@ -427,17 +798,32 @@ static int serve_split_listen(const char *listen, char *host, size_t n, int *por
     host[hl] = '\0';
     char *end;
     long p = strtol(colon + 1, &end, 10);
-    if (*end || p < 0 || p > 65535)
+    if (*end || end == colon + 1 || p < 0 || p > 65535)
         return OBLIGO_EINVAL;
     *port = (int)p;
     return 0;
 }
 
+static int serve_is_loopback(const char *host)
+{
+    return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
+           strcmp(host, "localhost") == 0;
+}
+
+static void serve_walk_close(uv_handle_t *h, void *arg)
+{
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
 static const char serve_usage[] =
     "usage: obligo serve [--config F] [--db F] [--rules DIR] [--listen ADDR:PORT]\n"
+    "                    [--allow-insecure-listen]\n"
     "Runs the daemon: POST /v1/events, GET /v1/obligations, /v1/alerts,\n"
-    "/v1/registers/NAME, /healthz; fires deadlines. Defaults: --db var/obligo.db,\n"
-    "--rules rules, --listen 127.0.0.1:8787.\n";
+    "/v1/registers/NAME, /v1/events/SOURCE/ID, /metrics, /healthz, POST /v1/rules/reload;\n"
+    "fires deadlines. Defaults: --db var/obligo.db, --rules rules, --listen 127.0.0.1:8787.\n"
+    "A listen address off this machine needs TLS in front (see the README) and\n"
+    "--allow-insecure-listen to acknowledge that Obligo itself speaks plain HTTP.\n";
 
 int cli_serve(int argc, char **argv)
 {
@@ -452,31 +838,67 @@ int cli_serve(int argc, char **argv)
         obligo_free(s);
         return 2;
     }
-    char host[128];
+    if (o.allow_insecure)
+        s->cfg.allow_insecure_listen = 1;
+    char host[128], *err = NULL;
     int port, rc = 2;
     if (serve_split_listen(s->cfg.listen, host, sizeof host, &port)) {
         fprintf(stderr, "obligo serve: --listen '%s' is not ADDR:PORT\n", s->cfg.listen);
         goto out_engine;
     }
+    if (!serve_is_loopback(host) && !s->cfg.allow_insecure_listen) {
+        fprintf(stderr,
+                "obligo serve: refusing to listen on %s without TLS: health data would cross "
+                "the network in clear text. Put a TLS proxy in front (README: \"TLS\") and "
+                "listen on 127.0.0.1, or pass --allow-insecure-listen if the proxy is on another "
+                "interface.\n",
+                s->cfg.listen);
+        goto out_engine;
+    }
+    if (store_open(&s->rd, s->cfg.db_path, 1, &err)) {
+        fprintf(stderr, "obligo serve: %s\n", err ? err : "cannot open the database to read");
+        obligo_free(err);
+        goto out_engine;
+    }
     signal(SIGPIPE, SIG_IGN);
     uv_loop_init(&s->loop);
-    s->started = serve_now();
-    serve_fire(s, s->started); /* what fell due while stopped fires now, marked late */
+    s->started = (obligo_time)time(NULL);
+    if (writer_start(&s->loop, &s->e, s->cfg.max_queue_events, serve_on_done, s, &s->w)) {
+        fprintf(stderr, "obligo serve: cannot start the writer thread\n");
+        goto out_loop;
+    }
+    /* what fell due while the engine was stopped fires now, marked late */
+    serve_submit_fire(s, s->started);
 
-    http_limits limits = {.max_body_bytes = s->cfg.max_body_bytes};
+    http_limits limits = {.max_body_bytes = s->cfg.max_body_bytes,
+                          .max_connections = s->cfg.max_connections};
     int hr = http_server_start(&s->loop, host, port, &limits, serve_handle, s, &s->http);
     if (hr) {
         fprintf(stderr, "obligo serve: cannot listen on %s: %s\n", s->cfg.listen,
                 hr < -10 ? uv_strerror(hr) : obligo_strerror(hr));
+        writer_stop(s->w);
+        s->w = NULL;
         goto out_loop;
     }
     uv_timer_init(&s->loop, &s->deadline);
     s->deadline.data = s;
+    if (s->cfg.access_log) {
+        int fd = dup(2);
+        s->access = fd >= 0 ? fdopen(fd, "w") : NULL;
+        if (s->access) {
+            setvbuf(s->access, NULL, _IOFBF, 1 << 16);
+            uv_check_init(&s->loop, &s->flush);
+            s->flush.data = s;
+            uv_check_start(&s->flush, serve_flush_access);
+        }
+    }
     uv_signal_init(&s->loop, &s->sigterm);
     uv_signal_init(&s->loop, &s->sigint);
-    s->sigterm.data = s->sigint.data = s;
+    uv_signal_init(&s->loop, &s->sighup);
+    s->sigterm.data = s->sigint.data = s->sighup.data = s;
     uv_signal_start(&s->sigterm, serve_on_signal, SIGTERM);
     uv_signal_start(&s->sigint, serve_on_signal, SIGINT);
+    uv_signal_start(&s->sighup, serve_on_signal, SIGHUP);
     serve_arm(s);
     fprintf(stderr, "obligo serve: listening on http://%s:%d (database %s, rules %s revision %s)\n",
             host, http_server_port(s->http), s->cfg.db_path, s->cfg.rules_dir,
@@ -487,6 +909,9 @@ out_loop:
     uv_walk(&s->loop, serve_walk_close, NULL);
     uv_run(&s->loop, UV_RUN_DEFAULT);
     uv_loop_close(&s->loop);
+    if (s->access)
+        fclose(s->access);
+    store_close(&s->rd);
 out_engine:
     engine_deliver(&s->e);
     engine_close(&s->e);

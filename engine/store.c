@@ -73,6 +73,10 @@ static const char *const store_migrations[] = {
     "  ns TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,"
     "  PRIMARY KEY (ns, key)) WITHOUT ROWID;"
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;",
+    /* 2: API tokens (tokens.c); only the SHA-256 of a token is stored */
+    "CREATE TABLE tokens (id TEXT PRIMARY KEY,"
+    "  role TEXT NOT NULL CHECK (role IN ('ingest','officer','admin')),"
+    "  hash TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL, revoked_at INTEGER, note TEXT);",
 };
 
 #define STORE_NMIGRATIONS ((int)(sizeof store_migrations / sizeof store_migrations[0]))

@@ -1,0 +1,73 @@
+/*
+ * metrics.h — the numbers behind GET /metrics, rendered in the Prometheus
+ * text exposition format, version 0.0.4 (DESIGN §4).
+ *
+ * The server gathers a metrics_snapshot (counters it keeps, a few counts
+ * from the database) and metrics_render turns it into text; this module does
+ * no I/O and keeps no state of its own, so it can be tested with a
+ * hand-built snapshot. Depends on store.h (metrics_alert_counts only).
+ */
+#ifndef OBLIGO_METRICS_H
+#define OBLIGO_METRICS_H
+
+#include <stdint.h>
+
+#include "store.h"
+
+/* Upper bounds in seconds of the latency buckets; the last bucket, +Inf,
+ * follows them and is not in this array. */
+#define METRICS_NBOUNDS 12
+extern const double metrics_bounds[METRICS_NBOUNDS];
+
+/* A latency histogram with the fixed bounds above. Plain fields: the caller
+ * serialises access (one thread observes, or a lock around it). */
+typedef struct metrics_histogram {
+    uint64_t buckets[METRICS_NBOUNDS + 1]; /* per bucket, NOT cumulative; last is +Inf */
+    uint64_t count;
+    double sum; /* seconds */
+} metrics_histogram;
+
+/* Counts one observation. Negative values (a clock step) count as 0; NaN and
+ * infinities are ignored, so the sum stays a finite number. */
+void metrics_histogram_observe(metrics_histogram *h, double seconds);
+
+#define METRICS_MAX_ALERT_KINDS 64
+#define METRICS_KIND_LEN 128 /* longest kind kept, with its NUL */
+#define METRICS_REVISION_LEN 65
+
+typedef struct metrics_alert_count {
+    char kind[METRICS_KIND_LEN];
+    uint64_t count;
+} metrics_alert_count;
+
+/* Everything /metrics shows, by value so that a snapshot can be copied
+ * whole from one thread to another. Zero-initialise, then fill. */
+typedef struct metrics_snapshot {
+    uint64_t events_accepted, events_rejected, events_duplicate;
+    uint64_t rule_errors;
+    uint64_t deadlines_fired;
+    /* obligations by status, now (gauges) */
+    uint64_t obligations_open, obligations_fulfilled, obligations_overdue, obligations_late,
+        obligations_cancelled;
+    metrics_alert_count alerts[METRICS_MAX_ALERT_KINDS];
+    int nalerts;
+    uint64_t outbox_backlog;   /* alert deliveries pending */
+    uint64_t open_connections; /* HTTP connections open now */
+    uint64_t http_2xx, http_4xx, http_5xx;
+    metrics_histogram commit_seconds;
+    uint64_t queue_events; /* events waiting for the writer */
+    char rules_revision[METRICS_REVISION_LEN];
+} metrics_snapshot;
+
+/* The exposition text of m, every line ending in "\n", as a new string the
+ * caller frees with obligo_free; NULL when out of memory. Pure; any thread. */
+char *metrics_render(const metrics_snapshot *m);
+
+/* Fills m->alerts and m->nalerts from the alerts table (the most frequent
+ * METRICS_MAX_ALERT_KINDS kinds; a kind longer than METRICS_KIND_LEN - 1
+ * bytes is left out rather than cut, so that no two series share a label).
+ * Reads only: a read-only store will do; the store's thread. Returns 0 or a
+ * negative code (then m->nalerts is 0). */
+int metrics_alert_counts(store *st, metrics_snapshot *m);
+
+#endif

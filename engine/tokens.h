@@ -1,0 +1,64 @@
+/*
+ * tokens.h — API bearer tokens for the HTTP API (DESIGN §4).
+ *
+ * A token has one role: `ingest` (may post events), `officer` (may read) or
+ * `admin` (both). The token text ("obl_" and 40 hex digits, 160 random bits)
+ * is shown once, at creation; the database keeps only its SHA-256, so a copy
+ * of the database does not give access. Checking a request therefore hashes
+ * the presented token and looks the hash up: no comparison of secrets.
+ *
+ * Depends on store.h (the `tokens` table of schema migration 2), digest.h
+ * and getrandom(2). Every function uses the store it is given on the calling
+ * thread, under the store's rule of one thread at a time. tokens_list,
+ * tokens_any and tokens_check only read, so they work on a store opened
+ * read-only (the server's read connection on its loop thread).
+ */
+#ifndef OBLIGO_TOKENS_H
+#define OBLIGO_TOKENS_H
+
+#include <cjson/cJSON.h>
+
+#include "store.h"
+
+#define TOKENS_PREFIX "obl_"
+#define TOKENS_SECRET_BYTES 20 /* 40 hex digits after the prefix */
+
+/* Creates a token with role "ingest", "officer" or "admin" and an optional
+ * note (may be NULL; copied into the database). On success *token_out gets
+ * the token text and *id_out its id ("tok_" and 8 hex digits); the caller
+ * frees both with obligo_free. Needs a writable store; runs as one statement,
+ * inside the caller's transaction if one is open. Returns 0, OBLIGO_EINVAL
+ * for any other role, OBLIGO_EIO when the system has no randomness to give,
+ * or a store error; on failure both outputs are NULL. */
+int tokens_create(store *st, const char *role, const char *note, char **token_out, char **id_out);
+
+/* All tokens, oldest first, as a new JSON array (caller frees with
+ * cJSON_Delete) of {id, role, created_at, revoked_at?, note?} with times in
+ * RFC 3339 UTC. Never contains the hash. A database whose schema predates
+ * tokens gives an empty array. NULL on error. */
+cJSON *tokens_list(store *st);
+
+/* Marks token id revoked now. Returns 0, OBLIGO_ENOTFOUND when no token has
+ * that id or it was revoked already, or a store error. Needs a writable
+ * store. */
+int tokens_revoke(store *st, const char *id);
+
+/* 1 when any token was ever created (revoked ones count: once tokens are in
+ * use the API must not fall back to open access because the last one was
+ * revoked), 0 when none, or a negative code. */
+int tokens_any(store *st);
+
+/* Checks an Authorization header value (borrowed, may be NULL): "Bearer"
+ * in any case, one or more spaces, the token; blanks around the whole value
+ * are tolerated. Returns 0 and points *role_out at a static string "ingest",
+ * "officer" or "admin" when the token exists and is not revoked;
+ * OBLIGO_ENOTFOUND when the value is missing, malformed, unknown or revoked
+ * (*role_out is then NULL); or a store error. */
+int tokens_check(store *st, const char *authorization, const char **role_out);
+
+/* 1 when role (may be NULL) may write (post events, reload rules) when
+ * `write` is non-zero, or read otherwise: ingest writes, officer reads, admin
+ * does both. 0 otherwise. Pure; any thread. */
+int tokens_allows(const char *role, int write);
+
+#endif

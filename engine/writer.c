@@ -1,0 +1,342 @@
+/*
+ * writer.c — the writer thread and its group commit (writer.h).
+ *
+ * Depends on engine.c for the pipeline, obligations.c/outbox.c for the
+ * statistics, libuv for the thread, its locks and the async wake-up.
+ */
+#include "writer.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "alloc.h"
+#include "error.h"
+#include "obligations.h"
+#include "outbox.h"
+
+struct writer {
+    engine *e;
+    uv_thread_t thread;
+    uv_mutex_t lock;
+    uv_cond_t wake;
+    writer_job *head, *tail; /* waiting jobs */
+    size_t queued_events, max_queue_events;
+    int stopping;
+    /* finished jobs, handed to the loop */
+    uv_async_t async;
+    writer_job *done_head, *done_tail;
+    writer_done done;
+    void *ud;
+    /* the earliest deadline after the last commit */
+    atomic_llong next_due; /* 0: none */
+    /* commit latency, read by WRITER_STATS on the writer thread */
+    metrics_histogram commit_seconds;
+};
+
+writer_job *writer_job_new(writer_kind kind, void *ud)
+{
+    writer_job *j = obligo_calloc(1, sizeof *j);
+    if (j) {
+        j->kind = kind;
+        j->ud = ud;
+    }
+    return j;
+}
+
+void writer_job_free(writer_job *job)
+{
+    if (!job)
+        return;
+    for (int i = 0; i < job->n; i++) {
+        cJSON_Delete(job->events ? job->events[i] : NULL);
+        obligo_free(job->raws ? job->raws[i] : NULL);
+    }
+    obligo_free(job->events);
+    obligo_free(job->raws);
+    obligo_free(job->lens);
+    obligo_free(job->message);
+    obligo_free(job->origin);
+    obligo_free(job->field);
+    obligo_free(job->reason);
+    obligo_free(job);
+}
+
+static double writer_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- the jobs, on the writer thread --------------------------------------- */
+
+static void writer_run_events(writer *w, writer_job *j)
+{
+    engine *e = w->e;
+    engine_stats before = e->stats;
+    int rc = store_savepoint(&e->st);
+    for (int i = 0; i < j->n && !rc; i++) {
+        int dup = 0;
+        rc = engine_event(e, j->events[i], j->raws[i], j->lens[i], &dup);
+    }
+    if (rc) {
+        /* this job alone is undone; the others in the batch go on */
+        store_rollback_savepoint(&e->st);
+        e->stats = before;
+        j->rc = rc;
+        return;
+    }
+    j->rc = store_release(&e->st);
+    j->accepted = e->stats.accepted - before.accepted;
+    j->duplicates = e->stats.duplicates - before.duplicates;
+}
+
+static void writer_stats(writer *w, writer_job *j)
+{
+    engine *e = w->e;
+    j->stats = e->stats;
+    obligations_count_by_status(&e->st, j->obligations);
+    j->outbox_backlog = outbox_pending(&e->st);
+    snprintf(j->revision, sizeof j->revision, "%s", e->rules ? rules_revision(e->rules) : "");
+    j->commit_seconds = w->commit_seconds;
+}
+
+static void writer_reload(writer *w, writer_job *j)
+{
+    engine *e = w->e;
+    rules *fresh = NULL;
+    char *err = NULL;
+    int rc = rules_load(e->cfg->rules_dir, e->cfg->policy, &e->cfg->limits, &fresh, &err);
+    if (rc) {
+        j->rc = rc;
+        j->message = obligo_asprintf("rules not reloaded, the running set (revision %s) stays: %s",
+                                     e->rules ? rules_revision(e->rules) : "none",
+                                     err ? err : obligo_strerror(rc));
+        obligo_free(err);
+        return;
+    }
+    j->message = obligo_asprintf("rules reloaded: revision %s (was %s), %d rules, %d obligation "
+                                 "kinds",
+                                 rules_revision(fresh), e->rules ? rules_revision(e->rules) : "none",
+                                 rules_count(fresh), rules_kind_count(fresh));
+    rules_free(e->rules);
+    e->rules = fresh;
+}
+
+/* One group: everything taken from the queue at once, one transaction. */
+static void writer_group(writer *w, writer_job *jobs)
+{
+    engine *e = w->e;
+    obligo_time now = (obligo_time)time(NULL);
+    if (now > e->now)
+        e->now = now;
+    for (writer_job *j = jobs; j; j = j->next)
+        if (j->kind == WRITER_RELOAD)
+            writer_reload(w, j);
+
+    double t0 = writer_seconds();
+    engine_stats before = e->stats;
+    int rc = engine_begin(e);
+    for (writer_job *j = jobs; j && !rc; j = j->next) {
+        switch (j->kind) {
+        case WRITER_EVENTS:
+            writer_run_events(w, j);
+            break;
+        case WRITER_FIRE:
+            rc = engine_fire_due(e, e->now, j->late_before, NULL);
+            break;
+        case WRITER_REJECT:
+            j->rc = engine_reject(e, j->origin ? j->origin : "", j->n ? j->raws[0] : "",
+                                  j->n ? j->lens[0] : 0, j->field,
+                                  j->reason ? j->reason : "invalid");
+            break;
+        case WRITER_HEALTH: {
+            char stamp[24];
+            snprintf(stamp, sizeof stamp, "%lld", (long long)now);
+            j->rc = store_meta_set(&e->st, "healthz", stamp);
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    if (!rc)
+        rc = engine_commit(e);
+    if (rc) {
+        engine_rollback(e);
+        e->stats = before;
+        for (writer_job *j = jobs; j; j = j->next) {
+            if (j->kind != WRITER_RELOAD && j->kind != WRITER_STATS) {
+                j->rc = rc;
+                j->accepted = j->duplicates = 0;
+            }
+        }
+        fprintf(stderr, "obligo serve: commit failed: %s; nothing of this group was stored\n",
+                obligo_strerror(rc));
+    } else {
+        metrics_histogram_observe(&w->commit_seconds, writer_seconds() - t0);
+    }
+    for (writer_job *j = jobs; j; j = j->next)
+        if (j->kind == WRITER_STATS)
+            writer_stats(w, j);
+    if (!rc)
+        engine_deliver(e);
+    obligo_time due = 0;
+    atomic_store(&w->next_due, engine_next_due(e, &due) == 1 ? (long long)due : 0);
+}
+
+static void writer_main(void *arg)
+{
+    writer *w = arg;
+    for (;;) {
+        uv_mutex_lock(&w->lock);
+        while (!w->head && !w->stopping)
+            uv_cond_wait(&w->wake, &w->lock);
+        if (!w->head) {
+            uv_mutex_unlock(&w->lock);
+            break;
+        }
+        /* Take whole jobs up to the batch size (at least one). */
+        writer_job *first = w->head, *last = w->head;
+        size_t events = (size_t)(first->kind == WRITER_EVENTS ? first->n : 0);
+        while (last->next && events + (size_t)(last->next->kind == WRITER_EVENTS
+                                                   ? last->next->n
+                                                   : 0) <= WRITER_BATCH_EVENTS) {
+            last = last->next;
+            events += (size_t)(last->kind == WRITER_EVENTS ? last->n : 0);
+        }
+        w->head = last->next;
+        if (!w->head)
+            w->tail = NULL;
+        last->next = NULL;
+        w->queued_events -= events;
+        uv_mutex_unlock(&w->lock);
+
+        writer_group(w, first);
+
+        uv_mutex_lock(&w->lock);
+        if (w->done_tail)
+            w->done_tail->next = first;
+        else
+            w->done_head = first;
+        w->done_tail = last;
+        uv_mutex_unlock(&w->lock);
+        uv_async_send(&w->async);
+    }
+}
+
+/* ---- the loop side -------------------------------------------------------- */
+
+static void writer_deliver_done(writer *w)
+{
+    uv_mutex_lock(&w->lock);
+    writer_job *j = w->done_head;
+    w->done_head = w->done_tail = NULL;
+    uv_mutex_unlock(&w->lock);
+    while (j) {
+        writer_job *next = j->next;
+        j->next = NULL;
+        w->done(j, w->ud);
+        j = next;
+    }
+}
+
+static void writer_on_async(uv_async_t *a)
+{
+    writer_deliver_done(a->data);
+}
+
+static void writer_free_after_close(uv_handle_t *h)
+{
+    writer *w = h->data;
+    uv_cond_destroy(&w->wake);
+    uv_mutex_destroy(&w->lock);
+    obligo_free(w);
+}
+
+int writer_start(uv_loop_t *loop, engine *e, size_t max_queue_events, writer_done done, void *ud,
+                 writer **out)
+{
+    writer *w = obligo_calloc(1, sizeof *w);
+    if (!w)
+        return OBLIGO_ENOMEM;
+    w->e = e;
+    w->done = done;
+    w->ud = ud;
+    w->max_queue_events = max_queue_events ? max_queue_events : 65536;
+    obligo_time due = 0;
+    atomic_store(&w->next_due, engine_next_due(e, &due) == 1 ? (long long)due : 0);
+    int rc = uv_mutex_init(&w->lock);
+    if (rc)
+        goto fail_free;
+    if ((rc = uv_cond_init(&w->wake)))
+        goto fail_mutex;
+    if ((rc = uv_async_init(loop, &w->async, writer_on_async)))
+        goto fail_cond;
+    w->async.data = w;
+    if ((rc = uv_thread_create(&w->thread, writer_main, w))) {
+        /* the async handle is registered with the loop now: the writer is
+         * freed in its close callback, when the caller runs the loop */
+        uv_close((uv_handle_t *)&w->async, writer_free_after_close);
+        return rc;
+    }
+    *out = w;
+    return 0;
+fail_cond:
+    uv_cond_destroy(&w->wake);
+fail_mutex:
+    uv_mutex_destroy(&w->lock);
+fail_free:
+    obligo_free(w);
+    return rc;
+}
+
+int writer_submit(writer *w, writer_job *job)
+{
+    size_t n = job->kind == WRITER_EVENTS ? (size_t)job->n : 0;
+    uv_mutex_lock(&w->lock);
+    if (w->stopping || (n && w->queued_events + n > w->max_queue_events)) {
+        uv_mutex_unlock(&w->lock);
+        return OBLIGO_EBUSY;
+    }
+    job->next = NULL;
+    if (w->tail)
+        w->tail->next = job;
+    else
+        w->head = job;
+    w->tail = job;
+    w->queued_events += n;
+    uv_cond_signal(&w->wake);
+    uv_mutex_unlock(&w->lock);
+    return 0;
+}
+
+size_t writer_queued_events(writer *w)
+{
+    uv_mutex_lock(&w->lock);
+    size_t n = w->queued_events;
+    uv_mutex_unlock(&w->lock);
+    return n;
+}
+
+int writer_next_due(writer *w, obligo_time *at)
+{
+    long long v = atomic_load(&w->next_due);
+    if (!v)
+        return 0;
+    *at = (obligo_time)v;
+    return 1;
+}
+
+void writer_stop(writer *w)
+{
+    uv_mutex_lock(&w->lock);
+    w->stopping = 1;
+    uv_cond_signal(&w->wake);
+    uv_mutex_unlock(&w->lock);
+    uv_thread_join(&w->thread);
+    writer_deliver_done(w);
+    uv_close((uv_handle_t *)&w->async, writer_free_after_close);
+}

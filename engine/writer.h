@@ -1,0 +1,95 @@
+/*
+ * writer.h — the database writer thread of `obligo serve`: group commit off
+ * the event loop.
+ *
+ * The loop thread parses and validates requests and submits jobs; the writer
+ * thread takes every job waiting (up to WRITER_BATCH_EVENTS events), runs
+ * them through the pipeline in ONE transaction — each job under its own
+ * savepoint, so a job that fails is undone alone — and commits once, so one
+ * fsync covers many requests. Only then are the jobs handed back to the loop
+ * (through a uv_async) to be answered: a request is acknowledged only after
+ * its own events are on disk.
+ *
+ * The engine belongs to the writer thread while it runs. Deadline firing,
+ * health checks, statistics and rule reloads are jobs too, so every database
+ * write happens on one thread.
+ */
+#ifndef OBLIGO_WRITER_H
+#define OBLIGO_WRITER_H
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "engine.h"
+#include "metrics.h"
+
+#define WRITER_BATCH_EVENTS 4096
+
+typedef enum writer_kind {
+    WRITER_EVENTS, /* journal and judge `events`; all or nothing */
+    WRITER_FIRE,   /* fire the deadlines due now */
+    WRITER_HEALTH, /* a write and commit: is the database writable? */
+    WRITER_STATS,  /* a snapshot of counters for /metrics */
+    WRITER_RELOAD, /* load the rule set again, keep the old one on failure */
+    WRITER_REJECT, /* keep refused input (raws[0]) with origin, field, reason */
+} writer_kind;
+
+typedef struct writer_job {
+    struct writer_job *next;
+    writer_kind kind;
+    void *ud; /* the submitter's context, untouched by the writer */
+
+    /* WRITER_EVENTS input, owned by the job (writer_job_free). */
+    cJSON **events;
+    char **raws;
+    size_t *lens;
+    int n;
+    obligo_time late_before; /* WRITER_FIRE: timers due before it are marked late */
+    char *origin, *field, *reason; /* WRITER_REJECT, owned */
+
+    /* Results, valid in the done callback. */
+    int rc;          /* 0, or why the job was not committed */
+    long accepted;   /* new events committed */
+    long duplicates; /* events seen before */
+    char *message;   /* WRITER_RELOAD: what happened, for a person */
+    /* WRITER_STATS */
+    engine_stats stats;
+    long obligations[5]; /* open, fulfilled, overdue, late, cancelled */
+    long outbox_backlog;
+    char revision[17];
+    metrics_histogram commit_seconds; /* begin to durable commit, per group */
+} writer_job;
+
+typedef struct writer writer;
+
+/* Called on the loop thread for each finished job; the callee owns the job
+ * and frees it with writer_job_free. */
+typedef void (*writer_done)(writer_job *job, void *ud);
+
+/* Starts the thread. The engine is used only by the writer until
+ * writer_stop returns. max_queue_events bounds the events waiting (0: 65,536).
+ * Returns 0 or a negative code. Loop thread. */
+int writer_start(uv_loop_t *loop, engine *e, size_t max_queue_events, writer_done done, void *ud,
+                 writer **out);
+
+/* Queues a job (taking ownership). Returns 0, or OBLIGO_EBUSY when the queue
+ * is full (back-pressure: the caller answers 503 and keeps the job). Loop
+ * thread. */
+int writer_submit(writer *w, writer_job *job);
+
+/* Events waiting to be written. Any thread. */
+size_t writer_queued_events(writer *w);
+
+/* The earliest armed deadline after the last commit (1 with *at filled, 0
+ * when none). Any thread. */
+int writer_next_due(writer *w, obligo_time *at);
+
+/* Finishes the queued jobs, stops the thread, delivers the last results and
+ * frees the writer. Loop thread; must not be called from a done callback. */
+void writer_stop(writer *w);
+
+writer_job *writer_job_new(writer_kind kind, void *ud);
+void writer_job_free(writer_job *job);
+
+#endif
