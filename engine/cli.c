@@ -383,8 +383,8 @@ int cli_ingest(int argc, char **argv)
     fprintf(stderr,
             "obligo ingest: %ld lines, %ld accepted, %ld duplicates, %ld rejected, %ld rule "
             "errors, %ld deadlines fired\n",
-            r.lines, e.stats.accepted - e.stats.fired, e.stats.duplicates, r.rejected,
-            e.stats.rule_errors, e.stats.fired);
+            r.lines, e.stats.accepted, e.stats.duplicates, r.rejected, e.stats.rule_errors,
+            e.stats.fired);
     engine_close(&e);
     config_free(&cfg);
     return rc ? 2 : r.rejected ? 1 : 0;

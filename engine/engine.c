@@ -349,6 +349,9 @@ static cJSON *engine_timer_event(engine *e, const obligations_timer *t, int late
 int engine_fire_due(engine *e, obligo_time until, obligo_time late_before, int *fired)
 {
     int n = 0, rc = 0;
+    /* the engine's own events count as fired deadlines, not as accepted
+     * events from senders */
+    long accepted = e->stats.accepted;
     for (;;) {
         obligations_timer t;
         rc = obligations_next_timer(&e->st, &t);
@@ -374,6 +377,7 @@ int engine_fire_due(engine *e, obligo_time until, obligo_time late_before, int *
     }
     if (rc >= 0 && until > e->now)
         e->now = until;
+    e->stats.accepted = accepted;
     e->stats.fired += n;
     if (fired)
         *fired = n;

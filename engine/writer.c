@@ -117,10 +117,11 @@ static void writer_reload(writer *w, writer_job *j)
         obligo_free(err);
         return;
     }
-    j->message = obligo_asprintf("rules reloaded: revision %s (was %s), %d rules, %d obligation "
-                                 "kinds",
-                                 rules_revision(fresh), e->rules ? rules_revision(e->rules) : "none",
-                                 rules_count(fresh), rules_kind_count(fresh));
+    j->message =
+        obligo_asprintf("rules reloaded: revision %s (was %s), %d rules, %d obligation "
+                        "kinds",
+                        rules_revision(fresh), e->rules ? rules_revision(e->rules) : "none",
+                        rules_count(fresh), rules_kind_count(fresh));
     rules_free(e->rules);
     e->rules = fresh;
 }
@@ -148,9 +149,9 @@ static void writer_group(writer *w, writer_job *jobs)
             rc = engine_fire_due(e, e->now, j->late_before, NULL);
             break;
         case WRITER_REJECT:
-            j->rc = engine_reject(e, j->origin ? j->origin : "", j->n ? j->raws[0] : "",
-                                  j->n ? j->lens[0] : 0, j->field,
-                                  j->reason ? j->reason : "invalid");
+            j->rc =
+                engine_reject(e, j->origin ? j->origin : "", j->n ? j->raws[0] : "",
+                              j->n ? j->lens[0] : 0, j->field, j->reason ? j->reason : "invalid");
             break;
         case WRITER_HEALTH: {
             char stamp[24];
@@ -201,9 +202,9 @@ static void writer_main(void *arg)
         /* Take whole jobs up to the batch size (at least one). */
         writer_job *first = w->head, *last = w->head;
         size_t events = (size_t)(first->kind == WRITER_EVENTS ? first->n : 0);
-        while (last->next && events + (size_t)(last->next->kind == WRITER_EVENTS
-                                                   ? last->next->n
-                                                   : 0) <= WRITER_BATCH_EVENTS) {
+        while (last->next &&
+               events + (size_t)(last->next->kind == WRITER_EVENTS ? last->next->n : 0) <=
+                   WRITER_BATCH_EVENTS) {
             last = last->next;
             events += (size_t)(last->kind == WRITER_EVENTS ? last->n : 0);
         }

@@ -45,7 +45,7 @@ typedef struct writer_job {
     char **raws;
     size_t *lens;
     int n;
-    obligo_time late_before; /* WRITER_FIRE: timers due before it are marked late */
+    obligo_time late_before;       /* WRITER_FIRE: timers due before it are marked late */
     char *origin, *field, *reason; /* WRITER_REJECT, owned */
 
     /* Results, valid in the done callback. */

@@ -46,16 +46,25 @@ static int client_connect(int port)
 int client_request(int port, const char *method, const char *path, const char *content_type,
                    const char *body, size_t body_len, char **resp_body)
 {
+    return client_request_auth(port, method, path, content_type, body, body_len, NULL, resp_body);
+}
+
+int client_request_auth(int port, const char *method, const char *path, const char *content_type,
+                        const char *body, size_t body_len, const char *token, char **resp_body)
+{
     if (resp_body)
         *resp_body = NULL;
     int fd = client_connect(port);
     if (fd < 0)
         return -1;
-    char head[1024];
-    int n = snprintf(head, sizeof head,
-                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-                     "Content-Type: %s\r\nContent-Length: %zu\r\n\r\n",
-                     method, path, content_type ? content_type : "application/json", body_len);
+    char head[2048], auth[512] = "";
+    if (token)
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", token);
+    int n =
+        snprintf(head, sizeof head,
+                 "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s"
+                 "Content-Type: %s\r\nContent-Length: %zu\r\n\r\n",
+                 method, path, auth, content_type ? content_type : "application/json", body_len);
     if (write(fd, head, (size_t)n) != n ||
         (body_len && write(fd, body, body_len) != (ssize_t)body_len)) {
         close(fd);
@@ -86,7 +95,55 @@ int client_request(int port, const char *method, const char *path, const char *c
     return status;
 }
 
+char *client_raw(int port, const char *raw, size_t len, size_t chunk, int timeout_ms)
+{
+    int fd = client_connect(port);
+    if (fd < 0)
+        return NULL;
+    size_t off = 0;
+    while (off < len) {
+        size_t n = chunk && chunk < len - off ? chunk : len - off;
+        if (write(fd, raw + off, n) != (ssize_t)n)
+            break;
+        off += n;
+        if (chunk) {
+            struct timespec ts = {0, 2 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    size_t cap = 8192, got = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, timeout_ms) <= 0)
+            break;
+        ssize_t r = read(fd, buf + got, cap - got - 1);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+        if (got + 1 == cap)
+            buf = realloc(buf, cap *= 2);
+    }
+    buf[got] = '\0';
+    close(fd);
+    return buf;
+}
+
+int client_count(const char *haystack, const char *needle)
+{
+    int n = 0;
+    for (const char *p = haystack; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
 pid_t client_start_server(const char *db, const char *rules, int port, const char *log)
+{
+    return client_start_server_args(db, rules, port, log, NULL);
+}
+
+pid_t client_start_server_args(const char *db, const char *rules, int port, const char *log,
+                               char *const extra[])
 {
     char listen[64];
     snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
@@ -95,8 +152,13 @@ pid_t client_start_server(const char *db, const char *rules, int port, const cha
         int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
         dup2(fd, 1);
         dup2(fd, 2);
-        execl(OBLIGO_BIN, OBLIGO_BIN, "serve", "--db", db, "--rules", rules, "--listen", listen,
-              (char *)NULL);
+        char *argv[32] = {(char *)OBLIGO_BIN, "serve",       "--db",     (char *)db,
+                          "--rules",          (char *)rules, "--listen", listen};
+        int n = 8;
+        for (int i = 0; extra && extra[i] && n < 31; i++)
+            argv[n++] = extra[i];
+        argv[n] = NULL;
+        execv(OBLIGO_BIN, argv);
         _exit(127);
     }
     for (int i = 0; i < 200; i++) {

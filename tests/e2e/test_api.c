@@ -1,0 +1,339 @@
+/*
+ * test_api.c — end to end over real sockets: the HTTP API of `obligo serve`
+ * as integrators and officers meet it. Authorisation by role, each status
+ * code, reads, /metrics, pipelined requests, a body sent one byte at a time,
+ * a client that disconnects mid-body, and a SIGTERM that drains.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "http_client.h"
+#include "support.h"
+
+#define RULES OBLIGO_SOURCE_DIR "/rules"
+
+typedef struct fx {
+    char *dir;
+    char db[512], log[512];
+    int port;
+    pid_t pid;
+} fx;
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    f->dir = support_tmpdir();
+    snprintf(f->db, sizeof f->db, "%s/obligo.db", f->dir);
+    snprintf(f->log, sizeof f->log, "%s/serve.log", f->dir);
+    f->port = client_free_port();
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    if (f->pid > 0)
+        client_stop_server(f->pid, SIGKILL);
+    support_rmtree(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+static char *event(char *buf, size_t n, const char *id)
+{
+    snprintf(buf, n,
+             "{\"specversion\":\"1.0\",\"id\":\"%s\",\"source\":\"urn:test\","
+             "\"type\":\"nl.avg.breach.reported\",\"time\":\"2026-02-02T09:15:00+01:00\","
+             "\"data\":{\"breach_id\":\"%s\",\"aware_at\":\"2026-02-02T09:15:00+01:00\","
+             "\"description\":\"x\",\"personal_data\":\"yes\"}}",
+             id, id);
+    return buf;
+}
+
+/* `obligo token create --role ROLE` on the test database; returns the token. */
+static char *make_token(fx *f, const char *role)
+{
+    char *out = NULL;
+    char *argv[] = {(char *)OBLIGO_BIN, "token", "create", "--role",
+                    (char *)role,       "--db",  f->db,    NULL};
+    assert_int_equal(support_run(argv, &out, NULL), 0);
+    char *tok = strstr(out, "obl_");
+    assert_non_null(tok);
+    size_t len = strspn(tok, "obl_0123456789abcdef");
+    char *t = strndup(tok, len);
+    free(out);
+    return t;
+}
+
+static int post(fx *f, const char *token, const char *id)
+{
+    char ev[1024];
+    event(ev, sizeof ev, id);
+    return client_request_auth(f->port, "POST", "/v1/events", "application/cloudevents+json", ev,
+                               strlen(ev), token, NULL);
+}
+
+static void tokens_and_roles(void **state)
+{
+    fx *f = *state;
+    char *ingest = make_token(f, "ingest");
+    char *officer = make_token(f, "officer");
+    char *admin = make_token(f, "admin");
+    f->pid = client_start_server(f->db, RULES, f->port, f->log);
+    assert_true(f->pid > 0);
+    /* once tokens exist, even loopback clients need one */
+    assert_int_equal(post(f, NULL, "a1"), 401);
+    assert_int_equal(post(f, "obl_0000000000000000000000000000000000000000", "a1"), 401);
+    assert_int_equal(post(f, officer, "a1"), 403);
+    assert_int_equal(post(f, ingest, "a1"), 202);
+    assert_int_equal(post(f, admin, "a2"), 202);
+    assert_int_equal(
+        client_request_auth(f->port, "GET", "/v1/obligations", NULL, NULL, 0, ingest, NULL), 403);
+    assert_int_equal(
+        client_request_auth(f->port, "GET", "/v1/obligations", NULL, NULL, 0, officer, NULL), 200);
+    assert_int_equal(client_request_auth(f->port, "GET", "/v1/alerts", NULL, NULL, 0, admin, NULL),
+                     200);
+    assert_int_equal(client_request_auth(f->port, "GET", "/metrics", NULL, NULL, 0, NULL, NULL),
+                     401);
+    /* /healthz is open to monitoring */
+    assert_int_equal(client_request(f->port, "GET", "/healthz", NULL, NULL, 0, NULL), 200);
+    /* reload is for admins */
+    assert_int_equal(client_request_auth(f->port, "POST", "/v1/rules/reload", "application/json",
+                                         "", 0, ingest, NULL),
+                     403);
+    assert_int_equal(client_request_auth(f->port, "POST", "/v1/rules/reload", "application/json",
+                                         "", 0, admin, NULL),
+                     200);
+    /* a revoked token stops working at once */
+    char *out = NULL;
+    char *list[] = {(char *)OBLIGO_BIN, "token", "list", "--db", f->db, "--json", NULL};
+    assert_int_equal(support_run(list, &out, NULL), 0);
+    cJSON *tokens = cJSON_Parse(out);
+    free(out);
+    const char *ingest_id = NULL;
+    for (cJSON *t = tokens ? tokens->child : NULL; t; t = t->next)
+        if (strcmp(support_str(t, "role"), "ingest") == 0)
+            ingest_id = support_str(t, "id");
+    assert_non_null(ingest_id);
+    char *revoke[] = {
+        (char *)OBLIGO_BIN, "token", "revoke", (char *)ingest_id, "--db", f->db, NULL};
+    assert_int_equal(support_run(revoke, NULL, NULL), 0);
+    cJSON_Delete(tokens);
+    assert_int_equal(post(f, ingest, "a3"), 401);
+    free(ingest);
+    free(officer);
+    free(admin);
+}
+
+static void status_codes_reads_and_metrics(void **state)
+{
+    fx *f = *state;
+    char *cfg = support_write(f->dir, "obligo.json", "{\"max_body_bytes\": 4096}");
+    char *extra[] = {"--config", cfg, NULL};
+    f->pid = client_start_server_args(f->db, RULES, f->port, f->log, extra);
+    assert_true(f->pid > 0);
+    char *resp = NULL;
+    assert_int_equal(post(f, NULL, "m1"), 202);
+    /* 413: a body over the configured limit */
+    char *big = malloc(8192);
+    memset(big, ' ', 8191);
+    big[8191] = '\0';
+    assert_int_equal(
+        client_request(f->port, "POST", "/v1/events", "application/x-ndjson", big, 8191, NULL),
+        413);
+    free(big);
+    /* 431: headers too large */
+    size_t hl = 40000;
+    char *huge = malloc(hl + 256);
+    int n = sprintf(huge, "GET /healthz HTTP/1.1\r\nX-Big: ");
+    memset(huge + n, 'a', hl);
+    strcpy(huge + n + hl, "\r\n\r\n");
+    char *raw = client_raw(f->port, huge, strlen(huge), 0, 3000);
+    assert_non_null(raw);
+    assert_non_null(strstr(raw, "HTTP/1.1 431"));
+    free(raw);
+    free(huge);
+    assert_int_equal(client_request(f->port, "DELETE", "/v1/events", NULL, NULL, 0, NULL), 405);
+    assert_int_equal(client_request(f->port, "GET", "/v1/nothing", NULL, NULL, 0, NULL), 404);
+    assert_int_equal(
+        client_request(f->port, "GET", "/v1/obligations?limit=abc", NULL, NULL, 0, NULL), 400);
+    /* filters and paging */
+    assert_int_equal(post(f, NULL, "m2"), 202);
+    assert_int_equal(client_request(f->port, "GET", "/v1/obligations?kind=avg.notify_ap&subject=m2",
+                                    NULL, NULL, 0, &resp),
+                     200);
+    cJSON *arr = cJSON_Parse(resp);
+    free(resp);
+    assert_int_equal(cJSON_GetArraySize(arr), 1);
+    int first = (int)cJSON_GetObjectItem(cJSON_GetArrayItem(arr, 0), "id")->valuedouble;
+    cJSON_Delete(arr);
+    char path[128];
+    snprintf(path, sizeof path, "/v1/obligations?after=%d", first - 1);
+    assert_int_equal(client_request(f->port, "GET", path, NULL, NULL, 0, &resp), 200);
+    arr = cJSON_Parse(resp);
+    free(resp);
+    assert_int_equal(cJSON_GetArraySize(arr), 1);
+    cJSON_Delete(arr);
+    assert_int_equal(
+        client_request(f->port, "GET", "/v1/obligations?limit=1", NULL, NULL, 0, &resp), 200);
+    arr = cJSON_Parse(resp);
+    free(resp);
+    assert_int_equal(cJSON_GetArraySize(arr), 1);
+    cJSON_Delete(arr);
+    /* the journaled event and the decisions it caused */
+    assert_int_equal(client_request(f->port, "GET", "/v1/events/urn:test/m1", NULL, NULL, 0, &resp),
+                     200);
+    cJSON *ev = cJSON_Parse(resp);
+    free(resp);
+    assert_string_equal(support_str(cJSON_GetObjectItem(ev, "event"), "id"), "m1");
+    cJSON *decisions = cJSON_GetObjectItem(ev, "decisions");
+    assert_true(cJSON_GetArraySize(decisions) >= 2);
+    assert_non_null(support_find(decisions, "avg.notify_ap", "m1", NULL));
+    cJSON_Delete(ev);
+    assert_int_equal(
+        client_request(f->port, "GET", "/v1/events/urn:test/none", NULL, NULL, 0, NULL), 404);
+    assert_int_equal(
+        client_request(f->port, "GET", "/v1/registers/datalekken?history=1", NULL, NULL, 0, &resp),
+        200);
+    assert_non_null(strstr(resp, "\"key\":\"m2\""));
+    free(resp);
+    assert_int_equal(client_request(f->port, "GET", "/metrics", NULL, NULL, 0, &resp), 200);
+    assert_non_null(strstr(resp, "obligo_events_total{outcome=\"accepted\"} 2"));
+    /* the events are dated in the past, so their duties may already be
+     * overdue on the wall clock: open and overdue together are two */
+    const char *open_s = strstr(resp, "obligo_obligations{status=\"open\"} ");
+    const char *over_s = strstr(resp, "obligo_obligations{status=\"overdue\"} ");
+    assert_non_null(open_s);
+    assert_non_null(over_s);
+    assert_int_equal(atoi(open_s + strlen("obligo_obligations{status=\"open\"} ")) +
+                         atoi(over_s + strlen("obligo_obligations{status=\"overdue\"} ")),
+                     2);
+    assert_non_null(strstr(resp, "obligo_commit_seconds_count"));
+    free(resp);
+    free(cfg);
+}
+
+static void pipelined_byte_by_byte_and_disconnects(void **state)
+{
+    fx *f = *state;
+    f->pid = client_start_server(f->db, RULES, f->port, f->log);
+    assert_true(f->pid > 0);
+    char e1[1024], e2[1024], req[4096];
+    event(e1, sizeof e1, "p1");
+    event(e2, sizeof e2, "p2");
+    /* two requests in one write on one connection: two answers, in order */
+    int n = snprintf(req, sizeof req,
+                     "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                     "application/cloudevents+json\r\nContent-Length: %zu\r\n\r\n%s"
+                     "POST /v1/events HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: "
+                     "application/cloudevents+json\r\nContent-Length: %zu\r\n\r\n%s",
+                     strlen(e1), e1, strlen(e2), e2);
+    char *raw = client_raw(f->port, req, (size_t)n, 0, 5000);
+    assert_int_equal(client_count(raw, "HTTP/1.1 202"), 2);
+    free(raw);
+    /* the same event again, one byte at a time: a duplicate */
+    n = snprintf(req, sizeof req,
+                 "POST /v1/events HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: "
+                 "application/cloudevents+json\r\nContent-Length: %zu\r\n\r\n%s",
+                 strlen(e1), e1);
+    raw = client_raw(f->port, req, (size_t)n, 1, 5000);
+    assert_non_null(strstr(raw, "HTTP/1.1 202"));
+    assert_non_null(strstr(raw, "\"duplicates\":1"));
+    free(raw);
+    /* a client that goes away halfway through its body */
+    n = snprintf(req, sizeof req,
+                 "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                 "application/cloudevents+json\r\nContent-Length: 900\r\n\r\n{\"specversion\"");
+    raw = client_raw(f->port, req, (size_t)n, 0, 200);
+    free(raw);
+    /* the server goes on, and nothing of the half request was stored */
+    assert_int_equal(post(f, NULL, "p3"), 202);
+    assert_int_equal(client_request(f->port, "GET", "/v1/obligations", NULL, NULL, 0, &raw), 200);
+    cJSON *arr = cJSON_Parse(raw);
+    free(raw);
+    assert_int_equal(cJSON_GetArraySize(arr), 3);
+    cJSON_Delete(arr);
+}
+
+static void sigterm_drains_in_flight_requests(void **state)
+{
+    fx *f = *state;
+    f->pid = client_start_server(f->db, RULES, f->port, f->log);
+    assert_true(f->pid > 0);
+    /* a batch of 2,000 events posted by a child; SIGTERM as soon as the
+     * server has started answering it is not observable, so the child sends
+     * the headers and half the body, the parent signals, the child sends
+     * the rest: the request was in flight when SIGTERM came */
+    size_t cap = 2000 * 400, len = 0;
+    char *body = malloc(cap);
+    for (int i = 0; i < 2000; i++) {
+        char id[32], ev[1024];
+        snprintf(id, sizeof id, "t%d", i);
+        len += (size_t)snprintf(body + len, cap - len, "%s\n", event(ev, sizeof ev, id));
+    }
+    char head[256];
+    int hn = snprintf(head, sizeof head,
+                      "POST /v1/events HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: "
+                      "application/x-ndjson\r\nContent-Length: %zu\r\n\r\n",
+                      len);
+    int pipefd[2];
+    assert_int_equal(pipe(pipefd), 0);
+    pid_t child = fork();
+    if (child == 0) {
+        close(pipefd[0]);
+        char *req = malloc((size_t)hn + len);
+        memcpy(req, head, (size_t)hn);
+        memcpy(req + hn, body, len);
+        /* client_raw with a chunk of half the request pauses 2 ms between
+         * the halves; the parent signals in between */
+        char *raw = client_raw(f->port, req, (size_t)hn + len, ((size_t)hn + len) / 2 + 1, 10000);
+        int ok = raw && strstr(raw, "HTTP/1.1 202") && strstr(raw, "\"accepted\":2000");
+        if (write(pipefd[1], ok ? "y" : "n", 1) != 1)
+            _exit(2);
+        _exit(0);
+    }
+    close(pipefd[1]);
+    struct timespec ts = {0, 1 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    kill(f->pid, SIGTERM);
+    char verdict = 0;
+    assert_int_equal(read(pipefd[0], &verdict, 1), 1);
+    close(pipefd[0]);
+    waitpid(child, NULL, 0);
+    int status = client_stop_server(f->pid, 0);
+    f->pid = 0;
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    free(body);
+    /* answered 202 means stored; the process exited cleanly either way */
+    if (verdict == 'y') {
+        char *out = NULL;
+        char *argv[] = {"/usr/bin/sqlite3", f->db, "SELECT count(*) FROM events", NULL};
+        assert_int_equal(support_run(argv, &out, NULL), 0);
+        assert_int_equal(atoi(out), 2000);
+        free(out);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(tokens_and_roles, setup, teardown),
+        cmocka_unit_test_setup_teardown(status_codes_reads_and_metrics, setup, teardown),
+        cmocka_unit_test_setup_teardown(pipelined_byte_by_byte_and_disconnects, setup, teardown),
+        cmocka_unit_test_setup_teardown(sigterm_drains_in_flight_requests, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
