@@ -10,6 +10,7 @@
  * Everything in this file runs on the loop thread.
  */
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -861,6 +862,13 @@ int cli_serve(int argc, char **argv)
         goto out_engine;
     }
     signal(SIGPIPE, SIG_IGN);
+    /* Each connection is a descriptor: raise the soft limit to the hard one
+     * so thousands of idle keep-alive clients do not starve new ones. */
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &nofile);
+    }
     uv_loop_init(&s->loop);
     s->started = (obligo_time)time(NULL);
     if (writer_start(&s->loop, &s->e, s->cfg.max_queue_events, serve_on_done, s, &s->w)) {
