@@ -11,7 +11,10 @@ typedef struct cli_opts {
     const char *config, *db, *rules, *clock, *until, *status, *kind, *since, *listen;
     const char *role, *note; /* token create */
     int json, csv, history;
-    int allow_insecure; /* serve --allow-insecure-listen */
+    int allow_insecure;         /* serve --allow-insecure-listen */
+    const char *plugin_dirs[8]; /* --plugin-dir DIR, repeatable */
+    int nplugin_dirs;
+    const char *format; /* ingest --format NAME (an input adapter) */
     char **args;        /* positional arguments, borrowed from argv */
     int nargs;
 } cli_opts;

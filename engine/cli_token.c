@@ -128,8 +128,9 @@ static int token_list(const cli_opts *o)
             char created[32], revoked[32];
             token_local(token_s(r, "created_at"), created, sizeof created);
             token_local(token_s(r, "revoked_at"), revoked, sizeof revoked);
-            const char *note = token_s(r, "note");
-            printf("%-12s %-8s %-17s %-17s %s\n", token_s(r, "id"), token_s(r, "role"), created,
+            const char *note = token_s(r, "note"), *id = token_s(r, "id");
+            const char *role = token_s(r, "role");
+            printf("%-12s %-8s %-17s %-17s %s\n", id ? id : "?", role ? role : "?", created,
                    revoked, note ? note : "");
         }
     }

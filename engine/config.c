@@ -54,6 +54,20 @@ static char *config_read_file(const char *path, size_t *len)
     return buf;
 }
 
+/* "stdout", "file:PATH" (a path after the colon), or a plugin sink: a name of
+ * [a-z0-9_-] with an optional ":ARGUMENT". Whether a plugin registers that
+ * name is checked once plugins are loaded. */
+static int config_sink_name_ok(const char *s)
+{
+    if (strncmp(s, "file:", 5) == 0)
+        return s[5] != '\0';
+    size_t n = 0;
+    while ((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') || s[n] == '_' ||
+           s[n] == '-')
+        n++;
+    return n > 0 && (s[n] == '\0' || s[n] == ':');
+}
+
 static int config_apply(config *cfg, const cJSON *root, const char *path, char **err)
 {
     const cJSON *v;
@@ -117,9 +131,9 @@ static int config_apply(config *cfg, const cJSON *root, const char *path, char *
             obligo_free(cfg->sinks[i]);
         cfg->nsinks = 0;
         for (const cJSON *s = v->child; s; s = s->next) {
-            if (!cJSON_IsString(s) ||
-                (strcmp(s->valuestring, "stdout") && strncmp(s->valuestring, "file:", 5)))
-                CONFIG_BAD("sinks", "a list of \"stdout\" or \"file:PATH\"");
+            if (!cJSON_IsString(s) || !config_sink_name_ok(s->valuestring))
+                CONFIG_BAD("sinks", "a list of \"stdout\", \"file:PATH\" or a plugin's sink "
+                                    "(\"NAME\" or \"NAME:ARGUMENT\", NAME in a-z, 0-9, _ and -)");
             int seen = 0;
             for (int i = 0; i < cfg->nsinks; i++)
                 seen |= strcmp(cfg->sinks[i], s->valuestring) == 0;
@@ -128,6 +142,25 @@ static int config_apply(config *cfg, const cJSON *root, const char *path, char *
             if (!(cfg->sinks[cfg->nsinks++] = obligo_strdup(s->valuestring)))
                 return OBLIGO_ENOMEM;
         }
+    }
+    if ((v = cJSON_GetObjectItemCaseSensitive(root, "plugin_dirs"))) {
+        if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > CONFIG_MAX_PLUGIN_DIRS)
+            CONFIG_BAD("plugin_dirs", "a list of at most 8 directories");
+        for (const cJSON *d = v->child; d; d = d->next) {
+            if (!cJSON_IsString(d) || !*d->valuestring)
+                CONFIG_BAD("plugin_dirs", "a list of directory names");
+            if (config_add_plugin_dir(cfg, d->valuestring))
+                return OBLIGO_ENOMEM;
+        }
+    }
+    if ((v = cJSON_GetObjectItemCaseSensitive(root, "plugins"))) {
+        if (!cJSON_IsObject(v))
+            CONFIG_BAD("plugins", "an object of plugin names and their configuration");
+        cJSON *copy = cJSON_Duplicate(v, 1);
+        if (!copy)
+            return OBLIGO_ENOMEM;
+        cJSON_Delete(cfg->plugins);
+        cfg->plugins = copy;
     }
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "policy"))) {
         if (!cJSON_IsObject(v))
@@ -202,8 +235,22 @@ fail:
     return rc;
 }
 
+int config_add_plugin_dir(config *cfg, const char *dir)
+{
+    if (cfg->nplugin_dirs == CONFIG_MAX_PLUGIN_DIRS)
+        return OBLIGO_ELIMIT;
+    char *copy = obligo_strdup(dir);
+    if (!copy)
+        return OBLIGO_ENOMEM;
+    cfg->plugin_dirs[cfg->nplugin_dirs++] = copy;
+    return 0;
+}
+
 void config_free(config *cfg)
 {
+    for (int i = 0; i < cfg->nplugin_dirs; i++)
+        obligo_free(cfg->plugin_dirs[i]);
+    cJSON_Delete(cfg->plugins);
     obligo_free(cfg->db_path);
     obligo_free(cfg->rules_dir);
     obligo_free(cfg->listen);

@@ -7,7 +7,8 @@
  * "max_event_bytes", "max_body_bytes", "sinks" (list: "stdout",
  * "file:PATH"), "policy" (object of rule policies, read by policy() in
  * rules), "lua_memory_bytes", "lua_instructions", "access_log",
- * "allow_insecure_listen", "max_queue_events", "max_connections".
+ * "allow_insecure_listen", "max_queue_events", "max_connections",
+ * "plugin_dirs" (list), "plugins" (object: each plugin's configuration).
  */
 #ifndef OBLIGO_CONFIG_H
 #define OBLIGO_CONFIG_H
@@ -18,6 +19,7 @@
 #include "sandbox.h"
 
 #define CONFIG_MAX_SINKS 8
+#define CONFIG_MAX_PLUGIN_DIRS 8
 
 typedef struct config {
     char *db_path;   /* default ./var/obligo.db */
@@ -33,6 +35,10 @@ typedef struct config {
     size_t max_queue_events;   /* serve: events waiting for the writer; 0: 65,536 */
     unsigned max_connections;  /* serve: open connections; 0: 20,000 */
     cJSON *policy;             /* owned; an object, possibly empty */
+    /* Plugin directories; none configured: the binary's own (plugins.h). */
+    char *plugin_dirs[CONFIG_MAX_PLUGIN_DIRS];
+    int nplugin_dirs;
+    cJSON *plugins; /* owned; {NAME: {...}} configuration per plugin */
     sandbox_limits limits;
 } config;
 
@@ -40,6 +46,9 @@ typedef struct config {
  * Returns 0, or OBLIGO_EINVAL/EIO with *err (caller frees) naming the file
  * and the key. On failure cfg is freed. */
 int config_load(config *cfg, const char *path, char **err);
+/* Adds a plugin directory (copied); OBLIGO_ELIMIT beyond
+ * CONFIG_MAX_PLUGIN_DIRS. */
+int config_add_plugin_dir(config *cfg, const char *dir);
 /* Replaces a string setting (copied). */
 int config_set(char **slot, const char *value);
 void config_free(config *cfg);

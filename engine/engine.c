@@ -28,6 +28,35 @@ void engine_global_init(void)
     cJSON_InitHooks(&hooks);
 }
 
+int engine_load_plugins(const config *cfg, plugins **out, char **err)
+{
+    *err = NULL;
+    char *fallback = NULL;
+    const char *dirs[CONFIG_MAX_PLUGIN_DIRS];
+    int n = 0;
+    for (int i = 0; i < cfg->nplugin_dirs; i++)
+        dirs[n++] = cfg->plugin_dirs[i];
+    if (n == 0 && (fallback = plugins_default_dir()))
+        dirs[n++] = fallback;
+    int rc = plugins_load(dirs, n, cfg->plugins, out, err);
+    obligo_free(fallback);
+    if (rc)
+        return rc;
+    /* a sink nobody provides would keep alerts in the outbox forever */
+    for (int i = 0; i < cfg->nsinks; i++) {
+        const char *s = cfg->sinks[i];
+        if (strcmp(s, "stdout") == 0 || strncmp(s, "file:", 5) == 0 || plugins_find_sink(*out, s))
+            continue;
+        *err = obligo_asprintf("alert sink \"%s\" is configured, but no loaded plugin provides "
+                               "it (see 'obligo plugins')",
+                               s);
+        plugins_free(*out);
+        *out = NULL;
+        return OBLIGO_EINVAL;
+    }
+    return 0;
+}
+
 int engine_open(engine *e, const config *cfg, int read_only, char **err)
 {
     memset(e, 0, sizeof *e);
@@ -38,18 +67,29 @@ int engine_open(engine *e, const config *cfg, int read_only, char **err)
         return rc;
     if (read_only)
         return 0;
-    rc = rules_load(cfg->rules_dir, cfg->policy, &cfg->limits, &e->rules, err);
-    if (rc) {
-        store_close(&e->st);
-        return rc;
-    }
+    if ((rc = engine_load_plugins(cfg, &e->plugins, err)))
+        goto fail;
+    e->cat.lookup = plugins_lookup;
+    e->cat.ud = e->plugins;
+    e->catalogue = &e->cat;
+    if ((rc = rules_load(cfg->rules_dir, cfg->policy, &cfg->limits, e->plugins, &e->rules, err)))
+        goto fail;
     return 0;
+fail:
+    plugins_free(e->plugins);
+    e->plugins = NULL;
+    e->catalogue = NULL;
+    store_close(&e->st);
+    return rc;
 }
 
 void engine_close(engine *e)
 {
     rules_free(e->rules);
     e->rules = NULL;
+    plugins_free(e->plugins); /* after the rules: they call plugin functions */
+    e->plugins = NULL;
+    e->catalogue = NULL;
     store_close(&e->st);
 }
 
@@ -83,7 +123,7 @@ cJSON *engine_decode(engine *e, const char *raw, size_t len, char **field, char 
         return NULL;
     }
     validate_result vr = {0};
-    int rc = validate_event(ev, e->cfg->allow_unknown_types, &vr);
+    int rc = validate_event(ev, e->catalogue, e->cfg->allow_unknown_types, &vr);
     if (rc) {
         if (rc == OBLIGO_ENOMEM) {
             *reason = obligo_strdup("out of memory while validating");
@@ -386,5 +426,5 @@ int engine_fire_due(engine *e, obligo_time until, obligo_time late_before, int *
 
 int engine_deliver(engine *e)
 {
-    return outbox_deliver(&e->st, (const char *const *)e->cfg->sinks, e->cfg->nsinks);
+    return outbox_deliver(&e->st, (const char *const *)e->cfg->sinks, e->cfg->nsinks, e->plugins);
 }

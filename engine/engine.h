@@ -17,6 +17,8 @@
 #include "config.h"
 #include "rules.h"
 #include "store.h"
+#include "plugins.h"
+#include "validate.h"
 
 typedef struct engine_stats {
     long accepted, duplicates, rejected, rule_errors, fired;
@@ -24,6 +26,11 @@ typedef struct engine_stats {
 
 typedef struct engine {
     const config *cfg; /* borrowed */
+    /* The event types engine_decode knows: the plugins' catalogue, set by
+     * engine_open (NULL for a read-only engine: every type is unknown). */
+    const validate_catalogue *catalogue;
+    plugins *plugins;       /* owned: the loaded plugins (NULL when read-only) */
+    validate_catalogue cat; /* what catalogue points at */
     store st;
     rules *rules;
     obligo_time now; /* engine time: never moves backwards */
@@ -33,6 +40,11 @@ typedef struct engine {
 /* Routes cJSON's allocations through obligo_malloc so out-of-memory tests
  * reach them too. Call once at start-up, before any thread runs. */
 void engine_global_init(void);
+
+/* Loads the plugins of the configuration's plugin directories (or, when
+ * none is configured, the binary's own directory) and checks that every
+ * configured alert sink exists. Returns 0 or a code with *err. */
+int engine_load_plugins(const config *cfg, plugins **out, char **err);
 
 /* Opens the database and loads the rules. read_only opens the database for
  * the reading commands (no rules). Returns 0 or a code with *err. */

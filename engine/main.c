@@ -18,6 +18,7 @@ static void usage(FILE *out)
           "  alerts       list alerts\n"
           "  register     show a register (e.g. datalekken)\n"
           "  verify       check the journal and the registers' hash chains\n"
+          "  plugins      list the loaded plugins and what they register\n"
           "  token        create, list and revoke API tokens\n"
           "  version      print the version\n"
           "\n"
@@ -31,9 +32,9 @@ int main(int argc, char **argv)
         const char *name;
         int (*run)(int, char **);
     } commands[] = {
-        {"serve", cli_serve},   {"ingest", cli_ingest},     {"obligations", cli_obligations},
-        {"alerts", cli_alerts}, {"register", cli_register}, {"verify", cli_verify},
-        {"token", cli_token},
+        {"serve", cli_serve},     {"ingest", cli_ingest},     {"obligations", cli_obligations},
+        {"alerts", cli_alerts},   {"register", cli_register}, {"verify", cli_verify},
+        {"plugins", cli_plugins}, {"token", cli_token},
     };
     engine_global_init();
     if (argc < 2) {

@@ -166,38 +166,20 @@ static int outbox_emit(const char *sink, const char *line)
     return OBLIGO_EINVAL;
 }
 
-/* Delivers up to 256 pending rows of one sink; returns how many, or a
- * negative code (rows written before a failure are still marked). */
-static int outbox_deliver_sink(store *st, const char *sink)
+/* Seconds to wait before attempt number `attempts` + 1 of a failing sink. */
+static int64_t outbox_backoff(int64_t attempts)
 {
-    sqlite3_stmt *s = store_stmt(st, "SELECT " OUTBOX_COLUMNS " FROM outbox o JOIN alerts a ON "
-                                     "a.seq=o.alert JOIN events e ON e.seq=a.event "
-                                     "WHERE o.sink=?1 AND o.delivered_at IS NULL "
-                                     "ORDER BY o.alert LIMIT 256");
-    if (!s)
-        return OBLIGO_EDB;
-    sqlite3_bind_text(s, 1, sink, -1, SQLITE_TRANSIENT);
-    int64_t ids[256];
-    int n = 0, failed = 0;
-    while (n < 256 && sqlite3_step(s) == SQLITE_ROW) {
-        cJSON *a = outbox_row(s, 0);
-        char *line = a ? cJSON_PrintUnformatted(a) : NULL;
-        cJSON_Delete(a);
-        if (!line || outbox_emit(sink, line)) {
-            cJSON_free(line);
-            failed = 1;
-            break;
-        }
-        cJSON_free(line);
-        ids[n++] = sqlite3_column_int64(s, 0);
-    }
-    sqlite3_reset(s);
-    if (n == 0)
-        return failed ? OBLIGO_EIO : 0;
+    return attempts >= 12 ? 3600 : (int64_t)1 << attempts;
+}
+
+/* Marks rows delivered, in one transaction. */
+static int outbox_mark(store *st, const char *sink, const int64_t *ids, int n)
+{
     int rc = store_begin(st);
     for (int i = 0; i < n && !rc; i++) {
         sqlite3_stmt *u = store_stmt(st, "UPDATE outbox SET delivered_at=strftime('%s','now'), "
-                                         "attempts=attempts+1 WHERE alert=?1 AND sink=?2");
+                                         "attempts=attempts+1, last_error=NULL "
+                                         "WHERE alert=?1 AND sink=?2");
         if (!u) {
             rc = OBLIGO_EDB;
             break;
@@ -210,20 +192,93 @@ static int outbox_deliver_sink(store *st, const char *sink)
     }
     if (!rc)
         rc = store_commit(st);
-    if (rc) {
+    if (rc)
         store_rollback(st);
-        return rc;
+    return rc;
+}
+
+/* Records a failed attempt and when to try again. */
+static void outbox_defer(store *st, const char *sink, int64_t id, const char *why)
+{
+    sqlite3_stmt *a = store_stmt(st, "SELECT attempts FROM outbox WHERE alert=?1 AND sink=?2");
+    int64_t attempts = 0;
+    if (a) {
+        sqlite3_bind_int64(a, 1, id);
+        sqlite3_bind_text(a, 2, sink, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(a) == SQLITE_ROW)
+            attempts = sqlite3_column_int64(a, 0);
+        sqlite3_reset(a);
     }
+    sqlite3_stmt *u = store_stmt(st, "UPDATE outbox SET attempts=attempts+1, last_error=?3, "
+                                     "next_attempt_at=strftime('%s','now')+?4 "
+                                     "WHERE alert=?1 AND sink=?2");
+    if (!u)
+        return;
+    sqlite3_bind_int64(u, 1, id);
+    sqlite3_bind_text(u, 2, sink, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(u, 3, why, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(u, 4, outbox_backoff(attempts));
+    sqlite3_step(u);
+    sqlite3_reset(u);
+}
+
+/* Delivers up to 256 due rows of one sink; returns how many, or a negative
+ * code (rows written before a failure are still marked). */
+static int outbox_deliver_sink(store *st, const char *sink, const plugins *p)
+{
+    const plugins_sink *ps = NULL;
+    if (strcmp(sink, "stdout") != 0 && strncmp(sink, "file:", 5) != 0) {
+        ps = plugins_find_sink(p, sink);
+        if (!ps)
+            return OBLIGO_EINVAL; /* checked at start-up; a row for a sink no longer there waits */
+    }
+    const char *arg = strchr(sink, ':');
+    sqlite3_stmt *s = store_stmt(st, "SELECT " OUTBOX_COLUMNS " FROM outbox o JOIN alerts a ON "
+                                     "a.seq=o.alert JOIN events e ON e.seq=a.event "
+                                     "WHERE o.sink=?1 AND o.delivered_at IS NULL AND "
+                                     "coalesce(o.next_attempt_at,0) <= strftime('%s','now') "
+                                     "ORDER BY o.alert LIMIT 256");
+    if (!s)
+        return OBLIGO_EDB;
+    sqlite3_bind_text(s, 1, sink, -1, SQLITE_TRANSIENT);
+    int64_t ids[256], failed_id = -1;
+    char failed_why[64] = "";
+    int n = 0, failed = 0;
+    while (n < 256 && sqlite3_step(s) == SQLITE_ROW) {
+        cJSON *a = outbox_row(s, 0);
+        char *line = a ? cJSON_PrintUnformatted(a) : NULL;
+        cJSON_Delete(a);
+        int rc = !line ? OBLIGO_ENOMEM
+                 : ps  ? ps->sink->deliver(ps->state, arg ? arg + 1 : "",
+                                           (const char *)sqlite3_column_text(s, 1), line)
+                       : outbox_emit(sink, line);
+        cJSON_free(line);
+        if (rc != 0) {
+            /* later alerts wait behind this one, so order is kept per sink */
+            failed = 1;
+            failed_id = sqlite3_column_int64(s, 0);
+            snprintf(failed_why, sizeof failed_why, "%s",
+                     rc == OBLIGO_PLUGIN_RETRY ? "retry" : "delivery failed");
+            break;
+        }
+        ids[n++] = sqlite3_column_int64(s, 0);
+    }
+    sqlite3_reset(s);
+    int rc = n ? outbox_mark(st, sink, ids, n) : 0;
+    if (failed && ps)
+        outbox_defer(st, sink, failed_id, failed_why);
+    if (rc)
+        return rc;
     return failed ? OBLIGO_EIO : n;
 }
 
-int outbox_deliver(store *st, const char *const *sinks, int nsinks)
+int outbox_deliver(store *st, const char *const *sinks, int nsinks, const plugins *p)
 {
     int delivered = 0, err = 0;
     for (int i = 0; i < nsinks; i++) {
         int n;
         /* a failing sink does not hold back the others */
-        while ((n = outbox_deliver_sink(st, sinks[i])) == 256)
+        while ((n = outbox_deliver_sink(st, sinks[i], p)) == 256)
             delivered += n;
         if (n < 0)
             err = n;

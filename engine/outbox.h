@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "actions.h"
+#include "plugins.h"
 
 /* {"op":"alert", kind, subject, severity, message, data?, rule?} */
 int outbox_alert(action_ctx *ctx, const cJSON *d);
@@ -32,9 +33,13 @@ typedef struct outbox_filter {
  * rule?}), oldest first. Caller frees. */
 cJSON *outbox_list(store *st, const outbox_filter *f);
 
-/* Delivers pending rows; returns how many were delivered, or a negative
- * code. Rows whose sink is not among `sinks` stay pending. */
-int outbox_deliver(store *st, const char *const *sinks, int nsinks);
+/* Delivers pending rows whose next attempt is due; returns how many were
+ * delivered, or a negative code. Rows whose sink is not among `sinks` stay
+ * pending. Sinks other than stdout and file:PATH are looked up among the
+ * plugins' (p may be NULL); a plugin sink that answers "retry" or fails is
+ * tried again after 2^attempts seconds (at most an hour): at least once,
+ * with the alert's stable id. The thread that owns st. */
+int outbox_deliver(store *st, const char *const *sinks, int nsinks, const plugins *p);
 
 /* Pending rows (the delivery backlog). */
 long outbox_pending(store *st);

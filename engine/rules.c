@@ -964,8 +964,99 @@ static void rules_hash_update(EVP_MD_CTX *md, const char *path)
     fclose(fp);
 }
 
-int rules_load(const char *dir, const cJSON *policy, const sandbox_limits *limits, rules **out,
-               char **err)
+/* A plugin's function as rules see it: arguments and result cross the ABI
+ * as JSON text, so plugins never depend on Lua's own ABI. */
+static int rules_plugin_call(lua_State *L)
+{
+    const plugins_rule_function *f = lua_touserdata(L, lua_upvalueindex(1));
+    int n = lua_gettop(L);
+    lua_createtable(L, n, 0);
+    for (int i = 1; i <= n; i++) {
+        lua_pushvalue(L, i);
+        lua_rawseti(L, -2, i);
+    }
+    cJSON *args = rules_to_json(L, -1, 0);
+    lua_pop(L, 1);
+    if (cJSON_IsObject(args) && !args->child) { /* an empty table: no arguments */
+        cJSON_Delete(args);
+        args = cJSON_CreateArray();
+    }
+    char *text = args ? cJSON_PrintUnformatted(args) : NULL;
+    cJSON_Delete(args);
+    if (!text)
+        return luaL_error(L, "out of memory");
+    char *result = NULL, *error = NULL;
+    int rc = f->fn(f->state, text, &result, &error);
+    cJSON_free(text);
+    if (rc != 0) {
+        lua_pushfstring(L, "%s.%s: %s", f->module, f->name, error ? error : "failed");
+        obligo_free(error);
+        obligo_free(result);
+        return lua_error(L);
+    }
+    obligo_free(error);
+    cJSON *v = result ? cJSON_Parse(result) : NULL;
+    obligo_free(result);
+    if (!v)
+        return 0;
+    rules_push_json(L, v, 0);
+    cJSON_Delete(v);
+    return 1;
+}
+
+/* Plugins' obligation kinds and functions join the rule set before any rule
+ * file runs, so files can use them and cannot redeclare them. */
+static int rules_add_plugins(rules *r, const plugins *p, char **err)
+{
+    int n = 0;
+    const obligo_obligation_kind *kinds = plugins_obligation_kinds(p, &n);
+    for (int i = 0; i < n; i++) {
+        if (r->nkinds == r->capkinds) {
+            int cap = r->capkinds ? r->capkinds * 2 : 16;
+            rules_kind *nk = obligo_realloc(r->kinds, (size_t)cap * sizeof *nk);
+            if (!nk)
+                return OBLIGO_ENOMEM;
+            r->kinds = nk;
+            r->capkinds = cap;
+        }
+        rules_kind k;
+        memset(&k, 0, sizeof k);
+        k.name = obligo_strdup(kinds[i].name);
+        k.title = obligo_strdup(kinds[i].title);
+        k.source = obligo_strdup(kinds[i].source);
+        k.file = obligo_strdup("(plugin)");
+        k.due.unit = (period_unit)kinds[i].due_unit;
+        k.due.n = kinds[i].due_n;
+        k.once = kinds[i].once;
+        r->kinds[r->nkinds++] = k;
+        if (!k.name || !k.title || !k.source || !k.file)
+            return OBLIGO_ENOMEM;
+    }
+    const plugins_rule_function *fns = plugins_rule_functions(p, &n);
+    lua_State *L = sandbox_state(r->sb);
+    for (int i = 0; i < n; i++) {
+        lua_getglobal(L, fns[i].module);
+        if (lua_isnil(L, -1)) {
+            lua_pop(L, 1);
+            lua_newtable(L);
+            lua_pushvalue(L, -1);
+            lua_setglobal(L, fns[i].module);
+        } else if (!lua_istable(L, -1)) {
+            lua_pop(L, 1);
+            *err = obligo_asprintf("plugin %s: rule function %s.%s: the name %s is taken",
+                                   fns[i].plugin, fns[i].module, fns[i].name, fns[i].module);
+            return OBLIGO_EINVAL;
+        }
+        lua_pushlightuserdata(L, (void *)&fns[i]);
+        lua_pushcclosure(L, rules_plugin_call, 1);
+        lua_setfield(L, -2, fns[i].name);
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
+int rules_load(const char *dir, const cJSON *policy, const sandbox_limits *limits,
+               const plugins *plug, rules **out, char **err)
 {
     *err = NULL;
     rules *r = obligo_calloc(1, sizeof *r);
@@ -979,8 +1070,10 @@ int rules_load(const char *dir, const cJSON *policy, const sandbox_limits *limit
         return rc;
     }
     rules_install_api(r);
-
     rules_files files = {0};
+    if (plug && (rc = rules_add_plugins(r, plug, err)))
+        goto fail;
+
     rc = rules_scan(dir, &files, 0);
     if (rc == OBLIGO_EIO) {
         *err = obligo_asprintf("%s: cannot read the rules directory", dir);

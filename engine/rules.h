@@ -29,6 +29,7 @@
 #include <cjson/cJSON.h>
 
 #include "periods.h"
+#include "plugins.h"
 #include "sandbox.h"
 
 #define RULES_MAX_REMINDERS 8
@@ -77,10 +78,12 @@ typedef struct rules_state_ops {
 
 /* Loads and compiles every rule file under dir. policy (borrowed, may be
  * NULL) is the configuration's policy object, read by the rules' policy()
- * calls. limits may be NULL. Returns 0, or a negative code with *err (caller
+ * calls. limits may be NULL. plugins (borrowed, may be NULL; must outlive
+ * the rules) add obligation kinds and functions rules can call
+ * (module.name(...)). Returns 0, or a negative code with *err (caller
  * frees) naming file:line and the problem. */
-int rules_load(const char *dir, const cJSON *policy, const sandbox_limits *limits, rules **out,
-               char **err);
+int rules_load(const char *dir, const cJSON *policy, const sandbox_limits *limits,
+               const plugins *plug, rules **out, char **err);
 void rules_free(rules *r);
 
 /* The revision of the rule set: the first 16 hex digits of the SHA-256 of

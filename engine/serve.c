@@ -36,6 +36,19 @@
  * is noticed (DESIGN §5). */
 #define SERVE_RECHECK_MS 60000
 
+/* The outbox thread: hands committed alerts to their sinks (plugin sinks
+ * such as the webhook may take seconds) with its own database connection,
+ * woken after each commit and at least every second for retries. */
+typedef struct serve_deliverer {
+    uv_thread_t thread;
+    uv_mutex_t lock;
+    uv_cond_t wake;
+    int pending, stopping, running;
+    store st;
+    const config *cfg;
+    const plugins *plugins;
+} serve_deliverer;
+
 typedef struct serve {
     uv_loop_t loop;
     uv_timer_t deadline;
@@ -52,6 +65,7 @@ typedef struct serve {
     int access_dirty;
     uv_check_t flush; /* writes the access log out once per loop turn */
     unsigned long validation_rejects;
+    serve_deliverer out;
 } serve;
 
 /* A request whose answer waits for the writer. */
@@ -161,6 +175,72 @@ static serve_pending *serve_pending_new(serve_req *r)
     snprintf(p->method, sizeof p->method, "%s", r->req->method);
     snprintf(p->peer, sizeof p->peer, "%s", r->req->peer ? r->req->peer : "");
     return p;
+}
+
+/* ---- alert delivery -------------------------------------------------------- */
+
+static void serve_deliver_main(void *arg)
+{
+    serve_deliverer *d = arg;
+    for (;;) {
+        uv_mutex_lock(&d->lock);
+        while (!d->pending && !d->stopping) {
+            if (uv_cond_timedwait(&d->wake, &d->lock, 1000u * 1000u * 1000u) == UV_ETIMEDOUT)
+                break;
+        }
+        int stop = d->stopping;
+        d->pending = 0;
+        uv_mutex_unlock(&d->lock);
+        outbox_deliver(&d->st, (const char *const *)d->cfg->sinks, d->cfg->nsinks, d->plugins);
+        if (stop)
+            break; /* that was the last pass */
+    }
+}
+
+/* Writer thread: a commit happened. */
+static void serve_committed(void *ud)
+{
+    serve_deliverer *d = &((serve *)ud)->out;
+    uv_mutex_lock(&d->lock);
+    d->pending = 1;
+    uv_cond_signal(&d->wake);
+    uv_mutex_unlock(&d->lock);
+}
+
+static int serve_deliverer_start(serve *s)
+{
+    serve_deliverer *d = &s->out;
+    char *err = NULL;
+    d->cfg = &s->cfg;
+    d->plugins = s->e.plugins;
+    if (store_open(&d->st, s->cfg.db_path, 0, &err)) {
+        fprintf(stderr, "obligo serve: %s\n", err ? err : "cannot open the database");
+        obligo_free(err);
+        return -1;
+    }
+    if (uv_mutex_init(&d->lock) || uv_cond_init(&d->wake) ||
+        uv_thread_create(&d->thread, serve_deliver_main, d)) {
+        store_close(&d->st);
+        return -1;
+    }
+    d->running = 1;
+    return 0;
+}
+
+static void serve_deliverer_stop(serve *s)
+{
+    serve_deliverer *d = &s->out;
+    if (!d->running)
+        return;
+    uv_mutex_lock(&d->lock);
+    d->stopping = 1;
+    uv_cond_signal(&d->wake);
+    uv_mutex_unlock(&d->lock);
+    uv_thread_join(&d->thread);
+    uv_cond_destroy(&d->wake);
+    uv_mutex_destroy(&d->lock);
+    store_close(&d->st);
+    d->running = 0;
 }
 
 /* ---- deadlines ------------------------------------------------------------ */
@@ -359,9 +439,61 @@ static int serve_split(const http_request *req, writer_job *j, const char **why)
     return j->n;
 }
 
+/* An input adapter's emit: each converted event joins the job. */
+static int serve_emit(void *ctx, const char *event_json, size_t len)
+{
+    void **pair = ctx; /* {job, &cap} */
+    return serve_push(pair[0], pair[1], obligo_strndup(event_json, len), len) ? -1 : 0;
+}
+
+static void serve_validate_and_submit(serve_req *r, writer_job *j, int n);
+
+/* POST to an input adapter's path (e.g. /v1/fhir/AuditEvent): the plugin
+ * converts the document into catalogue events, which then go through the
+ * same validation and commit as POST /v1/events. */
+static void serve_post_adapter(serve_req *r, const plugins_adapter *a)
+{
+    if (strcmp(r->req->content_type, a->adapter.media_type) != 0) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "use %s", a->adapter.media_type);
+        serve_reply_error(r, 415, msg, NULL);
+        return;
+    }
+    writer_job *j = writer_job_new(WRITER_EVENTS, NULL);
+    if (!j) {
+        serve_reply_error(r, 503, "out of memory; retry later", "Retry-After: 1\r\n");
+        return;
+    }
+    int cap = 0;
+    void *pair[2] = {j, &cap};
+    char *path = NULL, *error = NULL, *body = NULL;
+    int rc = a->adapter.convert(a->state, r->req->body, r->req->body_len, serve_emit, pair, &path,
+                                &error, &body);
+    if (rc != 0) {
+        if (body) {
+            size_t len = strlen(body);
+            http_respond(r->ex, 400, a->adapter.media_type, body, len, NULL);
+            serve_log(r->s, r->req->peer, r->req->method, r->route, 400, len, r->t0);
+        } else {
+            char *b =
+                serve_error_body(error ? error : "the document could not be converted", 0, path);
+            serve_reply(r, 400, b ? b : "{}", NULL);
+            cJSON_free(b);
+        }
+        obligo_free(path);
+        obligo_free(error);
+        obligo_free(body);
+        writer_job_free(j);
+        return;
+    }
+    obligo_free(path);
+    obligo_free(error);
+    obligo_free(body);
+    serve_validate_and_submit(r, j, j->n);
+}
+
 static void serve_post_events(serve_req *r)
 {
-    serve *s = r->s;
     writer_job *j = writer_job_new(WRITER_EVENTS, NULL);
     if (!j) {
         serve_reply_error(r, 503, "out of memory; retry later", "Retry-After: 1\r\n");
@@ -382,6 +514,14 @@ static void serve_post_events(serve_req *r)
         serve_reply_error(r, 400, why, NULL);
         return;
     }
+    serve_validate_and_submit(r, j, n);
+}
+
+/* Validates every event of the job, then submits it; or answers 400 for
+ * the first bad one and keeps it in the rejected table. */
+static void serve_validate_and_submit(serve_req *r, writer_job *j, int n)
+{
+    serve *s = r->s;
     if (n == 0) {
         writer_job_free(j);
         serve_reply(r, 202, "{\"accepted\":0,\"duplicates\":0}", NULL);
@@ -744,6 +884,15 @@ static void serve_handle(void *ud, const http_request *req, http_exchange *ex)
             return;
         }
     }
+    const plugins_adapter *a = plugins_find_adapter_by_path(s->e.plugins, path);
+    if (a) {
+        r.route = a->adapter.http_path;
+        if (!post)
+            serve_reply_error(&r, 405, "use POST", "Allow: POST\r\n");
+        else if (serve_authorised(&r, SERVE_WRITE))
+            serve_post_adapter(&r, a);
+        return;
+    }
     serve_reply_error(&r, 404, "no such resource", NULL);
 }
 
@@ -753,9 +902,11 @@ static void serve_http_closed(void *arg)
 {
     serve *s = arg;
     s->http = NULL;
-    /* every request was answered; the writer finishes what it holds */
+    /* every request was answered; the writer finishes what it holds, then
+     * the outbox thread delivers what the last commits raised */
     writer_stop(s->w);
     s->w = NULL;
+    serve_deliverer_stop(s);
 }
 
 static void serve_on_signal(uv_signal_t *sig, int signum)
@@ -871,10 +1022,14 @@ int cli_serve(int argc, char **argv)
     }
     uv_loop_init(&s->loop);
     s->started = (obligo_time)time(NULL);
+    if (serve_deliverer_start(s))
+        goto out_loop;
     if (writer_start(&s->loop, &s->e, s->cfg.max_queue_events, serve_on_done, s, &s->w)) {
         fprintf(stderr, "obligo serve: cannot start the writer thread\n");
+        serve_deliverer_stop(s);
         goto out_loop;
     }
+    writer_on_commit(s->w, serve_committed);
     /* what fell due while the engine was stopped fires now, marked late */
     serve_submit_fire(s, s->started);
 
@@ -886,6 +1041,7 @@ int cli_serve(int argc, char **argv)
                 hr < -10 ? uv_strerror(hr) : obligo_strerror(hr));
         writer_stop(s->w);
         s->w = NULL;
+        serve_deliverer_stop(s);
         goto out_loop;
     }
     uv_timer_init(&s->loop, &s->deadline);

@@ -77,6 +77,9 @@ static const char *const store_migrations[] = {
     "CREATE TABLE tokens (id TEXT PRIMARY KEY,"
     "  role TEXT NOT NULL CHECK (role IN ('ingest','officer','admin')),"
     "  hash TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL, revoked_at INTEGER, note TEXT);",
+    /* 3: retries with backoff for sinks that can fail (plugin sinks) */
+    "ALTER TABLE outbox ADD COLUMN next_attempt_at INTEGER;"
+    "ALTER TABLE outbox ADD COLUMN last_error TEXT;",
 };
 
 #define STORE_NMIGRATIONS ((int)(sizeof store_migrations / sizeof store_migrations[0]))

@@ -134,6 +134,7 @@ struct http_conn {
     unsigned expect_continue : 1;
     unsigned have_content_type : 1;
     unsigned have_authorization : 1;
+    unsigned forwarded : 1;  /* the request names a client behind a proxy */
     unsigned input_done : 1; /* no further request will be read */
     unsigned reading : 1;
     unsigned parsing : 1;
@@ -751,6 +752,7 @@ static void request_reset(http_conn *c)
     c->expect_continue = 0;
     c->have_content_type = 0;
     c->have_authorization = 0;
+    c->forwarded = 0;
 }
 
 /* Answers with an error of the server's own and reads no further request.
@@ -923,6 +925,10 @@ static int header_store(http_conn *c)
         c->authorization = obligo_strndup(v, n);
         return c->authorization ? 0 : parse_refuse(c, 503);
     }
+    /* A proxy on this machine (the TLS terminator) connects from loopback on
+     * behalf of clients elsewhere: such a request is not a local one. */
+    if (field_is(c, "x-forwarded-for") || field_is(c, "forwarded") || field_is(c, "x-real-ip"))
+        c->forwarded = 1;
     if (field_is(c, "expect") && n == 12 && strncasecmp(v, "100-continue", 12) == 0)
         c->expect_continue = 1;
     return 0;
@@ -1009,6 +1015,7 @@ static int on_message_complete(llhttp_t *p)
         ex->req.content_type = ex->content_type;
     if (ex->authorization)
         ex->req.authorization = ex->authorization;
+    ex->req.peer_is_loopback = c->loopback && !c->forwarded;
     /* An Upgrade or CONNECT request is answered as plain HTTP and ends the
      * connection: the bytes after it belong to a protocol we do not speak. */
     ex->keep_alive = llhttp_should_keep_alive(p) && !p->upgrade;

@@ -28,8 +28,11 @@ typedef struct http_request {
     const char *authorization; /* raw Authorization header value or "" */
     const char *body;          /* NUL-terminated copy of the body (body_len bytes) */
     size_t body_len;
-    int peer_is_loopback; /* 1 when the client connected from 127.0.0.0/8 or ::1 */
-    const char *peer;     /* peer address as text, for logs */
+    /* 1 when the client connected from 127.0.0.0/8 or ::1 and the request
+     * carries no X-Forwarded-For, Forwarded or X-Real-IP header: a local
+     * proxy speaking for a remote client is not a local client. */
+    int peer_is_loopback;
+    const char *peer; /* peer address as text, for logs */
 } http_request;
 
 /* Called once per complete request. Everything in req is borrowed and valid

@@ -1,15 +1,22 @@
 /*
  * validate.c — the gate every event passes before it is journaled: the
- * CloudEvents 1.0 envelope (DESIGN §1) and the schema of each v1 catalogue
- * type (DESIGN §3).
+ * CloudEvents 1.0 envelope (DESIGN §1) and the schema of the event's type,
+ * as a regulation plugin registered it (DESIGN §3 and §6).
  *
- * The catalogue is a static, declarative table: one list of fields per type,
- * each with a kind, a required flag, an optional enum and, for objects, a
- * nested schema. A small interpreter walks it, so adding a type or a field is
- * a table edit rather than new code. The first problem found is reported with
- * the JSON path of the field (e.g. "data.user.id") and a sentence for a
- * person; nothing else about the event is judged here (that is the rules'
- * job).
+ * The core holds no catalogue of its own: the caller hands in a lookup over
+ * the registered event types, so that a regulation is added or dropped by
+ * loading a plugin, not by editing the engine. A schema is declarative data
+ * (obligo_field/obligo_schema from obligo/plugin.h): one list of fields per
+ * object, each with a kind, a required flag, an optional enum and, for
+ * objects, a nested schema. A small interpreter walks it. The first problem
+ * found is reported with the JSON path of the field (e.g. "data.user.id")
+ * and a sentence for a person; nothing else about the event is judged here
+ * (that is the rules' job). The same interpreter checks plugin
+ * configuration against the schema a plugin declares.
+ *
+ * Schemas come from plugins, so the interpreter does not trust them to be
+ * well formed: an unknown kind is reported rather than skipped, and a
+ * missing nested schema or enum only loosens the check.
  *
  * Depends on cJSON (the parsed event), clock.c (RFC 3339 and date parsing)
  * and alloc.c (the result strings). No mutable state: any thread may call it.
@@ -22,8 +29,8 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "clock.h"
 #include "error.h"
-
 /* Envelope identifiers are short by nature; a longer one is almost certainly
  * a sender bug, and id/source end up in keys and log lines. */
 #define VALIDATE_MAX_ID 1024
@@ -38,392 +45,6 @@
 #define VALIDATE_MAX_COUNT 9007199254740991.0
 
 #define VALIDATE_PATH_MAX 256
-
-typedef enum validate_kind {
-    VALIDATE_STRING,       /* a string; an enum when values is set */
-    VALIDATE_BOOL,         /* true or false */
-    VALIDATE_COUNT,        /* a whole number, 0 or more */
-    VALIDATE_OBJECT,       /* an object checked against nested */
-    VALIDATE_ENUM_LIST,    /* a list of strings, each one of values */
-    VALIDATE_TIME,         /* RFC 3339 date-time with offset */
-    VALIDATE_DATE_OR_TIME, /* "YYYY-MM-DD" or RFC 3339 with offset */
-    VALIDATE_ANY           /* any JSON value (free-form findings, attendees) */
-} validate_kind;
-
-struct validate_schema;
-
-typedef struct validate_field {
-    const char *name; /* NULL ends a field list */
-    validate_kind kind;
-    int required;
-    const char *const *values;            /* NULL-terminated enum, or NULL */
-    const struct validate_schema *nested; /* for VALIDATE_OBJECT */
-} validate_field;
-
-typedef struct validate_schema {
-    const validate_field *fields;
-    /* At least one of these members must be present (NULL: no such rule).
-     * one_of_named is the member the error names; NULL names the object
-     * itself, for objects that are a set of optional members (themes). */
-    const char *const *one_of;
-    const char *one_of_named;
-} validate_schema;
-
-/* Shorthands that keep the catalogue below readable as a table. */
-/* clang-format off */
-#define REQ(n, k)      {.name = (n), .kind = (k), .required = 1}
-#define OPT(n, k)      {.name = (n), .kind = (k), .required = 0}
-#define REQ_ENUM(n, v) {.name = (n), .kind = VALIDATE_STRING, .required = 1, .values = (v)}
-#define OPT_ENUM(n, v) {.name = (n), .kind = VALIDATE_STRING, .required = 0, .values = (v)}
-#define OPT_LIST(n, v) {.name = (n), .kind = VALIDATE_ENUM_LIST, .required = 0, .values = (v)}
-#define REQ_OBJ(n, s)  {.name = (n), .kind = VALIDATE_OBJECT, .required = 1, .nested = &(s)}
-#define OPT_OBJ(n, s)  {.name = (n), .kind = VALIDATE_OBJECT, .required = 0, .nested = &(s)}
-#define END            {.name = NULL}
-#define SCHEMA(f)      {.fields = (f)}
-
-#define S VALIDATE_STRING
-#define B VALIDATE_BOOL
-#define N VALIDATE_COUNT
-#define T VALIDATE_TIME
-#define D VALIDATE_DATE_OR_TIME
-#define A VALIDATE_ANY
-
-/* ---- enums ---- */
-
-static const char *const enum_cause[] = {"lost_device", "theft",       "hacking",
-                                         "malware",     "misdirected", "employee_error",
-                                         "processor",   "other",       NULL};
-static const char *const enum_yes_no_unknown[] = {"yes", "no", "unknown", NULL};
-static const char *const enum_categories[] = {"health", "bsn",     "contact", "financial",
-                                              "login",  "id_copy", "other",   NULL};
-static const char *const enum_risk[] = {"unlikely", "risk", "high", NULL};
-static const char *const enum_phase[] = {"initial", "supplement", "complete", NULL};
-static const char *const enum_exception[] = {"unintelligible", "risk_mitigated",
-                                             "public_communication", NULL};
-static const char *const enum_request_kind[] = {
-    "access",    "rectification",   "erasure",      "restriction",        "portability",
-    "objection", "electronic_copy", "log_overview", "record_destruction", NULL};
-static const char *const enum_outcome_request[] = {"granted", "partial", "refused", NULL};
-static const char *const enum_basis[] = {"retention_expired", "client_request", NULL};
-static const char *const enum_action[] = {"create", "read",   "update", "delete", "print",
-                                          "copy",   "export", "search", "merge",  NULL};
-static const char *const enum_outcome_access[] = {"success", "failure", NULL};
-static const char *const enum_authentication[] = {"password", "2fa", "uzi", NULL};
-static const char *const enum_device_kind[] = {"laptop",  "desktop", "phone", "tablet", "printer",
-                                               "scanner", "storage", "other", NULL};
-static const char *const enum_wipe[] = {"overwrite",    "crypto_erase", "format", "destroyed",
-                                        "delete_files", "none",         NULL};
-static const char *const enum_channel[] = {"zorgmail", "siilo",    "zorgdomein", "email",
-                                           "sms",      "whatsapp", "other",      NULL};
-static const char *const enum_theme_result[] = {"pass", "partial", "fail", NULL};
-static const char *const enum_stage[] = {"early_warning", "notification", "final", NULL};
-
-/* ---- nested objects ---- */
-
-static const validate_field fields_reporter[] = {
-    OPT("name", S),
-    OPT("role", S),
-    OPT("phone", S),
-    END,
-};
-static const validate_schema schema_reporter = SCHEMA(fields_reporter);
-
-static const validate_field fields_user[] = {
-    REQ("id", S),
-    OPT("role", S),
-    OPT("name", S),
-    END,
-};
-static const validate_schema schema_user = SCHEMA(fields_user);
-
-static const char *const theme_names[] = {"governance",           "implementation",
-                                          "client_participation", "information_security",
-                                          "chain_cooperation",    NULL};
-static const validate_field fields_themes[] = {
-    OPT_ENUM("governance", enum_theme_result),
-    OPT_ENUM("implementation", enum_theme_result),
-    OPT_ENUM("client_participation", enum_theme_result),
-    OPT_ENUM("information_security", enum_theme_result),
-    OPT_ENUM("chain_cooperation", enum_theme_result),
-    END,
-};
-/* An assessment that scores no theme at all says nothing; other members are
- * allowed so that later IGJ themes do not break older engines. */
-static const validate_schema schema_themes = {
-    .fields = fields_themes, .one_of = theme_names, .one_of_named = NULL};
-
-/* ---- the v1 catalogue (DESIGN §3) ---- */
-
-static const validate_field fields_breach_reported[] = {
-    REQ("breach_id", S),
-    REQ("aware_at", T),
-    REQ("description", S),
-    OPT_ENUM("cause", enum_cause),
-    OPT_ENUM("personal_data", enum_yes_no_unknown),
-    OPT_LIST("categories", enum_categories),
-    OPT("persons_affected", N),
-    OPT("records_affected", N),
-    OPT("unintelligible", B),
-    OPT("processor", S),
-    OPT("dedup_key", S),
-    OPT_OBJ("reporter", schema_reporter),
-    END,
-};
-
-/* personal_data here revises the reported value, so it takes the same
- * yes/no/unknown enum as nl.avg.breach.reported. */
-static const validate_field fields_breach_assessed[] = {
-    REQ("breach_id", S),
-    REQ_ENUM("risk", enum_risk),
-    REQ("rationale", S),
-    OPT_ENUM("personal_data", enum_yes_no_unknown),
-    OPT("persons_affected", N),
-    END,
-};
-
-static const validate_field fields_breach_notified[] = {
-    REQ("breach_id", S),
-    REQ("reference", S),
-    REQ("notified_at", T),
-    OPT_ENUM("phase", enum_phase),
-    OPT("delay_reasons", S),
-    END,
-};
-
-static const validate_field fields_breach_withdrawn[] = {
-    REQ("breach_id", S),
-    REQ("rationale", S),
-    END,
-};
-
-/* Data subjects are either informed (informed_at) or not, under one of the
- * GDPR art. 34(3) exceptions; one of the two must be stated. */
-static const char *const subjects_informed_one_of[] = {"informed_at", "exception", NULL};
-static const validate_field fields_breach_subjects_informed[] = {
-    REQ("breach_id", S),
-    OPT("informed_at", T),
-    OPT("channel", S),
-    OPT("count", N),
-    OPT_ENUM("exception", enum_exception),
-    OPT("rationale", S),
-    END,
-};
-
-static const validate_field fields_breach_closed[] = {
-    REQ("breach_id", S),
-    REQ("measures", S),
-    END,
-};
-
-static const validate_field fields_request_received[] = {
-    REQ("request_id", S),
-    REQ_ENUM("kind", enum_request_kind),
-    REQ("client_id", S),
-    REQ("received_at", T),
-    END,
-};
-
-static const validate_field fields_request_extended[] = {
-    REQ("request_id", S),
-    REQ("reason", S),
-    REQ("notified_at", T),
-    END,
-};
-
-static const validate_field fields_request_completed[] = {
-    REQ("request_id", S),
-    REQ("completed_at", T),
-    OPT_ENUM("outcome", enum_outcome_request),
-    OPT("rationale", S),
-    END,
-};
-
-static const validate_field fields_record_changed[] = {
-    REQ("client_id", S),
-    REQ("changed_at", T),
-    END,
-};
-
-static const validate_field fields_record_destroyed[] = {
-    REQ("client_id", S),
-    REQ("destroyed_at", T),
-    OPT_ENUM("basis", enum_basis),
-    END,
-};
-
-static const validate_field fields_access[] = {
-    REQ_OBJ("user", schema_user),
-    REQ("client_id", S),
-    REQ_ENUM("action", enum_action),
-    REQ("system", S),
-    OPT_ENUM("outcome", enum_outcome_access),
-    OPT("on_behalf_of", S),
-    OPT("treatment_relation", B),
-    OPT("emergency", B),
-    OPT("reason", S),
-    OPT_ENUM("authentication", enum_authentication),
-    OPT("vip", B),
-    END,
-};
-
-/* Review periods are usually whole days, so a plain date is accepted. */
-static const validate_field fields_review[] = {
-    REQ("period_start", D),
-    REQ("period_end", D),
-    REQ("reviewer", S),
-    OPT("findings", A),
-    END,
-};
-
-static const validate_field fields_purge[] = {
-    REQ("written_before", D),
-    OPT("system", S),
-    END,
-};
-
-static const validate_field fields_software_installed[] = {
-    REQ("device_id", S),
-    REQ("software", S),
-    REQ("installed_by", S),
-    REQ("approved", B),
-    END,
-};
-
-static const validate_field fields_device_decommissioned[] = {
-    REQ("device_id", S),
-    REQ_ENUM("kind", enum_device_kind),
-    REQ_ENUM("wipe", enum_wipe),
-    END,
-};
-
-static const validate_field fields_message_sent[] = {
-    REQ_ENUM("channel", enum_channel),
-    REQ("personal_data", B),
-    OPT("recipient", S),
-    END,
-};
-
-/* region is "ISO country code or EU"; it is kept a plain string so that a
- * sender's spelling ("nl", "EU/EEA") reaches the rules rather than being
- * rejected here. */
-static const validate_field fields_cloud_used[] = {
-    REQ("service", S),
-    REQ("provider", S),
-    REQ("region", S),
-    REQ("processing_agreement", B),
-    OPT("personal_data", B),
-    END,
-};
-
-static const validate_field fields_webform_checked[] = {
-    REQ("url", S),
-    REQ("tls", B),
-    OPT("personal_data", B),
-    END,
-};
-
-static const validate_field fields_backup_completed[] = {
-    REQ("system", S),
-    REQ("completed_at", T),
-    END,
-};
-
-static const validate_field fields_wifi_checked[] = {
-    REQ("network", S),
-    REQ("guest", B),
-    REQ("reaches_internal", B),
-    END,
-};
-
-static const validate_field fields_checklist_reviewed[] = {
-    REQ("meeting_at", T),
-    OPT("attendees", A),
-    END,
-};
-
-static const validate_field fields_ehealth_assessed[] = {
-    REQ("application", S),
-    REQ_OBJ("themes", schema_themes),
-    END,
-};
-
-static const validate_field fields_ehealth_live[] = {
-    REQ("application", S),
-    END,
-};
-
-static const validate_field fields_incident_detected[] = {
-    REQ("incident_id", S),
-    REQ("aware_at", T),
-    REQ("significant", B),
-    END,
-};
-
-static const validate_field fields_incident_reported[] = {
-    REQ("incident_id", S),
-    REQ_ENUM("stage", enum_stage),
-    REQ("reported_at", T),
-    END,
-};
-
-static const struct {
-    const char *type;
-    validate_schema schema;
-} validate_catalogue[] = {
-    {"nl.avg.breach.reported", SCHEMA(fields_breach_reported)},
-    {"nl.avg.breach.assessed", SCHEMA(fields_breach_assessed)},
-    {"nl.avg.breach.notified", SCHEMA(fields_breach_notified)},
-    {"nl.avg.breach.withdrawn", SCHEMA(fields_breach_withdrawn)},
-    {"nl.avg.breach.subjects_informed",
-     {.fields = fields_breach_subjects_informed,
-      .one_of = subjects_informed_one_of,
-      .one_of_named = "informed_at"}},
-    {"nl.avg.breach.closed", SCHEMA(fields_breach_closed)},
-    {"nl.avg.request.received", SCHEMA(fields_request_received)},
-    {"nl.avg.request.extended", SCHEMA(fields_request_extended)},
-    {"nl.avg.request.completed", SCHEMA(fields_request_completed)},
-    {"nl.wgbo.record.changed", SCHEMA(fields_record_changed)},
-    {"nl.wgbo.record.destroyed", SCHEMA(fields_record_destroyed)},
-    {"nl.nen7513.access", SCHEMA(fields_access)},
-    {"nl.nen7513.review", SCHEMA(fields_review)},
-    {"nl.nen7513.purge", SCHEMA(fields_purge)},
-    {"nl.ict.software.installed", SCHEMA(fields_software_installed)},
-    {"nl.ict.device.decommissioned", SCHEMA(fields_device_decommissioned)},
-    {"nl.ict.message.sent", SCHEMA(fields_message_sent)},
-    {"nl.ict.cloud.used", SCHEMA(fields_cloud_used)},
-    {"nl.ict.webform.checked", SCHEMA(fields_webform_checked)},
-    {"nl.ict.backup.completed", SCHEMA(fields_backup_completed)},
-    {"nl.ict.wifi.checked", SCHEMA(fields_wifi_checked)},
-    {"nl.ict.checklist.reviewed", SCHEMA(fields_checklist_reviewed)},
-    {"nl.igj.ehealth.assessed", SCHEMA(fields_ehealth_assessed)},
-    {"nl.igj.ehealth.live", SCHEMA(fields_ehealth_live)},
-    {"nl.cbw.incident.detected", SCHEMA(fields_incident_detected)},
-    {"nl.cbw.incident.reported", SCHEMA(fields_incident_reported)},
-};
-
-/* clang-format on */
-
-#undef S
-#undef B
-#undef N
-#undef T
-#undef D
-#undef A
-
-static const validate_schema *validate_lookup(const char *type)
-{
-    if (!type)
-        return NULL;
-    for (size_t i = 0; i < sizeof validate_catalogue / sizeof validate_catalogue[0]; i++)
-        if (strcmp(validate_catalogue[i].type, type) == 0)
-            return &validate_catalogue[i].schema;
-    return NULL;
-}
-
-int validate_known_type(const char *type)
-{
-    return validate_lookup(type) != NULL;
-}
 
 void validate_result_clear(validate_result *res)
 {
@@ -536,15 +157,24 @@ static void validate_join(const char *const *names, const char *prefix, const ch
     for (size_t i = 0; names[i]; i++) {
         int w = snprintf(out + o, size - o, "%s%s%s", i ? sep : "", prefix, names[i]);
         if (w < 0 || (size_t)w >= size - o)
-            return; /* cannot happen with the static tables; stay safe */
+            return; /* a plugin's list too long for a message: cut short, still a string */
         o += (size_t)w;
     }
 }
 
+/* "parent.name", or "name" alone at the top ("" parent: validate_value
+ * called without a prefix). Returns 0 when the path does not fit. */
 static int validate_child_path(char out[VALIDATE_PATH_MAX], const char *parent, const char *name)
 {
-    int w = snprintf(out, VALIDATE_PATH_MAX, "%s.%s", parent, name);
+    int w = snprintf(out, VALIDATE_PATH_MAX, "%s%s%s", parent, parent[0] ? "." : "", name);
     return w >= 0 && w < VALIDATE_PATH_MAX;
+}
+
+/* How a message names the object at path: the top of a validate_value call
+ * has no path of its own. */
+static const char *validate_what(const char *path)
+{
+    return path[0] ? path : "the object";
 }
 
 /* ---- values ---- */
@@ -597,15 +227,17 @@ static int validate_time(const cJSON *v, const char *path, int date_allowed, val
     return validate_fail(res, path, "%s %s is not an RFC 3339 date-time with offset", path, quoted);
 }
 
-static int validate_object(const validate_schema *schema, const cJSON *obj, const char *path,
+static int validate_object(const obligo_schema *schema, const cJSON *obj, const char *path,
                            const char *type, validate_result *res);
 
-static int validate_value(const validate_field *f, const cJSON *v, const char *path,
-                          const char *type, validate_result *res)
+/* Checks the value v of field f at JSON path `path`. type, when not NULL,
+ * is the event type that messages about missing members name. */
+static int validate_field_value(const obligo_field *f, const cJSON *v, const char *path,
+                                const char *type, validate_result *res)
 {
     int rc;
     switch (f->kind) {
-    case VALIDATE_STRING:
+    case OBLIGO_FIELD_STRING:
         if ((rc = validate_string(v, path, VALIDATE_MAX_STRING, res)))
             return rc;
         if (f->values)
@@ -614,12 +246,12 @@ static int validate_value(const validate_field *f, const cJSON *v, const char *p
         if (f->required && v->valuestring[0] == '\0')
             return validate_fail(res, path, "%s must not be empty", path);
         return 0;
-    case VALIDATE_BOOL:
+    case OBLIGO_FIELD_BOOL:
         if (!cJSON_IsBool(v))
             return validate_fail(res, path, "%s must be true or false; got %s", path,
                                  validate_json_kind(v));
         return 0;
-    case VALIDATE_COUNT:
+    case OBLIGO_FIELD_COUNT:
         if (!cJSON_IsNumber(v))
             return validate_fail(res, path, "%s must be a number; got %s", path,
                                  validate_json_kind(v));
@@ -630,12 +262,13 @@ static int validate_value(const validate_field *f, const cJSON *v, const char *p
             return validate_fail(res, path, "%s must be a whole number from 0 to %.0f; got %g",
                                  path, VALIDATE_MAX_COUNT, v->valuedouble);
         return 0;
-    case VALIDATE_OBJECT:
+    case OBLIGO_FIELD_OBJECT:
         if (!cJSON_IsObject(v))
             return validate_fail(res, path, "%s must be an object; got %s", path,
                                  validate_json_kind(v));
-        return validate_object(f->nested, v, path, type, res);
-    case VALIDATE_ENUM_LIST: {
+        /* No nested schema: any object will do. */
+        return f->nested ? validate_object(f->nested, v, path, type, res) : 0;
+    case OBLIGO_FIELD_ENUM_LIST: {
         if (!cJSON_IsArray(v))
             return validate_fail(res, path, "%s must be a list of strings; got %s", path,
                                  validate_json_kind(v));
@@ -647,19 +280,25 @@ static int validate_value(const validate_field *f, const cJSON *v, const char *p
                 return validate_fail(res, path, "%s is nested too deeply", path);
             if ((rc = validate_string(e, epath, VALIDATE_MAX_STRING, res)))
                 return rc;
-            if ((rc = validate_enum(e->valuestring, f->values, epath, res)))
+            /* No values: a list of any strings. */
+            if (f->values && (rc = validate_enum(e->valuestring, f->values, epath, res)))
                 return rc;
         }
         return 0;
     }
-    case VALIDATE_TIME:
+    case OBLIGO_FIELD_TIME:
         return validate_time(v, path, 0, res);
-    case VALIDATE_DATE_OR_TIME:
+    case OBLIGO_FIELD_DATE_OR_TIME:
         return validate_time(v, path, 1, res);
-    case VALIDATE_ANY:
+    case OBLIGO_FIELD_ANY:
         return 0;
     }
-    return 0;
+    /* The kinds are frozen for ABI major 1, so this is a plugin bug; saying
+     * so beats letting unchecked data through. */
+    return validate_fail(res, path,
+                         "%s cannot be checked: its schema has an unknown kind %d (a fault in "
+                         "the plugin that registered it)",
+                         path, f->kind);
 }
 
 /* JSON null is treated as absent: many senders serialise unset optional
@@ -673,26 +312,29 @@ static const cJSON *validate_member(const cJSON *obj, const char *name)
 
 /* Checks obj (at JSON path `path`) against schema. Members the schema does
  * not name are allowed, so that a newer sender does not break an older
- * engine (forward compatibility). */
-static int validate_object(const validate_schema *schema, const cJSON *obj, const char *path,
+ * engine (forward compatibility). type (may be NULL) is what a missing
+ * member is "required for". */
+static int validate_object(const obligo_schema *schema, const cJSON *obj, const char *path,
                            const char *type, validate_result *res)
 {
-    for (const validate_field *f = schema->fields; f->name; f++) {
+    for (const obligo_field *f = schema->fields; f && f->name; f++) {
         char fpath[VALIDATE_PATH_MAX];
         if (!validate_child_path(fpath, path, f->name))
-            return validate_fail(res, path, "%s is nested too deeply", path);
+            return validate_fail(res, path, "%s is nested too deeply", validate_what(path));
         const cJSON *v = validate_member(obj, f->name);
         if (!v) {
-            if (f->required)
+            if (!f->required)
+                continue;
+            if (type)
                 return validate_fail(res, fpath, "%s is required for %s", fpath, type);
-            continue;
+            return validate_fail(res, fpath, "%s is required", fpath);
         }
-        int rc = validate_value(f, v, fpath, type, res);
+        int rc = validate_field_value(f, v, fpath, type, res);
         if (rc)
             return rc;
     }
 
-    if (!schema->one_of)
+    if (!schema->one_of || !schema->one_of[0])
         return 0;
     for (size_t i = 0; schema->one_of[i]; i++)
         if (validate_member(obj, schema->one_of[i]))
@@ -700,7 +342,8 @@ static int validate_object(const validate_schema *schema, const cJSON *obj, cons
     char list[512];
     if (!schema->one_of_named) {
         validate_join(schema->one_of, "", ", ", list, sizeof list);
-        return validate_fail(res, path, "%s must contain at least one of %s", path, list);
+        return validate_fail(res, path, "%s must contain at least one of %s", validate_what(path),
+                             list);
     }
     /* Name the preferred member and offer the others as the alternative:
      * "data.informed_at is required ... unless data.exception is given". */
@@ -711,11 +354,33 @@ static int validate_object(const validate_schema *schema, const cJSON *obj, cons
         if (strcmp(schema->one_of[i], schema->one_of_named) != 0)
             others[n++] = schema->one_of[i];
     others[n] = NULL;
-    if (!validate_child_path(named, path, schema->one_of_named) ||
-        !validate_child_path(prefix, path, ""))
-        return validate_fail(res, path, "%s is nested too deeply", path);
+    int w = snprintf(prefix, sizeof prefix, "%s%s", path, path[0] ? "." : "");
+    if (!validate_child_path(named, path, schema->one_of_named) || w < 0 ||
+        (size_t)w >= sizeof prefix)
+        return validate_fail(res, path, "%s is nested too deeply", validate_what(path));
     validate_join(others, prefix, " or ", list, sizeof list);
-    return validate_fail(res, named, "%s is required for %s unless %s is given", named, type, list);
+    if (type)
+        return validate_fail(res, named, "%s is required for %s unless %s is given", named, type,
+                             list);
+    return validate_fail(res, named, "%s is required unless %s is given", named, list);
+}
+
+int validate_value(const cJSON *value, const obligo_schema *schema, const char *path,
+                   validate_result *res)
+{
+    if (res) {
+        res->field = NULL;
+        res->message = NULL;
+    }
+    if (!path)
+        path = "";
+    if (!schema)
+        return 0;
+    if (!cJSON_IsObject(value))
+        return validate_fail(res, path, "%s must be an object; got %s",
+                             path[0] ? path : "the value",
+                             value ? validate_json_kind(value) : "nothing");
+    return validate_object(schema, value, path, NULL, res);
 }
 
 /* ---- the envelope ---- */
@@ -734,7 +399,26 @@ static int validate_envelope_string(const cJSON *event, const char *name, valida
     return 0;
 }
 
-int validate_event(const cJSON *event, int allow_unknown, validate_result *res)
+/* The type registered as `type`, or NULL (no catalogue, or not in it). */
+static const obligo_event_type *validate_lookup(const validate_catalogue *cat, const char *type)
+{
+    if (!cat || !cat->lookup)
+        return NULL;
+    return cat->lookup(cat->ud, type);
+}
+
+/* The data schema of a registered type. A type struct from a plugin built
+ * against an older header may end before `data`; the host never reads past
+ * a plugin's struct_size (plugin.h), and such a type takes any data. */
+static const obligo_schema *validate_data_schema(const obligo_event_type *et)
+{
+    if (et->struct_size < offsetof(obligo_event_type, data) + sizeof et->data)
+        return NULL;
+    return et->data;
+}
+
+int validate_event(const cJSON *event, const validate_catalogue *cat, int allow_unknown,
+                   validate_result *res)
 {
     if (res) {
         res->field = NULL;
@@ -764,12 +448,12 @@ int validate_event(const cJSON *event, int allow_unknown, validate_result *res)
         return rc;
 
     const char *type = cJSON_GetObjectItemCaseSensitive(event, "type")->valuestring;
-    const validate_schema *schema = validate_lookup(type);
-    if (!schema && !allow_unknown) {
+    const obligo_event_type *et = validate_lookup(cat, type);
+    if (!et && !allow_unknown) {
         validate_quote(type, quoted);
         return validate_fail(res, "type",
-                             "type %s is not in the v1 event catalogue, and unknown types are "
-                             "not accepted by this configuration",
+                             "type %s is not in the event catalogue (no loaded plugin registers "
+                             "it), and unknown types are not accepted by this configuration",
                              quoted);
     }
 
@@ -787,8 +471,10 @@ int validate_event(const cJSON *event, int allow_unknown, validate_result *res)
     if (subject && (rc = validate_string(subject, "subject", VALIDATE_MAX_STRING, res)))
         return rc;
 
-    /* Unknown types are journaled as they come: rules may match them, and
-     * their data is theirs to interpret. */
+    /* Unknown types, and types registered without a schema, are journaled
+     * as they come: rules may match them, and their data is theirs to
+     * interpret. */
+    const obligo_schema *schema = et ? validate_data_schema(et) : NULL;
     if (!schema)
         return 0;
     const cJSON *data = validate_member(event, "data");

@@ -29,6 +29,7 @@ struct writer {
     writer_job *done_head, *done_tail;
     writer_done done;
     void *ud;
+    void (*committed)(void *ud);
     /* the earliest deadline after the last commit */
     atomic_llong next_due; /* 0: none */
     /* commit latency, read by WRITER_STATS on the writer thread */
@@ -108,7 +109,8 @@ static void writer_reload(writer *w, writer_job *j)
     engine *e = w->e;
     rules *fresh = NULL;
     char *err = NULL;
-    int rc = rules_load(e->cfg->rules_dir, e->cfg->policy, &e->cfg->limits, &fresh, &err);
+    int rc =
+        rules_load(e->cfg->rules_dir, e->cfg->policy, &e->cfg->limits, e->plugins, &fresh, &err);
     if (rc) {
         j->rc = rc;
         j->message = obligo_asprintf("rules not reloaded, the running set (revision %s) stays: %s",
@@ -182,8 +184,14 @@ static void writer_group(writer *w, writer_job *jobs)
     for (writer_job *j = jobs; j; j = j->next)
         if (j->kind == WRITER_STATS)
             writer_stats(w, j);
-    if (!rc)
-        engine_deliver(e);
+    if (!rc) {
+        /* Delivery is someone else's job when a deliverer is set, so a slow
+         * sink never holds up the next group's commit. */
+        if (w->committed)
+            w->committed(w->ud);
+        else
+            engine_deliver(e);
+    }
     obligo_time due = 0;
     atomic_store(&w->next_due, engine_next_due(e, &due) == 1 ? (long long)due : 0);
 }
@@ -292,6 +300,11 @@ fail_mutex:
 fail_free:
     obligo_free(w);
     return rc;
+}
+
+void writer_on_commit(writer *w, void (*committed)(void *ud))
+{
+    w->committed = committed;
 }
 
 int writer_submit(writer *w, writer_job *job)

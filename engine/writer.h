@@ -73,6 +73,11 @@ typedef void (*writer_done)(writer_job *job, void *ud);
 int writer_start(uv_loop_t *loop, engine *e, size_t max_queue_events, writer_done done, void *ud,
                  writer **out);
 
+/* Called on the writer thread after each successful commit (alerts may be
+ * waiting for delivery), with the ud of writer_start. Set before jobs are
+ * submitted; NULL: the writer delivers alerts itself after each commit. */
+void writer_on_commit(writer *w, void (*committed)(void *ud));
+
 /* Queues a job (taking ownership). Returns 0, or OBLIGO_EBUSY when the queue
  * is full (back-pressure: the caller answers 503 and keeps the job). Loop
  * thread. */

@@ -327,6 +327,66 @@ static void sigterm_drains_in_flight_requests(void **state)
     }
 }
 
+static void busy_queue_answers_503_with_retry_after(void **state)
+{
+    fx *f = *state;
+    char *cfg = support_write(f->dir, "obligo.json", "{\"max_queue_events\": 5}");
+    char *extra[] = {"--config", cfg, NULL};
+    f->pid = client_start_server_args(f->db, RULES, f->port, f->log, extra);
+    assert_true(f->pid > 0);
+    /* One request of 6 events can never fit a queue of 5, whatever the
+     * writer is doing: refused whole, with a hint to come back. */
+    size_t cap = 6 * 1024, len = 0, five = 0;
+    char *body = malloc(cap);
+    for (int i = 0; i < 6; i++) {
+        char id[16], ev[1024];
+        snprintf(id, sizeof id, "q%d", i);
+        len += (size_t)snprintf(body + len, cap - len, "%s\n", event(ev, sizeof ev, id));
+        if (i == 4)
+            five = len; /* the first five lines */
+    }
+    char *req = malloc(len + 256);
+    int hn = sprintf(req,
+                     "POST /v1/events HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: "
+                     "application/x-ndjson\r\nContent-Length: %zu\r\n\r\n",
+                     len);
+    memcpy(req + hn, body, len);
+    char *raw = client_raw(f->port, req, (size_t)hn + len, 0, 5000);
+    assert_non_null(raw);
+    if (!strstr(raw, "HTTP/1.1 503"))
+        fail_msg("expected 503, got: %.200s", raw);
+    assert_non_null(strstr(raw, "\r\nRetry-After: "));
+    free(raw);
+    /* nothing of it was stored */
+    char *resp = NULL;
+    assert_int_equal(client_request(f->port, "GET", "/v1/obligations", NULL, NULL, 0, &resp), 200);
+    cJSON *arr = cJSON_Parse(resp);
+    free(resp);
+    assert_int_equal(cJSON_GetArraySize(arr), 0);
+    cJSON_Delete(arr);
+    for (int i = 0; i < 6; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/v1/events/urn:test/q%d", i);
+        assert_int_equal(client_request(f->port, "GET", path, NULL, NULL, 0, NULL), 404);
+    }
+    /* five events fit */
+    assert_int_equal(
+        client_request(f->port, "POST", "/v1/events", "application/x-ndjson", body, five, &resp),
+        202);
+    assert_non_null(strstr(resp, "\"accepted\":5"));
+    free(resp);
+    assert_int_equal(client_request(f->port, "GET", "/v1/obligations", NULL, NULL, 0, &resp), 200);
+    arr = cJSON_Parse(resp);
+    free(resp);
+    assert_int_equal(cJSON_GetArraySize(arr), 5);
+    cJSON_Delete(arr);
+    assert_int_equal(client_request(f->port, "GET", "/v1/events/urn:test/q5", NULL, NULL, 0, NULL),
+                     404);
+    free(req);
+    free(body);
+    free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -334,6 +394,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(status_codes_reads_and_metrics, setup, teardown),
         cmocka_unit_test_setup_teardown(pipelined_byte_by_byte_and_disconnects, setup, teardown),
         cmocka_unit_test_setup_teardown(sigterm_drains_in_flight_requests, setup, teardown),
+        cmocka_unit_test_setup_teardown(busy_queue_answers_503_with_retry_after, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

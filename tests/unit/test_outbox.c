@@ -316,7 +316,7 @@ static void deliver_writes_one_json_line_per_alert(void **state)
     assert_int_equal(alert(&f->ctx, "k.one", "S3", "m3", NULL, NULL), 0);
     assert_int_equal(outbox_pending(&f->st), 3);
 
-    assert_int_equal(outbox_deliver(&f->st, f->sinks, 1), 3);
+    assert_int_equal(outbox_deliver(&f->st, f->sinks, 1, NULL), 3);
     assert_int_equal(outbox_pending(&f->st), 0);
     assert_int_equal(query_int(&f->st, "SELECT count(*) FROM outbox WHERE delivered_at IS NOT "
                                        "NULL AND attempts=1"),
@@ -348,7 +348,7 @@ static void deliver_writes_one_json_line_per_alert(void **state)
     cJSON_Delete(lines);
 
     /* delivered rows are not delivered again */
-    assert_int_equal(outbox_deliver(&f->st, f->sinks, 1), 0);
+    assert_int_equal(outbox_deliver(&f->st, f->sinks, 1, NULL), 0);
     lines = sink_lines(f->sink_a);
     assert_int_equal(cJSON_GetArraySize(lines), 3);
     cJSON_Delete(lines);
@@ -372,7 +372,7 @@ static void delivered_line_carries_rule_and_data(void **state)
                            "obligo.engine", "{\"obligation\":1,\"late\":true}"),
                      0);
     assert_int_equal(alert(&f->ctx, "k", "S", "plain", NULL, NULL), 0);
-    assert_int_equal(outbox_deliver(&f->st, f->sinks, 1), 2);
+    assert_int_equal(outbox_deliver(&f->st, f->sinks, 1, NULL), 2);
     cJSON *lines = sink_lines(f->sink_a);
     assert_int_equal(cJSON_GetArraySize(lines), 2);
     const cJSON *l0 = cJSON_GetArrayItem(lines, 0), *l1 = cJSON_GetArrayItem(lines, 1);
@@ -405,7 +405,7 @@ static void rows_of_unconfigured_sinks_stay_pending(void **state)
     assert_int_equal(outbox_pending(&f->st), 4);
 
     /* only sink_a is configured now */
-    assert_int_equal(outbox_deliver(&f->st, f->sinks, 1), 2);
+    assert_int_equal(outbox_deliver(&f->st, f->sinks, 1, NULL), 2);
     assert_int_equal(outbox_pending(&f->st), 2);
     char sql[1400];
     snprintf(sql, sizeof sql,
@@ -414,11 +414,11 @@ static void rows_of_unconfigured_sinks_stay_pending(void **state)
     struct stat sb;
     assert_int_not_equal(stat(f->sink_b + 5, &sb), 0);
     /* delivering again with the same configuration changes nothing */
-    assert_int_equal(outbox_deliver(&f->st, f->sinks, 1), 0);
+    assert_int_equal(outbox_deliver(&f->st, f->sinks, 1, NULL), 0);
     assert_int_equal(outbox_pending(&f->st), 2);
 
     /* once the second sink is configured again its rows go out */
-    assert_int_equal(outbox_deliver(&f->st, f->sinks, 2), 2);
+    assert_int_equal(outbox_deliver(&f->st, f->sinks, 2, NULL), 2);
     assert_int_equal(outbox_pending(&f->st), 0);
     cJSON *a = sink_lines(f->sink_a), *b = sink_lines(f->sink_b);
     assert_int_equal(cJSON_GetArraySize(a), 2);
@@ -441,7 +441,7 @@ static void failing_sink_leaves_rows_pending(void **state)
     assert_int_equal(alert(&f->ctx, "k", "S1", "m1", NULL, NULL), 0);
     assert_int_equal(alert(&f->ctx, "k", "S2", "m2", NULL, NULL), 0);
 
-    assert_true(outbox_deliver(&f->st, sinks, 1) < 0);
+    assert_true(outbox_deliver(&f->st, sinks, 1, NULL) < 0);
     assert_int_equal(outbox_pending(&f->st), 2);
     assert_int_equal(query_int(&f->st, "SELECT count(*) FROM outbox WHERE delivered_at IS NOT "
                                        "NULL"),
@@ -451,7 +451,7 @@ static void failing_sink_leaves_rows_pending(void **state)
 
     /* the directory appears: everything goes out (at least once) */
     assert_int_equal(mkdir(missing, 0755), 0);
-    assert_int_equal(outbox_deliver(&f->st, sinks, 1), 2);
+    assert_int_equal(outbox_deliver(&f->st, sinks, 1, NULL), 2);
     assert_int_equal(outbox_pending(&f->st), 0);
     cJSON *lines = sink_lines(sink);
     assert_true(cJSON_GetArraySize(lines) >= 2);
@@ -561,7 +561,7 @@ static void backlog_of_unconfigured_sink_does_not_block_delivery(void **state)
     assert_int_equal(alert(&f->ctx, "k.new", "S", "new", NULL, NULL), 0);
     assert_int_equal(outbox_pending(&f->st), 257);
 
-    assert_int_equal(outbox_deliver(&f->st, f->sinks, 1), 1);
+    assert_int_equal(outbox_deliver(&f->st, f->sinks, 1, NULL), 1);
     assert_int_equal(outbox_pending(&f->st), 256);
     cJSON *lines = sink_lines(f->sink_a);
     assert_int_equal(cJSON_GetArraySize(lines), 1);

@@ -28,7 +28,7 @@ static rules *load(const char *dir, const char *name, const char *text, char **e
     free(p);
     rules *r = NULL;
     *err = NULL;
-    rules_load(dir, NULL, NULL, &r, err);
+    rules_load(dir, NULL, NULL, NULL, &r, err);
     return r;
 }
 
@@ -257,7 +257,7 @@ static void policy_overrides_default(void **state)
     free(p);
     cJSON *policy = cJSON_Parse("{\"o.days\": 3}");
     rules *r = NULL;
-    assert_int_equal(rules_load(dir, policy, NULL, &r, &err), 0);
+    assert_int_equal(rules_load(dir, policy, NULL, NULL, &r, &err), 0);
     cJSON *ev = event("t.ev", "{}");
     cJSON *d = cJSON_CreateArray(), *errors = cJSON_CreateArray();
     assert_int_equal(rules_evaluate(r, ev, NULL, d, errors), 0);
@@ -277,7 +277,7 @@ static void shipped_rule_pack_loads(void **state)
 {
     char *err = NULL;
     rules *r = NULL;
-    int rc = rules_load(OBLIGO_SOURCE_DIR "/rules", NULL, NULL, &r, &err);
+    int rc = rules_load(OBLIGO_SOURCE_DIR "/rules", NULL, NULL, NULL, &r, &err);
     if (rc)
         fail_msg("%s", err ? err : "load failed");
     assert_non_null(rules_kind_find(r, "avg.notify_ap"));

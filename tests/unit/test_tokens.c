@@ -375,7 +375,11 @@ static void read_only_database_before_tokens_has_none(void **state)
     sqlite3 *db;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
     assert_int_equal(
-        sqlite3_exec(db, "DROP TABLE tokens; PRAGMA user_version=1;", NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_exec(db,
+                     "DROP TABLE tokens; ALTER TABLE outbox DROP COLUMN next_attempt_at; "
+                     "ALTER TABLE outbox DROP COLUMN last_error; PRAGMA user_version=1;",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
     sqlite3_close(db);
     char *err = NULL;
     if (store_open(&f->st, f->path, 1, &err))

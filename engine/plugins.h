@@ -1,0 +1,78 @@
+/*
+ * plugins.h — the plugin loader and the registry of what plugins add
+ * (include/obligo/plugin.h is the plugins' side of the contract).
+ *
+ * The loader dlopens every "*.so" in the configured plugin directories (in
+ * name order, RTLD_NOW | RTLD_LOCAL), checks the entry point, the ABI
+ * version and the struct size, checks the plugin's configuration against
+ * its schema, and calls init. A plugin that is refused, or whose init fails,
+ * leaves nothing registered, and the message names the file and the reason.
+ *
+ * The registry answers the engine's questions: the schema of an event type,
+ * the obligation kinds, the functions rules may call, the alert sinks and
+ * the input adapters. It is built once at start-up on the main thread and
+ * read-only afterwards, so any thread may read it.
+ */
+#ifndef OBLIGO_PLUGINS_H
+#define OBLIGO_PLUGINS_H
+
+#include <cjson/cJSON.h>
+
+#include "obligo/plugin.h"
+
+typedef struct plugins plugins;
+
+/* One registration, with the plugin that made it. */
+typedef struct plugins_sink {
+    const obligo_alert_sink *sink; /* copied into the registry */
+    void *state;                   /* the plugin's state */
+} plugins_sink;
+
+typedef struct plugins_rule_function {
+    char *module, *name;
+    obligo_rule_fn fn;
+    void *state;
+    const char *plugin;
+} plugins_rule_function;
+
+typedef struct plugins_adapter {
+    obligo_input_adapter adapter; /* a copy (strings borrowed from the plugin) */
+    void *state;
+    const char *plugin;
+} plugins_adapter;
+
+/* Loads the plugins in dirs (ndirs may be 0: an empty registry). configs is
+ * the configuration's "plugins" object ({NAME: {...}}; borrowed, may be
+ * NULL). A directory that does not exist is skipped; a plugin that is
+ * refused stops the load: the engine does not run with half its
+ * regulations. Returns 0, or a negative code with *err (caller frees)
+ * naming the file and the reason. Main thread. */
+int plugins_load(const char *const *dirs, int ndirs, const cJSON *configs, plugins **out,
+                 char **err);
+/* Calls every plugin's fini, then dlcloses them. */
+void plugins_free(plugins *p);
+
+/* The default plugin directory of this binary: "<dir of the binary>/plugins"
+ * (a build tree) or "<dir of the binary>/../lib/obligo/plugins" (an
+ * install), whichever exists; NULL when neither does. Caller frees. */
+char *plugins_default_dir(void);
+
+/* The event type registered under `type`, or NULL. */
+const obligo_event_type *plugins_event_type(const plugins *p, const char *type);
+/* For validate.c: the same as a lookup function over a const void *. */
+const obligo_event_type *plugins_lookup(const void *p, const char *type);
+
+/* The obligation kinds plugins registered (count in *n). */
+const obligo_obligation_kind *plugins_obligation_kinds(const plugins *p, int *n);
+const plugins_rule_function *plugins_rule_functions(const plugins *p, int *n);
+/* The sink registered as `name` (the part of a sink spec before ':'). */
+const plugins_sink *plugins_find_sink(const plugins *p, const char *name);
+const plugins_adapter *plugins_find_adapter(const plugins *p, const char *name);
+const plugins_adapter *plugins_find_adapter_by_path(const plugins *p, const char *http_path);
+
+/* `obligo plugins --json`: [{name, version, abi, file, description,
+ * event_types: [...], obligation_kinds: [...], rule_functions: [...],
+ * alert_sinks: [...], input_adapters: [...]}]. Caller frees. */
+cJSON *plugins_describe(const plugins *p);
+
+#endif

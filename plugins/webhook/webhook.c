@@ -1,0 +1,419 @@
+/*
+ * webhook.c — the "webhook" alert sink: POSTs each alert to one URL.
+ *
+ * Configuration ("plugins": {"webhook": {...}}):
+ *   url         string, required   where alerts go; must start with https://
+ *                                  unless allow_http is true
+ *   secret      string, required   the HMAC-SHA256 key
+ *   timeout_ms  count, default 5000  connect and total timeout of one POST
+ *   allow_http  bool, default false  allow http:// (tests against a loopback
+ *                                  receiver; never in production)
+ *
+ * Each delivery is one POST of the alert's JSON (DESIGN.md §2: {id, kind,
+ * severity, subject, at, message, event}) with
+ *   Content-Type: application/json
+ *   X-Obligo-Alert-Id: <the alert's stable id>   receivers deduplicate on it
+ *   X-Obligo-Signature: sha256=<hex HMAC-SHA256 of the exact body>
+ *   User-Agent: obligo-webhook/1.0
+ * The sink's argument ("webhook:ARGUMENT" in "sinks") is not used.
+ *
+ * Results: a 2xx answer is delivered (0). A connection error, a timeout, 408,
+ * 429 or 5xx is OBLIGO_PLUGIN_RETRY: the host's durable outbox calls again
+ * later with exponential backoff, so this file never sleeps or loops. Any
+ * other answer (4xx, and 3xx: redirects are never followed, so a webhook can
+ * not be bounced to another host) is OBLIGO_PLUGIN_ERROR, logged with its
+ * status.
+ *
+ * Threads: deliver is called by one host thread at a time (the outbox
+ * thread, see plugin.h), so the one CURL easy handle in the state is reused
+ * without a lock; curl_easy_reset before each use keeps its connection and
+ * DNS caches. curl_global_init runs in init and curl_global_cleanup in fini:
+ * both run on the host's main thread before and after the engine runs, when
+ * no other thread uses libcurl, and libcurl counts the calls, so pairing them
+ * per plugin instance is safe; the cleanup releases libcurl's global state so
+ * that unloading the plugin leaves nothing behind (LeakSanitizer stays
+ * clean).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <obligo/plugin.h>
+
+#define WEBHOOK_USER_AGENT "obligo-webhook/1.0"
+#define WEBHOOK_DEFAULT_TIMEOUT_MS 5000
+#define WEBHOOK_MAX_TIMEOUT_MS 600000 /* ten minutes: the outbox thread waits */
+
+typedef struct webhook {
+    obligo_host *host;
+    const obligo_host_api *api;
+    char *url;
+    char *secret;
+    size_t secret_len;
+    long timeout_ms;
+    int allow_http;
+    CURL *curl;
+    char curl_error[CURL_ERROR_SIZE];
+} webhook;
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static char *dup_with(const obligo_host_api *api, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = api->alloc(n);
+    if (p)
+        memcpy(p, s, n);
+    return p;
+}
+
+/* Sets *error to a message allocated with api->alloc (the host frees it). */
+__attribute__((format(printf, 3, 4))) static void set_error(const obligo_host_api *api,
+                                                            char **error, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (error && !*error)
+        *error = dup_with(api, buf);
+}
+
+__attribute__((format(printf, 3, 4))) static void log_line(const webhook *w, int level,
+                                                           const char *fmt, ...)
+{
+    char buf[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (w->api->log)
+        w->api->log(w->host, level, buf);
+}
+
+static void free_webhook(webhook *w)
+{
+    if (!w)
+        return;
+    if (w->curl)
+        curl_easy_cleanup(w->curl);
+    if (w->secret) {
+        OPENSSL_cleanse(w->secret, w->secret_len);
+        w->api->free(w->secret);
+    }
+    w->api->free(w->url);
+    w->api->free(w);
+}
+
+/* 1 when s starts with the scheme prefix p (schemes are case-insensitive). */
+static int has_scheme(const char *s, const char *p)
+{
+    return strncasecmp(s, p, strlen(p)) == 0;
+}
+
+/* A header value must not be able to end its header line. */
+static int header_safe(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return 0;
+    return 1;
+}
+
+static size_t discard_body(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    (void)data;
+    (void)userdata;
+    return size * nmemb;
+}
+
+/* ---- deliver ------------------------------------------------------------- */
+
+static int deliver(void *state, const char *argument, const char *alert_id, const char *alert_json)
+{
+    webhook *w = state;
+    (void)argument;
+    if (!w || !w->curl || !alert_id || !alert_json)
+        return OBLIGO_PLUGIN_ERROR;
+    if (!header_safe(alert_id)) {
+        log_line(w, OBLIGO_LOG_ERROR, "alert id is empty or holds control characters; not sent");
+        return OBLIGO_PLUGIN_ERROR;
+    }
+
+    size_t body_len = strlen(alert_json);
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mac_len = 0;
+    if (!HMAC(EVP_sha256(), w->secret, (int)w->secret_len, (const unsigned char *)alert_json,
+              body_len, mac, &mac_len)) {
+        log_line(w, OBLIGO_LOG_ERROR, "alert %s: HMAC-SHA256 failed", alert_id);
+        return OBLIGO_PLUGIN_RETRY;
+    }
+    char signature[sizeof "X-Obligo-Signature: sha256=" + 2 * EVP_MAX_MD_SIZE];
+    int off = snprintf(signature, sizeof signature, "X-Obligo-Signature: sha256=");
+    for (unsigned int i = 0; i < mac_len; i++)
+        off += snprintf(signature + off, sizeof signature - (size_t)off, "%02x", mac[i]);
+
+    size_t id_header_len = sizeof "X-Obligo-Alert-Id: " + strlen(alert_id);
+    char *id_header = malloc(id_header_len);
+    if (!id_header)
+        return OBLIGO_PLUGIN_RETRY;
+    snprintf(id_header, id_header_len, "X-Obligo-Alert-Id: %s", alert_id);
+
+    struct curl_slist *headers = NULL, *h;
+    const char *lines[] = {"Content-Type: application/json", id_header, signature,
+                           "Expect:" /* no 100-continue round trip */};
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        h = curl_slist_append(headers, lines[i]);
+        if (!h) {
+            curl_slist_free_all(headers);
+            free(id_header);
+            return OBLIGO_PLUGIN_RETRY;
+        }
+        headers = h;
+    }
+    free(id_header); /* curl_slist_append copied it */
+
+    CURL *c = w->curl;
+    curl_easy_reset(c);
+    w->curl_error[0] = '\0';
+    CURLcode rc = CURLE_OK;
+#define SET(opt, val)                                                                              \
+    do {                                                                                           \
+        if (rc == CURLE_OK)                                                                        \
+            rc = curl_easy_setopt(c, opt, val);                                                    \
+    } while (0)
+    SET(CURLOPT_ERRORBUFFER, w->curl_error);
+    SET(CURLOPT_NOSIGNAL, 1L);
+    SET(CURLOPT_PROTOCOLS_STR, "http,https");
+    SET(CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    SET(CURLOPT_FOLLOWLOCATION, 0L); /* never follow a redirect, to any host */
+    SET(CURLOPT_CONNECTTIMEOUT_MS, w->timeout_ms);
+    SET(CURLOPT_TIMEOUT_MS, w->timeout_ms);
+    SET(CURLOPT_URL, w->url);
+    SET(CURLOPT_USERAGENT, WEBHOOK_USER_AGENT);
+    SET(CURLOPT_HTTPHEADER, headers);
+    SET(CURLOPT_POST, 1L);
+    SET(CURLOPT_POSTFIELDS, alert_json); /* borrowed for the duration of perform */
+    SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+    SET(CURLOPT_WRITEFUNCTION, discard_body);
+#undef SET
+    if (rc != CURLE_OK) {
+        curl_slist_free_all(headers);
+        log_line(w, OBLIGO_LOG_ERROR, "alert %s: cannot set up the request: %s", alert_id,
+                 curl_easy_strerror(rc));
+        return OBLIGO_PLUGIN_ERROR;
+    }
+
+    rc = curl_easy_perform(c);
+    long status = 0;
+    if (rc == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    /* Nothing borrowed may stay behind in the handle between calls. */
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, (const char *)NULL);
+    curl_slist_free_all(headers);
+
+    if (rc != CURLE_OK) {
+        const char *why = w->curl_error[0] ? w->curl_error : curl_easy_strerror(rc);
+        switch (rc) {
+        case CURLE_UNSUPPORTED_PROTOCOL:
+        case CURLE_URL_MALFORMAT:
+        case CURLE_NOT_BUILT_IN:
+            log_line(w, OBLIGO_LOG_ERROR, "alert %s: %s", alert_id, why);
+            return OBLIGO_PLUGIN_ERROR;
+        default: /* connection refused, DNS, TLS, timeout, reset: try again later */
+            log_line(w, OBLIGO_LOG_WARNING, "alert %s: %s; will retry", alert_id, why);
+            return OBLIGO_PLUGIN_RETRY;
+        }
+    }
+    if (status >= 200 && status <= 299)
+        return OBLIGO_PLUGIN_OK;
+    if (status == 408 || status == 429 || (status >= 500 && status <= 599)) {
+        log_line(w, OBLIGO_LOG_WARNING, "alert %s: the receiver answered %ld; will retry", alert_id,
+                 status);
+        return OBLIGO_PLUGIN_RETRY;
+    }
+    if (status >= 300 && status <= 399)
+        log_line(w, OBLIGO_LOG_ERROR,
+                 "alert %s: the receiver answered %ld (redirects are not followed)", alert_id,
+                 status);
+    else
+        log_line(w, OBLIGO_LOG_ERROR, "alert %s: the receiver answered %ld", alert_id, status);
+    return OBLIGO_PLUGIN_ERROR;
+}
+
+static const obligo_alert_sink webhook_sink = {
+    .abi_version = OBLIGO_ABI_CURRENT,
+    .struct_size = sizeof(obligo_alert_sink),
+    .name = "webhook",
+    .deliver = deliver,
+};
+
+/* ---- init and fini ------------------------------------------------------- */
+
+/* Reads the configuration into w; 0 or OBLIGO_PLUGIN_ERROR with *error. The
+ * host has checked it against the schema already; this checks again what
+ * the schema cannot say. */
+static int read_config(webhook *w, const char *config_json, char **error)
+{
+    const obligo_host_api *api = w->api;
+    cJSON *cfg = cJSON_Parse(config_json ? config_json : "");
+    if (!cJSON_IsObject(cfg)) {
+        cJSON_Delete(cfg);
+        set_error(api, error, "webhook: the configuration is not a JSON object");
+        return OBLIGO_PLUGIN_ERROR;
+    }
+    int rc = OBLIGO_PLUGIN_ERROR;
+    const cJSON *url = cJSON_GetObjectItemCaseSensitive(cfg, "url");
+    const cJSON *secret = cJSON_GetObjectItemCaseSensitive(cfg, "secret");
+    const cJSON *timeout = cJSON_GetObjectItemCaseSensitive(cfg, "timeout_ms");
+    const cJSON *allow_http = cJSON_GetObjectItemCaseSensitive(cfg, "allow_http");
+
+    if (allow_http && !cJSON_IsNull(allow_http)) {
+        if (!cJSON_IsBool(allow_http)) {
+            set_error(api, error, "webhook.allow_http: must be true or false");
+            goto out;
+        }
+        w->allow_http = cJSON_IsTrue(allow_http);
+    }
+    w->timeout_ms = WEBHOOK_DEFAULT_TIMEOUT_MS;
+    if (timeout && !cJSON_IsNull(timeout)) {
+        double t = cJSON_IsNumber(timeout) ? timeout->valuedouble : -1;
+        if (!(t >= 1 && t <= WEBHOOK_MAX_TIMEOUT_MS) || t != (double)(long)t) {
+            set_error(api, error, "webhook.timeout_ms: must be a whole number from 1 to %d",
+                      WEBHOOK_MAX_TIMEOUT_MS);
+            goto out;
+        }
+        w->timeout_ms = (long)t;
+    }
+    if (!cJSON_IsString(url) || !url->valuestring[0]) {
+        set_error(api, error, "webhook.url: required (a string)");
+        goto out;
+    }
+    if (!has_scheme(url->valuestring, "https://") &&
+        !(w->allow_http && has_scheme(url->valuestring, "http://"))) {
+        set_error(api, error,
+                  w->allow_http ? "webhook.url: must start with https:// or http://"
+                                : "webhook.url: must start with https:// (http:// only with "
+                                  "allow_http: true)");
+        goto out;
+    }
+    if (!header_safe(url->valuestring)) {
+        set_error(api, error, "webhook.url: holds control characters");
+        goto out;
+    }
+    if (!cJSON_IsString(secret) || !secret->valuestring[0]) {
+        set_error(api, error, "webhook.secret: required (a non-empty string)");
+        goto out;
+    }
+    w->url = dup_with(api, url->valuestring);
+    w->secret_len = strlen(secret->valuestring);
+    w->secret = dup_with(api, secret->valuestring);
+    if (!w->url || !w->secret) {
+        set_error(api, error, "webhook: out of memory");
+        goto out;
+    }
+    rc = 0;
+out:
+    if (cJSON_IsString(secret))
+        OPENSSL_cleanse(secret->valuestring, strlen(secret->valuestring));
+    cJSON_Delete(cfg);
+    return rc;
+}
+
+static int webhook_init(obligo_host *host, const obligo_host_api *api, const char *config_json,
+                        void **state, char **error)
+{
+    *state = NULL;
+    if (!api || api->struct_size < offsetof(obligo_host_api, free) + sizeof api->free ||
+        !api->alloc || !api->free)
+        return OBLIGO_PLUGIN_ERROR; /* no way to hand back a message */
+    if (OBLIGO_ABI_MAJOR_OF(api->abi_version) != OBLIGO_ABI_MAJOR ||
+        !OBLIGO_HOST_HAS(api, register_alert_sink) || !api->register_alert_sink) {
+        set_error(api, error, "webhook: the host has no register_alert_sink");
+        return OBLIGO_PLUGIN_ERROR;
+    }
+
+    webhook *w = api->alloc(sizeof *w);
+    if (!w) {
+        set_error(api, error, "webhook: out of memory");
+        return OBLIGO_PLUGIN_ERROR;
+    }
+    memset(w, 0, sizeof *w);
+    w->host = host;
+    w->api = api;
+    if (read_config(w, config_json, error)) {
+        free_webhook(w);
+        return OBLIGO_PLUGIN_ERROR;
+    }
+
+    CURLcode grc = curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (grc != CURLE_OK) {
+        set_error(api, error, "webhook: curl_global_init: %s", curl_easy_strerror(grc));
+        free_webhook(w);
+        return OBLIGO_PLUGIN_ERROR;
+    }
+    w->curl = curl_easy_init();
+    if (!w->curl) {
+        set_error(api, error, "webhook: curl_easy_init failed");
+        goto fail;
+    }
+    if (api->register_alert_sink(host, &webhook_sink)) {
+        set_error(api, error, "webhook: registering the alert sink \"webhook\" failed");
+        goto fail;
+    }
+    *state = w;
+    return OBLIGO_PLUGIN_OK;
+fail:
+    free_webhook(w);
+    curl_global_cleanup();
+    return OBLIGO_PLUGIN_ERROR;
+}
+
+static void webhook_fini(void *state)
+{
+    webhook *w = state;
+    if (!w)
+        return;
+    free_webhook(w);
+    curl_global_cleanup(); /* pairs with the curl_global_init of a successful init */
+}
+
+/* ---- the description ----------------------------------------------------- */
+
+static const obligo_field config_fields[] = {
+    {.name = "url", .kind = OBLIGO_FIELD_STRING, .required = 1},
+    {.name = "secret", .kind = OBLIGO_FIELD_STRING, .required = 1},
+    {.name = "timeout_ms", .kind = OBLIGO_FIELD_COUNT, .required = 0},
+    {.name = "allow_http", .kind = OBLIGO_FIELD_BOOL, .required = 0},
+    {.name = NULL},
+};
+
+static const obligo_schema config_schema = {.fields = config_fields};
+
+static const obligo_plugin webhook_plugin = {
+    .abi_version = OBLIGO_ABI_CURRENT,
+    .struct_size = sizeof(obligo_plugin),
+    .name = "webhook",
+    .version = "1.0.0",
+    .description = "alert sink: signed HTTPS POST of each alert (HMAC-SHA256)",
+    .config_schema = &config_schema,
+    .init = webhook_init,
+    .fini = webhook_fini,
+};
+
+OBLIGO_PLUGIN_EXPORT const obligo_plugin *obligo_plugin_entry(void)
+{
+    return &webhook_plugin;
+}
