@@ -24,8 +24,9 @@ static void cli_plugins_list(const char *title, const cJSON *arr)
     printf("    %-16s", title);
     int first = 1;
     for (const cJSON *c = arr->child; c; c = c->next) {
-        const char *s = cJSON_IsString(c) ? c->valuestring
-                                          : cJSON_GetObjectItemCaseSensitive(c, "name")->valuestring;
+        const char *s = cJSON_IsString(c)
+                            ? c->valuestring
+                            : cJSON_GetObjectItemCaseSensitive(c, "name")->valuestring;
         printf("%s%s", first ? "" : ", ", s);
         first = 0;
     }

@@ -55,29 +55,19 @@ int journal_append(store *st, const cJSON *event, const char *raw, size_t len, c
     if (time_s)
         clock_parse_rfc3339(time_s, &t);
 
-    sqlite3_stmt *s = store_stmt(st, "SELECT seq FROM events WHERE source=?1 AND id=?2");
-    if (!s)
-        return OBLIGO_EDB;
-    sqlite3_bind_text(s, 1, source, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        *seq = sqlite3_column_int64(s, 0);
-        *duplicate = 1;
-        sqlite3_reset(s);
-        return 0;
-    }
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE)
-        return store_error(rc);
-
+    sqlite3_stmt *s;
+    int rc;
     char prev[DIGEST_HEX_LEN], hash[DIGEST_HEX_LEN];
     if ((rc = journal_last_hash(st, prev)))
         return rc;
     if ((rc = journal_hash(hash, prev, source, id, type, raw, len)))
         return rc;
+    /* One statement both detects a repeat (UNIQUE(source,id): nothing is
+     * inserted) and appends; the hash computed for a repeat is wasted, which
+     * costs less than a lookup for every new event. */
     s = store_stmt(st, "INSERT INTO events(source,id,type,time,subject,raw,received_at,ruleset,"
-                       "hash,prev_hash) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)");
+                       "hash,prev_hash) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) "
+                       "ON CONFLICT(source,id) DO NOTHING");
     if (!s)
         return OBLIGO_EDB;
     sqlite3_bind_text(s, 1, source, -1, SQLITE_STATIC);
@@ -95,6 +85,11 @@ int journal_append(store *st, const cJSON *event, const char *raw, size_t len, c
     sqlite3_reset(s);
     if (rc != SQLITE_DONE)
         return store_error(rc);
+    if (sqlite3_changes(st->db) == 0) {
+        *duplicate = 1;
+        *seq = 0;
+        return 0;
+    }
     *seq = sqlite3_last_insert_rowid(st->db);
     return 0;
 }

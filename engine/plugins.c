@@ -140,9 +140,9 @@ static int plugins_grow(void **arr, int n, size_t elem)
 
 static int plugins_api_register_event_type(obligo_host *h, const obligo_event_type *t)
 {
-    if (!t || plugins_check_header(h, t->abi_version, t->struct_size,
-                                   PLUGINS_SIZE_TO(obligo_event_type, description),
-                                   "an event type"))
+    if (!t ||
+        plugins_check_header(h, t->abi_version, t->struct_size,
+                             PLUGINS_SIZE_TO(obligo_event_type, description), "an event type"))
         return OBLIGO_PLUGIN_ERROR;
     if (!t->type || !*t->type)
         return plugins_refuse(h, "an event type without a name%s", "");
@@ -157,13 +157,12 @@ static int plugins_api_register_event_type(obligo_host *h, const obligo_event_ty
 
 static int plugins_api_register_obligation_kind(obligo_host *h, const obligo_obligation_kind *k)
 {
-    if (!k || plugins_check_header(h, k->abi_version, k->struct_size,
-                                   PLUGINS_SIZE_TO(obligo_obligation_kind, once),
-                                   "an obligation kind"))
+    if (!k ||
+        plugins_check_header(h, k->abi_version, k->struct_size,
+                             PLUGINS_SIZE_TO(obligo_obligation_kind, once), "an obligation kind"))
         return OBLIGO_PLUGIN_ERROR;
     if (!k->name || !*k->name || !k->title || !k->source)
-        return plugins_refuse(h, "obligation kind %s needs a name, a title and a source",
-                              k->name);
+        return plugins_refuse(h, "obligation kind %s needs a name, a title and a source", k->name);
     if (k->due_unit < OBLIGO_HOURS || k->due_unit > OBLIGO_YEARS || k->due_n < 0)
         return plugins_refuse(h, "obligation kind %s has an unknown period", k->name);
     plugins *p = h->reg;
@@ -195,8 +194,7 @@ static int plugins_api_register_rule_function(obligo_host *h, const obligo_rule_
                                    PLUGINS_SIZE_TO(obligo_rule_function, fn), "a rule function"))
         return OBLIGO_PLUGIN_ERROR;
     if (!f->module || !*f->module || !f->name || !*f->name || !f->fn)
-        return plugins_refuse(h, "rule function %s needs a module, a name and a function",
-                              f->name);
+        return plugins_refuse(h, "rule function %s needs a module, a name and a function", f->name);
     plugins *p = h->reg;
     for (int i = 0; i < p->nfns; i++)
         if (strcmp(p->fns[i].module, f->module) == 0 && strcmp(p->fns[i].name, f->name) == 0)
@@ -204,8 +202,7 @@ static int plugins_api_register_rule_function(obligo_host *h, const obligo_rule_
     if (plugins_grow((void **)&p->fns, p->nfns, sizeof *p->fns) ||
         plugins_grow((void **)&p->fn_owner, p->nfns, sizeof *p->fn_owner))
         return OBLIGO_PLUGIN_ERROR;
-    plugins_rule_function r = {obligo_strdup(f->module), obligo_strdup(f->name), f->fn, NULL,
-                               NULL};
+    plugins_rule_function r = {obligo_strdup(f->module), obligo_strdup(f->name), f->fn, NULL, NULL};
     if (!r.module || !r.name) {
         obligo_free(r.module);
         obligo_free(r.name);
@@ -241,9 +238,9 @@ static int plugins_api_register_alert_sink(obligo_host *h, const obligo_alert_si
 
 static int plugins_api_register_input_adapter(obligo_host *h, const obligo_input_adapter *a)
 {
-    if (!a || plugins_check_header(h, a->abi_version, a->struct_size,
-                                   PLUGINS_SIZE_TO(obligo_input_adapter, convert),
-                                   "an input adapter"))
+    if (!a ||
+        plugins_check_header(h, a->abi_version, a->struct_size,
+                             PLUGINS_SIZE_TO(obligo_input_adapter, convert), "an input adapter"))
         return OBLIGO_PLUGIN_ERROR;
     if (!a->name || !*a->name || !a->convert || !a->media_type)
         return plugins_refuse(h, "input adapter %s needs a name, a media type and convert",
@@ -701,8 +698,7 @@ cJSON *plugins_describe(const plugins *p)
         cJSON_AddStringToObject(o, "version", l->desc->version ? l->desc->version : "");
         cJSON_AddStringToObject(o, "abi", abi);
         cJSON_AddStringToObject(o, "file", l->file);
-        cJSON_AddStringToObject(o, "description",
-                                l->desc->description ? l->desc->description : "");
+        cJSON_AddStringToObject(o, "description", l->desc->description ? l->desc->description : "");
         cJSON *types = cJSON_AddArrayToObject(o, "event_types");
         for (int j = 0; j < p->ntypes; j++)
             if (p->types[j].owner == i)

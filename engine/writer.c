@@ -73,25 +73,50 @@ static double writer_seconds(void)
 
 /* ---- the jobs, on the writer thread --------------------------------------- */
 
-static void writer_run_events(writer *w, writer_job *j)
+/* Applies one job inside the open transaction; j->rc says how it went.
+ * Returns j->rc. */
+static int writer_apply(writer *w, writer_job *j, obligo_time now)
 {
     engine *e = w->e;
     engine_stats before = e->stats;
-    int rc = store_savepoint(&e->st);
-    for (int i = 0; i < j->n && !rc; i++) {
-        int dup = 0;
-        rc = engine_event(e, j->events[i], j->raws[i], j->lens[i], &dup);
+    int rc = 0;
+    switch (j->kind) {
+    case WRITER_EVENTS:
+        for (int i = 0; i < j->n && !rc; i++) {
+            int dup = 0;
+            rc = engine_event(e, j->events[i], j->raws[i], j->lens[i], &dup);
+        }
+        j->accepted = rc ? 0 : e->stats.accepted - before.accepted;
+        j->duplicates = rc ? 0 : e->stats.duplicates - before.duplicates;
+        break;
+    case WRITER_FIRE:
+        rc = engine_fire_due(e, e->now, j->late_before, NULL);
+        break;
+    case WRITER_REJECT:
+        rc = engine_reject(e, j->origin ? j->origin : "", j->n ? j->raws[0] : "",
+                           j->n ? j->lens[0] : 0, j->field, j->reason ? j->reason : "invalid");
+        break;
+    case WRITER_HEALTH: {
+        char stamp[24];
+        snprintf(stamp, sizeof stamp, "%lld", (long long)now);
+        rc = store_meta_set(&e->st, "healthz", stamp);
+        break;
     }
-    if (rc) {
-        /* this job alone is undone; the others in the batch go on */
-        store_rollback_savepoint(&e->st);
-        e->stats = before;
-        j->rc = rc;
-        return;
+    default:
+        break;
     }
-    j->rc = store_release(&e->st);
-    j->accepted = e->stats.accepted - before.accepted;
-    j->duplicates = e->stats.duplicates - before.duplicates;
+    return j->rc = rc;
+}
+
+static int writer_is_write(const writer_job *j)
+{
+    return j->kind != WRITER_RELOAD && j->kind != WRITER_STATS;
+}
+
+static void writer_fail(writer_job *j, int rc)
+{
+    j->rc = rc;
+    j->accepted = j->duplicates = 0;
 }
 
 static void writer_stats(writer *w, writer_job *j)
@@ -139,52 +164,54 @@ static void writer_group(writer *w, writer_job *jobs)
         if (j->kind == WRITER_RELOAD)
             writer_reload(w, j);
 
+    /* Optimistic group commit: every job in one transaction, no savepoints.
+     * A job that fails (a full disk, memory) is rare; then the group is
+     * rolled back and each job runs in a transaction of its own, so one
+     * job's failure never costs another's events. */
     double t0 = writer_seconds();
     engine_stats before = e->stats;
-    int rc = engine_begin(e);
-    for (writer_job *j = jobs; j && !rc; j = j->next) {
-        switch (j->kind) {
-        case WRITER_EVENTS:
-            writer_run_events(w, j);
-            break;
-        case WRITER_FIRE:
-            rc = engine_fire_due(e, e->now, j->late_before, NULL);
-            break;
-        case WRITER_REJECT:
-            j->rc =
-                engine_reject(e, j->origin ? j->origin : "", j->n ? j->raws[0] : "",
-                              j->n ? j->lens[0] : 0, j->field, j->reason ? j->reason : "invalid");
-            break;
-        case WRITER_HEALTH: {
-            char stamp[24];
-            snprintf(stamp, sizeof stamp, "%lld", (long long)now);
-            j->rc = store_meta_set(&e->st, "healthz", stamp);
-            break;
-        }
-        default:
-            break;
-        }
-    }
-    if (!rc)
+    int rc = engine_begin(e), failed = 0, committed = 0;
+    for (writer_job *j = jobs; j && !rc && !failed; j = j->next)
+        failed = writer_is_write(j) && writer_apply(w, j, now) != 0;
+    if (!rc && !failed)
         rc = engine_commit(e);
-    if (rc) {
+    if (!rc && !failed) {
+        committed = 1;
+        metrics_histogram_observe(&w->commit_seconds, writer_seconds() - t0);
+    } else {
         engine_rollback(e);
         e->stats = before;
         for (writer_job *j = jobs; j; j = j->next) {
-            if (j->kind != WRITER_RELOAD && j->kind != WRITER_STATS) {
-                j->rc = rc;
-                j->accepted = j->duplicates = 0;
+            if (!writer_is_write(j))
+                continue;
+            if (!failed) {
+                writer_fail(j, rc); /* the commit itself failed: nothing is stored */
+                continue;
+            }
+            engine_stats mine = e->stats;
+            double tj = writer_seconds();
+            int jrc = engine_begin(e);
+            if (!jrc && !writer_apply(w, j, now))
+                jrc = engine_commit(e);
+            else if (!jrc)
+                jrc = j->rc;
+            if (jrc) {
+                engine_rollback(e);
+                e->stats = mine;
+                writer_fail(j, jrc);
+            } else {
+                committed = 1;
+                metrics_histogram_observe(&w->commit_seconds, writer_seconds() - tj);
             }
         }
-        fprintf(stderr, "obligo serve: commit failed: %s; nothing of this group was stored\n",
-                obligo_strerror(rc));
-    } else {
-        metrics_histogram_observe(&w->commit_seconds, writer_seconds() - t0);
+        if (!failed)
+            fprintf(stderr, "obligo serve: commit failed: %s; nothing of this group was stored\n",
+                    obligo_strerror(rc));
     }
     for (writer_job *j = jobs; j; j = j->next)
         if (j->kind == WRITER_STATS)
             writer_stats(w, j);
-    if (!rc) {
+    if (committed) {
         /* Delivery is someone else's job when a deliverer is set, so a slow
          * sink never holds up the next group's commit. */
         if (w->committed)

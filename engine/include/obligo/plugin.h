@@ -57,8 +57,8 @@ extern "C" {
 
 /* Return codes of plugin and host functions: 0 or a negative number. */
 #define OBLIGO_PLUGIN_OK 0
-#define OBLIGO_PLUGIN_ERROR (-1)   /* a failure; the message says why */
-#define OBLIGO_PLUGIN_RETRY 1      /* alert sinks: not delivered now, try again later */
+#define OBLIGO_PLUGIN_ERROR (-1) /* a failure; the message says why */
+#define OBLIGO_PLUGIN_RETRY 1    /* alert sinks: not delivered now, try again later */
 
 /* ---- schemas (frozen for major 1) ---------------------------------------- */
 
@@ -96,17 +96,17 @@ typedef struct obligo_schema {
 /* An event type of the catalogue. Borrowed: the plugin keeps it alive until
  * fini (a static is the usual choice). */
 typedef struct obligo_event_type {
-    uint32_t abi_version; /* OBLIGO_ABI_CURRENT */
-    uint32_t struct_size; /* sizeof(obligo_event_type) */
-    const char *type;     /* e.g. "nl.avg.breach.reported" */
+    uint32_t abi_version;      /* OBLIGO_ABI_CURRENT */
+    uint32_t struct_size;      /* sizeof(obligo_event_type) */
+    const char *type;          /* e.g. "nl.avg.breach.reported" */
     const obligo_schema *data; /* the schema of "data"; NULL: any JSON */
     const char *description;   /* one line, for `obligo plugins` */
 } obligo_event_type;
 
 /* Units of obligation periods. */
 typedef enum obligo_period_unit {
-    OBLIGO_HOURS = 0, /* elapsed time; legal_limit per 1182/71 art. 3(1) */
-    OBLIGO_DAYS = 1,  /* calendar days, Amsterdam wall-clock time kept */
+    OBLIGO_HOURS = 0,  /* elapsed time; legal_limit per 1182/71 art. 3(1) */
+    OBLIGO_DAYS = 1,   /* calendar days, Amsterdam wall-clock time kept */
     OBLIGO_MONTHS = 2, /* 1182/71 art. 3: end of day, rolled past weekends and holidays */
     OBLIGO_YEARS = 3
 } obligo_period_unit;
@@ -130,8 +130,7 @@ typedef struct obligo_obligation_kind {
  * a JSON value allocated with api->alloc (the host frees it) and returns 0;
  * on failure it sets *error (api->alloc'd, host frees) and returns
  * OBLIGO_PLUGIN_ERROR, which the calling rule sees as a Lua error. */
-typedef int (*obligo_rule_fn)(void *state, const char *args_json, char **result_json,
-                              char **error);
+typedef int (*obligo_rule_fn)(void *state, const char *args_json, char **result_json, char **error);
 
 typedef struct obligo_rule_function {
     uint32_t abi_version;
@@ -151,8 +150,7 @@ typedef struct obligo_alert_sink {
     uint32_t abi_version;
     uint32_t struct_size;
     const char *name;
-    int (*deliver)(void *state, const char *argument, const char *alert_id,
-                   const char *alert_json);
+    int (*deliver)(void *state, const char *argument, const char *alert_id, const char *alert_json);
 } obligo_alert_sink;
 
 /* Hands one converted CloudEvent (JSON text, borrowed: the host copies it)
@@ -173,16 +171,19 @@ typedef struct obligo_input_adapter {
     const char *name;       /* e.g. "fhir" */
     const char *media_type; /* e.g. "application/fhir+json" */
     const char *http_path;  /* e.g. "/v1/fhir/AuditEvent", or NULL */
-    int (*convert)(void *state, const char *input, size_t len, obligo_emit_fn emit,
-                   void *emit_ctx, char **error_path, char **error, char **error_body);
+    int (*convert)(void *state, const char *input, size_t len, obligo_emit_fn emit, void *emit_ctx,
+                   char **error_path, char **error, char **error_body);
 } obligo_input_adapter;
 
 /* ---- the host's functions ------------------------------------------------ */
 
 typedef struct obligo_host obligo_host; /* opaque: the host's record of this plugin */
 
-typedef enum obligo_log_level { OBLIGO_LOG_ERROR = 0, OBLIGO_LOG_WARNING = 1, OBLIGO_LOG_INFO = 2 }
-    obligo_log_level;
+typedef enum obligo_log_level {
+    OBLIGO_LOG_ERROR = 0,
+    OBLIGO_LOG_WARNING = 1,
+    OBLIGO_LOG_INFO = 2
+} obligo_log_level;
 
 typedef struct obligo_host_api {
     uint32_t abi_version; /* the host's OBLIGO_ABI_CURRENT */
