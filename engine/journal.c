@@ -86,9 +86,17 @@ int journal_append(store *st, const cJSON *event, const char *raw, size_t len, c
     if (rc != SQLITE_DONE)
         return store_error(rc);
     if (sqlite3_changes(st->db) == 0) {
+        /* a repeat: report the row that was there first */
         *duplicate = 1;
-        *seq = 0;
-        return 0;
+        s = store_stmt(st, "SELECT seq FROM events WHERE source=?1 AND id=?2");
+        if (!s)
+            return OBLIGO_EDB;
+        sqlite3_bind_text(s, 1, source, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
+        rc = sqlite3_step(s);
+        *seq = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+        sqlite3_reset(s);
+        return rc == SQLITE_ROW ? 0 : store_error(rc);
     }
     *seq = sqlite3_last_insert_rowid(st->db);
     return 0;
