@@ -291,53 +291,64 @@ static int ingest_line(ingest_run *r, const char *name, long lineno, const char 
     return rc;
 }
 
-/* Reads lines of any length but keeps at most max+1 bytes of each, so a
- * hostile file cannot make the engine hold a gigabyte line. */
+/* Reads lines of any length but keeps at most max bytes of each, so a
+ * hostile file cannot make the engine hold a gigabyte line. fgets reads a
+ * block at a time; a line longer than the buffer arrives in pieces. */
 static int ingest_stream(ingest_run *r, FILE *fp, const char *name)
 {
     size_t max = r->e->cfg->max_event_bytes, cap = 65536, len = 0;
     char *buf = obligo_malloc(cap);
     if (!buf)
         return OBLIGO_ENOMEM;
+    char chunk[16384];
     long lineno = 0;
-    int truncated = 0, rc = 0, c;
-    for (;;) {
-        c = getc_unlocked(fp);
-        if (c == EOF || c == '\n') {
-            if (c == EOF && len == 0 && !truncated)
+    int truncated = 0, rc = 0, at_eof = 0;
+    while (!rc && !at_eof) {
+        size_t n = 0;
+        int complete = 0;
+        if (fgets(chunk, sizeof chunk, fp)) {
+            n = strlen(chunk);
+            complete = n > 0 && chunk[n - 1] == '\n';
+            if (complete)
+                n--;
+        } else {
+            at_eof = 1;
+            if (len == 0 && !truncated)
                 break;
-            lineno++;
-            while (len > 0 && (buf[len - 1] == '\r' || buf[len - 1] == ' ' || buf[len - 1] == '\t'))
-                len--;
-            size_t start = 0;
-            while (start < len && (buf[start] == ' ' || buf[start] == '\t'))
-                start++;
-            if (len > start || truncated) {
-                buf[len] = '\0';
-                rc = ingest_line(r, name, lineno, buf + start, len - start, truncated);
-                if (rc)
-                    break;
-            }
-            len = 0;
-            truncated = 0;
-            if (c == EOF)
-                break;
-            continue;
+            complete = 1; /* the last line had no newline */
         }
-        if (len >= max) {
+        if (!truncated && len + n > max) {
             truncated = 1;
-            continue;
-        }
-        if (len + 2 > cap) {
-            char *nb = obligo_realloc(buf, cap * 2);
-            if (!nb) {
-                rc = OBLIGO_ENOMEM;
-                break;
+        } else if (!truncated && n) {
+            if (len + n + 1 > cap) {
+                size_t ncap = cap;
+                while (len + n + 1 > ncap)
+                    ncap *= 2;
+                char *nb = obligo_realloc(buf, ncap);
+                if (!nb) {
+                    rc = OBLIGO_ENOMEM;
+                    break;
+                }
+                buf = nb;
+                cap = ncap;
             }
-            buf = nb;
-            cap *= 2;
+            memcpy(buf + len, chunk, n);
+            len += n;
         }
-        buf[len++] = (char)c;
+        if (!complete)
+            continue;
+        lineno++;
+        while (len > 0 && (buf[len - 1] == '\r' || buf[len - 1] == ' ' || buf[len - 1] == '\t'))
+            len--;
+        size_t start = 0;
+        while (start < len && (buf[start] == ' ' || buf[start] == '\t'))
+            start++;
+        if (len > start || truncated) {
+            buf[len] = '\0';
+            rc = ingest_line(r, name, lineno, buf + start, len - start, truncated);
+        }
+        len = 0;
+        truncated = 0;
     }
     r->lines += lineno;
     obligo_free(buf);

@@ -22,6 +22,10 @@ static const char *journal_str(const cJSON *ev, const char *name)
 
 static int journal_last_hash(store *st, char out[DIGEST_HEX_LEN])
 {
+    if (st->journal_head_valid) {
+        memcpy(out, st->journal_head, DIGEST_HEX_LEN);
+        return 0;
+    }
     sqlite3_stmt *s = store_stmt(st, "SELECT hash FROM events ORDER BY seq DESC LIMIT 1");
     if (!s)
         return OBLIGO_EDB;
@@ -86,7 +90,10 @@ int journal_append(store *st, const cJSON *event, const char *raw, size_t len, c
     if (rc != SQLITE_DONE)
         return store_error(rc);
     if (sqlite3_changes(st->db) == 0) {
-        /* a repeat: report the row that was there first */
+        /* a repeat: report the row that was there first (the head is
+         * unchanged, and still cached) */
+        memcpy(st->journal_head, prev, DIGEST_HEX_LEN);
+        st->journal_head_valid = 1;
         *duplicate = 1;
         s = store_stmt(st, "SELECT seq FROM events WHERE source=?1 AND id=?2");
         if (!s)
@@ -99,6 +106,8 @@ int journal_append(store *st, const cJSON *event, const char *raw, size_t len, c
         return rc == SQLITE_ROW ? 0 : store_error(rc);
     }
     *seq = sqlite3_last_insert_rowid(st->db);
+    memcpy(st->journal_head, hash, DIGEST_HEX_LEN);
+    st->journal_head_valid = 1;
     return 0;
 }
 

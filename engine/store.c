@@ -80,6 +80,8 @@ static const char *const store_migrations[] = {
     /* 3: retries with backoff for sinks that can fail (plugin sinks) */
     "ALTER TABLE outbox ADD COLUMN next_attempt_at INTEGER;"
     "ALTER TABLE outbox ADD COLUMN last_error TEXT;",
+    /* 4: the head of each register's hash chain, found without a scan */
+    "CREATE INDEX registers_chain ON registers(register, seq);",
 };
 
 #define STORE_NMIGRATIONS ((int)(sizeof store_migrations / sizeof store_migrations[0]))
@@ -190,7 +192,7 @@ int store_open(store *st, const char *path, int read_only, char **err)
     sqlite3_extended_result_codes(st->db, 1);
     const char *pragmas = read_only ? "PRAGMA foreign_keys=ON; PRAGMA query_only=ON;"
                                     : "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                                      "PRAGMA foreign_keys=ON;";
+                                      "PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536;";
     if ((rc = store_exec(st, pragmas, err)))
         goto fail;
     if (!read_only && (rc = store_migrate(st, err)))
@@ -269,6 +271,7 @@ static int store_simple(store *st, const char *sql)
 
 int store_begin(store *st)
 {
+    st->journal_head_valid = 0;
     return store_simple(st, "BEGIN IMMEDIATE");
 }
 
@@ -279,6 +282,7 @@ int store_commit(store *st)
 
 void store_rollback(store *st)
 {
+    st->journal_head_valid = 0;
     if (!sqlite3_get_autocommit(st->db))
         store_simple(st, "ROLLBACK");
 }
@@ -295,6 +299,7 @@ int store_release(store *st)
 
 void store_rollback_savepoint(store *st)
 {
+    st->journal_head_valid = 0;
     store_simple(st, "ROLLBACK TO ev");
     store_simple(st, "RELEASE ev");
 }

@@ -24,6 +24,10 @@ typedef struct store {
         sqlite3_stmt *stmt;
     } cache[STORE_CACHE_SLOTS];
     int ncache;
+    /* The hash of the journal's last row, cached for the open transaction
+     * (journal.c); any rollback or new transaction forgets it. */
+    char journal_head[65];
+    int journal_head_valid;
 } store;
 
 /* Opens (creating when needed, with its parent directory) and migrates the

@@ -377,7 +377,8 @@ static void read_only_database_before_tokens_has_none(void **state)
     assert_int_equal(
         sqlite3_exec(db,
                      "DROP TABLE tokens; ALTER TABLE outbox DROP COLUMN next_attempt_at; "
-                     "ALTER TABLE outbox DROP COLUMN last_error; PRAGMA user_version=1;",
+                     "ALTER TABLE outbox DROP COLUMN last_error; DROP INDEX registers_chain; "
+                     "PRAGMA user_version=1;",
                      NULL, NULL, NULL),
         SQLITE_OK);
     sqlite3_close(db);
