@@ -351,6 +351,16 @@ static void serve_on_done(writer_job *j, void *ud)
 static void serve_submit(serve_req *r, writer_job *j, serve_pending *p)
 {
     j->ud = p;
+    size_t limit = r->s->cfg.max_queue_events ? r->s->cfg.max_queue_events : 65536;
+    if (j->kind == WRITER_EVENTS && (size_t)j->n > limit) {
+        /* Retrying would never help: this request can never fit. */
+        writer_job_free(j);
+        obligo_free(p);
+        char msg[160];
+        snprintf(msg, sizeof msg, "a request may carry at most %zu events; split it", limit);
+        serve_reply_error(r, 413, msg, NULL);
+        return;
+    }
     int rc = writer_submit(r->s->w, j);
     if (rc == 0)
         return;
