@@ -16,25 +16,14 @@
  * static data the engine borrows for as long as the plugin is loaded, and
  * init only registers them.
  */
-#include <obligo/plugin.h>
+#include "../regulation.h"
 
 #include <stddef.h>
 #include <string.h>
 
-/* Shorthands that keep the schemas below readable as a table. Every
- * regulation plugin repeats its own: a plugin is built against plugin.h
- * alone, so there is no shared header to put them in. */
+/* Type shorthands for the tables below (the field shorthands are in
+ * regulation.h). */
 /* clang-format off */
-#define REQ(n, k)      {.name = (n), .kind = (k), .required = 1}
-#define OPT(n, k)      {.name = (n), .kind = (k), .required = 0}
-#define REQ_ENUM(n, v) {.name = (n), .kind = OBLIGO_FIELD_STRING, .required = 1, .values = (v)}
-#define OPT_ENUM(n, v) {.name = (n), .kind = OBLIGO_FIELD_STRING, .required = 0, .values = (v)}
-#define OPT_LIST(n, v) {.name = (n), .kind = OBLIGO_FIELD_ENUM_LIST, .required = 0, .values = (v)}
-#define OPT_OBJ(n, s)  {.name = (n), .kind = OBLIGO_FIELD_OBJECT, .required = 0, .nested = &(s)}
-#define END            {.name = NULL}
-#define SCHEMA(f)      {.fields = (f)}
-#define TYPE(t, s, d)  {.abi_version = OBLIGO_ABI_CURRENT, .struct_size = sizeof(obligo_event_type), \
-                        .type = (t), .data = &(s), .description = (d)}
 
 #define S OBLIGO_FIELD_STRING
 #define B OBLIGO_FIELD_BOOL
@@ -203,58 +192,6 @@ static const obligo_event_type avg_types[] = {
 
 /* clang-format on */
 
-/* "a" "b" "c" joined into a message for *error, allocated with api->alloc
- * because the host frees it (plugin.h). NULL when out of memory: the host
- * then reports the failure without our reason. */
-static char *avg_message(const obligo_host_api *api, const char *a, const char *b, const char *c)
-{
-    size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
-    char *s = api->alloc(la + lb + lc + 1);
-    if (!s)
-        return NULL;
-    memcpy(s, a, la);
-    memcpy(s + la, b, lb);
-    memcpy(s + la + lb, c, lc + 1);
-    return s;
-}
-
-/* Registers every event type of the AVG catalogue. The plugin keeps no
- * state and takes no configuration. On a failed registration the host has
- * already logged why and undoes what was registered before it, so init
- * only says which type failed. */
-static int avg_init(obligo_host *host, const obligo_host_api *api, const char *config_json,
-                    void **state, char **error)
-{
-    (void)config_json;
-    *state = NULL;
-    if (!OBLIGO_HOST_HAS(api, register_event_type)) {
-        *error = avg_message(api, "the host's function table has no register_event_type", "", "");
-        return OBLIGO_PLUGIN_ERROR;
-    }
-    for (size_t i = 0; i < sizeof avg_types / sizeof avg_types[0]; i++) {
-        if (api->register_event_type(host, &avg_types[i]) != OBLIGO_PLUGIN_OK) {
-            *error = avg_message(api, "could not register event type ", avg_types[i].type,
-                                 " (the host's log says why)");
-            return OBLIGO_PLUGIN_ERROR;
-        }
-    }
-    return OBLIGO_PLUGIN_OK;
-}
-
-static const obligo_plugin avg_plugin = {
-    .abi_version = OBLIGO_ABI_CURRENT,
-    .struct_size = sizeof(obligo_plugin),
-    .name = "avg",
-    .version = "1.0.0",
-    .description =
-        "AVG (GDPR): personal data breaches (art. 33-34) and data subject requests (art. 12)",
-    .config_schema = NULL,
-    .init = avg_init,
-    .fini = NULL,
-};
-
-/* The one exported symbol: the static description above. */
-OBLIGO_PLUGIN_EXPORT const obligo_plugin *obligo_plugin_entry(void)
-{
-    return &avg_plugin;
-}
+REGULATION_PLUGIN(
+    avg, "avg",
+    "AVG (GDPR): personal data breaches (art. 33-34) and data subject requests (art. 12)")

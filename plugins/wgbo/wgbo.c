@@ -16,21 +16,14 @@
  * static data the engine borrows for as long as the plugin is loaded, and
  * init only registers them.
  */
-#include <obligo/plugin.h>
+#include "../regulation.h"
 
 #include <stddef.h>
 #include <string.h>
 
-/* Shorthands that keep the schemas below readable as a table. Every
- * regulation plugin repeats its own: a plugin is built against plugin.h
- * alone, so there is no shared header to put them in. */
+/* Type shorthands for the tables below (the field shorthands are in
+ * regulation.h). */
 /* clang-format off */
-#define REQ(n, k)      {.name = (n), .kind = (k), .required = 1}
-#define OPT_ENUM(n, v) {.name = (n), .kind = OBLIGO_FIELD_STRING, .required = 0, .values = (v)}
-#define END            {.name = NULL}
-#define SCHEMA(f)      {.fields = (f)}
-#define TYPE(t, s, d)  {.abi_version = OBLIGO_ABI_CURRENT, .struct_size = sizeof(obligo_event_type), \
-                        .type = (t), .data = &(s), .description = (d)}
 
 #define S OBLIGO_FIELD_STRING
 #define T OBLIGO_FIELD_TIME
@@ -70,57 +63,4 @@ static const obligo_event_type wgbo_types[] = {
 
 /* clang-format on */
 
-/* "a" "b" "c" joined into a message for *error, allocated with api->alloc
- * because the host frees it (plugin.h). NULL when out of memory: the host
- * then reports the failure without our reason. */
-static char *wgbo_message(const obligo_host_api *api, const char *a, const char *b, const char *c)
-{
-    size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
-    char *s = api->alloc(la + lb + lc + 1);
-    if (!s)
-        return NULL;
-    memcpy(s, a, la);
-    memcpy(s + la, b, lb);
-    memcpy(s + la + lb, c, lc + 1);
-    return s;
-}
-
-/* Registers every event type of the WGBO catalogue. The plugin keeps no
- * state and takes no configuration. On a failed registration the host has
- * already logged why and undoes what was registered before it, so init
- * only says which type failed. */
-static int wgbo_init(obligo_host *host, const obligo_host_api *api, const char *config_json,
-                     void **state, char **error)
-{
-    (void)config_json;
-    *state = NULL;
-    if (!OBLIGO_HOST_HAS(api, register_event_type)) {
-        *error = wgbo_message(api, "the host's function table has no register_event_type", "", "");
-        return OBLIGO_PLUGIN_ERROR;
-    }
-    for (size_t i = 0; i < sizeof wgbo_types / sizeof wgbo_types[0]; i++) {
-        if (api->register_event_type(host, &wgbo_types[i]) != OBLIGO_PLUGIN_OK) {
-            *error = wgbo_message(api, "could not register event type ", wgbo_types[i].type,
-                                  " (the host's log says why)");
-            return OBLIGO_PLUGIN_ERROR;
-        }
-    }
-    return OBLIGO_PLUGIN_OK;
-}
-
-static const obligo_plugin wgbo_plugin = {
-    .abi_version = OBLIGO_ABI_CURRENT,
-    .struct_size = sizeof(obligo_plugin),
-    .name = "wgbo",
-    .version = "1.0.0",
-    .description = "WGBO: retention and destruction of medical records (BW 7:454-455)",
-    .config_schema = NULL,
-    .init = wgbo_init,
-    .fini = NULL,
-};
-
-/* The one exported symbol: the static description above. */
-OBLIGO_PLUGIN_EXPORT const obligo_plugin *obligo_plugin_entry(void)
-{
-    return &wgbo_plugin;
-}
+REGULATION_PLUGIN(wgbo, "wgbo", "WGBO: retention and destruction of medical records (BW 7:454-455)")
