@@ -856,6 +856,12 @@ static void serve_handle(void *ud, const http_request *req, http_exchange *ex)
         if (!match)
             continue;
         r.route = routes[i].route;
+        if (i == 2 && get) {
+            /* GET /v1/events?source=&id=: an event whose identifiers hold '/' */
+            if (serve_authorised(&r, SERVE_READ))
+                serve_get_event(&r, "");
+            return;
+        }
         if (routes[i].post ? !post : !get) {
             serve_reply_error(&r, 405, routes[i].post ? "use POST" : "use GET",
                               routes[i].post ? "Allow: POST\r\n" : "Allow: GET\r\n");
