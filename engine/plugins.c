@@ -528,13 +528,17 @@ int plugins_load(const char *const *dirs, int ndirs, const cJSON *configs, plugi
                 rc = OBLIGO_ENOMEM;
                 break;
             }
-            names[n++] = obligo_asprintf("%s/%s", dirs[d], ent->d_name);
+            if (!(names[n] = obligo_asprintf("%s/%s", dirs[d], ent->d_name))) {
+                rc = OBLIGO_ENOMEM; /* never load a partial set of regulations */
+                break;
+            }
+            n++;
         }
         closedir(dir);
         if (n)
             qsort(names, (size_t)n, sizeof *names, plugins_cmp);
         for (int i = 0; i < n; i++) {
-            if (!rc && names[i])
+            if (!rc)
                 rc = plugins_load_one(p, names[i], configs, err);
             obligo_free(names[i]);
         }
@@ -617,7 +621,10 @@ char *plugins_default_dir(void)
     if (!slash)
         return NULL;
     *slash = '\0';
-    static const char *const candidates[] = {"%s/plugins", "%s/../lib/obligo/plugins"};
+    /* OBLIGO_INSTALL_PLUGIN_DIR is the install's plugin directory relative
+     * to the binary's ("../lib/obligo/plugins", or with a multiarch
+     * libdir "../lib/x86_64-linux-gnu/obligo/plugins"). */
+    static const char *const candidates[] = {"%s/plugins", "%s/" OBLIGO_INSTALL_PLUGIN_DIR};
     for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
         char *dir = obligo_asprintf(candidates[i], exe);
         struct stat sb;

@@ -30,10 +30,10 @@
  * copies or takes over.
  *
  * Threads: init and fini run on the main thread before and after the engine
- * runs. Lua functions and input adapters run on the engine's writer or loop
- * thread, one call at a time per plugin; alert sinks run on the outbox
- * thread. A plugin that keeps state across calls needs no locks unless it
- * starts threads of its own.
+ * runs. In `obligo serve`, input adapters run on the loop thread, rule
+ * functions on the writer thread and alert sinks on the outbox thread, so
+ * calls of different kinds may overlap; calls of one kind never do. State
+ * shared between kinds needs a lock; state used by one kind does not.
  */
 #ifndef OBLIGO_PLUGIN_H
 #define OBLIGO_PLUGIN_H

@@ -64,8 +64,7 @@ static int good_init(obligo_host *host, const obligo_host_api *api, const char *
     if (!g)
         return OBLIGO_PLUGIN_ERROR;
     g->api = api;
-    if (api->register_event_type(host, &good_type) ||
-        api->register_rule_function(host, &good_fn)) {
+    if (api->register_event_type(host, &good_type) || api->register_rule_function(host, &good_fn)) {
         api->free(g);
         *error = good_dup(api, "a registration was refused");
         return OBLIGO_PLUGIN_ERROR;

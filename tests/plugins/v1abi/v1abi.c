@@ -84,10 +84,9 @@ static int v1_init(obligo_host *host, const obligo_host_api *api, const char *co
                    void **state, char **error)
 {
     *state = (void *)api;
-    if (api->register_event_type(host, &v1_type) ||
-        api->register_obligation_kind(host, &v1_kind) ||
-        api->register_rule_function(host, &v1_rule_fn) || api->register_alert_sink(host, &v1_sink) ||
-        api->register_input_adapter(host, &v1_adapter))
+    if (api->register_event_type(host, &v1_type) || api->register_obligation_kind(host, &v1_kind) ||
+        api->register_rule_function(host, &v1_rule_fn) ||
+        api->register_alert_sink(host, &v1_sink) || api->register_input_adapter(host, &v1_adapter))
         return OBLIGO_PLUGIN_ERROR;
     return OBLIGO_PLUGIN_OK;
 }
