@@ -481,9 +481,12 @@ static void serve_post_adapter(serve_req *r, const plugins_adapter *a)
                                 &error, &body);
     if (rc != 0) {
         if (body) {
+            /* the request is freed with its answer: read what the log needs
+             * first */
             size_t len = strlen(body);
+            const char *peer = r->req->peer, *method = r->req->method;
             http_respond(r->ex, 400, a->adapter.media_type, body, len, NULL);
-            serve_log(r->s, r->req->peer, r->req->method, r->route, 400, len, r->t0);
+            serve_log(r->s, peer, method, r->route, 400, len, r->t0);
         } else {
             char *b =
                 serve_error_body(error ? error : "the document could not be converted", 0, path);
