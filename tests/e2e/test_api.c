@@ -45,7 +45,8 @@ static int teardown(void **state)
 {
     fx *f = *state;
     if (f->pid > 0)
-        client_stop_server(f->pid, SIGKILL);
+        client_stop_server(f->pid, SIGTERM);
+    support_assert_clean_log(f->log);
     support_rmtree(f->dir);
     free(f->dir);
     free(f);

@@ -229,6 +229,7 @@ static void fhir_in_webhook_out_at_least_once(void **state)
     assert_string_equal(rcv.signature, want);
 
     assert_int_equal(WEXITSTATUS(client_stop_server(pid, SIGTERM)), 0);
+    support_assert_clean_log(log);
     /* delivered: nothing pending */
     char *out = NULL;
     char *q[] = {"/usr/bin/sqlite3", db,

@@ -42,6 +42,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx *f = *state;
+    support_assert_clean_log(f->log);
     support_rmtree(f->dir);
     free(f->dir);
     free(f);

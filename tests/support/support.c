@@ -4,6 +4,12 @@
 #define _GNU_SOURCE
 #include "support.h"
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -123,6 +129,22 @@ cJSON *support_query(const char *db, const char *cmd, const char *arg)
     cJSON *v = rc == 0 && out ? cJSON_Parse(out) : NULL;
     free(out);
     return v;
+}
+
+void support_assert_clean_log(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return;
+    char line[4096];
+    while (fgets(line, sizeof line, fp)) {
+        if (strstr(line, "ERROR: AddressSanitizer") || strstr(line, "ERROR: LeakSanitizer") ||
+            strstr(line, "runtime error:")) {
+            fclose(fp);
+            fail_msg("%s: a sanitizer reported: %s", path, line);
+        }
+    }
+    fclose(fp);
 }
 
 const char *support_str(const cJSON *o, const char *name)

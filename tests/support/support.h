@@ -29,4 +29,9 @@ cJSON *support_query(const char *db, const char *cmd, const char *arg);
 const cJSON *support_find(const cJSON *arr, const char *kind, const char *subject, int *count);
 const char *support_str(const cJSON *o, const char *name);
 
+/* Fails the running test when the file (a server's log) holds a report of
+ * AddressSanitizer, LeakSanitizer or UndefinedBehaviorSanitizer: a server
+ * that crashed or leaked must not pass because its clients were happy. */
+void support_assert_clean_log(const char *path);
+
 #endif
