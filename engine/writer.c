@@ -234,10 +234,12 @@ static void writer_main(void *arg)
             uv_mutex_unlock(&w->lock);
             break;
         }
-        /* Take whole jobs up to the batch size (at least one). */
+        /* Take whole jobs up to the batch size (at least one). A rule
+         * reload ends a group and forms one of its own, so every event is
+         * judged by the rules that were in force when it was submitted. */
         writer_job *first = w->head, *last = w->head;
         size_t events = (size_t)(first->kind == WRITER_EVENTS ? first->n : 0);
-        while (last->next &&
+        while (first->kind != WRITER_RELOAD && last->next && last->next->kind != WRITER_RELOAD &&
                events + (size_t)(last->next->kind == WRITER_EVENTS ? last->next->n : 0) <=
                    WRITER_BATCH_EVENTS) {
             last = last->next;
