@@ -639,27 +639,42 @@ static int serve_int_param(const char *q, const char *name, long long def, long 
     return 0;
 }
 
+/* The parameters every list shares: one time bound (due_before, since),
+ * and paging by the last id seen (after) with a limit. Returns 0, or -1
+ * after answering 400 naming the parameter. */
+static int serve_list_params(serve_req *r, const char *time_name, obligo_time *t, long long *after,
+                             long long *limit)
+{
+    char buf[64];
+    const char *q = r->req->query;
+    const char *v = serve_query(q, time_name, buf, sizeof buf);
+    if (v && clock_parse_any(v, t)) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "%s must be an RFC 3339 time with offset", time_name);
+        serve_reply_error(r, 400, msg, NULL);
+        return -1;
+    }
+    if (serve_int_param(q, "after", 0, INT64_MAX, after) ||
+        serve_int_param(q, "limit", 1000, 10000, limit)) {
+        serve_reply_error(r, 400, "after and limit must be whole numbers (limit at most 10000)",
+                          NULL);
+        return -1;
+    }
+    return 0;
+}
+
 static void serve_get_obligations(serve_req *r)
 {
-    char b1[256], b2[256], b3[256], b4[64];
+    char b1[256], b2[256], b3[256];
     const char *q = r->req->query;
     obligations_filter f = {
         .status = serve_query(q, "status", b1, sizeof b1),
         .kind = serve_query(q, "kind", b2, sizeof b2),
         .subject = serve_query(q, "subject", b3, sizeof b3),
     };
-    const char *due = serve_query(q, "due_before", b4, sizeof b4);
     long long after, limit;
-    if (due && clock_parse_any(due, &f.due_before)) {
-        serve_reply_error(r, 400, "due_before must be an RFC 3339 time with offset", NULL);
+    if (serve_list_params(r, "due_before", &f.due_before, &after, &limit))
         return;
-    }
-    if (serve_int_param(q, "after", 0, INT64_MAX, &after) ||
-        serve_int_param(q, "limit", 1000, 10000, &limit)) {
-        serve_reply_error(r, 400, "after and limit must be whole numbers (limit at most 10000)",
-                          NULL);
-        return;
-    }
     f.after_id = after;
     f.limit = (int)limit;
     serve_reply_json(r, 200, obligations_list(&r->s->rd, &f));
@@ -667,21 +682,11 @@ static void serve_get_obligations(serve_req *r)
 
 static void serve_get_alerts(serve_req *r)
 {
-    char b2[256], b4[64];
-    const char *q = r->req->query;
-    outbox_filter f = {.kind = serve_query(q, "kind", b2, sizeof b2)};
-    const char *since = serve_query(q, "since", b4, sizeof b4);
+    char b2[256];
+    outbox_filter f = {.kind = serve_query(r->req->query, "kind", b2, sizeof b2)};
     long long after, limit;
-    if (since && clock_parse_any(since, &f.since)) {
-        serve_reply_error(r, 400, "since must be an RFC 3339 time with offset", NULL);
+    if (serve_list_params(r, "since", &f.since, &after, &limit))
         return;
-    }
-    if (serve_int_param(q, "after", 0, INT64_MAX, &after) ||
-        serve_int_param(q, "limit", 1000, 10000, &limit)) {
-        serve_reply_error(r, 400, "after and limit must be whole numbers (limit at most 10000)",
-                          NULL);
-        return;
-    }
     f.after_seq = after;
     f.limit = (int)limit;
     serve_reply_json(r, 200, outbox_list(&r->s->rd, &f));
