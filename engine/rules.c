@@ -40,7 +40,8 @@ struct rules {
     int act_ref, state_ref; /* the act and state tables handed to run() */
     /* Evaluation context, valid during rules_evaluate only. */
     const rules_state_ops *ops;
-    cJSON *pending; /* decisions of the rule running now */
+    lua_Integer generation; /* of the event being judged; see rules_push_lazy */
+    cJSON *pending;         /* decisions of the rule running now */
     const char *current_rule;
     int oom;
     /* Load context: the first declaration error. */
@@ -252,6 +253,113 @@ static void rules_push_json(lua_State *L, const cJSON *v, int depth)
     }
 }
 
+/* ---- events as lazy tables -------------------------------------------------
+ *
+ * A rule reads a handful of an event's fields, so the event is not converted
+ * to Lua whole: its objects are tables whose members are converted on first
+ * use and then kept (rawset). Each such table holds its cJSON node and the
+ * generation of the event it belongs to under light-userdata keys no rule
+ * can spell; once the event's rules have run the generation moves on, and a
+ * table a rule kept in an upvalue refuses further reads instead of touching
+ * freed memory. pairs() and act.* see the whole object (rules_lazy_fill). */
+
+static const char RULES_LAZY_META = 0, RULES_LAZY_NODE = 0, RULES_LAZY_GEN = 0;
+
+static void rules_push_lazy(lua_State *L, rules *r, const cJSON *v);
+
+/* The node of the lazy table at idx, or NULL when it is not one. Raises a
+ * Lua error for a table of an event whose rules have finished. */
+static const cJSON *rules_lazy_node(lua_State *L, rules *r, int idx)
+{
+    lua_rawgetp(L, idx, &RULES_LAZY_NODE);
+    const cJSON *node = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    if (!node)
+        return NULL;
+    lua_rawgetp(L, idx, &RULES_LAZY_GEN);
+    lua_Integer gen = lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    if (gen != r->generation)
+        luaL_error(L, "an event can only be read while the rule it was given to runs");
+    return node;
+}
+
+static int rules_lazy_index(lua_State *L)
+{
+    rules *r = rules_self(L);
+    const cJSON *node = rules_lazy_node(L, r, 1);
+    if (!node || lua_type(L, 2) != LUA_TSTRING)
+        return 0;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(node, lua_tostring(L, 2));
+    if (!v)
+        return 0;
+    rules_push_lazy(L, r, v);
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, 1); /* the next read is a plain table read */
+    return 1;
+}
+
+/* Converts every member not converted yet. */
+static void rules_lazy_fill(lua_State *L, rules *r, int idx)
+{
+    idx = lua_absindex(L, idx);
+    const cJSON *node = rules_lazy_node(L, r, idx);
+    for (const cJSON *c = node ? node->child : NULL; c; c = c->next) {
+        lua_getfield(L, idx, c->string); /* through __index: converts and keeps */
+        lua_pop(L, 1);
+    }
+}
+
+/* next() over a lazy table, without its two hidden keys. */
+static int rules_lazy_next(lua_State *L)
+{
+    lua_settop(L, 2);
+    while (lua_next(L, 1)) {
+        if (lua_type(L, -2) != LUA_TLIGHTUSERDATA)
+            return 2;
+        lua_pop(L, 1); /* a hidden key: go on from it */
+    }
+    lua_pushnil(L);
+    return 1;
+}
+
+static int rules_lazy_pairs(lua_State *L)
+{
+    rules_lazy_fill(L, rules_self(L), 1);
+    lua_pushcfunction(L, rules_lazy_next);
+    lua_pushvalue(L, 1);
+    lua_pushnil(L);
+    return 3;
+}
+
+static void rules_push_lazy(lua_State *L, rules *r, const cJSON *v)
+{
+    if (!cJSON_IsObject(v)) {
+        rules_push_json(L, v, 1); /* scalars, and arrays (whole: # and ipairs) */
+        return;
+    }
+    lua_createtable(L, 0, 8);
+    lua_pushlightuserdata(L, (void *)v);
+    lua_rawsetp(L, -2, &RULES_LAZY_NODE);
+    lua_pushinteger(L, r->generation);
+    lua_rawsetp(L, -2, &RULES_LAZY_GEN);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &RULES_LAZY_META);
+    lua_setmetatable(L, -2);
+}
+
+static void rules_install_lazy(lua_State *L)
+{
+    lua_createtable(L, 0, 3);
+    lua_pushcfunction(L, rules_lazy_index);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, rules_lazy_pairs);
+    lua_setfield(L, -2, "__pairs");
+    lua_pushliteral(L, "event"); /* getmetatable(e) says what it is; setmetatable refuses */
+    lua_setfield(L, -2, "__metatable");
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &RULES_LAZY_META);
+}
+
 /* Converts the Lua value at idx to JSON: tables with keys 1..n become
  * arrays, others objects with string keys. Raises a Lua error for functions
  * and the like, so a rule author learns which value was wrong. */
@@ -270,6 +378,7 @@ static cJSON *rules_to_json(lua_State *L, int idx, int depth)
     case LUA_TSTRING:
         return cJSON_CreateString(lua_tostring(L, idx));
     case LUA_TTABLE: {
+        rules_lazy_fill(L, rules_self(L), idx); /* a lazy event table: all of it */
         lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
         int is_array = n > 0;
         if (is_array) {
@@ -907,6 +1016,7 @@ static void rules_install_api(rules *r)
     lua_State *L = sandbox_state(r->sb);
     lua_pushlightuserdata(L, r);
     lua_setfield(L, LUA_REGISTRYINDEX, RULES_KEY);
+    rules_install_lazy(L);
     lua_pushglobaltable(L);
     int g = lua_gettop(L);
     rules_set_fn(L, g, "obligation", rules_obligation);
@@ -1337,7 +1447,7 @@ int rules_evaluate(rules *r, const cJSON *event, const rules_state_ops *ops, cJS
         if (!rules_subscribed(rr, type->valuestring))
             continue;
         if (!event_pushed) {
-            rules_push_json(L, event, 0);
+            rules_push_lazy(L, r, event);
             event_pushed = lua_gettop(L);
         }
         r->pending = cJSON_CreateArray();
@@ -1369,6 +1479,7 @@ int rules_evaluate(rules *r, const cJSON *event, const rules_state_ops *ops, cJS
         r->current_rule = NULL;
     }
     r->ops = NULL;
+    r->generation++; /* this event's tables are no longer readable */
     lua_settop(L, top);
     return rc;
 }

@@ -273,6 +273,53 @@ static void policy_overrides_default(void **state)
     free(dir);
 }
 
+/* Events reach rules as lazily converted tables: pairs and act.* must
+ * still see every field, and a table kept past its rule must not be read. */
+static void event_tables_are_whole_and_do_not_outlive_their_rule(void **state)
+{
+    char *dir = support_tmpdir(), *err;
+    rules *r = load(dir, "a.lua",
+                    "local kept\n"
+                    "rule \"t.r\" { title = \"x\", source = \"y\", on = \"t.ev\",\n"
+                    "  run = function(e, act)\n"
+                    "    if kept then act.set(\"ns\", \"old\", kept.source) end\n"
+                    "    local n = 0\n"
+                    "    for k, v in pairs(e.data) do n = n + 1 end\n"
+                    "    act.set(\"ns\", \"count\", n)\n"
+                    "    act.set(\"ns\", \"copy\", e.data)\n"
+                    "    act.set(\"ns\", \"nested\", e.data.o.deep)\n"
+                    "    kept = e\n"
+                    "  end }\n",
+                    &err);
+    assert_non_null(r);
+    cJSON *ev = event("t.ev", "{\"a\":1,\"b\":\"x\",\"c\":[1,2],\"o\":{\"deep\":true}}");
+    cJSON *d = cJSON_CreateArray(), *errors = cJSON_CreateArray();
+    assert_int_equal(rules_evaluate(r, ev, NULL, d, errors), 0);
+    assert_int_equal(cJSON_GetArraySize(errors), 0);
+    assert_int_equal((int)cJSON_GetObjectItem(cJSON_GetArrayItem(d, 0), "value")->valuedouble, 4);
+    cJSON *copy = cJSON_GetObjectItem(cJSON_GetArrayItem(d, 1), "value");
+    assert_int_equal(cJSON_GetArraySize(copy), 4);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(copy, "c")), 2);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(copy, "o"), "deep")));
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(d, 2), "value")));
+    cJSON_Delete(d);
+    /* the second event: the rule reads a field of the first event it had
+     * not read before (values read earlier are plain Lua copies): the event
+     * is gone, so a rule error, not a read of freed memory */
+    d = cJSON_CreateArray();
+    assert_int_equal(rules_evaluate(r, ev, NULL, d, errors), 0);
+    assert_int_equal(cJSON_GetArraySize(errors), 1);
+    assert_non_null(
+        strstr(cJSON_GetObjectItem(cJSON_GetArrayItem(errors, 0), "message")->valuestring,
+               "only be read while the rule it was given to runs"));
+    cJSON_Delete(ev);
+    cJSON_Delete(d);
+    cJSON_Delete(errors);
+    rules_free(r);
+    support_rmtree(dir);
+    free(dir);
+}
+
 static void shipped_rule_pack_loads(void **state)
 {
     char *err = NULL;
@@ -297,6 +344,7 @@ int main(void)
         cmocka_unit_test(load_errors_name_file_and_line),
         cmocka_unit_test(rules_read_state_through_ops),
         cmocka_unit_test(policy_overrides_default),
+        cmocka_unit_test(event_tables_are_whole_and_do_not_outlive_their_rule),
         cmocka_unit_test(shipped_rule_pack_loads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
