@@ -48,7 +48,16 @@ typedef struct plugins_loaded {
 typedef struct plugins_type {
     const obligo_event_type *type;
     int owner;
+    uint32_t hash; /* of type->type: every event's validation looks it up */
 } plugins_type;
+
+static uint32_t plugins_hash(const char *s)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
 
 typedef struct plugins_kind {
     obligo_obligation_kind kind; /* copied; strings owned */
@@ -151,7 +160,7 @@ static int plugins_api_register_event_type(obligo_host *h, const obligo_event_ty
         return plugins_refuse(h, "event type %s is registered twice", t->type);
     if (plugins_grow((void **)&p->types, p->ntypes, sizeof *p->types))
         return OBLIGO_PLUGIN_ERROR;
-    p->types[p->ntypes++] = (plugins_type){t, h->index};
+    p->types[p->ntypes++] = (plugins_type){t, h->index, plugins_hash(t->type)};
     return 0;
 }
 
@@ -639,8 +648,9 @@ char *plugins_default_dir(void)
 
 const obligo_event_type *plugins_event_type(const plugins *p, const char *type)
 {
+    uint32_t h = plugins_hash(type);
     for (int i = 0; p && i < p->ntypes; i++)
-        if (strcmp(p->types[i].type->type, type) == 0)
+        if (p->types[i].hash == h && strcmp(p->types[i].type->type, type) == 0)
             return p->types[i].type;
     return NULL;
 }

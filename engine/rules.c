@@ -29,8 +29,20 @@ typedef struct rules_rule {
     int run_ref; /* luaL_ref to the run function */
 } rules_rule;
 
+/* Which rules an event type reaches, worked out once per type: the per
+ * event cost is then a hash and one string comparison. */
+#define RULES_DISPATCH_SLOTS 128
+typedef struct rules_dispatch {
+    char *type; /* NULL: an empty slot */
+    uint32_t hash;
+    int *rules; /* indexes of the subscribed rules, in load order */
+    int nrules;
+    int has_triggers; /* an obligation's opened_by/fulfilled_by/cancelled_by names it */
+} rules_dispatch;
+
 struct rules {
     sandbox *sb;
+    rules_dispatch dispatch[RULES_DISPATCH_SLOTS];
     const cJSON *policy;
     rules_kind *kinds;
     int nkinds, capkinds;
@@ -286,7 +298,7 @@ static const cJSON *rules_lazy_node(lua_State *L, rules *r, int idx)
 
 static int rules_lazy_index(lua_State *L)
 {
-    rules *r = rules_self(L);
+    rules *r = lua_touserdata(L, lua_upvalueindex(1)); /* no registry lookup per read */
     const cJSON *node = rules_lazy_node(L, r, 1);
     if (!node || lua_type(L, 2) != LUA_TSTRING)
         return 0;
@@ -326,7 +338,7 @@ static int rules_lazy_next(lua_State *L)
 
 static int rules_lazy_pairs(lua_State *L)
 {
-    rules_lazy_fill(L, rules_self(L), 1);
+    rules_lazy_fill(L, lua_touserdata(L, lua_upvalueindex(1)), 1);
     lua_pushcfunction(L, rules_lazy_next);
     lua_pushvalue(L, 1);
     lua_pushnil(L);
@@ -348,12 +360,14 @@ static void rules_push_lazy(lua_State *L, rules *r, const cJSON *v)
     lua_setmetatable(L, -2);
 }
 
-static void rules_install_lazy(lua_State *L)
+static void rules_install_lazy(lua_State *L, rules *r)
 {
     lua_createtable(L, 0, 3);
-    lua_pushcfunction(L, rules_lazy_index);
+    lua_pushlightuserdata(L, r);
+    lua_pushcclosure(L, rules_lazy_index, 1);
     lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, rules_lazy_pairs);
+    lua_pushlightuserdata(L, r);
+    lua_pushcclosure(L, rules_lazy_pairs, 1);
     lua_setfield(L, -2, "__pairs");
     lua_pushliteral(L, "event"); /* getmetatable(e) says what it is; setmetatable refuses */
     lua_setfield(L, -2, "__metatable");
@@ -1016,7 +1030,7 @@ static void rules_install_api(rules *r)
     lua_State *L = sandbox_state(r->sb);
     lua_pushlightuserdata(L, r);
     lua_setfield(L, LUA_REGISTRYINDEX, RULES_KEY);
-    rules_install_lazy(L);
+    rules_install_lazy(L, r);
     lua_pushglobaltable(L);
     int g = lua_gettop(L);
     rules_set_fn(L, g, "obligation", rules_obligation);
@@ -1251,6 +1265,10 @@ void rules_free(rules *r)
     }
     obligo_free(r->rules);
     obligo_free(r->load_err);
+    for (int i = 0; i < RULES_DISPATCH_SLOTS; i++) {
+        obligo_free(r->dispatch[i].type);
+        obligo_free(r->dispatch[i].rules);
+    }
     sandbox_free(r->sb); /* releases every luaL_ref with the state */
     obligo_free(r);
 }
@@ -1408,6 +1426,52 @@ static int rules_trigger_decision(const rules_kind *k, rules_trigger_kind t,
     return 0;
 }
 
+static uint32_t rules_hash(const char *s)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+static int rules_has_trigger(const rules *r, const char *type)
+{
+    for (int i = 0; i < r->nkinds; i++)
+        for (int t = 0; t < RULES_NTRIGGER_KINDS; t++)
+            for (int j = 0; j < r->kinds[i].ntriggers[t]; j++)
+                if (strcmp(r->kinds[i].triggers[t][j].on, type) == 0)
+                    return 1;
+    return 0;
+}
+
+/* The dispatch entry of a type, built on first sight; NULL when the table
+ * is full or memory ran out (the caller then scans, as before). */
+static const rules_dispatch *rules_dispatch_for(rules *r, const char *type)
+{
+    uint32_t h = rules_hash(type);
+    for (int probe = 0; probe < RULES_DISPATCH_SLOTS; probe++) {
+        rules_dispatch *d = &r->dispatch[(h + (uint32_t)probe) % RULES_DISPATCH_SLOTS];
+        if (d->type && d->hash == h && strcmp(d->type, type) == 0)
+            return d;
+        if (d->type)
+            continue;
+        int n = 0;
+        int *idx = obligo_malloc(sizeof *idx * (size_t)(r->nrules ? r->nrules : 1));
+        char *copy = obligo_strdup(type);
+        if (!idx || !copy) {
+            obligo_free(idx);
+            obligo_free(copy);
+            return NULL;
+        }
+        for (int i = 0; i < r->nrules; i++)
+            if (rules_subscribed(&r->rules[i], type))
+                idx[n++] = i;
+        *d = (rules_dispatch){copy, h, idx, n, rules_has_trigger(r, type)};
+        return d;
+    }
+    return NULL;
+}
+
 static int rules_declarative(rules *r, const cJSON *event, const char *type, cJSON *decisions,
                              cJSON *errors)
 {
@@ -1434,17 +1498,21 @@ int rules_evaluate(rules *r, const cJSON *event, const rules_state_ops *ops, cJS
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(event, "type");
     if (!cJSON_IsString(type))
         return 0;
-    int drc = rules_declarative(r, event, type->valuestring, decisions, errors);
-    if (drc)
-        return drc;
+    const rules_dispatch *dispatch = rules_dispatch_for(r, type->valuestring);
+    if (!dispatch || dispatch->has_triggers) {
+        int drc = rules_declarative(r, event, type->valuestring, decisions, errors);
+        if (drc)
+            return drc;
+    }
     lua_State *L = sandbox_state(r->sb);
     int top = lua_gettop(L);
     int event_pushed = 0;
     int rc = 0;
     r->ops = ops;
-    for (int i = 0; i < r->nrules && !rc; i++) {
-        rules_rule *rr = &r->rules[i];
-        if (!rules_subscribed(rr, type->valuestring))
+    int nrun = dispatch ? dispatch->nrules : r->nrules;
+    for (int n = 0; n < nrun && !rc; n++) {
+        rules_rule *rr = &r->rules[dispatch ? dispatch->rules[n] : n];
+        if (!dispatch && !rules_subscribed(rr, type->valuestring))
             continue;
         if (!event_pushed) {
             rules_push_lazy(L, r, event);
