@@ -4,17 +4,35 @@
 #include "digest.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 
 #include "error.h"
 
+/* OpenSSL 3 looks an algorithm up in its providers, under a lock, every
+ * time EVP_sha256() is used to initialise a digest; on the journal's hot
+ * path (a hash per event) that lookup costs more than hashing the event.
+ * The algorithm is therefore fetched once and reused. It lives as long as
+ * the process, as the library's own default does. */
+static EVP_MD *digest_sha256;
+static pthread_once_t digest_once = PTHREAD_ONCE_INIT;
+
+static void digest_fetch(void)
+{
+    digest_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 int digest_parts(char out[DIGEST_HEX_LEN], int n, const void *const *parts, const size_t *lens)
 {
+    pthread_once(&digest_once, digest_fetch);
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     if (!md)
         return OBLIGO_ENOMEM;
     static const unsigned char sep = 0x1f;
-    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    if (!EVP_DigestInit_ex2(md, digest_sha256 ? digest_sha256 : EVP_sha256(), NULL)) {
+        EVP_MD_CTX_free(md);
+        return OBLIGO_ENOMEM;
+    }
     for (int i = 0; i < n; i++) {
         EVP_DigestUpdate(md, parts[i], lens[i]);
         EVP_DigestUpdate(md, &sep, 1);
