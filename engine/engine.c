@@ -26,6 +26,9 @@ void engine_global_init(void)
 {
     cJSON_Hooks hooks = {.malloc_fn = obligo_malloc, .free_fn = obligo_free};
     cJSON_InitHooks(&hooks);
+    /* SQLite's memory statistics take a global mutex on every allocation;
+     * nothing here reads them. Must precede the first connection. */
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
 int engine_load_plugins(const config *cfg, plugins **out, char **err)
