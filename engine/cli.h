@@ -13,6 +13,7 @@ int cli_register(int argc, char **argv);
 int cli_verify(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_plugins(int argc, char **argv);
+int cli_check(int argc, char **argv);
 int cli_token(int argc, char **argv);
 
 #endif

@@ -1283,6 +1283,39 @@ int rules_count(const rules *r)
     return r->nrules;
 }
 
+cJSON *rules_describe(const rules *r)
+{
+    lua_State *L = sandbox_state(r->sb);
+    cJSON *out = cJSON_CreateObject();
+    cJSON *list = cJSON_AddArrayToObject(out, "rules");
+    for (int i = 0; list && i < r->nrules; i++) {
+        const rules_rule *rr = &r->rules[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", rr->name);
+        cJSON_AddStringToObject(o, "file", rr->file ? rr->file : "");
+        cJSON_AddNumberToObject(o, "line", rr->line);
+        cJSON *on = cJSON_AddArrayToObject(o, "on");
+        for (int j = 0; j < rr->non; j++)
+            cJSON_AddItemToArray(on, cJSON_CreateString(rr->on[j]));
+        lua_Debug ar;
+        lua_rawgeti(L, LUA_REGISTRYINDEX, rr->run_ref);
+        if (lua_getinfo(L, ">S", &ar)) {
+            cJSON_AddNumberToObject(o, "first_line", ar.linedefined);
+            cJSON_AddNumberToObject(o, "last_line", ar.lastlinedefined);
+        }
+        cJSON_AddItemToArray(list, o);
+    }
+    cJSON *kinds = cJSON_AddArrayToObject(out, "obligations");
+    for (int i = 0; kinds && i < r->nkinds; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", r->kinds[i].name);
+        cJSON_AddStringToObject(o, "file", r->kinds[i].file ? r->kinds[i].file : "");
+        cJSON_AddNumberToObject(o, "line", r->kinds[i].line);
+        cJSON_AddItemToArray(kinds, o);
+    }
+    return out;
+}
+
 int rules_kind_count(const rules *r)
 {
     return r->nkinds;

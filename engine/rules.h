@@ -101,6 +101,12 @@ int rules_kind_count(const rules *r);
 int rules_evaluate(rules *r, const cJSON *event, const rules_state_ops *ops, cJSON *decisions,
                    cJSON *errors);
 
+/* What the rule set declares, for `obligo check`: {"rules": [{name, file,
+ * line, on: [types], first_line, last_line}], "obligations": [{name, file,
+ * line}]}, where first_line..last_line is the source of the rule's run
+ * function. Caller frees. */
+cJSON *rules_describe(const rules *r);
+
 /* Converts a period to its due instant from `from` (periods.h), exposed for
  * actions that compute reminders. */
 obligo_time rules_reminder_at(obligo_time due, period before);

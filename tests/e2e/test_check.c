@@ -1,0 +1,94 @@
+/*
+ * test_check.c — `obligo check`: the shipped pack is clean, and each kind of
+ * mistake a privacy officer can make in a rule file is found and reported
+ * as file:line: message, with exit 1.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "support.h"
+
+/* Runs `obligo check DIR`; returns the exit code and stdout. */
+static int check(const char *dir, char **out)
+{
+    char *argv[] = {(char *)OBLIGO_BIN, "check", (char *)dir, NULL};
+    return support_run(argv, out, NULL);
+}
+
+static void shipped_pack_is_clean(void **state)
+{
+    char *out = NULL;
+    assert_int_equal(check(OBLIGO_SOURCE_DIR "/rules", &out), 0);
+    assert_non_null(strstr(out, "no findings"));
+    free(out);
+}
+
+/* One planted mistake per case: the rule file, and what must be said. */
+static const struct {
+    const char *text, *expect;
+} cases[] = {
+    /* a syntax error */
+    {"rule \"r\" { title = \"t\", source = \"s\", on = \"nl.ict.backup.completed\",\n"
+     "  run = function(e, act)\n"
+     "    if e.data.system then\n"
+     "  end }\n",
+     "a.lua:4:"},
+    /* an event type nobody registers: the rule can never fire */
+    {"rule \"r\" { title = \"t\", source = \"s\", on = \"nl.ict.backup.complete\",\n"
+     "  run = function(e, act) end }\n",
+     "a.lua:1: rule \"r\" listens for \"nl.ict.backup.complete\""},
+    /* a field the type does not have */
+    {"rule \"r\" { title = \"t\", source = \"s\", on = \"nl.ict.backup.completed\",\n"
+     "  run = function(e, act)\n"
+     "    if e.data.sytem == \"ecd\" then end\n"
+     "  end }\n",
+     "a.lua:3: rule \"r\": its event types have no field data.sytem"},
+    /* an obligation kind that is not declared */
+    {"rule \"r\" { title = \"t\", source = \"s\", on = \"nl.ict.backup.completed\",\n"
+     "  run = function(e, act)\n"
+     "    act.open(\"ict.dayly_backup\", e.data.system, { from = e.time })\n"
+     "  end }\n",
+     "a.lua:3: unknown obligation kind \"ict.dayly_backup\""},
+    /* the same id twice */
+    {"rule \"r\" { title = \"t\", source = \"s\", on = \"nl.ict.backup.completed\",\n"
+     "  run = function(e, act) end }\n"
+     "rule \"r\" { title = \"t\", source = \"s\", on = \"nl.ict.backup.completed\",\n"
+     "  run = function(e, act) end }\n",
+     "a.lua:3: rule \"r\" is declared twice"},
+    /* a missing legal source */
+    {"obligation \"o\" { title = \"t\", due = days(1) }\n",
+     "a.lua:1: obligation \"o\" needs a title and a legal source"},
+};
+
+static void planted_mistakes_are_found(void **state)
+{
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *dir = support_tmpdir();
+        char *p = support_write(dir, "a.lua", cases[i].text);
+        char *out = NULL;
+        int rc = check(dir, &out);
+        if (rc != 1 || !strstr(out, cases[i].expect))
+            fail_msg("case %zu: exit %d, output '%s', expected '%s'", i, rc, out ? out : "",
+                     cases[i].expect);
+        free(out);
+        free(p);
+        support_rmtree(dir);
+        free(dir);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(shipped_pack_is_clean),
+        cmocka_unit_test(planted_mistakes_are_found),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
