@@ -42,6 +42,8 @@ int cli_parse(int argc, char **argv, cli_opts *o, const char *usage_text)
         {"allow-insecure-listen", no_argument, NULL, 'I'},
         {"plugin-dir", required_argument, NULL, 'P'},
         {"format", required_argument, NULL, 'F'},
+        {"run", required_argument, NULL, 'X'},
+        {"min-coverage", required_argument, NULL, 'M'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -105,6 +107,12 @@ int cli_parse(int argc, char **argv, cli_opts *o, const char *usage_text)
             break;
         case 'F':
             o->format = optarg;
+            break;
+        case 'X':
+            o->run = optarg;
+            break;
+        case 'M':
+            o->min_coverage = optarg;
             break;
         case 'h':
             fputs(usage_text, stdout);

@@ -14,6 +14,7 @@ int cli_verify(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_plugins(int argc, char **argv);
 int cli_check(int argc, char **argv);
+int cli_test(int argc, char **argv);
 int cli_token(int argc, char **argv);
 
 #endif

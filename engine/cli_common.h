@@ -15,6 +15,7 @@ typedef struct cli_opts {
     const char *plugin_dirs[8]; /* --plugin-dir DIR, repeatable */
     int nplugin_dirs;
     const char *format; /* ingest --format NAME (an input adapter) */
+    const char *run, *min_coverage; /* test --run PATTERN --min-coverage P */
     char **args;        /* positional arguments, borrowed from argv */
     int nargs;
 } cli_opts;

@@ -20,6 +20,7 @@ static void usage(FILE *out)
           "  verify       check the journal and the registers' hash chains\n"
           "  plugins      list the loaded plugins and what they register\n"
           "  check        compile and lint a rule directory (file:line: findings)\n"
+          "  test         run the rule tests (*_test.lua) beside the rules\n"
           "  token        create, list and revoke API tokens\n"
           "  version      print the version\n"
           "\n"
@@ -35,7 +36,8 @@ int main(int argc, char **argv)
     } commands[] = {
         {"serve", cli_serve},     {"ingest", cli_ingest},     {"obligations", cli_obligations},
         {"alerts", cli_alerts},   {"register", cli_register}, {"verify", cli_verify},
-        {"plugins", cli_plugins}, {"check", cli_check},       {"token", cli_token},
+        {"plugins", cli_plugins}, {"check", cli_check},       {"test", cli_test},
+        {"token", cli_token},
     };
     engine_global_init();
     if (argc < 2) {

@@ -454,6 +454,11 @@ static cJSON *rules_to_json(lua_State *L, int idx, int depth)
     }
 }
 
+cJSON *rules_lua_to_json(lua_State *L, int idx)
+{
+    return rules_to_json(L, idx, 0);
+}
+
 /* ---- declarations: obligation "x" {...} and rule "x" {...} --------------- */
 
 static char *rules_opt_string(lua_State *L, int tbl, const char *field)

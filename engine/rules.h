@@ -101,6 +101,12 @@ int rules_kind_count(const rules *r);
 int rules_evaluate(rules *r, const cJSON *event, const rules_state_ops *ops, cJSON *decisions,
                    cJSON *errors);
 
+/* The Lua value at idx as JSON (tables with keys 1..n become arrays); a
+ * function or other value that has no JSON form raises a Lua error, so
+ * call it inside a protected call. For `obligo test`, which reads test
+ * declarations. Caller frees. */
+cJSON *rules_lua_to_json(lua_State *L, int idx);
+
 /* What the rule set declares, for `obligo check`: {"rules": [{name, file,
  * line, on: [types], first_line, last_line}], "obligations": [{name, file,
  * line}]}, where first_line..last_line is the source of the rule's run

@@ -1,0 +1,54 @@
+-- Tests voor het ICT-beleid van de praktijk.
+
+local function ev(type, time, data) return { type = type, time = time, data = data } end
+
+test "back-up dinsdag 23:30; 24 uur plus 6 uur speling: donderdag 05:30 te laat" {
+  events = { ev("nl.ict.backup.completed", "2026-06-09T23:30:00+02:00",
+                { system = "ecd", completed_at = "2026-06-09T23:30:00+02:00" }) },
+  at = "2026-06-11T08:00:00+02:00",
+  obligations = { { kind = "ict.daily_backup", subject = "ecd", status = "overdue",
+                    due_at = "2026-06-11T03:30:00Z" } },
+  alerts = { { kind = "obligo.obligation_overdue", subject = "ecd", count = 1 } },
+}
+
+test "software zonder goedkeuring" {
+  events = { ev("nl.ict.software.installed", "2026-06-03T09:00:00+02:00",
+                { device_id = "LT-3", software = "dropbox", installed_by = "U9", approved = false }),
+             ev("nl.ict.software.installed", "2026-06-03T09:10:00+02:00",
+                { device_id = "LT-4", software = "ecd", installed_by = "beheer", approved = true }) },
+  alerts = { { kind = "ict.unapproved_software", subject = "LT-3", count = 1 } },
+  absent_alerts = { { kind = "ict.unapproved_software", subject = "LT-4" } },
+}
+
+test "printer afgevoerd met alleen bestanden gewist; laptop overschreven" {
+  events = { ev("nl.ict.device.decommissioned", "2026-05-02T10:00:00+02:00",
+                { device_id = "PRN-1", kind = "printer", wipe = "delete_files" }),
+             ev("nl.ict.device.decommissioned", "2026-05-02T10:10:00+02:00",
+                { device_id = "LT-7", kind = "laptop", wipe = "overwrite" }) },
+  alerts = { { kind = "ict.insufficient_wipe", subject = "PRN-1", count = 1 } },
+  absent_alerts = { { kind = "ict.insufficient_wipe", subject = "LT-7" } },
+}
+
+test "persoonsgegevens per e-mail; via Zorgmail niet" {
+  events = { ev("nl.ict.message.sent", "2026-05-01T10:00:00+02:00",
+                { channel = "email", personal_data = true, recipient = "x@example.org" }),
+             ev("nl.ict.message.sent", "2026-05-01T10:05:00+02:00",
+                { channel = "zorgmail", personal_data = true, recipient = "huisarts" }) },
+  alerts = { { kind = "ict.insecure_channel", count = 1 } },
+}
+
+test "cloud buiten de EU, webformulier zonder TLS, gastwifi naar binnen" {
+  events = { ev("nl.ict.cloud.used", "2026-05-01T10:00:00+02:00",
+                { service = "notities", provider = "x", region = "US", processing_agreement = true,
+                  personal_data = true }),
+             ev("nl.ict.cloud.used", "2026-05-01T10:01:00+02:00",
+                { service = "agenda", provider = "y", region = "NL", processing_agreement = true }),
+             ev("nl.ict.webform.checked", "2026-05-01T10:02:00+02:00",
+                { url = "http://praktijk.example/aanmelden", tls = false, personal_data = true }),
+             ev("nl.ict.wifi.checked", "2026-05-01T10:03:00+02:00",
+                { network = "gasten", guest = true, reaches_internal = true }) },
+  alerts = { { kind = "ict.cloud_outside_eu", subject = "notities", count = 1 },
+             { kind = "ict.webform_without_tls", count = 1 },
+             { kind = "ict.guest_wifi_internal", subject = "gasten", count = 1 } },
+  absent_alerts = { { kind = "ict.cloud_outside_eu", subject = "agenda" } },
+}

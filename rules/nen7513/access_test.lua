@@ -1,0 +1,54 @@
+-- Tests voor de toegangslogging (NEN 7513).
+
+local function access(id, client, time, data)
+  local d = { user = { id = id, role = "verpleegkundige" }, client_id = client, action = "read",
+              system = "ecd", authentication = "2fa" }
+  for k, v in pairs(data or {}) do d[k] = v end
+  return { type = "nl.nen7513.access", time = time, data = d }
+end
+
+test "dossier geopend zonder behandelrelatie; met behandelrelatie geen signaal" {
+  events = {
+    access("U1", "C9", "2026-04-14T13:22:00+02:00", { treatment_relation = false }),
+    access("U2", "C10", "2026-04-14T13:25:00+02:00", { treatment_relation = true }),
+  },
+  alerts = { { kind = "nen7513.no_treatment_relation", subject = "C9", count = 1 } },
+  absent_alerts = { { kind = "nen7513.no_treatment_relation", subject = "C10" } },
+}
+
+test "noodtoegang zonder reden; met reden geen signaal" {
+  events = {
+    access("U3", "C20", "2026-04-18T02:10:00+02:00", { emergency = true }),
+    access("U4", "C21", "2026-04-18T02:30:00+02:00", { emergency = true, reason = "spoed" }),
+  },
+  alerts = { { kind = "nen7513.emergency_without_reason", subject = "C20", count = 1 } },
+  absent_alerts = { { kind = "nen7513.emergency_without_reason", subject = "C21" } },
+}
+
+test "alleen een wachtwoord" {
+  events = { access("U5", "C30", "2026-04-18T09:00:00+02:00", { authentication = "password" }) },
+  alerts = { { kind = "nen7513.weak_authentication", subject = "C30", count = 1 } },
+}
+
+test "vijf gebruikers in twee uur in een VIP-dossier: één signaal" {
+  events = {
+    access("U1", "VIP", "2026-05-01T11:00:00+02:00", { vip = true }),
+    access("U2", "VIP", "2026-05-01T11:10:00+02:00", { vip = true }),
+    access("U3", "VIP", "2026-05-01T11:20:00+02:00", { vip = true }),
+    access("U4", "VIP", "2026-05-01T11:30:00+02:00", { vip = true }),
+    access("U5", "VIP", "2026-05-01T11:40:00+02:00", { vip = true }),
+    access("U6", "VIP", "2026-05-01T11:50:00+02:00", { vip = true }),
+  },
+  alerts = { { kind = "nen7513.vip_burst", subject = "VIP", count = 1, severity = "critical" } },
+}
+
+test "logregels jonger dan vijf jaar verwijderen is geblokkeerd" {
+  events = {
+    { type = "nl.nen7513.purge", time = "2026-10-01T09:00:00+02:00",
+      data = { written_before = "2022-03-01", system = "ecd" } },
+    { type = "nl.nen7513.purge", time = "2026-10-01T09:05:00+02:00",
+      data = { written_before = "2021-06-01", system = "archief" } },
+  },
+  alerts = { { kind = "nen7513.purge_blocked", subject = "ecd", count = 1 } },
+  absent_alerts = { { kind = "nen7513.purge_blocked", subject = "archief" } },
+}

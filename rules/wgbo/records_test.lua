@@ -1,0 +1,40 @@
+-- Tests voor het medisch dossier (WGBO).
+
+test "twintig jaar na de laatste wijziging; een latere wijziging verschuift de termijn" {
+  events = {
+    { type = "nl.wgbo.record.changed", time = "2026-03-15T10:00:00+01:00",
+      data = { client_id = "C16", changed_at = "2026-03-15T10:00:00+01:00" } },
+    { type = "nl.wgbo.record.changed", time = "2027-01-24T10:00:00+01:00",
+      data = { client_id = "C16", changed_at = "2027-01-24T10:00:00+01:00" } },
+  },
+  at = "2027-02-01T00:00:00+01:00",
+  obligations = { { kind = "wgbo.retention_review", subject = "C16", status = "open",
+                    due_at = "2047-01-24T09:00:00Z" } },
+}
+
+test "vernietiging op verzoek: drie maanden, vervuld door de vernietiging" {
+  events = {
+    { type = "nl.avg.request.received", time = "2026-02-26T10:00:00+01:00",
+      data = { request_id = "R-D", kind = "record_destruction", client_id = "C40",
+               received_at = "2026-02-26T10:00:00+01:00" } },
+    { type = "nl.wgbo.record.destroyed", time = "2026-04-01T10:00:00+02:00",
+      data = { client_id = "C40", destroyed_at = "2026-04-01T10:00:00+02:00", basis = "client_request" } },
+  },
+  at = "2026-06-01T00:00:00+02:00",
+  obligations = { { kind = "wgbo.destroy_record", subject = "C40", status = "fulfilled",
+                    due_at = "2026-05-26T21:59:59Z" } },
+  absent_obligations = { { kind = "avg.respond_request", subject = "R-D" } },
+}
+
+test "afgewezen verzoek tot vernietiging sluit de termijn met de reden" {
+  events = {
+    { type = "nl.avg.request.received", time = "2026-02-26T10:00:00+01:00",
+      data = { request_id = "R-E", kind = "record_destruction", client_id = "C41",
+               received_at = "2026-02-26T10:00:00+01:00" } },
+    { type = "nl.avg.request.completed", time = "2026-03-10T10:00:00+01:00",
+      data = { request_id = "R-E", completed_at = "2026-03-10T10:00:00+01:00", outcome = "refused",
+               rationale = "wettelijke bewaarplicht" } },
+  },
+  at = "2026-03-11T00:00:00+01:00",
+  obligations = { { kind = "wgbo.destroy_record", subject = "C41", status = "cancelled" } },
+}
