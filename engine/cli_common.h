@@ -14,9 +14,9 @@ typedef struct cli_opts {
     int allow_insecure;         /* serve --allow-insecure-listen */
     const char *plugin_dirs[8]; /* --plugin-dir DIR, repeatable */
     int nplugin_dirs;
-    const char *format; /* ingest --format NAME (an input adapter) */
+    const char *format;             /* ingest --format NAME (an input adapter) */
     const char *run, *min_coverage; /* test --run PATTERN --min-coverage P */
-    char **args;        /* positional arguments, borrowed from argv */
+    char **args;                    /* positional arguments, borrowed from argv */
     int nargs;
 } cli_opts;
 
