@@ -6,6 +6,12 @@
 #ifndef OBLIGO_CLI_H
 #define OBLIGO_CLI_H
 
+#include <stdio.h>
+
+#include "config.h"
+#include "plugins.h"
+#include "rules.h"
+
 int cli_ingest(int argc, char **argv);
 int cli_obligations(int argc, char **argv);
 int cli_alerts(int argc, char **argv);
@@ -15,6 +21,17 @@ int cli_serve(int argc, char **argv);
 int cli_plugins(int argc, char **argv);
 int cli_check(int argc, char **argv);
 int cli_test(int argc, char **argv);
+
+/* The checks of `obligo check` on a loaded rule set: findings are written
+ * to out as file:line: message; returns their number. */
+long cli_check_rules(const plugins *p, rules *r, FILE *out);
+
+/* The rule tests under cfg->rules_dir, as `obligo test` runs them (cfg is
+ * copied; the tests use in-memory databases). Lines go to out (may be
+ * NULL). Returns the number of failures; *passed (may be NULL) gets the
+ * passes; *coverage (may be NULL) the percentage covered. */
+int cli_test_rules(const config *cfg, const char *pattern, FILE *out, int *passed,
+                   double *coverage);
 int cli_token(int argc, char **argv);
 
 #endif

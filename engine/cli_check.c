@@ -7,8 +7,9 @@
  *   - anything that stops the rule set from loading: syntax errors, a
  *     duplicate rule or obligation id, a missing title or legal source, a
  *     malformed period (rules.c reports these with their file and line);
- *   - a rule listening for an event type no loaded plugin registers (it can
- *     never fire);
+ *   - a rule listening for an event type that no loaded plugin registers
+ *     although its namespace is a plugin's ("nl.ict.backup.complete"): a
+ *     typo that never fires;
  *   - act.open/fulfil/cancel/extend and state.obligation naming an
  *     obligation kind that is not declared;
  *   - e.data.NAME inside a rule's run function where none of the rule's
@@ -39,6 +40,7 @@ typedef struct check_file {
 } check_file;
 
 typedef struct check {
+    FILE *out;
     const plugins *p;
     cJSON *kinds; /* the declared obligation kinds */
     check_file *files;
@@ -53,9 +55,9 @@ static void check_report(check *c, const char *file, int line, const char *fmt, 
 {
     va_list ap;
     va_start(ap, fmt);
-    printf("%s:%d: ", file, line);
-    vprintf(fmt, ap);
-    putchar('\n');
+    fprintf(c->out, "%s:%d: ", file, line);
+    vfprintf(c->out, fmt, ap);
+    fputc('\n', c->out);
     va_end(ap);
     c->findings++;
 }
@@ -184,12 +186,15 @@ static void check_rule(check *c, const cJSON *rule)
     const cJSON *on = cJSON_GetObjectItemCaseSensitive(rule, "on");
     for (const cJSON *t = on ? on->child : NULL; t; t = t->next) {
         const char *type = t->valuestring;
+        /* Unknown types are accepted (by default), so a rule for an
+         * organisation's own type can fire; one in a namespace the plugins
+         * define, but not among its types, is a typo that never fires. */
         if (strcmp(type, "*") == 0 || strncmp(type, "obligo.", 7) == 0 ||
-            plugins_event_type(c->p, type))
+            plugins_event_type(c->p, type) || !plugins_namespace_known(c->p, type))
             continue;
         check_report(c, file, line,
-                     "rule \"%s\" listens for \"%s\", an event type no loaded plugin registers: "
-                     "it can never fire",
+                     "rule \"%s\" listens for \"%s\", which no loaded plugin registers "
+                     "(a typo?): it can never fire",
                      name, type);
     }
     const cJSON *first = cJSON_GetObjectItemCaseSensitive(rule, "first_line");
@@ -217,6 +222,29 @@ static void check_rule(check *c, const cJSON *rule)
                              name, field);
         }
     }
+}
+
+long cli_check_rules(const plugins *p, rules *r, FILE *out)
+{
+    check c = {.out = out, .p = p};
+    cJSON *desc = rules_describe(r);
+    c.kinds = cJSON_GetObjectItemCaseSensitive(desc, "obligations");
+    for (const cJSON *rule = cJSON_GetObjectItemCaseSensitive(desc, "rules")->child; rule;
+         rule = rule->next) {
+        check_file_get(&c, cJSON_GetObjectItemCaseSensitive(rule, "file")->valuestring);
+        check_rule(&c, rule);
+    }
+    for (int i = 0; i < c.nfiles; i++)
+        if (c.files[i].lines)
+            check_kinds_in_file(&c, &c.files[i]);
+    for (int i = 0; i < c.nfiles; i++) {
+        obligo_free(c.files[i].path);
+        obligo_free(c.files[i].lines);
+        obligo_free(c.files[i].text);
+    }
+    obligo_free(c.files);
+    cJSON_Delete(desc);
+    return c.findings;
 }
 
 static const char check_usage[] =
@@ -258,29 +286,12 @@ int cli_check(int argc, char **argv)
         config_free(&cfg);
         return 1;
     }
-    check c = {.p = p};
-    cJSON *desc = rules_describe(r);
-    c.kinds = cJSON_GetObjectItemCaseSensitive(desc, "obligations");
-    for (const cJSON *rule = cJSON_GetObjectItemCaseSensitive(desc, "rules")->child; rule;
-         rule = rule->next) {
-        check_file_get(&c, cJSON_GetObjectItemCaseSensitive(rule, "file")->valuestring);
-        check_rule(&c, rule);
-    }
-    for (int i = 0; i < c.nfiles; i++)
-        if (c.files[i].lines)
-            check_kinds_in_file(&c, &c.files[i]);
-    if (!c.findings)
+    long findings = cli_check_rules(p, r, stdout);
+    if (!findings)
         printf("obligo check: %s: %d rules, %d obligation kinds, revision %s: no findings\n", dir,
                rules_count(r), rules_kind_count(r), rules_revision(r));
-    for (int i = 0; i < c.nfiles; i++) {
-        obligo_free(c.files[i].path);
-        obligo_free(c.files[i].lines);
-        obligo_free(c.files[i].text);
-    }
-    obligo_free(c.files);
-    cJSON_Delete(desc);
     rules_free(r);
     plugins_free(p);
     config_free(&cfg);
-    return c.findings ? 1 : 0;
+    return findings ? 1 : 0;
 }

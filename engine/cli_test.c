@@ -390,29 +390,38 @@ static const char test_usage[] =
     "Runs the rule tests (*_test.lua) under DIR (default: the configured rules\n"
     "directory) against the rules in DIR; exit 1 on a failure or coverage below P.\n";
 
-int cli_test(int argc, char **argv)
+/* A configuration for running tests: the rules, plugins and policy of src,
+ * an in-memory database per test and no alert sinks. */
+static int test_config(const config *src, config *dst)
 {
-    cli_opts o;
-    int prc = cli_parse(argc, argv, &o, test_usage);
-    if (prc)
-        return prc > 0 ? 0 : 2;
-    if (o.nargs > 1) {
-        fputs(test_usage, stderr);
-        return 2;
+    char *err = NULL;
+    if (config_load(dst, NULL, &err))
+        return OBLIGO_ENOMEM;
+    int rc = config_set(&dst->rules_dir, src->rules_dir) || config_set(&dst->db_path, ":memory:");
+    for (int i = 0; !rc && i < src->nplugin_dirs; i++)
+        rc = config_add_plugin_dir(dst, src->plugin_dirs[i]);
+    for (int i = 0; i < dst->nsinks; i++)
+        obligo_free(dst->sinks[i]);
+    dst->nsinks = 0;
+    cJSON_Delete(dst->policy);
+    dst->policy = cJSON_Duplicate(src->policy, 1);
+    dst->plugins = src->plugins ? cJSON_Duplicate(src->plugins, 1) : NULL;
+    dst->limits = src->limits;
+    dst->allow_unknown_types = src->allow_unknown_types;
+    dst->max_event_bytes = src->max_event_bytes;
+    if (rc || !dst->policy || (src->plugins && !dst->plugins)) {
+        config_free(dst);
+        return OBLIGO_ENOMEM;
     }
-    config cfg;
-    if (cli_config(&o, &cfg))
-        return 2;
-    if (o.nargs)
-        config_set(&cfg.rules_dir, o.args[0]);
-    /* each test gets a fresh database in memory and no alert sinks */
-    config_set(&cfg.db_path, ":memory:");
-    for (int i = 0; i < cfg.nsinks; i++)
-        obligo_free(cfg.sinks[i]);
-    cfg.nsinks = 0;
-    double min_cov = o.min_coverage ? atof(o.min_coverage) : 0;
+    return 0;
+}
 
-    test_run run = {.cfg = &cfg, .pattern = o.run};
+int cli_test_rules(const config *src, const char *pattern, FILE *out, int *passed, double *coverage)
+{
+    config cfg;
+    if (test_config(src, &cfg))
+        return -1;
+    test_run run = {.cfg = &cfg, .pattern = pattern};
     run.covered_rules = cJSON_CreateObject();
     run.covered_kinds = cJSON_CreateObject();
     char **files = NULL;
@@ -424,7 +433,8 @@ int cli_test(int argc, char **argv)
         char *err = NULL;
         cJSON *tests = test_read_file(files[i], &err);
         if (!tests) {
-            printf("FAIL %s\n", err ? err : files[i]);
+            if (out)
+                fprintf(out, "FAIL %s\n", err ? err : files[i]);
             load_errors++;
             obligo_free(err);
             continue;
@@ -440,11 +450,13 @@ int cli_test(int argc, char **argv)
             test_run_one(&run, &t, cJSON_GetObjectItemCaseSensitive(entry, "spec"));
             if (t.problem) {
                 run.failed++;
-                printf("FAIL %s:%d: %s: %s\n", t.file, t.line, t.name, t.problem);
+                if (out)
+                    fprintf(out, "FAIL %s:%d: %s: %s\n", t.file, t.line, t.name, t.problem);
                 obligo_free(t.problem);
             } else {
                 run.passed++;
-                printf("ok   %s: %s\n", t.file, t.name);
+                if (out)
+                    fprintf(out, "ok   %s: %s\n", t.file, t.name);
             }
         }
         cJSON_Delete(tests);
@@ -454,7 +466,7 @@ int cli_test(int argc, char **argv)
     rules *r = NULL;
     plugins *p = NULL;
     char *err = NULL;
-    if (!run.pattern && engine_load_plugins(&cfg, &p, &err) == 0 &&
+    if (engine_load_plugins(&cfg, &p, &err) == 0 &&
         rules_load(cfg.rules_dir, cfg.policy, &cfg.limits, p, &r, &err) == 0) {
         cJSON *desc = rules_describe(r);
         const cJSON *item;
@@ -463,18 +475,18 @@ int cli_test(int argc, char **argv)
             total++;
             if (cJSON_GetObjectItemCaseSensitive(run.covered_rules, test_str(item, "name")))
                 covered++;
-            else
-                printf("not covered: rule %s (%s:%d)\n", test_str(item, "name"),
-                       test_str(item, "file"),
-                       (int)cJSON_GetObjectItemCaseSensitive(item, "line")->valuedouble);
+            else if (out && !run.pattern)
+                fprintf(out, "not covered: rule %s (%s:%d)\n", test_str(item, "name"),
+                        test_str(item, "file"),
+                        (int)cJSON_GetObjectItemCaseSensitive(item, "line")->valuedouble);
         }
         cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(desc, "obligations"))
         {
             total++;
             if (cJSON_GetObjectItemCaseSensitive(run.covered_kinds, test_str(item, "name")))
                 covered++;
-            else
-                printf("not covered: obligation %s\n", test_str(item, "name"));
+            else if (out && !run.pattern)
+                fprintf(out, "not covered: obligation %s\n", test_str(item, "name"));
         }
         cJSON_Delete(desc);
     }
@@ -482,17 +494,46 @@ int cli_test(int argc, char **argv)
     rules_free(r);
     plugins_free(p);
     double pct = total ? 100.0 * covered / total : 100.0;
-    if (!run.pattern)
-        printf("coverage: %d of %d rules and obligation kinds (%.0f%%)\n", covered, total, pct);
-    printf("%d passed, %d failed\n", run.passed, run.failed + load_errors);
-    int below = !run.pattern && min_cov > 0 && pct + 1e-9 < min_cov;
-    if (below)
-        printf("coverage %.0f%% is below --min-coverage %.0f%%\n", pct, min_cov);
+    if (out && !run.pattern)
+        fprintf(out, "coverage: %d of %d rules and obligation kinds (%.0f%%)\n", covered, total,
+                pct);
+    if (out)
+        fprintf(out, "%d passed, %d failed\n", run.passed, run.failed + load_errors);
+    if (passed)
+        *passed = run.passed;
+    if (coverage)
+        *coverage = pct;
     for (int i = 0; i < nfiles; i++)
         obligo_free(files[i]);
     obligo_free(files);
     cJSON_Delete(run.covered_rules);
     cJSON_Delete(run.covered_kinds);
     config_free(&cfg);
-    return run.failed || load_errors || below ? 1 : 0;
+    return run.failed + load_errors;
+}
+
+int cli_test(int argc, char **argv)
+{
+    cli_opts o;
+    int prc = cli_parse(argc, argv, &o, test_usage);
+    if (prc)
+        return prc > 0 ? 0 : 2;
+    if (o.nargs > 1) {
+        fputs(test_usage, stderr);
+        return 2;
+    }
+    config cfg;
+    if (cli_config(&o, &cfg))
+        return 2;
+    if (o.nargs && config_set(&cfg.rules_dir, o.args[0])) {
+        config_free(&cfg);
+        return 2;
+    }
+    double min_cov = o.min_coverage ? atof(o.min_coverage) : 0, pct = 0;
+    int failed = cli_test_rules(&cfg, o.run, stdout, NULL, &pct);
+    config_free(&cfg);
+    int below = !o.run && min_cov > 0 && pct + 1e-9 < min_cov;
+    if (below)
+        printf("coverage %.0f%% is below --min-coverage %.0f%%\n", pct, min_cov);
+    return failed || below ? 1 : 0;
 }

@@ -87,9 +87,10 @@ static int config_apply(config *cfg, const cJSON *root, const char *path, char *
         }
     }
     static const char *const bools[] = {"allow_unknown_types", "access_log",
-                                        "allow_insecure_listen"};
-    int *bool_slots[] = {&cfg->allow_unknown_types, &cfg->access_log, &cfg->allow_insecure_listen};
-    for (int i = 0; i < 3; i++) {
+                                        "allow_insecure_listen", "watch_rules"};
+    int *bool_slots[] = {&cfg->allow_unknown_types, &cfg->access_log, &cfg->allow_insecure_listen,
+                         &cfg->watch_rules};
+    for (int i = 0; i < 4; i++) {
         if ((v = cJSON_GetObjectItemCaseSensitive(root, bools[i]))) {
             if (!cJSON_IsBool(v))
                 CONFIG_BAD(bools[i], "true or false");
@@ -181,6 +182,7 @@ int config_load(config *cfg, const char *path, char **err)
     *err = NULL;
     cfg->allow_unknown_types = 1;
     cfg->access_log = 1;
+    cfg->watch_rules = 1;
     cfg->max_event_bytes = 1u << 20;
     cfg->max_body_bytes = 16u << 20;
     int rc = OBLIGO_ENOMEM;

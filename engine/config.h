@@ -8,7 +8,8 @@
  * "file:PATH"), "policy" (object of rule policies, read by policy() in
  * rules), "lua_memory_bytes", "lua_instructions", "access_log",
  * "allow_insecure_listen", "max_queue_events", "max_connections",
- * "plugin_dirs" (list), "plugins" (object: each plugin's configuration).
+ * "plugin_dirs" (list), "plugins" (object: each plugin's configuration),
+ * "watch_rules".
  */
 #ifndef OBLIGO_CONFIG_H
 #define OBLIGO_CONFIG_H
@@ -31,6 +32,7 @@ typedef struct config {
     char *sinks[CONFIG_MAX_SINKS];
     int nsinks;
     int access_log;            /* serve: one line per request on stderr (default on) */
+    int watch_rules;           /* serve: reload when a rule file changes (default on) */
     int allow_insecure_listen; /* serve: permit a non-loopback listen address */
     size_t max_queue_events;   /* serve: events waiting for the writer; 0: 65,536 */
     unsigned max_connections;  /* serve: open connections; 0: 20,000 */

@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "actions.h"
 #include "alloc.h"
@@ -198,8 +199,73 @@ static cJSON *engine_state_register(void *ud, const char *name, const char *key)
 
 /* ---- the engine's own decisions ------------------------------------------ */
 
+/* obligo.engine.note: the alert the note carries. */
+static int engine_builtin_note(const cJSON *ev, cJSON *decisions)
+{
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(ev, "data");
+    const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(data, "kind"));
+    const char *subject = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(data, "subject"));
+    const char *sev = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(data, "severity"));
+    const char *msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(data, "message"));
+    if (!kind || !subject || !sev || !msg)
+        return 0;
+    cJSON *a = cJSON_CreateObject();
+    if (!a)
+        return OBLIGO_ENOMEM;
+    cJSON_AddStringToObject(a, "op", "alert");
+    cJSON_AddStringToObject(a, "rule", "obligo.engine");
+    cJSON_AddStringToObject(a, "kind", kind);
+    cJSON_AddStringToObject(a, "subject", subject);
+    cJSON_AddStringToObject(a, "severity", sev);
+    cJSON_AddStringToObject(a, "message", msg);
+    cJSON_AddItemToArray(decisions, a);
+    return 0;
+}
+
+int engine_note(engine *e, const char *kind, const char *subject, const char *severity,
+                const char *message)
+{
+    static unsigned long counter;
+    obligo_time now = (obligo_time)time(NULL);
+    if (now > e->now)
+        e->now = now;
+    char id[64], when[CLOCK_RFC3339_LEN];
+    snprintf(id, sizeof id, "note/%lld/%lu", (long long)e->now, ++counter);
+    clock_format_utc(e->now, when);
+    cJSON *ev = cJSON_CreateObject();
+    cJSON_AddStringToObject(ev, "specversion", "1.0");
+    cJSON_AddStringToObject(ev, "id", id);
+    cJSON_AddStringToObject(ev, "source", ENGINE_SOURCE);
+    cJSON_AddStringToObject(ev, "type", "obligo.engine.note");
+    cJSON_AddStringToObject(ev, "time", when);
+    cJSON *data = cJSON_AddObjectToObject(ev, "data");
+    cJSON_AddStringToObject(data, "kind", kind);
+    cJSON_AddStringToObject(data, "subject", subject);
+    cJSON_AddStringToObject(data, "severity", severity);
+    cJSON_AddStringToObject(data, "message", message);
+    char *raw = cJSON_PrintUnformatted(ev);
+    int rc = raw ? engine_begin(e) : OBLIGO_ENOMEM;
+    if (!rc) {
+        int dup = 0;
+        long accepted = e->stats.accepted;
+        rc = engine_event(e, ev, raw, strlen(raw), &dup);
+        e->stats.accepted = accepted; /* the engine's own, not a sender's */
+        if (!rc)
+            rc = engine_commit(e);
+        if (rc)
+            engine_rollback(e);
+    }
+    cJSON_free(raw);
+    cJSON_Delete(ev);
+    if (!rc)
+        engine_deliver(e);
+    return rc;
+}
+
 static int engine_builtin(engine *e, const cJSON *ev, const char *type, cJSON *decisions)
 {
+    if (strcmp(type, "obligo.engine.note") == 0)
+        return engine_builtin_note(ev, decisions);
     int overdue = strcmp(type, "obligo.obligation.overdue") == 0;
     int reminder = strcmp(type, "obligo.obligation.reminder") == 0;
     if (!overdue && !reminder)

@@ -80,6 +80,13 @@ int engine_fire_due(engine *e, obligo_time until, obligo_time late_before, int *
 /* The earliest armed timer: 1 with *at filled, 0 when none, or < 0. */
 int engine_next_due(engine *e, obligo_time *at);
 
+/* Raises an alert about the engine itself (a rule set that was not
+ * reloaded, say) in its own transaction: the alert hangs off a journaled
+ * engine event of type obligo.engine.note, so it is explained like any
+ * other. Returns 0 or a negative code. The engine's thread. */
+int engine_note(engine *e, const char *kind, const char *subject, const char *severity,
+                const char *message);
+
 /* Delivers committed alerts to the configured sinks (outbox.c). */
 int engine_deliver(engine *e);
 

@@ -655,6 +655,19 @@ const obligo_event_type *plugins_event_type(const plugins *p, const char *type)
     return NULL;
 }
 
+int plugins_namespace_known(const plugins *p, const char *type)
+{
+    const char *dot = strrchr(type, '.');
+    size_t n = dot ? (size_t)(dot - type) : 0;
+    for (int i = 0; p && n && i < p->ntypes; i++) {
+        const char *t = p->types[i].type->type;
+        const char *tdot = strrchr(t, '.');
+        if (tdot && (size_t)(tdot - t) == n && strncmp(t, type, n) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 const obligo_event_type *plugins_lookup(const void *p, const char *type)
 {
     return plugins_event_type(p, type);

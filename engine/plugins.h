@@ -59,6 +59,10 @@ char *plugins_default_dir(void);
 
 /* The event type registered under `type`, or NULL. */
 const obligo_event_type *plugins_event_type(const plugins *p, const char *type);
+/* 1 when some registered type shares type's namespace (all before its last
+ * '.'): "nl.ict.backup.complete" is then a likely typo, where a type of a
+ * namespace nobody registers (an organisation's own) is not. */
+int plugins_namespace_known(const plugins *p, const char *type);
 /* For validate.c: the same as a lookup function over a const void *. */
 const obligo_event_type *plugins_lookup(const void *p, const char *type);
 

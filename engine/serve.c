@@ -9,7 +9,9 @@
  *
  * Everything in this file runs on the loop thread.
  */
+#include <dirent.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +68,12 @@ typedef struct serve {
     uv_check_t flush; /* writes the access log out once per loop turn */
     unsigned long validation_rejects;
     serve_deliverer out;
+    /* Rule files are watched (inotify through libuv); a change reloads the
+     * rules once things have been quiet for half a second. */
+    uv_fs_event_t **watches;
+    int nwatches;
+    uv_timer_t debounce;
+    int watching;
 } serve;
 
 /* A request whose answer waits for the writer. */
@@ -241,6 +249,75 @@ static void serve_deliverer_stop(serve *s)
     uv_mutex_destroy(&d->lock);
     store_close(&d->st);
     d->running = 0;
+}
+
+/* ---- watching the rules ------------------------------------------------------ */
+
+#define SERVE_RELOAD_QUIET_MS 500
+
+static void serve_on_debounce(uv_timer_t *t)
+{
+    serve *s = t->data;
+    if (s->stopping || !s->w)
+        return;
+    writer_job *j = writer_job_new(WRITER_RELOAD, NULL);
+    if (j && writer_submit(s->w, j) != 0)
+        writer_job_free(j);
+}
+
+static void serve_on_rules_changed(uv_fs_event_t *h, const char *filename, int events, int status)
+{
+    serve *s = h->data;
+    /* Editors write temporary files beside the real one; only .lua files
+     * count, and a burst of writes is one change. */
+    size_t n = filename ? strlen(filename) : 0;
+    if (status < 0 || s->stopping || (filename && (n < 4 || strcmp(filename + n - 4, ".lua"))))
+        return;
+    uv_timer_start(&s->debounce, serve_on_debounce, SERVE_RELOAD_QUIET_MS, 0);
+}
+
+static void serve_watch_dir(serve *s, const char *dir, int depth)
+{
+    uv_fs_event_t *h = obligo_calloc(1, sizeof *h);
+    uv_fs_event_t **nw =
+        h ? obligo_realloc(s->watches, sizeof *nw * (size_t)(s->nwatches + 1)) : NULL;
+    if (!nw) {
+        obligo_free(h);
+        return;
+    }
+    s->watches = nw;
+    uv_fs_event_init(&s->loop, h);
+    h->data = s;
+    if (uv_fs_event_start(h, serve_on_rules_changed, dir, 0) != 0) {
+        uv_close((uv_handle_t *)h, (uv_close_cb)obligo_free);
+        return;
+    }
+    s->watches[s->nwatches++] = h;
+    DIR *d = depth < 8 ? opendir(dir) : NULL;
+    struct dirent *ent;
+    while (d && (ent = readdir(d))) {
+        if (ent->d_name[0] == '.')
+            continue;
+        char *p = obligo_asprintf("%s/%s", dir, ent->d_name);
+        struct stat sb;
+        if (p && stat(p, &sb) == 0 && S_ISDIR(sb.st_mode))
+            serve_watch_dir(s, p, depth + 1);
+        obligo_free(p);
+    }
+    if (d)
+        closedir(d);
+}
+
+static void serve_watch_stop(serve *s)
+{
+    for (int i = 0; i < s->nwatches; i++)
+        uv_close((uv_handle_t *)s->watches[i], (uv_close_cb)obligo_free);
+    obligo_free(s->watches);
+    s->watches = NULL;
+    s->nwatches = 0;
+    if (s->watching)
+        uv_close((uv_handle_t *)&s->debounce, NULL);
+    s->watching = 0;
 }
 
 /* ---- deadlines ------------------------------------------------------------ */
@@ -956,6 +1033,7 @@ static void serve_on_signal(uv_signal_t *sig, int signum)
     uv_close((uv_handle_t *)&s->sighup, NULL);
     if (s->access)
         uv_close((uv_handle_t *)&s->flush, NULL); /* fclose at exit writes the rest */
+    serve_watch_stop(s);
     http_server_stop(s->http, serve_http_closed, s);
 }
 
@@ -1087,6 +1165,12 @@ int cli_serve(int argc, char **argv)
     uv_signal_start(&s->sigterm, serve_on_signal, SIGTERM);
     uv_signal_start(&s->sigint, serve_on_signal, SIGINT);
     uv_signal_start(&s->sighup, serve_on_signal, SIGHUP);
+    if (s->cfg.watch_rules) {
+        uv_timer_init(&s->loop, &s->debounce);
+        s->debounce.data = s;
+        s->watching = 1;
+        serve_watch_dir(s, s->cfg.rules_dir, 0);
+    }
     serve_arm(s);
     fprintf(stderr, "obligo serve: listening on http://%s:%d (database %s, rules %s revision %s)\n",
             host, http_server_port(s->http), s->cfg.db_path, s->cfg.rules_dir,

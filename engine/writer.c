@@ -8,10 +8,12 @@
 
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "alloc.h"
+#include "cli.h"
 #include "error.h"
 #include "obligations.h"
 #include "outbox.h"
@@ -129,6 +131,41 @@ static void writer_stats(writer *w, writer_job *j)
     j->commit_seconds = w->commit_seconds;
 }
 
+/* Why a new rule set may not run: its `obligo check` findings or its
+ * failing rule tests, as file:line lines; NULL when it may. The tests open
+ * in-memory engines of their own, so this takes a moment (on this thread:
+ * a reload is rare and must not race the events it judges). */
+static char *writer_gate(writer *w, rules *fresh)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    if (!out)
+        return obligo_strdup("out of memory while checking the rules");
+    long findings = cli_check_rules(w->e->plugins, fresh, out);
+    int failed = findings ? 0 : cli_test_rules(w->e->cfg, NULL, NULL, NULL, NULL);
+    if (failed) /* run again to say which */
+        cli_test_rules(w->e->cfg, NULL, out, NULL, NULL);
+    fclose(out);
+    char *why = NULL;
+    if (findings || failed) {
+        /* keep the lines that say what is wrong, not the passing tests */
+        size_t cap = len + 1, o = 0;
+        why = obligo_malloc(cap);
+        for (char *line = text ? strtok(text, "\n") : NULL; why && line;
+             line = strtok(NULL, "\n")) {
+            if (strncmp(line, "ok   ", 5) == 0 || strncmp(line, "not covered", 11) == 0 ||
+                strncmp(line, "coverage:", 9) == 0)
+                continue;
+            o += (size_t)snprintf(why + o, cap - o, "%s%s", o ? "; " : "", line);
+        }
+        if (why && !o)
+            snprintf(why, cap, "%s", findings ? "obligo check found problems" : "tests failed");
+    }
+    free(text); /* open_memstream's buffer comes from malloc */
+    return why;
+}
+
 static void writer_reload(writer *w, writer_job *j)
 {
     engine *e = w->e;
@@ -136,12 +173,23 @@ static void writer_reload(writer *w, writer_job *j)
     char *err = NULL;
     int rc =
         rules_load(e->cfg->rules_dir, e->cfg->policy, &e->cfg->limits, e->plugins, &fresh, &err);
+    if (!rc && (err = writer_gate(w, fresh))) {
+        rules_free(fresh);
+        rc = OBLIGO_ERULE;
+    }
     if (rc) {
         j->rc = rc;
         j->message = obligo_asprintf("rules not reloaded, the running set (revision %s) stays: %s",
                                      e->rules ? rules_revision(e->rules) : "none",
                                      err ? err : obligo_strerror(rc));
         obligo_free(err);
+        char *msg = obligo_asprintf("De gewijzigde regels zijn niet in gebruik genomen; de "
+                                    "vorige regels (revisie %s) blijven werken. Herstel: %s",
+                                    e->rules ? rules_revision(e->rules) : "geen",
+                                    j->message ? j->message : "");
+        if (msg)
+            engine_note(e, "obligo.rules_rejected", "rules", "warning", msg);
+        obligo_free(msg);
         return;
     }
     j->message =

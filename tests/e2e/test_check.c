@@ -43,7 +43,7 @@ static const struct {
     /* an event type nobody registers: the rule can never fire */
     {"rule \"r\" { title = \"t\", source = \"s\", on = \"nl.ict.backup.complete\",\n"
      "  run = function(e, act) end }\n",
-     "a.lua:1: rule \"r\" listens for \"nl.ict.backup.complete\""},
+     "a.lua:1: rule \"r\" listens for \"nl.ict.backup.complete\", which no loaded plugin"},
     /* a field the type does not have */
     {"rule \"r\" { title = \"t\", source = \"s\", on = \"nl.ict.backup.completed\",\n"
      "  run = function(e, act)\n"

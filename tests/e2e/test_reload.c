@@ -1,0 +1,148 @@
+/*
+ * test_reload.c — hot reload in `obligo serve`: an edit under rules/ is
+ * picked up by itself; a new rule set whose tests fail or that does not
+ * compile is refused, the running rules go on, and an alert names the file
+ * and line; a good edit goes live.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "http_client.h"
+#include "support.h"
+
+static char *slurp(const char *path)
+{
+    FILE *fp = fopen(path, "rb");
+    assert_non_null(fp);
+    fseek(fp, 0, SEEK_END);
+    long n = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    assert_int_equal(fread(s, 1, (size_t)n, fp), (size_t)n);
+    s[n] = '\0';
+    fclose(fp);
+    return s;
+}
+
+static void spit(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "wb");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+}
+
+/* Polls GET /v1/alerts?kind=KIND until n alerts are there (up to ~20 s). */
+static char *wait_alerts(int port, const char *kind, int n)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/v1/alerts?kind=%s", kind);
+    for (int i = 0; i < 200; i++) {
+        char *resp = NULL;
+        if (client_request(port, "GET", path, NULL, NULL, 0, &resp) == 200) {
+            cJSON *arr = cJSON_Parse(resp);
+            int got = cJSON_GetArraySize(arr);
+            cJSON_Delete(arr);
+            if (got >= n)
+                return resp;
+        }
+        free(resp);
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+
+static const char BACKUP[] =
+    "{\"specversion\":\"1.0\",\"id\":\"%s\",\"source\":\"urn:test\","
+    "\"type\":\"nl.ict.backup.completed\",\"time\":\"2026-06-09T23:30:00+02:00\","
+    "\"data\":{\"system\":\"%s\",\"completed_at\":\"2026-06-09T23:30:00+02:00\"}}";
+
+static const char *due_of(int port, const char *system, char *buf, size_t n)
+{
+    char path[128], *resp = NULL;
+    snprintf(path, sizeof path, "/v1/obligations?kind=ict.daily_backup&subject=%s", system);
+    assert_int_equal(client_request(port, "GET", path, NULL, NULL, 0, &resp), 200);
+    cJSON *arr = cJSON_Parse(resp);
+    free(resp);
+    snprintf(buf, n, "%s", support_str(cJSON_GetArrayItem(arr, 0), "due_at"));
+    cJSON_Delete(arr);
+    return buf;
+}
+
+static void edits_are_gated_by_check_and_tests(void **state)
+{
+    char *dir = support_tmpdir();
+    char rules[512], db[512], log[512], practice[600], ev[1024], due[64];
+    snprintf(rules, sizeof rules, "%s/rules", dir);
+    snprintf(db, sizeof db, "%s/obligo.db", dir);
+    snprintf(log, sizeof log, "%s/serve.log", dir);
+    snprintf(practice, sizeof practice, "%s/ict/practice.lua", rules);
+    char *cp[] = {"/bin/cp", "-r", (char *)OBLIGO_SOURCE_DIR "/rules", rules, NULL};
+    assert_int_equal(support_run(cp, NULL, NULL), 0);
+    int port = client_free_port();
+    pid_t pid = client_start_server(db, rules, port, log);
+    assert_true(pid > 0);
+    char *original = slurp(practice);
+
+    /* a grace of 7 h instead of 6: the pack's own backup test now fails,
+     * so the edit is refused and said to be */
+    char *p = strstr(original, "\"ict.daily_backup.grace_hours\", 6");
+    assert_non_null(p);
+    char *edited = strdup(original);
+    edited[p - original + strlen("\"ict.daily_backup.grace_hours\", ")] = '7';
+    spit(practice, edited);
+    char *alerts = wait_alerts(port, "obligo.rules_rejected", 1);
+    assert_non_null(alerts);
+    assert_non_null(strstr(alerts, "practice_test.lua:"));
+    free(alerts);
+    /* the old rules run: 24 h + 6 h after Tue 23:30 CEST */
+    snprintf(ev, sizeof ev, BACKUP, "b1", "ecd");
+    assert_int_equal(client_request(port, "POST", "/v1/events", "application/cloudevents+json", ev,
+                                    strlen(ev), NULL),
+                     202);
+    assert_string_equal(due_of(port, "ecd", due, sizeof due), "2026-06-11T03:30:00Z");
+
+    /* a syntax error, by hand: 422 naming the file and line */
+    char *broken = malloc(strlen(original) + 64);
+    sprintf(broken, "%s\nrule \"x\" {\n", original);
+    spit(practice, broken);
+    char *resp = NULL;
+    assert_int_equal(
+        client_request(port, "POST", "/v1/rules/reload", "application/json", "", 0, &resp), 422);
+    assert_non_null(strstr(resp, "practice.lua:"));
+    free(resp);
+
+    /* the original again: it goes live (by hand here, so the test does not
+     * race the watcher) */
+    spit(practice, original);
+    assert_int_equal(
+        client_request(port, "POST", "/v1/rules/reload", "application/json", "", 0, &resp), 200);
+    assert_non_null(strstr(resp, "rules reloaded"));
+    free(resp);
+
+    assert_int_equal(WEXITSTATUS(client_stop_server(pid, SIGTERM)), 0);
+    support_assert_clean_log(log);
+    free(original);
+    free(edited);
+    free(broken);
+    support_rmtree(dir);
+    free(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(edits_are_gated_by_check_and_tests),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
