@@ -121,3 +121,21 @@ rule "ict.guest_wifi_internal" {
     end
   end,
 }
+
+-- De ICT-checklist wordt elke maand in het werkoverleg besproken; de plicht
+-- begint bij de eerste vastgelegde bespreking.
+obligation "ict.checklist_review" {
+  title  = "ICT-checklist bespreken in het werkoverleg",
+  source = "Praktijkbeleid (ICT-beleid van de praktijk)",
+  due    = months(policy("ict.checklist_review.months", 1)),
+  remind = { before(days(7)) },
+}
+
+rule "ict.checklist.reviewed" {
+  title  = "Een besproken checklist zet de volgende termijn",
+  source = "Praktijkbeleid",
+  on     = "nl.ict.checklist.reviewed",
+  run    = function(e, act)
+    act.open("ict.checklist_review", "praktijk", { from = e.data.meeting_at })
+  end,
+}

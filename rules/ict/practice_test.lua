@@ -52,3 +52,12 @@ test "cloud buiten de EU, webformulier zonder TLS, gastwifi naar binnen" {
              { kind = "ict.guest_wifi_internal", subject = "gasten", count = 1 } },
   absent_alerts = { { kind = "ict.cloud_outside_eu", subject = "agenda" } },
 }
+
+test "de checklist besproken; de volgende bespreking is een maand later verschuldigd" {
+  events = { ev("nl.ict.checklist.reviewed", "2026-05-12T12:00:00+02:00",
+                { meeting_at = "2026-05-12T12:00:00+02:00", attendees = "team" }) },
+  at = "2026-05-13T00:00:00+02:00",
+  -- 12 juni 2026 is een vrijdag
+  obligations = { { kind = "ict.checklist_review", subject = "praktijk", status = "open",
+                    due_at = "2026-06-12T21:59:59Z" } },
+}

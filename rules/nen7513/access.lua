@@ -113,3 +113,23 @@ rule "nen7513.purge_blocked" {
     end
   end,
 }
+
+-- Controle van de logging: elke periode wordt beoordeeld; de volgende
+-- beoordeling is een maand na het einde van de beoordeelde periode
+-- verschuldigd. De plicht begint bij de eerste vastgelegde beoordeling.
+obligation "nen7513.review_logs" {
+  title  = "Toegangslogging periodiek controleren",
+  source = "NEN 7513; Besluit elektronische gegevensverwerking door zorgaanbieders art. 3",
+  due    = months(policy("nen7513.review_logs.months", 1)),
+  remind = { before(days(7)) },
+}
+
+rule "nen7513.review" {
+  title  = "Een vastgelegde controle van de logging zet de volgende termijn",
+  source = "NEN 7513",
+  on     = "nl.nen7513.review",
+  run    = function(e, act)
+    act.open("nen7513.review_logs", "toegangslogging", { from = e.data.period_end,
+      data = { reviewer = e.data.reviewer } })
+  end,
+}

@@ -52,3 +52,14 @@ test "logregels jonger dan vijf jaar verwijderen is geblokkeerd" {
   alerts = { { kind = "nen7513.purge_blocked", subject = "ecd", count = 1 } },
   absent_alerts = { { kind = "nen7513.purge_blocked", subject = "archief" } },
 }
+
+test "een controle van de logging zet de volgende een maand na de gecontroleerde periode" {
+  events = {
+    { type = "nl.nen7513.review", time = "2026-04-03T10:00:00+02:00",
+      data = { period_start = "2026-03-01", period_end = "2026-03-31", reviewer = "FG" } },
+  },
+  at = "2026-04-04T00:00:00+02:00",
+  -- 31 maart 00:00 + een maand: 30 april 23:59:59 CEST (de 31e bestaat niet)
+  obligations = { { kind = "nen7513.review_logs", subject = "toegangslogging", status = "open",
+                    due_at = "2026-04-30T21:59:59Z" } },
+}
