@@ -13,7 +13,9 @@
  *   - act.open/fulfil/cancel/extend and state.obligation naming an
  *     obligation kind that is not declared;
  *   - e.data.NAME inside a rule's run function where none of the rule's
- *     event types has a field NAME.
+ *     event types has a field NAME;
+ *   - a configured policy that no rule reads (a misspelt name leaves the
+ *     default in force).
  * The last two read the source text (string literals and e.data.NAME as
  * written); fields reached through a local (local d = e.data) are not
  * followed.
@@ -224,10 +226,21 @@ static void check_rule(check *c, const cJSON *rule)
     }
 }
 
-long cli_check_rules(const plugins *p, rules *r, FILE *out)
+long cli_check_rules(const plugins *p, rules *r, const cJSON *policy, FILE *out)
 {
     check c = {.out = out, .p = p};
     cJSON *desc = rules_describe(r);
+    /* a misspelt policy name would leave the default in force, silently */
+    const cJSON *names = cJSON_GetObjectItemCaseSensitive(desc, "policies");
+    for (const cJSON *pol = policy ? policy->child : NULL; pol; pol = pol->next) {
+        int used = 0;
+        for (const cJSON *n = names ? names->child : NULL; n; n = n->next)
+            used |= strcmp(n->valuestring, pol->string) == 0;
+        if (!used)
+            check_report(&c, "configuration", 0,
+                         "policy \"%s\" is not read by any rule (a typo? the default stays)",
+                         pol->string);
+    }
     c.kinds = cJSON_GetObjectItemCaseSensitive(desc, "obligations");
     for (const cJSON *rule = cJSON_GetObjectItemCaseSensitive(desc, "rules")->child; rule;
          rule = rule->next) {
@@ -286,7 +299,7 @@ int cli_check(int argc, char **argv)
         config_free(&cfg);
         return 1;
     }
-    long findings = cli_check_rules(p, r, stdout);
+    long findings = cli_check_rules(p, r, cfg.policy, stdout);
     if (!findings)
         printf("obligo check: %s: %d rules, %d obligation kinds, revision %s: no findings\n", dir,
                rules_count(r), rules_kind_count(r), rules_revision(r));

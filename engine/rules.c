@@ -53,6 +53,7 @@ struct rules {
     /* Evaluation context, valid during rules_evaluate only. */
     const rules_state_ops *ops;
     lua_Integer generation; /* of the event being judged; see rules_push_lazy */
+    cJSON *policy_names;    /* every name policy() was asked for, for obligo check */
     cJSON *pending;         /* decisions of the rule running now */
     const char *current_rule;
     int oom;
@@ -212,6 +213,8 @@ static int rules_policy(lua_State *L)
 {
     rules *r = rules_self(L);
     const char *name = luaL_checkstring(L, 1);
+    if (r->policy_names && !cJSON_GetObjectItemCaseSensitive(r->policy_names, name))
+        cJSON_AddTrueToObject(r->policy_names, name);
     const cJSON *v = r->policy ? cJSON_GetObjectItemCaseSensitive(r->policy, name) : NULL;
     if (cJSON_IsNumber(v)) {
         double d = v->valuedouble;
@@ -394,17 +397,16 @@ static cJSON *rules_to_json(lua_State *L, int idx, int depth)
     case LUA_TTABLE: {
         rules_lazy_fill(L, rules_self(L), idx); /* a lazy event table: all of it */
         lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
-        int is_array = n > 0;
-        if (is_array) {
-            /* an array only when every key is 1..n */
-            lua_Integer count = 0;
-            lua_pushnil(L);
-            while (lua_next(L, idx)) {
-                count++;
-                lua_pop(L, 1);
-            }
-            is_array = count == n;
+        /* An array when every key is 1..n; an empty table is an empty list
+         * (rules write {} for "none yet"); a lazy event object, whose hidden
+         * keys count, stays an object. */
+        lua_Integer count = 0;
+        lua_pushnil(L);
+        while (lua_next(L, idx)) {
+            count++;
+            lua_pop(L, 1);
         }
+        int is_array = count == n;
         cJSON *out = is_array ? cJSON_CreateArray() : cJSON_CreateObject();
         if (!out)
             return NULL;
@@ -1193,6 +1195,7 @@ int rules_load(const char *dir, const cJSON *policy, const sandbox_limits *limit
         return OBLIGO_ENOMEM;
     r->policy = policy;
     r->act_ref = r->state_ref = LUA_NOREF;
+    r->policy_names = cJSON_CreateObject();
     int rc = sandbox_new(limits, &r->sb);
     if (rc) {
         obligo_free(r);
@@ -1203,7 +1206,17 @@ int rules_load(const char *dir, const cJSON *policy, const sandbox_limits *limit
     if (plug && (rc = rules_add_plugins(r, plug, err)))
         goto fail;
 
-    rc = rules_scan(dir, &files, 0);
+    /* "rules/" and "rules" are the same directory; keep paths in messages
+     * free of "//" */
+    char *clean = obligo_strdup(dir);
+    if (!clean) {
+        rc = OBLIGO_ENOMEM;
+        goto fail;
+    }
+    for (size_t n = strlen(clean); n > 1 && clean[n - 1] == '/'; n--)
+        clean[n - 1] = '\0';
+    rc = rules_scan(clean, &files, 0);
+    obligo_free(clean);
     if (rc == OBLIGO_EIO) {
         *err = obligo_asprintf("%s: cannot read the rules directory", dir);
         goto fail;
@@ -1231,6 +1244,11 @@ int rules_load(const char *dir, const cJSON *policy, const sandbox_limits *limit
             goto fail;
         }
     }
+    /* the policy values judge events as much as the files do */
+    char *policy_text = policy ? cJSON_PrintUnformatted(policy) : NULL;
+    if (policy_text)
+        EVP_DigestUpdate(md, policy_text, strlen(policy_text));
+    cJSON_free(policy_text);
     unsigned char digest[32];
     unsigned int dlen = 0;
     EVP_DigestFinal_ex(md, digest, &dlen);
@@ -1270,6 +1288,7 @@ void rules_free(rules *r)
     }
     obligo_free(r->rules);
     obligo_free(r->load_err);
+    cJSON_Delete(r->policy_names);
     for (int i = 0; i < RULES_DISPATCH_SLOTS; i++) {
         obligo_free(r->dispatch[i].type);
         obligo_free(r->dispatch[i].rules);
@@ -1310,6 +1329,9 @@ cJSON *rules_describe(const rules *r)
         }
         cJSON_AddItemToArray(list, o);
     }
+    cJSON *names = cJSON_AddArrayToObject(out, "policies");
+    for (const cJSON *n = r->policy_names ? r->policy_names->child : NULL; names && n; n = n->next)
+        cJSON_AddItemToArray(names, cJSON_CreateString(n->string));
     cJSON *kinds = cJSON_AddArrayToObject(out, "obligations");
     for (int i = 0; kinds && i < r->nkinds; i++) {
         cJSON *o = cJSON_CreateObject();

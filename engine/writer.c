@@ -142,7 +142,7 @@ static char *writer_gate(writer *w, rules *fresh)
     FILE *out = open_memstream(&text, &len);
     if (!out)
         return obligo_strdup("out of memory while checking the rules");
-    long findings = cli_check_rules(w->e->plugins, fresh, out);
+    long findings = cli_check_rules(w->e->plugins, fresh, w->e->cfg->policy, out);
     int failed = findings ? 0 : cli_test_rules(w->e->cfg, NULL, NULL, NULL, NULL);
     if (failed) /* run again to say which */
         cli_test_rules(w->e->cfg, NULL, out, NULL, NULL);

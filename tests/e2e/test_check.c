@@ -84,11 +84,34 @@ static void planted_mistakes_are_found(void **state)
     }
 }
 
+static void a_misspelt_policy_is_found(void **state)
+{
+    char *dir = support_tmpdir();
+    char *cfg =
+        support_write(dir, "obligo.json", "{\"policy\": {\"avg.complete_notification.dayz\": 3}}");
+    char *out = NULL;
+    char *argv[] = {(char *)OBLIGO_BIN, "check",     (char *)OBLIGO_SOURCE_DIR "/rules/",
+                    "--config",         (char *)cfg, NULL};
+    assert_int_equal(support_run(argv, &out, NULL), 1);
+    assert_non_null(strstr(out, "policy \"avg.complete_notification.dayz\" is not read"));
+    free(out);
+    /* the right name is read: no finding, and no "//" in paths */
+    free(
+        support_write(dir, "obligo.json", "{\"policy\": {\"avg.complete_notification.days\": 3}}"));
+    assert_int_equal(support_run(argv, &out, NULL), 0);
+    assert_null(strstr(out, "//"));
+    free(out);
+    free(cfg);
+    support_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(shipped_pack_is_clean),
         cmocka_unit_test(planted_mistakes_are_found),
+        cmocka_unit_test(a_misspelt_policy_is_found),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
