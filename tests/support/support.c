@@ -131,6 +131,24 @@ cJSON *support_query(const char *db, const char *cmd, const char *arg)
     return v;
 }
 
+long long support_sql_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    long long v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+void support_sql_exec(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg ? msg : "error");
+    sqlite3_free(msg);
+}
+
 void support_assert_clean_log(const char *path)
 {
     FILE *fp = fopen(path, "rb");

@@ -6,6 +6,7 @@
 #define OBLIGO_TEST_SUPPORT_H
 
 #include <cjson/cJSON.h>
+#include <sqlite3.h>
 #include <stddef.h>
 
 /* A fresh directory under $TMPDIR; the caller frees the path and removes
@@ -28,6 +29,12 @@ cJSON *support_query(const char *db, const char *cmd, const char *arg);
  * may be NULL), and how many there are. */
 const cJSON *support_find(const cJSON *arr, const char *kind, const char *subject, int *count);
 const char *support_str(const cJSON *o, const char *name);
+
+/* The integer in the first column of the first row of sql; fails the test
+ * when there is none. */
+long long support_sql_int(sqlite3 *db, const char *sql);
+/* Runs sql; fails the test with SQLite's message when it fails. */
+void support_sql_exec(sqlite3 *db, const char *sql);
 
 /* Fails the running test when the file (a server's log) holds a report of
  * AddressSanitizer, LeakSanitizer or UndefinedBehaviorSanitizer: a server

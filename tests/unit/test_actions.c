@@ -81,16 +81,6 @@ static int apply(fixture *f, const char *decisions_json)
     return rc;
 }
 
-static long long query_int(fixture *f, const char *sql)
-{
-    sqlite3_stmt *s;
-    assert_int_equal(sqlite3_prepare_v2(f->st.db, sql, -1, &s, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    long long v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    return v;
-}
-
 static void assert_state(fixture *f, const char *ns, const char *key, const char *want_json)
 {
     cJSON *got = actions_state_get(&f->st, ns, key);
@@ -124,15 +114,18 @@ static void apply_dispatches_each_op(void **state)
                               "]"),
                      0);
     assert_state(f, "dedup", "K1", "\"B-1\"");
-    assert_int_equal(query_int(f, "SELECT count(*) FROM registers WHERE register='datalekken' "
-                                  "AND key='B-1' AND version=1 AND at=1767261600 AND event=1"),
+    assert_int_equal(support_sql_int(f->st.db,
+                                     "SELECT count(*) FROM registers WHERE register='datalekken' "
+                                     "AND key='B-1' AND version=1 AND at=1767261600 AND event=1"),
                      1);
-    assert_int_equal(query_int(f, "SELECT count(*) FROM alerts WHERE kind='k' AND at=1767261600"),
-                     1);
-    assert_int_equal(query_int(f, "SELECT count(*) FROM outbox"), 1);
+    assert_int_equal(
+        support_sql_int(f->st.db, "SELECT count(*) FROM alerts WHERE kind='k' AND at=1767261600"),
+        1);
+    assert_int_equal(support_sql_int(f->st.db, "SELECT count(*) FROM outbox"), 1);
     assert_int_equal(f->ctx.nalerts, 1);
-    assert_int_equal(query_int(f, "SELECT count(*) FROM obligations WHERE kind='avg.notify_ap' "
-                                  "AND status='open' AND due_at=1767520800"),
+    assert_int_equal(support_sql_int(f->st.db,
+                                     "SELECT count(*) FROM obligations WHERE kind='avg.notify_ap' "
+                                     "AND status='open' AND due_at=1767520800"),
                      1);
 
     /* the closing ops reach obligations.c too */
@@ -141,20 +134,21 @@ static void apply_dispatches_each_op(void **state)
                               "{\"op\":\"fulfil\",\"kind\":\"avg.notify_ap\",\"subject\":\"B-1\","
                               "\"at\":1767600000}]"),
                      0);
-    assert_int_equal(query_int(f, "SELECT count(*) FROM obligations WHERE status='fulfilled' AND "
+    assert_int_equal(
+        support_sql_int(f->st.db, "SELECT count(*) FROM obligations WHERE status='fulfilled' AND "
                                   "due_at=1767607200"),
-                     1);
+        1);
     assert_int_equal(apply(f, "[{\"op\":\"open\",\"kind\":\"x\",\"subject\":\"S\",\"from\":1,"
                               "\"due_at\":1767261600},"
                               "{\"op\":\"overdue\",\"obligation\":2}]"),
                      0);
-    assert_int_equal(query_int(f, "SELECT count(*) FROM obligations WHERE id=2 AND "
-                                  "status='overdue'"),
+    assert_int_equal(support_sql_int(f->st.db, "SELECT count(*) FROM obligations WHERE id=2 AND "
+                                               "status='overdue'"),
                      1);
     assert_int_equal(
         apply(f, "[{\"op\":\"cancel\",\"kind\":\"x\",\"subject\":\"S\",\"rationale\":\"r\"}]"), 0);
-    assert_int_equal(query_int(f, "SELECT count(*) FROM obligations WHERE id=2 AND "
-                                  "status='cancelled' AND rationale='r'"),
+    assert_int_equal(support_sql_int(f->st.db, "SELECT count(*) FROM obligations WHERE id=2 AND "
+                                               "status='cancelled' AND rationale='r'"),
                      1);
 
     /* nothing to apply */
@@ -184,9 +178,9 @@ static void bad_decisions_are_refused(void **state)
                               "{\"op\":\"set\",\"ns\":\"n\",\"key\":\"after\",\"value\":1}]"),
                      OBLIGO_EINVAL);
     assert_state(f, "n", "after", NULL);
-    assert_int_equal(query_int(f, "SELECT count(*) FROM state"), 0);
-    assert_int_equal(query_int(f, "SELECT count(*) FROM registers"), 0);
-    assert_int_equal(query_int(f, "SELECT count(*) FROM obligations"), 0);
+    assert_int_equal(support_sql_int(f->st.db, "SELECT count(*) FROM state"), 0);
+    assert_int_equal(support_sql_int(f->st.db, "SELECT count(*) FROM registers"), 0);
+    assert_int_equal(support_sql_int(f->st.db, "SELECT count(*) FROM obligations"), 0);
 }
 
 static void state_get_reads_what_set_wrote(void **state)
@@ -206,7 +200,8 @@ static void state_get_reads_what_set_wrote(void **state)
     /* set again replaces */
     assert_int_equal(apply(f, "[{\"op\":\"set\",\"ns\":\"ns\",\"key\":\"n\",\"value\":\"x\"}]"), 0);
     assert_state(f, "ns", "n", "\"x\"");
-    assert_int_equal(query_int(f, "SELECT count(*) FROM state WHERE ns='ns' AND key='n'"), 1);
+    assert_int_equal(
+        support_sql_int(f->st.db, "SELECT count(*) FROM state WHERE ns='ns' AND key='n'"), 1);
 
     /* null deletes, and so does a set without a value */
     assert_int_equal(apply(f, "[{\"op\":\"set\",\"ns\":\"ns\",\"key\":\"n\",\"value\":null}]"), 0);
@@ -217,7 +212,7 @@ static void state_get_reads_what_set_wrote(void **state)
     assert_int_equal(apply(f, "[{\"op\":\"set\",\"ns\":\"ns\",\"key\":\"gone\",\"value\":null}]"),
                      0);
     assert_state(f, "other", "k", "false");
-    assert_int_equal(query_int(f, "SELECT count(*) FROM state"), 1);
+    assert_int_equal(support_sql_int(f->st.db, "SELECT count(*) FROM state"), 1);
 }
 
 int main(void)

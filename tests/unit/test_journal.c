@@ -89,23 +89,6 @@ static int64_t append(fixture *f, const char *source, const char *id, int *dup)
     return seq;
 }
 
-static long long query_int(store *st, const char *sql)
-{
-    sqlite3_stmt *s;
-    assert_int_equal(sqlite3_prepare_v2(st->db, sql, -1, &s, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    long long v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    return v;
-}
-
-static void exec(store *st, const char *sql)
-{
-    char *msg = NULL;
-    if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK)
-        fail_msg("%s: %s", sql, msg);
-}
-
 /* SHA-256 in hex of the parts, each followed by 0x1f: the documented chain
  * hash (digest.h), computed here independently of the engine. */
 static void sha_parts(char out[65], int n, const char *const *parts, const size_t *lens)
@@ -192,7 +175,8 @@ static void event_without_time_uses_received_at(void **state)
     int dup = 0;
     assert_int_equal(journal_append(&f->st, ev, "{}", 2, "r", T0 + 123, &seq, &dup), 0);
     cJSON_Delete(ev);
-    assert_int_equal(query_int(&f->st, "SELECT time FROM events WHERE id='no-time'"), T0 + 123);
+    assert_int_equal(support_sql_int(f->st.db, "SELECT time FROM events WHERE id='no-time'"),
+                     T0 + 123);
 }
 
 static void repeat_of_source_and_id_is_a_duplicate(void **state)
@@ -208,15 +192,16 @@ static void repeat_of_source_and_id_is_a_duplicate(void **state)
     cJSON_Delete(ev);
     assert_int_equal(dup, 1);
     assert_int_equal(seq, first);
-    assert_int_equal(query_int(&f->st, "SELECT count(*) FROM events"), 1);
-    assert_int_equal(query_int(&f->st, "SELECT count(*) FROM events WHERE type='t.type' AND "
-                                       "ruleset='rev1' AND raw NOT LIKE '%other%'"),
+    assert_int_equal(support_sql_int(f->st.db, "SELECT count(*) FROM events"), 1);
+    assert_int_equal(support_sql_int(f->st.db,
+                                     "SELECT count(*) FROM events WHERE type='t.type' AND "
+                                     "ruleset='rev1' AND raw NOT LIKE '%other%'"),
                      1);
     /* the same id from another source is another event */
     int64_t other = append(f, "urn:b", "x", &dup);
     assert_int_equal(dup, 0);
     assert_int_equal(other, first + 1);
-    assert_int_equal(query_int(&f->st, "SELECT count(*) FROM events"), 2);
+    assert_int_equal(support_sql_int(f->st.db, "SELECT count(*) FROM events"), 2);
     assert_int_equal(journal_verify(&f->st), 0);
 }
 
@@ -233,7 +218,7 @@ static void event_without_identity_is_refused(void **state)
         assert_int_equal(dup, 0);
         cJSON_Delete(ev);
     }
-    assert_int_equal(query_int(&f->st, "SELECT count(*) FROM events"), 0);
+    assert_int_equal(support_sql_int(f->st.db, "SELECT count(*) FROM events"), 0);
 }
 
 static void chain_verifies(void **state)
@@ -255,7 +240,8 @@ static void verify_detects_tampered_raw(void **state)
     append(f, "urn:s", "b", NULL);
     append(f, "urn:s", "c", NULL);
     assert_int_equal(journal_verify(&f->st), 0);
-    exec(&f->st, "UPDATE events SET raw='{\"id\":\"b\",\"forged\":true}' WHERE seq=2");
+    support_sql_exec(f->st.db,
+                     "UPDATE events SET raw='{\"id\":\"b\",\"forged\":true}' WHERE seq=2");
     /* one altered event: its own hash no longer matches; the links stay */
     assert_int_equal(journal_verify(&f->st), 1);
 }
@@ -265,11 +251,11 @@ static void verify_detects_tampered_identity(void **state)
     fixture *f = *state;
     append(f, "urn:s", "a", NULL);
     append(f, "urn:s", "b", NULL);
-    exec(&f->st, "UPDATE events SET type='t.forged' WHERE seq=1");
+    support_sql_exec(f->st.db, "UPDATE events SET type='t.forged' WHERE seq=1");
     assert_int_equal(journal_verify(&f->st), 1);
-    exec(&f->st, "UPDATE events SET type='t.type' WHERE seq=1");
+    support_sql_exec(f->st.db, "UPDATE events SET type='t.type' WHERE seq=1");
     assert_int_equal(journal_verify(&f->st), 0);
-    exec(&f->st, "UPDATE events SET id='z' WHERE seq=2");
+    support_sql_exec(f->st.db, "UPDATE events SET id='z' WHERE seq=2");
     assert_int_equal(journal_verify(&f->st), 1);
 }
 
@@ -279,7 +265,7 @@ static void verify_detects_deleted_middle_row(void **state)
     append(f, "urn:s", "a", NULL);
     append(f, "urn:s", "b", NULL);
     append(f, "urn:s", "c", NULL);
-    exec(&f->st, "DELETE FROM events WHERE seq=2");
+    support_sql_exec(f->st.db, "DELETE FROM events WHERE seq=2");
     /* c still points at b's hash: one broken link */
     assert_int_equal(journal_verify(&f->st), 1);
 }
@@ -289,7 +275,7 @@ static void verify_detects_deleted_first_row(void **state)
     fixture *f = *state;
     append(f, "urn:s", "a", NULL);
     append(f, "urn:s", "b", NULL);
-    exec(&f->st, "DELETE FROM events WHERE seq=1");
+    support_sql_exec(f->st.db, "DELETE FROM events WHERE seq=1");
     assert_true(journal_verify(&f->st) > 0);
 }
 
@@ -335,7 +321,7 @@ static void reject_keeps_raw_bytes_field_and_reason(void **state)
     assert_int_equal(sqlite3_step(s), SQLITE_DONE);
     sqlite3_finalize(s);
     /* rejected input is not part of the journal */
-    assert_int_equal(query_int(&f->st, "SELECT count(*) FROM events"), 0);
+    assert_int_equal(support_sql_int(f->st.db, "SELECT count(*) FROM events"), 0);
 }
 
 static void decisions_are_stored_with_n_and_rule(void **state)
@@ -380,7 +366,7 @@ static void decisions_are_stored_with_n_and_rule(void **state)
     assert_int_equal(journal_decisions(&f->st, seq2, empty), 0);
     assert_int_equal(journal_decisions(&f->st, seq2, NULL), 0);
     cJSON_Delete(empty);
-    assert_int_equal(query_int(&f->st, "SELECT count(*) FROM decisions"), 3);
+    assert_int_equal(support_sql_int(f->st.db, "SELECT count(*) FROM decisions"), 3);
 }
 
 static void decisions_need_their_event(void **state)
@@ -390,7 +376,7 @@ static void decisions_need_their_event(void **state)
     /* seq 42 is not in the journal: the foreign key refuses the row */
     assert_true(journal_decisions(&f->st, 42, decisions) < 0);
     cJSON_Delete(decisions);
-    assert_int_equal(query_int(&f->st, "SELECT count(*) FROM decisions"), 0);
+    assert_int_equal(support_sql_int(f->st.db, "SELECT count(*) FROM decisions"), 0);
 }
 
 int main(void)

@@ -163,23 +163,13 @@ static int do_extend(fixture *f, const char *kind, const char *subject, obligo_t
     return rc;
 }
 
-static long long query_int(fixture *f, const char *sql)
-{
-    sqlite3_stmt *s;
-    assert_int_equal(sqlite3_prepare_v2(f->st.db, sql, -1, &s, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    long long v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    return v;
-}
-
 /* One column of obligation id; NULL reads as -1. */
 static long long col_int(fixture *f, int64_t id, const char *col)
 {
     char sql[256];
     snprintf(sql, sizeof sql, "SELECT coalesce(%s,-1) FROM obligations WHERE id=%lld", col,
              (long long)id);
-    return query_int(f, sql);
+    return support_sql_int(f->st.db, sql);
 }
 
 static const char *col_text(fixture *f, int64_t id, const char *col)
@@ -311,8 +301,8 @@ static void open_needs_kind_subject_from_and_due(void **state)
         assert_int_equal(obligations_open(&f->ctx, d), OBLIGO_EINVAL);
         cJSON_Delete(d);
     }
-    assert_int_equal(query_int(f, "SELECT count(*) FROM obligations"), 0);
-    assert_int_equal(query_int(f, "SELECT count(*) FROM timers"), 0);
+    assert_int_equal(support_sql_int(f->st.db, "SELECT count(*) FROM obligations"), 0);
+    assert_int_equal(support_sql_int(f->st.db, "SELECT count(*) FROM timers"), 0);
 }
 
 static void open_needs_a_journaled_event(void **state)
@@ -321,7 +311,7 @@ static void open_needs_a_journaled_event(void **state)
     at_event(f, T0);
     f->ctx.event_seq = 999; /* not in the journal */
     assert_true(do_open(f, "k", "S", T0, T0 + H, 0, NULL, 0, 0) < 0);
-    assert_int_equal(query_int(f, "SELECT count(*) FROM obligations"), 0);
+    assert_int_equal(support_sql_int(f->st.db, "SELECT count(*) FROM obligations"), 0);
 }
 
 static void second_open_rearms_the_same_obligation(void **state)
@@ -336,7 +326,7 @@ static void second_open_rearms_the_same_obligation(void **state)
     at_event(f, T0 + 2 * H);
     obligo_time r2[] = {T0 + 50 * H};
     assert_int_equal(do_open(f, "k", "S", T0 + 2 * H, T0 + 74 * H, T0 + 75 * H, r2, 1, 0), 0);
-    assert_int_equal(query_int(f, "SELECT count(*) FROM obligations"), 1);
+    assert_int_equal(support_sql_int(f->st.db, "SELECT count(*) FROM obligations"), 1);
     assert_int_equal(latest_id(f, "k", "S"), id);
     assert_string_equal(col_text(f, id, "status"), "open");
     assert_int_equal(col_int(f, id, "starts_at"), T0 + 2 * H);
@@ -357,7 +347,7 @@ static void second_open_rearms_the_same_obligation(void **state)
     assert_int_equal(col_int(f, id, "due_at"), T0 + 62 * H);
     snprintf(want, sizeof want, "reminder@%d;overdue@%d;", 38 * H, 62 * H);
     assert_string_equal(timers(f, id), want);
-    assert_int_equal(query_int(f, "SELECT count(*) FROM timers"), 2);
+    assert_int_equal(support_sql_int(f->st.db, "SELECT count(*) FROM timers"), 2);
 }
 
 static void once_prevents_reopening_after_fulfilment(void **state)
@@ -375,12 +365,14 @@ static void once_prevents_reopening_after_fulfilment(void **state)
     assert_int_equal(do_open(f, "plain.k", "S", T0 + 2 * H, T0 + 12 * H, 0, NULL, 0, 0), 0);
 
     /* once: still the one fulfilled obligation, nothing armed */
-    assert_int_equal(query_int(f, "SELECT count(*) FROM obligations WHERE kind='once.k'"), 1);
+    assert_int_equal(
+        support_sql_int(f->st.db, "SELECT count(*) FROM obligations WHERE kind='once.k'"), 1);
     int64_t once_id = latest_id(f, "once.k", "S");
     assert_string_equal(col_text(f, once_id, "status"), "fulfilled");
     assert_string_equal(timers(f, once_id), "");
     /* without once a new period begins */
-    assert_int_equal(query_int(f, "SELECT count(*) FROM obligations WHERE kind='plain.k'"), 2);
+    assert_int_equal(
+        support_sql_int(f->st.db, "SELECT count(*) FROM obligations WHERE kind='plain.k'"), 2);
     int64_t plain_id = latest_id(f, "plain.k", "S");
     assert_string_equal(col_text(f, plain_id, "status"), "open");
     char want[64];
@@ -397,7 +389,7 @@ static void fulfil_on_time_or_late(void **state)
         char subject[2] = {*s, 0};
         assert_int_equal(do_open(f, "k", subject, T0, T0 + 10 * H, 0, r, 1, 0), 0);
     }
-    assert_int_equal(query_int(f, "SELECT count(*) FROM timers"), 6);
+    assert_int_equal(support_sql_int(f->st.db, "SELECT count(*) FROM timers"), 6);
     /* the fulfilling event itself arrives after the due instant: what
      * counts is the moment of fulfilment it reports */
     int64_t seq = at_event(f, T0 + 20 * H);
@@ -414,7 +406,7 @@ static void fulfil_on_time_or_late(void **state)
     assert_string_equal(col_text(f, c, "status"), "late");
     assert_int_equal(col_int(f, c, "closed_at"), T0 + 10 * H + 1);
     /* closing removes every timer */
-    assert_int_equal(query_int(f, "SELECT count(*) FROM timers"), 0);
+    assert_int_equal(support_sql_int(f->st.db, "SELECT count(*) FROM timers"), 0);
 
     cJSON *o = obligations_get(&f->st, a);
     assert_string_equal(str(o, "closed_at"), "2026-01-01T15:00:00Z");
@@ -434,7 +426,7 @@ static void fulfil_with_nothing_active_is_a_no_op(void **state)
     fixture *f = *state;
     at_event(f, T0);
     assert_int_equal(do_close(f, "fulfil", "k", "nobody", T0, NULL), 0);
-    assert_int_equal(query_int(f, "SELECT count(*) FROM obligations"), 0);
+    assert_int_equal(support_sql_int(f->st.db, "SELECT count(*) FROM obligations"), 0);
 
     assert_int_equal(do_open(f, "k", "S", T0, T0 + 10 * H, 0, NULL, 0, 0), 0);
     int64_t seq = at_event(f, T0 + H);
@@ -446,7 +438,7 @@ static void fulfil_with_nothing_active_is_a_no_op(void **state)
     assert_string_equal(col_text(f, id, "status"), "fulfilled");
     assert_int_equal(col_int(f, id, "closed_at"), T0 + H);
     assert_int_equal(col_int(f, id, "closed_by"), seq);
-    assert_int_equal(query_int(f, "SELECT count(*) FROM obligations"), 1);
+    assert_int_equal(support_sql_int(f->st.db, "SELECT count(*) FROM obligations"), 1);
 }
 
 static void cancel_stores_rationale(void **state)
@@ -467,7 +459,7 @@ static void cancel_stores_rationale(void **state)
     assert_string_equal(timers(f, a), "");
     /* B is untouched */
     assert_string_equal(col_text(f, b, "status"), "open");
-    assert_int_equal(query_int(f, "SELECT count(*) FROM timers"), 2);
+    assert_int_equal(support_sql_int(f->st.db, "SELECT count(*) FROM timers"), 2);
     cJSON *o = obligations_get(&f->st, a);
     assert_string_equal(str(o, "rationale"), "geen persoonsgegevens betrokken");
     cJSON_Delete(o);
@@ -484,8 +476,8 @@ static void cancel_stores_rationale(void **state)
 
     /* nothing active: no-op */
     assert_int_equal(do_close(f, "cancel", "k", "C", -1, "why"), 0);
-    assert_int_equal(query_int(f, "SELECT count(*) FROM obligations"), 2);
-    assert_int_equal(query_int(f, "SELECT count(*) FROM timers"), 0);
+    assert_int_equal(support_sql_int(f->st.db, "SELECT count(*) FROM obligations"), 2);
+    assert_int_equal(support_sql_int(f->st.db, "SELECT count(*) FROM timers"), 0);
 }
 
 static void overdue_moves_open_to_overdue_only(void **state)
@@ -508,7 +500,7 @@ static void overdue_moves_open_to_overdue_only(void **state)
     assert_int_equal(do_overdue(f, a), 0);
     assert_string_equal(col_text(f, a, "status"), "overdue");
     assert_int_equal(do_overdue(f, 999), 0);
-    assert_int_equal(query_int(f, "SELECT count(*) FROM obligations"), 2);
+    assert_int_equal(support_sql_int(f->st.db, "SELECT count(*) FROM obligations"), 2);
     cJSON *d = cJSON_Parse("{\"op\":\"overdue\",\"obligation\":\"1\"}");
     assert_int_equal(obligations_overdue(&f->ctx, d), OBLIGO_EINVAL);
     cJSON_Delete(d);
@@ -547,8 +539,8 @@ static void open_on_overdue_closes_late_and_renews(void **state)
     char want[64];
     snprintf(want, sizeof want, "reminder@%d;overdue@%d;", 50 * H, 54 * H);
     assert_string_equal(timers(f, second), want);
-    assert_int_equal(query_int(f, "SELECT count(*) FROM obligations WHERE status IN "
-                                  "('open','overdue')"),
+    assert_int_equal(support_sql_int(f->st.db, "SELECT count(*) FROM obligations WHERE status IN "
+                                               "('open','overdue')"),
                      1);
 }
 
@@ -573,9 +565,10 @@ static void open_on_overdue_once_kind_does_not_renew(void **state)
     /* a second report of the same breach re-opens with the same start */
     at_event(f, T0 + 80 * H);
     assert_int_equal(do_open(f, "avg.notify_ap", "B-1", T0, T0 + 72 * H, 0, NULL, 0, 1), 0);
-    assert_int_equal(query_int(f, "SELECT count(*) FROM obligations WHERE kind='avg.notify_ap' AND "
+    assert_int_equal(
+        support_sql_int(f->st.db, "SELECT count(*) FROM obligations WHERE kind='avg.notify_ap' AND "
                                   "subject='B-1'"),
-                     1);
+        1);
     assert_int_equal(col_int(f, id, "closed_at"), -1);
     const char *status = col_text(f, id, "status");
     assert_true(strcmp(status, "overdue") == 0 || strcmp(status, "open") == 0);
@@ -619,7 +612,7 @@ static void extend_moves_due_and_timers(void **state)
 
     /* nothing active: no-op; due_at is required */
     assert_int_equal(do_extend(f, "k", "nobody", T0 + 10 * H, 0, NULL, 0), 0);
-    assert_int_equal(query_int(f, "SELECT count(*) FROM obligations"), 3);
+    assert_int_equal(support_sql_int(f->st.db, "SELECT count(*) FROM obligations"), 3);
     cJSON *d = cJSON_Parse("{\"op\":\"extend\",\"kind\":\"k\",\"subject\":\"A\"}");
     assert_int_equal(obligations_extend(&f->ctx, d), OBLIGO_EINVAL);
     cJSON_Delete(d);

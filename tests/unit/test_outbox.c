@@ -125,16 +125,6 @@ static int alert(action_ctx *ctx, const char *kind, const char *subject, const c
     return rc;
 }
 
-static long long query_int(store *st, const char *sql)
-{
-    sqlite3_stmt *s;
-    assert_int_equal(sqlite3_prepare_v2(st->db, sql, -1, &s, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    long long v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    return v;
-}
-
 /* The id of alert seq (caller frees). */
 static char *alert_id(store *st, int64_t seq)
 {
@@ -227,16 +217,17 @@ static void alert_writes_alert_and_one_outbox_row_per_sink(void **state)
     assert_int_equal(sqlite3_step(s), SQLITE_DONE);
     sqlite3_finalize(s);
 
-    assert_int_equal(query_int(&f->st, "SELECT count(*) FROM outbox WHERE delivered_at IS NULL "
-                                       "AND attempts=0"),
+    assert_int_equal(support_sql_int(f->st.db,
+                                     "SELECT count(*) FROM outbox WHERE delivered_at IS NULL "
+                                     "AND attempts=0"),
                      2);
     assert_int_equal(outbox_pending(&f->st), 2);
 
     /* an empty rule is stored as none; no sinks means no outbox rows */
     f->ctx.nsinks = 0;
     assert_int_equal(alert(&f->ctx, "k", "S", "m", "", NULL), 0);
-    assert_int_equal(query_int(&f->st, "SELECT count(*) FROM alerts WHERE rule IS NULL AND "
-                                       "data IS NULL"),
+    assert_int_equal(support_sql_int(f->st.db, "SELECT count(*) FROM alerts WHERE rule IS NULL AND "
+                                               "data IS NULL"),
                      1);
     assert_int_equal(outbox_pending(&f->st), 2);
 }
@@ -256,7 +247,7 @@ static void alert_needs_kind_subject_severity_and_message(void **state)
         assert_int_equal(outbox_alert(&f->ctx, d), OBLIGO_EINVAL);
         cJSON_Delete(d);
     }
-    assert_int_equal(query_int(&f->st, "SELECT count(*) FROM alerts"), 0);
+    assert_int_equal(support_sql_int(f->st.db, "SELECT count(*) FROM alerts"), 0);
     assert_int_equal(outbox_pending(&f->st), 0);
     /* a refused alert does not use up a place among the event's alerts */
     assert_int_equal(f->ctx.nalerts, 0);
@@ -318,8 +309,9 @@ static void deliver_writes_one_json_line_per_alert(void **state)
 
     assert_int_equal(outbox_deliver(&f->st, f->sinks, 1, NULL), 3);
     assert_int_equal(outbox_pending(&f->st), 0);
-    assert_int_equal(query_int(&f->st, "SELECT count(*) FROM outbox WHERE delivered_at IS NOT "
-                                       "NULL AND attempts=1"),
+    assert_int_equal(support_sql_int(f->st.db,
+                                     "SELECT count(*) FROM outbox WHERE delivered_at IS NOT "
+                                     "NULL AND attempts=1"),
                      3);
 
     cJSON *lines = sink_lines(f->sink_a);
@@ -410,7 +402,7 @@ static void rows_of_unconfigured_sinks_stay_pending(void **state)
     char sql[1400];
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND sink='%s'", f->sink_b);
-    assert_int_equal(query_int(&f->st, sql), 2);
+    assert_int_equal(support_sql_int(f->st.db, sql), 2);
     struct stat sb;
     assert_int_not_equal(stat(f->sink_b + 5, &sb), 0);
     /* delivering again with the same configuration changes nothing */
@@ -443,8 +435,9 @@ static void failing_sink_leaves_rows_pending(void **state)
 
     assert_true(outbox_deliver(&f->st, sinks, 1, NULL) < 0);
     assert_int_equal(outbox_pending(&f->st), 2);
-    assert_int_equal(query_int(&f->st, "SELECT count(*) FROM outbox WHERE delivered_at IS NOT "
-                                       "NULL"),
+    assert_int_equal(support_sql_int(f->st.db,
+                                     "SELECT count(*) FROM outbox WHERE delivered_at IS NOT "
+                                     "NULL"),
                      0);
     /* the delivery attempt left no transaction open */
     assert_int_equal(sqlite3_get_autocommit(f->st.db), 1);

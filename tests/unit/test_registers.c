@@ -69,23 +69,6 @@ static void append(fixture *f, const char *name, const char *key, const char *fi
     cJSON_Delete(fields);
 }
 
-static long long query_int(store *st, const char *sql)
-{
-    sqlite3_stmt *s;
-    assert_int_equal(sqlite3_prepare_v2(st->db, sql, -1, &s, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    long long v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    return v;
-}
-
-static void exec(store *st, const char *sql)
-{
-    char *msg = NULL;
-    if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK)
-        fail_msg("%s: %s", sql, msg);
-}
-
 /* Fails unless the current data of name/key equals want_json (key order
  * does not matter). */
 static void assert_current(fixture *f, const char *name, const char *key, const char *want_json)
@@ -196,8 +179,8 @@ static void append_merges_fields_into_new_versions(void **state)
     /* the first version of another key starts at 1 again */
     append(f, "datalekken", "B-2", "{\"status\":\"reported\"}", T0);
     assert_int_equal(
-        query_int(&f->st,
-                  "SELECT version FROM registers WHERE register='datalekken' AND key='B-2'"),
+        support_sql_int(f->st.db,
+                        "SELECT version FROM registers WHERE register='datalekken' AND key='B-2'"),
         1);
 }
 
@@ -313,7 +296,8 @@ static void verify_detects_tampered_data(void **state)
 {
     fixture *f = *state;
     three_versions(f);
-    exec(&f->st, "UPDATE registers SET data='{\"status\":\"forged\"}' WHERE version=2");
+    support_sql_exec(f->st.db,
+                     "UPDATE registers SET data='{\"status\":\"forged\"}' WHERE version=2");
     assert_int_equal(registers_verify(&f->st), 1);
 }
 
@@ -321,7 +305,7 @@ static void verify_detects_tampered_instant(void **state)
 {
     fixture *f = *state;
     three_versions(f);
-    exec(&f->st, "UPDATE registers SET at=at-86400 WHERE version=3");
+    support_sql_exec(f->st.db, "UPDATE registers SET at=at-86400 WHERE version=3");
     assert_int_equal(registers_verify(&f->st), 1);
 }
 
@@ -329,9 +313,9 @@ static void verify_detects_tampered_hash(void **state)
 {
     fixture *f = *state;
     three_versions(f);
-    exec(&f->st, "UPDATE registers SET hash='" /* 64 zeros */
-                 "0000000000000000000000000000000000000000000000000000000000000000' "
-                 "WHERE version=1");
+    support_sql_exec(f->st.db, "UPDATE registers SET hash='" /* 64 zeros */
+                               "0000000000000000000000000000000000000000000000000000000000000000' "
+                               "WHERE version=1");
     /* version 1 no longer matches its hash, and version 2 no longer links
      * to version 1 */
     assert_int_equal(registers_verify(&f->st), 2);
@@ -341,7 +325,7 @@ static void verify_detects_deleted_version(void **state)
 {
     fixture *f = *state;
     three_versions(f);
-    exec(&f->st, "DELETE FROM registers WHERE version=2");
+    support_sql_exec(f->st.db, "DELETE FROM registers WHERE version=2");
     assert_int_equal(registers_verify(&f->st), 1);
 }
 
@@ -356,15 +340,19 @@ static void chains_are_per_register(void **state)
     assert_int_equal(registers_verify(&f->st), 0);
     /* each register's first version starts a chain; later ones link to
      * their own register's previous version, not to the other register's */
-    assert_int_equal(query_int(&f->st, "SELECT count(*) FROM registers WHERE prev_hash=''"), 2);
-    assert_int_equal(query_int(&f->st, "SELECT count(*) FROM registers x JOIN registers p ON "
-                                       "p.hash=x.prev_hash WHERE p.register<>x.register"),
+    assert_int_equal(support_sql_int(f->st.db, "SELECT count(*) FROM registers WHERE prev_hash=''"),
+                     2);
+    assert_int_equal(support_sql_int(f->st.db,
+                                     "SELECT count(*) FROM registers x JOIN registers p ON "
+                                     "p.hash=x.prev_hash WHERE p.register<>x.register"),
                      0);
-    assert_int_equal(query_int(&f->st, "SELECT count(*) FROM registers x JOIN registers p ON "
-                                       "p.hash=x.prev_hash AND p.register=x.register"),
+    assert_int_equal(support_sql_int(f->st.db,
+                                     "SELECT count(*) FROM registers x JOIN registers p ON "
+                                     "p.hash=x.prev_hash AND p.register=x.register"),
                      3);
     /* breaking b leaves a intact */
-    exec(&f->st, "UPDATE registers SET data='{\"n\":9}' WHERE register='b' AND version=1");
+    support_sql_exec(f->st.db,
+                     "UPDATE registers SET data='{\"n\":9}' WHERE register='b' AND version=1");
     assert_int_equal(registers_verify(&f->st), 1);
 }
 

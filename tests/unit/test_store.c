@@ -63,16 +63,6 @@ static void open_ok(store *st, const char *path, int read_only)
     assert_null(err);
 }
 
-static long long query_int(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *s;
-    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    long long v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    return v;
-}
-
 /* The first column of the first row as text (caller frees), or NULL. */
 static char *query_text(sqlite3 *db, const char *sql)
 {
@@ -121,21 +111,23 @@ static void open_creates_parent_dir_and_schema(void **state)
     assert_true(S_ISREG(sb.st_mode));
 
     /* the v1 schema is migration 1; later migrations only add to it */
-    assert_true(query_int(st.db, "PRAGMA user_version") >= 1);
-    assert_int_equal(query_int(st.db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND "
-                                      "name IN ('events','rejected','obligations','timers',"
-                                      "'alerts','outbox','registers','decisions','state','meta')"),
+    assert_true(support_sql_int(st.db, "PRAGMA user_version") >= 1);
+    assert_int_equal(support_sql_int(st.db,
+                                     "SELECT count(*) FROM sqlite_master WHERE type='table' AND "
+                                     "name IN ('events','rejected','obligations','timers',"
+                                     "'alerts','outbox','registers','decisions','state','meta')"),
                      10);
     /* the one-active-obligation rule is part of the schema */
-    assert_int_equal(query_int(st.db, "SELECT count(*) FROM sqlite_master WHERE type='index' AND "
-                                      "name='obligations_one_active'"),
+    assert_int_equal(support_sql_int(st.db,
+                                     "SELECT count(*) FROM sqlite_master WHERE type='index' AND "
+                                     "name='obligations_one_active'"),
                      1);
     char *mode = query_text(st.db, "PRAGMA journal_mode");
     assert_string_equal(mode, "wal");
     free(mode);
-    assert_int_equal(query_int(st.db, "PRAGMA foreign_keys"), 1);
+    assert_int_equal(support_sql_int(st.db, "PRAGMA foreign_keys"), 1);
     /* synchronous=FULL is 2 */
-    assert_int_equal(query_int(st.db, "PRAGMA synchronous"), 2);
+    assert_int_equal(support_sql_int(st.db, "PRAGMA synchronous"), 2);
     assert_string_equal(st.path, f->path);
     store_close(&st);
     assert_null(st.db);
@@ -148,20 +140,21 @@ static void reopen_is_idempotent(void **state)
     store st;
     open_ok(&st, f->path, 0);
     assert_int_equal(store_meta_set(&st, "marker", "kept"), 0);
-    long long version = query_int(st.db, "PRAGMA user_version");
-    long long tables = query_int(st.db, "SELECT count(*) FROM sqlite_master WHERE type='table'");
+    long long version = support_sql_int(st.db, "PRAGMA user_version");
+    long long tables =
+        support_sql_int(st.db, "SELECT count(*) FROM sqlite_master WHERE type='table'");
     store_close(&st);
 
     /* a second open must neither re-run the migration (CREATE TABLE would
      * fail) nor lose data */
     open_ok(&st, f->path, 0);
-    assert_int_equal(query_int(st.db, "PRAGMA user_version"), version);
+    assert_int_equal(support_sql_int(st.db, "PRAGMA user_version"), version);
     char *v = store_meta_get(&st, "marker");
     assert_non_null(v);
     assert_string_equal(v, "kept");
     obligo_free(v);
-    assert_int_equal(query_int(st.db, "SELECT count(*) FROM sqlite_master WHERE type='table'"),
-                     tables);
+    assert_int_equal(
+        support_sql_int(st.db, "SELECT count(*) FROM sqlite_master WHERE type='table'"), tables);
     store_close(&st);
 
     /* and the read-only open of a real obligo database works */
@@ -230,7 +223,7 @@ static long long make_future_db(const char *path)
 {
     store st;
     open_ok(&st, path, 0);
-    long long future = query_int(st.db, "PRAGMA user_version") + 1;
+    long long future = support_sql_int(st.db, "PRAGMA user_version") + 1;
     store_close(&st);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
@@ -255,7 +248,7 @@ static void newer_schema_is_refused(void **state)
     /* the refused database was left as it was */
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(query_int(db, "PRAGMA user_version"), future);
+    assert_int_equal(support_sql_int(db, "PRAGMA user_version"), future);
     sqlite3_close(db);
 }
 
@@ -401,7 +394,7 @@ static void meta_get_and_set(void **state)
     assert_non_null(v);
     assert_string_equal(v, "def");
     obligo_free(v);
-    assert_int_equal(query_int(st.db, "SELECT count(*) FROM meta WHERE key='revision'"), 1);
+    assert_int_equal(support_sql_int(st.db, "SELECT count(*) FROM meta WHERE key='revision'"), 1);
     /* keys are independent */
     assert_int_equal(store_meta_set(&st, "other", ""), 0);
     v = store_meta_get(&st, "other");
