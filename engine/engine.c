@@ -121,7 +121,9 @@ cJSON *engine_decode(engine *e, const char *raw, size_t len, char **field, char 
             return NULL;
         }
     } else {
-        const char *at = cJSON_GetErrorPtr();
+        /* cJSON leaves the error's position in end (its global error
+         * pointer is shared by every thread that parses) */
+        const char *at = end;
         size_t off = at && at >= raw && at <= raw + len ? (size_t)(at - raw) : 0;
         *reason = obligo_asprintf("not valid JSON (error near byte %zu)", off + 1);
         return NULL;

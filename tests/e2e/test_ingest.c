@@ -432,6 +432,56 @@ static void bad_input_rejected_good_kept(void **state)
     done(&r);
 }
 
+/* A valid event the database refuses (here: a trigger on the register the
+ * breach would enter) is rejected alone; the events before and after it in
+ * the same transaction are kept, and nothing of the refused one is. */
+static void event_refused_by_database_is_rejected_alone(void **state)
+{
+    run r;
+    ingest(&r, "", "2026-06-05T10:00:00+02:00"); /* creates the schema */
+    assert_int_equal(r.exit, 0);
+    free(r.err);
+    char *argv_trigger[] = {"/usr/bin/sqlite3", r.db,
+                            "CREATE TRIGGER refuse BEFORE INSERT ON registers "
+                            "WHEN NEW.key = 'B-2' BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+                            NULL};
+    assert_int_equal(support_run(argv_trigger, NULL, NULL), 0);
+    char events[2048];
+    size_t o = 0;
+    for (int i = 1; i <= 3; i++)
+        o += (size_t)snprintf(
+            events + o, sizeof events - o,
+            "{\"specversion\":\"1.0\",\"id\":\"e%d\",\"source\":\"" SRC "\","
+            "\"type\":\"nl.avg.breach.reported\",\"time\":\"2026-06-05T09:0%d:00+02:00\","
+            "\"data\":{\"breach_id\":\"B-%d\",\"aware_at\":\"2026-06-05T09:00:00+02:00\","
+            "\"description\":\"x\",\"personal_data\":\"yes\"}}\n",
+            i, i, i);
+    char *file = support_write(r.dir, "events.ndjson", events);
+    char *argv[] = {
+        (char *)OBLIGO_BIN, "ingest", "--db", r.db, "--rules", (char *)OBLIGO_SOURCE_DIR "/rules",
+        "--clock",          "events", file,   NULL};
+    r.exit = support_run(argv, NULL, &r.err);
+    free(file);
+    assert_int_equal(r.exit, 1);
+    assert_non_null(strstr(r.err, "events.ndjson:2: could not be applied"));
+    assert_null(strstr(r.err, "events.ndjson:1:"));
+    assert_null(strstr(r.err, "events.ndjson:3:"));
+    cJSON *obls = support_query(r.db, "obligations", NULL);
+    one(obls, "avg.notify_ap", "B-1");
+    one(obls, "avg.notify_ap", "B-3");
+    assert_int_equal(cJSON_GetArraySize(obls), 2);
+    cJSON_Delete(obls);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(r.db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(support_sql_int(db, "SELECT count(*) FROM events WHERE id IN ('e1','e3')"), 2);
+    assert_int_equal(support_sql_int(db, "SELECT count(*) FROM events WHERE id = 'e2'"), 0);
+    assert_int_equal(support_sql_int(db, "SELECT count(*) FROM rejected WHERE origin LIKE "
+                                         "'%events.ndjson:2'"),
+                     1);
+    sqlite3_close(db);
+    done(&r);
+}
+
 static void verify_detects_tampering(void **state)
 {
     run r;
@@ -509,6 +559,7 @@ int main(void)
         cmocka_unit_test(idempotent_and_dedup),
         cmocka_unit_test(dedup_earlier_report_second_moves_deadline),
         cmocka_unit_test(bad_input_rejected_good_kept),
+        cmocka_unit_test(event_refused_by_database_is_rejected_alone),
         cmocka_unit_test(verify_detects_tampering),
         cmocka_unit_test(hostile_input_never_crashes),
     };
