@@ -10,14 +10,17 @@
 #include <string.h>
 
 static atomic_long fail_countdown; /* 0: hook off */
+static atomic_int failed;          /* the hook made one fail */
 
 static int should_fail(void)
 {
     long left = atomic_load(&fail_countdown);
     if (left == 0)
         return 0;
-    if (left == 1)
+    if (left == 1) {
+        atomic_store(&failed, 1);
         return 1; /* stay at 1: every later allocation fails too */
+    }
     atomic_fetch_sub(&fail_countdown, 1);
     return 0;
 }
@@ -25,6 +28,12 @@ static int should_fail(void)
 void alloc_fail_after(long n)
 {
     atomic_store(&fail_countdown, n < 0 ? 0 : n);
+    atomic_store(&failed, 0);
+}
+
+int alloc_failed(void)
+{
+    return atomic_load(&failed);
 }
 
 void *obligo_malloc(size_t n)

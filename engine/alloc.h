@@ -26,5 +26,8 @@ char *obligo_vasprintf(const char *fmt, va_list ap);
 /* Test hook: allocation number n (counted from this call, 1-based) and every
  * one after it fail. n = 0 switches the hook off. */
 void alloc_fail_after(long n);
+/* Test hook: 1 when an allocation has failed by the hook since the last
+ * alloc_fail_after. */
+int alloc_failed(void);
 
 #endif

@@ -35,4 +35,13 @@ int cli_test_rules(const config *cfg, const char *pattern, FILE *out, int *passe
                    double *coverage);
 int cli_token(int argc, char **argv);
 
+/* serve.c: splits the body of POST /v1/events into raw events by its content
+ * type (one CloudEvent, a JSON array, or NDJSON lines) and appends them to
+ * j, a WRITER_EVENTS job. Returns the count, -1 for a body that is not of
+ * its type (*why set), -2 for an unsupported type. Exposed for the fuzz
+ * harness tests/fuzz/fuzz_ndjson.c. */
+struct http_request;
+struct writer_job;
+int serve_split(const struct http_request *req, struct writer_job *j, const char **why);
+
 #endif

@@ -14,6 +14,7 @@
 
 #include "actions.h"
 #include "alloc.h"
+#include "json.h"
 #include "error.h"
 #include "journal.h"
 #include "obligations.h"
@@ -182,7 +183,7 @@ static void engine_times_to_numbers(cJSON *o)
         cJSON *v = cJSON_GetObjectItemCaseSensitive(o, fields[i]);
         obligo_time t;
         if (cJSON_IsString(v) && clock_parse_rfc3339(v->valuestring, &t) == 0)
-            cJSON_ReplaceItemInObjectCaseSensitive(o, fields[i], cJSON_CreateNumber((double)t));
+            json_set(o, fields[i], cJSON_CreateNumber((double)t));
     }
 }
 
@@ -361,7 +362,7 @@ static void engine_rule_error_alerts(engine *e, const cJSON *errors, cJSON *deci
         cJSON_AddStringToObject(a, "subject", rule);
         cJSON_AddStringToObject(a, "severity", "warning");
         cJSON_AddStringToObject(a, "message", msg ? msg : message);
-        cJSON_AddItemToObject(a, "data", cJSON_Duplicate(err, 1));
+        json_put(a, "data", cJSON_Duplicate(err, 1));
         cJSON_AddItemToArray(decisions, a);
         obligo_free(msg);
         e->stats.rule_errors++;

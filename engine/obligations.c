@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "json.h"
 #include "error.h"
 
 static const char *obl_str(const cJSON *d, const char *name)
@@ -305,14 +306,13 @@ static cJSON *obl_row(sqlite3_stmt *s)
     obl_add_time(o, "legal_limit", s, 7);
     obl_add_time(o, "closed_at", s, 8);
     if (sqlite3_column_type(s, 13) != SQLITE_NULL)
-        cJSON_AddItemToObject(o, "closed_by", obl_event_ref(s, 13));
+        json_put(o, "closed_by", obl_event_ref(s, 13));
     if (sqlite3_column_type(s, 9) != SQLITE_NULL)
         cJSON_AddStringToObject(o, "rationale", (const char *)sqlite3_column_text(s, 9));
-    cJSON_AddItemToObject(o, "source_event", obl_event_ref(s, 11));
+    json_put(o, "source_event", obl_event_ref(s, 11));
     if (sqlite3_column_type(s, 10) != SQLITE_NULL) {
         cJSON *data = cJSON_Parse((const char *)sqlite3_column_text(s, 10));
-        if (data)
-            cJSON_AddItemToObject(o, "data", data);
+        json_put(o, "data", data);
     }
     return o;
 }

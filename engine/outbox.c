@@ -7,9 +7,11 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "alloc.h"
+#include "json.h"
 #include "digest.h"
 #include "error.h"
 
@@ -102,8 +104,7 @@ static cJSON *outbox_row(sqlite3_stmt *s, int o)
         cJSON_AddStringToObject(a, "rule", (const char *)sqlite3_column_text(s, o + 9));
     if (sqlite3_column_type(s, o + 10) != SQLITE_NULL) {
         cJSON *data = cJSON_Parse((const char *)sqlite3_column_text(s, o + 10));
-        if (data)
-            cJSON_AddItemToObject(a, "data", data);
+        json_put(a, "data", data);
     }
     return a;
 }
@@ -141,8 +142,32 @@ static int outbox_write_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
+/* Appends text and a newline with one write where the kernel takes it
+ * whole, so a process killed in between cannot leave a line without its
+ * end for the next line to be glued to. */
+static int outbox_append_line(int fd, const char *line, size_t len)
+{
+    struct iovec iov[2] = {{(void *)line, len}, {(void *)"\n", 1}};
+    ssize_t n;
+    do
+        n = writev(fd, iov, 2);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return OBLIGO_EIO;
+    if ((size_t)n == len + 1)
+        return 0;
+    /* a short write (a full disk): finish it piece by piece */
+    if ((size_t)n < len)
+        return outbox_write_all(fd, line + n, len - (size_t)n) ? OBLIGO_EIO
+                                                               : outbox_write_all(fd, "\n", 1);
+    return outbox_write_all(fd, "\n", 1);
+}
+
 /* Writes one alert line to a sink. stdout is flushed per line; a file is
- * appended and fsynced so "delivered" means on disk. */
+ * appended and fsynced so "delivered" means on disk. A file whose last line
+ * was cut off (a crash or power loss mid-write) gets that line ended first:
+ * the cut line stays recognisably broken, the alert itself is delivered
+ * again whole. */
 static int outbox_emit(const char *sink, const char *line)
 {
     size_t len = strlen(line);
@@ -152,12 +177,18 @@ static int outbox_emit(const char *sink, const char *line)
         return fflush(stdout) == 0 ? 0 : OBLIGO_EIO;
     }
     if (strncmp(sink, "file:", 5) == 0) {
-        int fd = open(sink + 5, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+        int fd = open(sink + 5, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
         if (fd < 0)
             return OBLIGO_EIO;
-        int rc = outbox_write_all(fd, line, len);
-        if (!rc)
+        int rc = 0;
+        off_t end = lseek(fd, 0, SEEK_END);
+        char last = '\n';
+        if (end > 0 && pread(fd, &last, 1, end - 1) != 1)
+            rc = OBLIGO_EIO;
+        if (!rc && last != '\n')
             rc = outbox_write_all(fd, "\n", 1);
+        if (!rc)
+            rc = outbox_append_line(fd, line, len);
         if (!rc && fsync(fd) != 0)
             rc = OBLIGO_EIO;
         close(fd);

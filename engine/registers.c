@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "json.h"
 #include "digest.h"
 #include "error.h"
 
@@ -54,10 +55,10 @@ int registers_append(store *st, const char *name, const char *key, const cJSON *
             rc = OBLIGO_ENOMEM;
             goto out;
         }
-        if (cJSON_GetObjectItemCaseSensitive(data, f->string))
-            cJSON_ReplaceItemInObjectCaseSensitive(data, f->string, copy);
-        else
-            cJSON_AddItemToObject(data, f->string, copy);
+        if (json_set(data, f->string, copy)) {
+            rc = OBLIGO_ENOMEM;
+            goto out;
+        }
     }
     if (!(after = cJSON_PrintUnformatted(data))) {
         rc = OBLIGO_ENOMEM;
@@ -137,7 +138,7 @@ cJSON *registers_list(store *st, const char *name, int history)
         cJSON_AddNumberToObject(e, "version", (double)sqlite3_column_int64(s, 2));
         cJSON_AddStringToObject(e, "at", at);
         cJSON *data = cJSON_Parse((const char *)sqlite3_column_text(s, 4));
-        cJSON_AddItemToObject(e, "data", data ? data : cJSON_CreateObject());
+        json_put(e, "data", data ? data : cJSON_CreateObject());
         cJSON_AddStringToObject(e, "hash", (const char *)sqlite3_column_text(s, 5));
         cJSON_AddStringToObject(e, "prev_hash", (const char *)sqlite3_column_text(s, 6));
         cJSON_AddItemToArray(out, e);

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "alloc.h"
+#include "json.h"
 #include "error.h"
 
 typedef struct rules_rule {
@@ -55,6 +56,10 @@ struct rules {
     lua_Integer generation; /* of the event being judged; see rules_push_lazy */
     cJSON *policy_names;    /* every name policy() was asked for, for obligo check */
     cJSON *pending;         /* decisions of the rule running now */
+    /* Containers being converted from Lua (rules_to_json): a Lua error may
+     * unwind past the C code holding them, so they are kept here until
+     * finished, and whatever is left after a call is freed. */
+    cJSON *scratch;
     const char *current_rule;
     int oom;
     /* Load context: the first declaration error. */
@@ -377,9 +382,20 @@ static void rules_install_lazy(lua_State *L, rules *r)
     lua_rawsetp(L, LUA_REGISTRYINDEX, &RULES_LAZY_META);
 }
 
+/* A container rules_to_json could not finish (out of memory): left to the
+ * scratch sweep when it is held there, freed now otherwise. */
+static cJSON *rules_to_json_fail(rules *r, cJSON *out)
+{
+    if (!r)
+        cJSON_Delete(out);
+    return NULL;
+}
+
 /* Converts the Lua value at idx to JSON: tables with keys 1..n become
  * arrays, others objects with string keys. Raises a Lua error for functions
- * and the like, so a rule author learns which value was wrong. */
+ * and the like, so a rule author learns which value was wrong; returns NULL
+ * when memory runs out. A container is held in r->scratch while it is
+ * built, so a raise leaks nothing (rules_scratch_sweep). */
 static cJSON *rules_to_json(lua_State *L, int idx, int depth)
 {
     idx = lua_absindex(L, idx);
@@ -407,21 +423,22 @@ static cJSON *rules_to_json(lua_State *L, int idx, int depth)
             lua_pop(L, 1);
         }
         int is_array = count == n;
+        rules *r = rules_self(L); /* may raise: before anything is held */
         cJSON *out = is_array ? cJSON_CreateArray() : cJSON_CreateObject();
         if (!out)
             return NULL;
+        if (r)
+            cJSON_AddItemToArray(r->scratch, out);
         if (is_array) {
             for (lua_Integer i = 1; i <= n; i++) {
                 lua_rawgeti(L, idx, i);
                 cJSON *c = rules_to_json(L, -1, depth + 1);
                 lua_pop(L, 1);
-                if (!c || !cJSON_AddItemToArray(out, c)) {
-                    cJSON_Delete(c);
-                    cJSON_Delete(out);
-                    return NULL;
-                }
+                if (!c)
+                    return rules_to_json_fail(r, out);
+                cJSON_AddItemToArray(out, c);
             }
-            return out;
+            return r ? cJSON_DetachItemViaPointer(r->scratch, out) : out;
         }
         lua_pushnil(L);
         while (lua_next(L, idx)) {
@@ -442,13 +459,12 @@ static cJSON *rules_to_json(lua_State *L, int idx, int depth)
             }
             cJSON *c = rules_to_json(L, -1, depth + 1);
             lua_pop(L, 1);
-            if (!c || !cJSON_AddItemToObject(out, key, c)) {
-                cJSON_Delete(c);
-                cJSON_Delete(out);
-                return NULL;
-            }
+            if (!c)
+                return rules_to_json_fail(r, out);
+            if (json_put(out, key, c))
+                return rules_to_json_fail(r, out);
         }
-        return out;
+        return r ? cJSON_DetachItemViaPointer(r->scratch, out) : out;
     }
     default:
         luaL_error(L, "a %s cannot be recorded in a decision", luaL_typename(L, idx));
@@ -459,6 +475,13 @@ static cJSON *rules_to_json(lua_State *L, int idx, int depth)
 cJSON *rules_lua_to_json(lua_State *L, int idx)
 {
     return rules_to_json(L, idx, 0);
+}
+
+/* Frees what conversions interrupted by a Lua error left in r->scratch. */
+static void rules_scratch_sweep(rules *r)
+{
+    while (r->scratch->child)
+        cJSON_Delete(cJSON_DetachItemViaPointer(r->scratch, r->scratch->child));
 }
 
 /* ---- declarations: obligation "x" {...} and rule "x" {...} --------------- */
@@ -769,8 +792,10 @@ static void rules_add_opt_data(lua_State *L, cJSON *d, int opts)
     lua_getfield(L, opts, "data");
     if (lua_istable(L, -1)) {
         cJSON *j = rules_to_json(L, -1, 0);
-        if (j)
-            cJSON_AddItemToObject(d, "data", j);
+        if (json_put(d, "data", j)) {
+            rules_self(L)->oom = 1;
+            luaL_error(L, "out of memory");
+        }
     }
     lua_pop(L, 1);
 }
@@ -903,15 +928,22 @@ static int rules_act_register(lua_State *L)
     const char *name = luaL_checkstring(L, 1);
     const char *key = luaL_checkstring(L, 2);
     luaL_checktype(L, 3, LUA_TTABLE);
+    /* the decision first: it is held by the pending list, the data is not */
+    cJSON *d = rules_decision(L, "register");
     cJSON *data = rules_to_json(L, 3, 0);
+    if (!data) {
+        rules_self(L)->oom = 1;
+        return luaL_error(L, "out of memory");
+    }
     if (!cJSON_IsObject(data)) {
         cJSON_Delete(data);
         return luaL_error(L, "act.register: fields must be a table with names");
     }
-    cJSON *d = rules_decision(L, "register");
-    cJSON_AddStringToObject(d, "register", name);
-    cJSON_AddStringToObject(d, "key", key);
-    cJSON_AddItemToObject(d, "data", data);
+    if (json_put(d, "data", data) || !cJSON_AddStringToObject(d, "register", name) ||
+        !cJSON_AddStringToObject(d, "key", key)) {
+        rules_self(L)->oom = 1;
+        return luaL_error(L, "out of memory");
+    }
     return 0;
 }
 
@@ -920,11 +952,17 @@ static int rules_act_set(lua_State *L)
 {
     const char *ns = luaL_checkstring(L, 1);
     const char *key = luaL_checkstring(L, 2);
-    cJSON *v = rules_to_json(L, 3, 0);
     cJSON *d = rules_decision(L, "set");
-    cJSON_AddStringToObject(d, "ns", ns);
-    cJSON_AddStringToObject(d, "key", key);
-    cJSON_AddItemToObject(d, "value", v ? v : cJSON_CreateNull());
+    cJSON *v = rules_to_json(L, 3, 0);
+    if (!v) {
+        rules_self(L)->oom = 1;
+        return luaL_error(L, "out of memory");
+    }
+    if (json_put(d, "value", v) || !cJSON_AddStringToObject(d, "ns", ns) ||
+        !cJSON_AddStringToObject(d, "key", key)) {
+        rules_self(L)->oom = 1;
+        return luaL_error(L, "out of memory");
+    }
     return 0;
 }
 
@@ -1032,8 +1070,47 @@ static void rules_set_fn(lua_State *L, int tbl, const char *name, lua_CFunction 
     lua_setfield(L, tbl, name);
 }
 
-static void rules_install_api(rules *r)
+/* ---- setup under a protected call ---------------------------------------------
+ *
+ * The Lua API raises on a failed allocation, and a raise outside a protected
+ * call aborts the process. Setup that touches the state therefore runs as a
+ * C function under lua_pcall. */
+
+typedef struct rules_protected_call {
+    int (*fn)(rules *r, const void *arg, char **err);
+    rules *r;
+    const void *arg;
+    char **err;
+    int rc;
+} rules_protected_call;
+
+static int rules_protected_trampoline(lua_State *L)
 {
+    rules_protected_call *c = lua_touserdata(L, 1);
+    c->rc = c->fn(c->r, c->arg, c->err);
+    return 0;
+}
+
+/* Runs fn(r, arg, err) under a protected call: fn's own result, or
+ * OBLIGO_ENOMEM when Lua ran out of memory on the way. */
+static int rules_protected(rules *r, int (*fn)(rules *, const void *, char **), const void *arg,
+                           char **err)
+{
+    lua_State *L = sandbox_state(r->sb);
+    rules_protected_call c = {.fn = fn, .r = r, .arg = arg, .err = err};
+    lua_pushcfunction(L, rules_protected_trampoline);
+    lua_pushlightuserdata(L, &c);
+    int status = lua_pcall(L, 1, 0, 0);
+    if (status == LUA_OK)
+        return c.rc;
+    lua_pop(L, 1);
+    return status == LUA_ERRMEM ? OBLIGO_ENOMEM : OBLIGO_EINVAL;
+}
+
+static int rules_install_api(rules *r, const void *unused, char **err)
+{
+    (void)unused;
+    (void)err;
     lua_State *L = sandbox_state(r->sb);
     lua_pushlightuserdata(L, r);
     lua_setfield(L, LUA_REGISTRYINDEX, RULES_KEY);
@@ -1071,6 +1148,7 @@ static void rules_install_api(rules *r)
     rules_set_fn(L, s, "obligation", rules_state_obligation);
     rules_set_fn(L, s, "register", rules_state_register);
     r->state_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    return 0;
 }
 
 static char *rules_format_error(const sandbox_error *e)
@@ -1137,8 +1215,9 @@ static int rules_plugin_call(lua_State *L)
 
 /* Plugins' obligation kinds and functions join the rule set before any rule
  * file runs, so files can use them and cannot redeclare them. */
-static int rules_add_plugins(rules *r, const plugins *p, char **err)
+static int rules_add_plugins(rules *r, const void *plug, char **err)
 {
+    const plugins *p = plug;
     int n = 0;
     const obligo_obligation_kind *kinds = plugins_obligation_kinds(p, &n);
     for (int i = 0; i < n; i++) {
@@ -1196,14 +1275,18 @@ int rules_load(const char *dir, const cJSON *policy, const sandbox_limits *limit
     r->policy = policy;
     r->act_ref = r->state_ref = LUA_NOREF;
     r->policy_names = cJSON_CreateObject();
-    int rc = sandbox_new(limits, &r->sb);
+    r->scratch = cJSON_CreateArray();
+    int rc = r->policy_names && r->scratch ? sandbox_new(limits, &r->sb) : OBLIGO_ENOMEM;
     if (rc) {
+        cJSON_Delete(r->policy_names);
+        cJSON_Delete(r->scratch);
         obligo_free(r);
         return rc;
     }
-    rules_install_api(r);
     rules_files files = {0};
-    if (plug && (rc = rules_add_plugins(r, plug, err)))
+    if ((rc = rules_protected(r, rules_install_api, NULL, err)))
+        goto fail;
+    if (plug && (rc = rules_protected(r, rules_add_plugins, plug, err)))
         goto fail;
 
     /* "rules/" and "rules" are the same directory; keep paths in messages
@@ -1244,6 +1327,7 @@ int rules_load(const char *dir, const cJSON *policy, const sandbox_limits *limit
             goto fail;
         }
     }
+    rules_scratch_sweep(r); /* what a failed declaration left */
     /* the policy values judge events as much as the files do */
     char *policy_text = policy ? cJSON_PrintUnformatted(policy) : NULL;
     if (policy_text)
@@ -1289,6 +1373,7 @@ void rules_free(rules *r)
     obligo_free(r->rules);
     obligo_free(r->load_err);
     cJSON_Delete(r->policy_names);
+    cJSON_Delete(r->scratch);
     for (int i = 0; i < RULES_DISPATCH_SLOTS; i++) {
         obligo_free(r->dispatch[i].type);
         obligo_free(r->dispatch[i].rules);
@@ -1552,6 +1637,30 @@ static int rules_declarative(rules *r, const cJSON *event, const char *type, cJS
     return 0;
 }
 
+static int rules_push_event_unprotected(lua_State *L)
+{
+    rules_push_lazy(L, lua_touserdata(L, 1), lua_touserdata(L, 2));
+    return 1;
+}
+
+/* Pushes the event's lazy table. Making it allocates, and Lua raises on a
+ * failed allocation, so it is made under a protected call: outside one a
+ * raise would abort the process. A state at its cap is collected and tried
+ * once more. Returns 0 or OBLIGO_ENOMEM (nothing pushed). */
+static int rules_push_event(lua_State *L, rules *r, const cJSON *event)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        lua_pushcfunction(L, rules_push_event_unprotected);
+        lua_pushlightuserdata(L, r);
+        lua_pushlightuserdata(L, (void *)event);
+        if (lua_pcall(L, 2, 1, 0) == LUA_OK)
+            return 0;
+        lua_pop(L, 1); /* the error object */
+        lua_gc(L, LUA_GCCOLLECT);
+    }
+    return OBLIGO_ENOMEM;
+}
+
 int rules_evaluate(rules *r, const cJSON *event, const rules_state_ops *ops, cJSON *decisions,
                    cJSON *errors)
 {
@@ -1575,7 +1684,8 @@ int rules_evaluate(rules *r, const cJSON *event, const rules_state_ops *ops, cJS
         if (!dispatch && !rules_subscribed(rr, type->valuestring))
             continue;
         if (!event_pushed) {
-            rules_push_lazy(L, r, event);
+            if ((rc = rules_push_event(L, r, event)))
+                break;
             event_pushed = lua_gettop(L);
         }
         r->pending = cJSON_CreateArray();
@@ -1590,13 +1700,14 @@ int rules_evaluate(rules *r, const cJSON *event, const rules_state_ops *ops, cJS
         lua_rawgeti(L, LUA_REGISTRYINDEX, r->act_ref);
         lua_rawgeti(L, LUA_REGISTRYINDEX, r->state_ref);
         sandbox_error se = {0};
-        if (sandbox_call(r->sb, 3, 0, &se) == 0) {
+        int crc = sandbox_call(r->sb, 3, 0, &se);
+        if (crc == 0) {
             /* the rule's decisions count only when it finished */
             cJSON *d;
             while ((d = cJSON_DetachItemFromArray(r->pending, 0)))
                 cJSON_AddItemToArray(decisions, d);
         } else {
-            if (r->oom)
+            if (r->oom || crc == OBLIGO_ENOMEM)
                 rc = OBLIGO_ENOMEM;
             else if (rules_add_error(errors, rr, &se))
                 rc = OBLIGO_ENOMEM;
@@ -1605,6 +1716,7 @@ int rules_evaluate(rules *r, const cJSON *event, const rules_state_ops *ops, cJS
         cJSON_Delete(r->pending);
         r->pending = NULL;
         r->current_rule = NULL;
+        rules_scratch_sweep(r);
     }
     r->ops = NULL;
     r->generation++; /* this event's tables are no longer readable */

@@ -155,6 +155,7 @@ struct sandbox {
     size_t mem_used;
     size_t mem_cap;
     bool headroom; /* the message handler is running: allow SB_HANDLER_HEADROOM */
+    bool starved;  /* the process, not the cap, refused memory during the call */
     uint64_t budget;
     uint64_t used;
     bool armed;            /* the budget counts (inside sandbox_call) */
@@ -193,7 +194,7 @@ static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     size_t old = ptr ? osize : 0;
 
     if (nsize == 0) {
-        free(ptr);
+        obligo_free(ptr);
         sb->mem_used -= old;
         return NULL;
     }
@@ -205,7 +206,7 @@ static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         if (sb->armed)
             sb_add_used(sb, grow >> SB_BYTE_CHARGE_SHIFT); /* the hook raises */
     }
-    void *np = realloc(ptr, nsize);
+    void *np = obligo_realloc(ptr, nsize);
     if (!np) {
         if (nsize < old) {
             /* A failed shrink keeps the bigger block; Lua will free it with
@@ -213,6 +214,7 @@ static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
             sb->mem_used -= old - nsize;
             return ptr;
         }
+        sb->starved = true;
         return NULL;
     }
     sb->mem_used = sb->mem_used - old + nsize;
@@ -1780,8 +1782,10 @@ int sandbox_call(sandbox *sb, int nargs, int nresults, sandbox_error *err)
     sb_capture cap = {0};
     sb_capture *outer = sb->capture;
     sb->capture = &cap;
-    if (sb->depth++ == 0)
+    if (sb->depth++ == 0) {
         sb_arm(sb); /* a nested call shares the outer call's budget */
+        sb->starved = false;
+    }
     int status = lua_pcall(L, nargs, nresults, base);
     sb->headroom = false;
     bool exceeded = sb->exceeded;
@@ -1834,5 +1838,7 @@ int sandbox_call(sandbox *sb, int nargs, int nresults, sandbox_error *err)
     lua_settop(L, base - 1);
     if (status == LUA_ERRMEM && sb->depth == 0)
         lua_gc(L, LUA_GCCOLLECT); /* give the garbage back before the next rule */
-    return OBLIGO_ERULE;
+    /* The rule did not outgrow its cap: the machine is out of memory, which
+     * is no fault of the rule and must not pass for its verdict. */
+    return status == LUA_ERRMEM && sb->starved ? OBLIGO_ENOMEM : OBLIGO_ERULE;
 }

@@ -72,7 +72,8 @@ int sandbox_load_buffer(sandbox *sb, const char *buf, size_t len, const char *ch
  * a message handler that records file:line and a traceback, the instruction
  * budget re-armed and memory accounting on. Returns 0 (results on the
  * stack), or OBLIGO_ERULE with *err filled and the stack as before the
- * function was pushed. Never raises. */
+ * function was pushed — OBLIGO_ENOMEM instead when the process itself ran
+ * out of memory (not the state's cap). Never raises. */
 int sandbox_call(sandbox *sb, int nargs, int nresults, sandbox_error *err);
 
 /* Bytes currently held by the state. */

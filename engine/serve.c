@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include <uv.h>
 
 #include "alloc.h"
+#include "json.h"
 #include "cli.h"
 #include "cli_common.h"
 #include "engine.h"
@@ -361,6 +363,28 @@ static void serve_arm(serve *s)
 
 static void serve_metrics_reply(serve_pending *p, writer_job *j);
 
+/* Room the filesystem holding the database must have for /healthz to say
+ * ok. */
+#define SERVE_MIN_FREE_BYTES (1024 * 1024)
+
+/* Why the database's filesystem cannot take events, or NULL. The health
+ * write alone does not tell: on a full disk a write of one page can still
+ * commit into space the write-ahead log already holds (the frames of a
+ * commit that failed for lack of room) while every POST is refused with
+ * 503. */
+static const char *serve_disk_problem(const serve *s)
+{
+    struct statvfs vfs;
+    if (statvfs(s->cfg.db_path, &vfs) != 0)
+        return NULL; /* the health write decided */
+    if (vfs.f_flag & ST_RDONLY)
+        return "the database's filesystem is read-only";
+    /* root may use the blocks reserved for it, others may not */
+    unsigned long long room =
+        (unsigned long long)(geteuid() == 0 ? vfs.f_bfree : vfs.f_bavail) * vfs.f_frsize;
+    return room < SERVE_MIN_FREE_BYTES ? "the disk holding the database is full" : NULL;
+}
+
 static void serve_on_done(writer_job *j, void *ud)
 {
     serve *s = ud;
@@ -389,14 +413,18 @@ static void serve_on_done(writer_job *j, void *ud)
         serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, 400,
                    p->body_400 ? p->body_400 : "{}", NULL);
         break;
-    case WRITER_HEALTH:
-        if (j->rc == 0)
+    case WRITER_HEALTH: {
+        const char *why = j->rc ? "the database is not writable" : serve_disk_problem(s);
+        if (!why) {
             serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, 200, "{\"status\":\"ok\"}",
                        NULL);
-        else
-            serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, 503,
-                       "{\"status\":\"the database is not writable\"}", "Retry-After: 5\r\n");
+        } else {
+            snprintf(buf, sizeof buf, "{\"status\":\"%s\"}", why);
+            serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, 503, buf,
+                       "Retry-After: 5\r\n");
+        }
         break;
+    }
     case WRITER_STATS:
         serve_metrics_reply(p, j);
         break;
@@ -481,8 +509,8 @@ static int serve_push(writer_job *j, int *cap, char *raw, size_t len)
 
 /* Splits the body into raw events by content type, into the job. Returns
  * the count, -1 for a body that is not of its type (*why set), -2 for an
- * unsupported type. */
-static int serve_split(const http_request *req, writer_job *j, const char **why)
+ * unsupported type. Not static: tests/fuzz/fuzz_ndjson.c (cli.h). */
+int serve_split(const http_request *req, writer_job *j, const char **why)
 {
     const char *ct = req->content_type;
     int cap = 0;
@@ -808,7 +836,7 @@ static void serve_get_event(serve_req *r, const char *rest)
     cJSON *ev = cJSON_Parse((const char *)sqlite3_column_text(q, 1));
     char at[CLOCK_RFC3339_LEN];
     clock_format_utc(sqlite3_column_int64(q, 2), at);
-    cJSON_AddItemToObject(out, "event", ev ? ev : cJSON_CreateNull());
+    json_put(out, "event", ev ? ev : cJSON_CreateNull());
     cJSON_AddStringToObject(out, "received_at", at);
     cJSON_AddStringToObject(out, "ruleset", (const char *)sqlite3_column_text(q, 3));
     sqlite3_reset(q);

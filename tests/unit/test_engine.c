@@ -35,7 +35,14 @@ static const char RULES[] =
     "rule \"t.done\" { title = \"x\", source = \"y\", on = \"t.done\",\n"
     "  run = function(e, act) act.fulfil(\"t.duty\", e.data.id, { at = e.time }) end }\n"
     "rule \"t.broken\" { title = \"x\", source = \"y\", on = \"t.broken\",\n"
-    "  run = function(e, act) error(\"kapot\") end }\n";
+    "  run = function(e, act) error(\"kapot\") end }\n"
+    /* everything an event can cause at once: the out-of-memory sweep */
+    "rule \"t.all\" { title = \"x\", source = \"y\", on = \"t.all\",\n"
+    "  run = function(e, act)\n"
+    "    act.open(\"t.duty\", e.data.id, { from = e.time })\n"
+    "    act.register(\"r\", e.data.id, { seen = e.time, who = { \"a\", \"b\" } })\n"
+    "    act.alert(\"t.seen\", e.data.id, { severity = \"info\", message = \"gezien\" })\n"
+    "  end }\n";
 
 static int setup(void **state)
 {
@@ -156,6 +163,82 @@ static void failure_rolls_back_whole_batch(void **state)
     assert_int_equal(count(&f->e, "SELECT count(*) FROM events"), 0);
     assert_int_equal(count(&f->e, "SELECT count(*) FROM obligations"), 0);
     assert_int_equal(count(&f->e, "SELECT count(*) FROM timers"), 0);
+}
+
+static long count_of(engine *e, const char *fmt, const char *arg)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, fmt, arg);
+    return count(e, sql);
+}
+
+/* Out of memory at each allocation of the pipeline in turn — decoding
+ * aside: the journal, the rules, the obligation, the register, the alert
+ * and its outbox rows. Each attempt either fails and leaves nothing once
+ * rolled back, or succeeds whole; never a crash or a leak (the suite runs
+ * under ASan). A rule the engine could not run for lack of memory is not a
+ * rule's fault: the event fails and is retried, it is never committed with
+ * part of its judgement missing. */
+static void oom_at_each_allocation_leaves_all_or_nothing(void **state)
+{
+    fixture *f = *state;
+    int whole = 0, failures = 0;
+    for (long n = 1; n < 10000 && !whole; n++) {
+        char raw[256], subj[32];
+        snprintf(subj, sizeof subj, "M%ld", n);
+        snprintf(raw, sizeof raw,
+                 "{\"specversion\":\"1.0\",\"id\":\"m%ld\",\"source\":\"s\",\"type\":\"t.all\","
+                 "\"time\":\"2026-01-01T10:00:00Z\",\"data\":{\"id\":\"%s\"}}",
+                 n, subj);
+        char *field = NULL, *reason = NULL;
+        cJSON *ev = engine_decode(&f->e, raw, strlen(raw), &field, &reason);
+        assert_non_null(ev);
+        assert_int_equal(engine_begin(&f->e), 0);
+        long rule_errors = f->e.stats.rule_errors;
+        int dup = 0;
+        alloc_fail_after(n);
+        int rc = engine_event(&f->e, ev, raw, strlen(raw), &dup);
+        int failed = alloc_failed();
+        alloc_fail_after(0);
+        cJSON_Delete(ev);
+        if (rc) {
+            assert_true(failed);
+            failures++;
+            engine_rollback(&f->e);
+            assert_int_equal(
+                count_of(&f->e, "SELECT count(*) FROM events WHERE id='m%s'", subj + 1), 0);
+            assert_int_equal(
+                count_of(&f->e, "SELECT count(*) FROM obligations WHERE subject='%s'", subj), 0);
+            assert_int_equal(count_of(&f->e, "SELECT count(*) FROM registers WHERE key='%s'", subj),
+                             0);
+            assert_int_equal(
+                count_of(&f->e, "SELECT count(*) FROM alerts WHERE subject='%s'", subj), 0);
+            continue;
+        }
+        assert_int_equal(engine_commit(&f->e), 0);
+        assert_int_equal(f->e.stats.rule_errors, rule_errors);
+        assert_int_equal(count_of(&f->e, "SELECT count(*) FROM events WHERE id='m%s'", subj + 1),
+                         1);
+        assert_int_equal(count_of(&f->e,
+                                  "SELECT count(*) FROM obligations WHERE subject='%s' AND "
+                                  "status='open'",
+                                  subj),
+                         1);
+        assert_int_equal(count_of(&f->e,
+                                  "SELECT count(*) FROM timers JOIN obligations o ON o.id = "
+                                  "obligation WHERE o.subject='%s'",
+                                  subj),
+                         2);
+        assert_int_equal(count_of(&f->e, "SELECT count(*) FROM registers WHERE key='%s'", subj), 1);
+        assert_int_equal(count_of(&f->e,
+                                  "SELECT count(*) FROM alerts WHERE subject='%s' AND "
+                                  "kind='t.seen'",
+                                  subj),
+                         1);
+        whole = !failed;
+    }
+    assert_true(whole);
+    assert_true(failures > 10); /* the sweep did reach the pipeline's allocations */
 }
 
 static void deadline_fires_once_with_reminder_first(void **state)
@@ -282,6 +365,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(broken_rule_still_commits_event_and_alerts, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(failure_rolls_back_whole_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(oom_at_each_allocation_leaves_all_or_nothing, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(deadline_fires_once_with_reminder_first, setup, teardown),
         cmocka_unit_test_setup_teardown(deadline_passed_while_stopped_fires_once_marked_late, setup,
                                         teardown),

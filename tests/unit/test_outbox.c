@@ -355,6 +355,34 @@ static void deliver_writes_one_json_line_per_alert(void **state)
  * that fell due while the engine was stopped. Correct behaviour: the line
  * is the alert's output JSON {id, kind, severity, subject, at, message,
  * event, rule?, data?}, the same object outbox_list gives. */
+/* A process killed in the middle of a line (the crash test saw it) leaves
+ * the file without a final newline; the next alert must start a line of its
+ * own instead of being glued to the cut one. */
+static void delivery_after_a_cut_line_starts_a_new_line(void **state)
+{
+    fixture *f = *state;
+    f->ctx.nsinks = 1;
+    FILE *fp = fopen(f->sink_a + 5, "w");
+    assert_non_null(fp);
+    fputs("{\"id\":\"al-cut\",\"kind\":\"k.o", fp); /* no newline: cut off */
+    fclose(fp);
+    at_event(f, T0);
+    assert_int_equal(alert(&f->ctx, "k.one", "S1", "m1", NULL, NULL), 0);
+    assert_int_equal(outbox_deliver(&f->st, f->sinks, 1, NULL), 1);
+    fp = fopen(f->sink_a + 5, "r");
+    assert_non_null(fp);
+    char line[8192];
+    assert_non_null(fgets(line, sizeof line, fp));
+    assert_string_equal(line, "{\"id\":\"al-cut\",\"kind\":\"k.o\n");
+    assert_non_null(fgets(line, sizeof line, fp));
+    cJSON *v = cJSON_Parse(line);
+    assert_non_null(v);
+    assert_string_equal(str(v, "subject"), "S1");
+    cJSON_Delete(v);
+    assert_null(fgets(line, sizeof line, fp));
+    fclose(fp);
+}
+
 static void delivered_line_carries_rule_and_data(void **state)
 {
     fixture *f = *state;
@@ -571,6 +599,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(alert_ids_are_stable, setup, teardown),
         cmocka_unit_test_setup_teardown(deliver_writes_one_json_line_per_alert, setup, teardown),
+        cmocka_unit_test_setup_teardown(delivery_after_a_cut_line_starts_a_new_line, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(delivered_line_carries_rule_and_data, setup, teardown),
         cmocka_unit_test_setup_teardown(rows_of_unconfigured_sinks_stay_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(failing_sink_leaves_rows_pending, setup, teardown),

@@ -334,6 +334,34 @@ static void shipped_rule_pack_loads(void **state)
     rules_free(r);
 }
 
+/* Out of memory at allocation n of loading the whole shipped pack, for n
+ * from the first allocation until one that is never reached: each attempt
+ * fails cleanly (an error, nothing half-built) or loads whole; never an
+ * abort from Lua raising outside a protected call, never a leak (ASan). */
+static void shipped_rule_pack_load_survives_out_of_memory(void **state)
+{
+    int loaded = 0, failed = 0;
+    for (long n = 1; !loaded; n = n < 300 ? n + 1 : n + n / 16) {
+        char *err = NULL;
+        rules *r = NULL;
+        alloc_fail_after(n);
+        int rc = rules_load(OBLIGO_SOURCE_DIR "/rules", NULL, NULL, NULL, &r, &err);
+        int hit = alloc_failed();
+        alloc_fail_after(0);
+        if (rc) {
+            assert_true(hit);
+            assert_null(r);
+            failed++;
+        } else {
+            assert_non_null(rules_kind_find(r, "avg.notify_ap"));
+            loaded = !hit;
+            rules_free(r);
+        }
+        obligo_free(err);
+    }
+    assert_true(failed > 100);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -346,6 +374,7 @@ int main(void)
         cmocka_unit_test(policy_overrides_default),
         cmocka_unit_test(event_tables_are_whole_and_do_not_outlive_their_rule),
         cmocka_unit_test(shipped_rule_pack_loads),
+        cmocka_unit_test(shipped_rule_pack_load_survives_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
