@@ -59,8 +59,9 @@ typedef struct serve {
     uv_signal_t sigterm, sigint, sighup;
     http_server *http;
     writer *w;
-    engine e; /* belongs to the writer thread while it runs */
-    store rd; /* read-only connection for this thread */
+    engine e;            /* belongs to the writer thread while it runs */
+    store rd;            /* read-only connection for this thread */
+    tokens_cache tokens; /* the tokens table as of at most a second ago */
     config cfg;
     obligo_time started;
     int stopping, fire_pending;
@@ -904,12 +905,12 @@ static int serve_authorised(serve_req *r, int need)
 {
     if (need == SERVE_OPEN)
         return 1;
-    int any = tokens_any(&r->s->rd);
-    if (any < 0) {
+    tokens_cache *tc = &r->s->tokens;
+    if (tokens_cache_refresh(tc, &r->s->rd, (double)uv_hrtime() / 1e9) != 0) {
         serve_reply_error(r, 503, "cannot check tokens right now", "Retry-After: 1\r\n");
         return 0;
     }
-    if (!any) {
+    if (!tc->any) {
         if (r->req->peer_is_loopback)
             return 1;
         serve_reply_error(r, 403,
@@ -919,7 +920,7 @@ static int serve_authorised(serve_req *r, int need)
         return 0;
     }
     const char *role = NULL;
-    if (tokens_check(&r->s->rd, r->req->authorization, &role) != 0) {
+    if (tokens_cache_check(tc, r->req->authorization, &role) != 0) {
         serve_reply_error(r, 401, "a valid bearer token is required",
                           "WWW-Authenticate: Bearer realm=\"obligo\"\r\n");
         return 0;
@@ -1212,6 +1213,7 @@ out_loop:
     if (s->access)
         fclose(s->access);
     store_close(&s->rd);
+    tokens_cache_free(&s->tokens);
 out_engine:
     engine_deliver(&s->e);
     engine_close(&s->e);

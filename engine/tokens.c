@@ -279,6 +279,82 @@ static const char *tokens_parse(const char *v, size_t *len)
     return t;
 }
 
+int tokens_cache_refresh(tokens_cache *c, store *st, double now)
+{
+    if (c->loaded_at > 0 && now - c->loaded_at < TOKENS_CACHE_SECONDS)
+        return 0;
+    int any = tokens_any(st);
+    if (any < 0)
+        return any;
+    tokens_cached *valid = NULL;
+    int n = 0, cap = 0, rc = 0;
+    sqlite3_stmt *s =
+        any ? store_stmt(st, "SELECT hash, role FROM tokens WHERE revoked_at IS NULL") : NULL;
+    if (any && !s) {
+        int perr = tokens_prepare_error(st);
+        return perr ? perr : OBLIGO_EDB;
+    }
+    int src = SQLITE_DONE;
+    while (s && (src = sqlite3_step(s)) == SQLITE_ROW) {
+        if (n == cap) {
+            int ncap = cap ? cap * 2 : 8;
+            tokens_cached *nv = obligo_realloc(valid, (size_t)ncap * sizeof *nv);
+            if (!nv) {
+                rc = OBLIGO_ENOMEM;
+                break;
+            }
+            valid = nv;
+            cap = ncap;
+        }
+        const char *hash = (const char *)sqlite3_column_text(s, 0);
+        const char *role = tokens_role((const char *)sqlite3_column_text(s, 1));
+        if (!hash || !role || strlen(hash) != DIGEST_HEX_LEN - 1)
+            continue; /* not a row tokens_create wrote */
+        memcpy(valid[n].hash, hash, DIGEST_HEX_LEN);
+        valid[n].role = role;
+        n++;
+    }
+    if (s)
+        sqlite3_reset(s);
+    if (!rc && src != SQLITE_DONE)
+        rc = store_error(src) ? store_error(src) : OBLIGO_EDB;
+    if (rc) {
+        obligo_free(valid);
+        return rc;
+    }
+    obligo_free(c->valid);
+    c->valid = valid;
+    c->n = n;
+    c->any = any;
+    c->loaded_at = now;
+    return 0;
+}
+
+int tokens_cache_check(const tokens_cache *c, const char *authorization, const char **role_out)
+{
+    *role_out = NULL;
+    size_t len = 0;
+    const char *token = tokens_parse(authorization, &len);
+    if (!token)
+        return OBLIGO_ENOTFOUND;
+    char hash[DIGEST_HEX_LEN];
+    int rc = tokens_hash(token, len, hash);
+    if (rc)
+        return rc;
+    for (int i = 0; i < c->n; i++)
+        if (memcmp(c->valid[i].hash, hash, DIGEST_HEX_LEN) == 0) {
+            *role_out = c->valid[i].role;
+            return 0;
+        }
+    return OBLIGO_ENOTFOUND;
+}
+
+void tokens_cache_free(tokens_cache *c)
+{
+    obligo_free(c->valid);
+    memset(c, 0, sizeof *c);
+}
+
 int tokens_check(store *st, const char *authorization, const char **role_out)
 {
     *role_out = NULL;

@@ -18,6 +18,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "digest.h"
 #include "store.h"
 
 #define TOKENS_PREFIX "obl_"
@@ -55,6 +56,33 @@ int tokens_any(store *st);
  * OBLIGO_ENOTFOUND when the value is missing, malformed, unknown or revoked
  * (*role_out is then NULL); or a store error. */
 int tokens_check(store *st, const char *authorization, const char **role_out);
+
+/* A snapshot of the tokens table for a server's loop thread: checking a
+ * request against it costs a hash and no database read. It is read again
+ * when older than TOKENS_CACHE_SECONDS, so a token created or revoked with
+ * `obligo token` counts within that time. One thread at a time. */
+#define TOKENS_CACHE_SECONDS 1.0
+
+typedef struct tokens_cached {
+    char hash[DIGEST_HEX_LEN];
+    const char *role;
+} tokens_cached;
+
+typedef struct tokens_cache {
+    double loaded_at; /* the caller's clock, in seconds; 0: never loaded */
+    int any;          /* any token was ever created (see tokens_any) */
+    int n;            /* valid (not revoked) tokens */
+    tokens_cached *valid;
+} tokens_cache;
+
+/* Reads the table again when the snapshot is older than
+ * TOKENS_CACHE_SECONDS at `now` (any monotonic clock, in seconds). Returns 0,
+ * or a store error with the old snapshot kept (and not counted fresh). */
+int tokens_cache_refresh(tokens_cache *c, store *st, double now);
+/* tokens_check against the snapshot: 0 with *role_out, or
+ * OBLIGO_ENOTFOUND (or an error hashing). */
+int tokens_cache_check(const tokens_cache *c, const char *authorization, const char **role_out);
+void tokens_cache_free(tokens_cache *c);
 
 /* 1 when role (may be NULL) may write (post events, reload rules) when
  * `write` is non-zero, or read otherwise: ingest writes, officer reads, admin

@@ -256,6 +256,45 @@ static void revoked_token_no_longer_checks(void **state)
     obligo_free(keep_id);
 }
 
+/* The server's snapshot: no tokens means open to loopback; a created token
+ * is seen, and a revocation takes effect, once the snapshot is older than
+ * TOKENS_CACHE_SECONDS — not before (times are given, not waited for). */
+static void cache_follows_the_table_after_its_age(void **state)
+{
+    fixture *f = *state;
+    tokens_cache c = {0};
+    const char *role;
+    assert_int_equal(tokens_cache_refresh(&c, &f->st, 100.0), 0);
+    assert_int_equal(c.any, 0);
+    char *token, *id;
+    create_ok(&f->st, "officer", NULL, &token, &id);
+    char *h = bearer(token);
+    /* younger than the cache time: still the old picture */
+    assert_int_equal(tokens_cache_refresh(&c, &f->st, 100.0 + TOKENS_CACHE_SECONDS / 2), 0);
+    assert_int_equal(c.any, 0);
+    assert_int_equal(tokens_cache_check(&c, h, &role), OBLIGO_ENOTFOUND);
+    /* older: read again */
+    assert_int_equal(tokens_cache_refresh(&c, &f->st, 100.0 + TOKENS_CACHE_SECONDS), 0);
+    assert_int_equal(c.any, 1);
+    assert_int_equal(tokens_cache_check(&c, h, &role), 0);
+    assert_string_equal(role, "officer");
+    assert_int_equal(
+        tokens_cache_check(&c, "Bearer obl_0000000000000000000000000000000000000000", &role),
+        OBLIGO_ENOTFOUND);
+    assert_int_equal(tokens_cache_check(&c, NULL, &role), OBLIGO_ENOTFOUND);
+    assert_int_equal(tokens_revoke(&f->st, id), 0);
+    assert_int_equal(tokens_cache_refresh(&c, &f->st, 100.5 + TOKENS_CACHE_SECONDS), 0);
+    assert_int_equal(tokens_cache_check(&c, h, &role), 0);
+    assert_int_equal(tokens_cache_refresh(&c, &f->st, 101.0 + 2 * TOKENS_CACHE_SECONDS), 0);
+    assert_int_equal(tokens_cache_check(&c, h, &role), OBLIGO_ENOTFOUND);
+    assert_null(role);
+    assert_int_equal(c.any, 1); /* a revoked token still means tokens are in use */
+    tokens_cache_free(&c);
+    free(h);
+    obligo_free(token);
+    obligo_free(id);
+}
+
 static void revoke_of_unknown_id_is_not_found(void **state)
 {
     fixture *f = *state;
@@ -446,6 +485,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(list_shows_tokens_without_hash, setup, teardown),
         cmocka_unit_test_setup_teardown(reading_functions_work_read_only, setup, teardown),
         cmocka_unit_test_setup_teardown(read_only_database_before_tokens_has_none, setup, teardown),
+        cmocka_unit_test_setup_teardown(cache_follows_the_table_after_its_age, setup, teardown),
         cmocka_unit_test_setup_teardown(out_of_memory_fails_cleanly, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
