@@ -8,6 +8,7 @@
  */
 #include "engine.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -460,11 +461,16 @@ static cJSON *engine_timer_event(engine *e, const obligations_timer *t, int late
 
 int engine_fire_due(engine *e, obligo_time until, obligo_time late_before, int *fired)
 {
+    return engine_fire_due_max(e, until, late_before, INT_MAX, fired);
+}
+
+int engine_fire_due_max(engine *e, obligo_time until, obligo_time late_before, int max, int *fired)
+{
     int n = 0, rc = 0;
     /* the engine's own events count as fired deadlines, not as accepted
      * events from senders */
     long accepted = e->stats.accepted;
-    for (;;) {
+    while (n < max) {
         obligations_timer t;
         rc = obligations_next_timer(&e->st, &t);
         if (rc <= 0 || t.fire_at > until)

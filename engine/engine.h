@@ -76,6 +76,9 @@ int engine_reject(engine *e, const char *origin, const char *raw, size_t len, co
  * due while the engine was stopped). Advances engine time to `until`.
  * *fired (may be NULL) gets the count. */
 int engine_fire_due(engine *e, obligo_time until, obligo_time late_before, int *fired);
+/* The same, firing at most max timers (the rest stay due for the next call),
+ * so that many deadlines falling due at once are committed in steps. */
+int engine_fire_due_max(engine *e, obligo_time until, obligo_time late_before, int max, int *fired);
 
 /* The earliest armed timer: 1 with *at filled, 0 when none, or < 0. */
 int engine_next_due(engine *e, obligo_time *at);

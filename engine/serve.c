@@ -352,8 +352,13 @@ static void serve_arm(serve *s)
     obligo_time at;
     uint64_t ms = SERVE_RECHECK_MS;
     if (writer_next_due(s->w, &at)) {
-        obligo_time now = (obligo_time)time(NULL);
-        uint64_t until = at <= now ? 0 : (uint64_t)(at - now) * 1000;
+        /* to the millisecond: a deadline at second T fires as T begins,
+         * not up to a second later */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        int64_t at_ms = (int64_t)at * 1000;
+        uint64_t until = at_ms <= now_ms ? 0 : (uint64_t)(at_ms - now_ms);
         if (until < ms)
             ms = until;
     }

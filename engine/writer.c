@@ -92,7 +92,10 @@ static int writer_apply(writer *w, writer_job *j, obligo_time now)
         j->duplicates = rc ? 0 : e->stats.duplicates - before.duplicates;
         break;
     case WRITER_FIRE:
-        rc = engine_fire_due(e, e->now, j->late_before, NULL);
+        /* in steps: deadlines falling due by the hundred thousand are
+         * committed (and alerted) as they go, and events keep flowing in
+         * between; the serve loop asks again while some are due */
+        rc = engine_fire_due_max(e, e->now, j->late_before, WRITER_FIRE_BATCH, NULL);
         break;
     case WRITER_REJECT:
         rc = engine_reject(e, j->origin ? j->origin : "", j->n ? j->raws[0] : "",

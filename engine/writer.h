@@ -25,6 +25,7 @@
 #include "metrics.h"
 
 #define WRITER_BATCH_EVENTS 4096
+#define WRITER_FIRE_BATCH 2000 /* deadlines fired per group at most */
 
 typedef enum writer_kind {
     WRITER_EVENTS, /* journal and judge `events`; all or nothing */

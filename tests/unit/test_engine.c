@@ -241,6 +241,33 @@ static void oom_at_each_allocation_leaves_all_or_nothing(void **state)
     assert_true(failures > 10); /* the sweep did reach the pipeline's allocations */
 }
 
+/* Many deadlines at once fire in steps of at most max, each exactly once. */
+static void deadlines_fire_in_bounded_steps(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(engine_begin(&f->e), 0);
+    for (int i = 0; i < 5; i++) {
+        char id[8], subj[8];
+        snprintf(id, sizeof id, "s%d", i);
+        snprintf(subj, sizeof subj, "S%d", i);
+        assert_int_equal(post(&f->e, id, "t.open", "2026-01-01T10:00:00Z", subj, NULL), 0);
+    }
+    /* five reminders (18:00Z) and five due instants (20:00Z) */
+    int fired = -1, steps[4];
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(engine_fire_due_max(&f->e, 1767261600 + 10 * 3600, 0, 4, &fired), 0);
+        steps[i] = fired;
+    }
+    assert_int_equal(steps[0], 4);
+    assert_int_equal(steps[1], 4);
+    assert_int_equal(steps[2], 2);
+    assert_int_equal(steps[3], 0);
+    assert_int_equal(engine_commit(&f->e), 0);
+    assert_int_equal(count(&f->e, "SELECT count(*) FROM timers"), 0);
+    assert_int_equal(count(&f->e, "SELECT count(*) FROM obligations WHERE status='overdue'"), 5);
+    assert_int_equal(f->e.stats.fired, 10);
+}
+
 static void deadline_fires_once_with_reminder_first(void **state)
 {
     fixture *f = *state;
@@ -367,6 +394,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(failure_rolls_back_whole_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(oom_at_each_allocation_leaves_all_or_nothing, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(deadlines_fire_in_bounded_steps, setup, teardown),
         cmocka_unit_test_setup_teardown(deadline_fires_once_with_reminder_first, setup, teardown),
         cmocka_unit_test_setup_teardown(deadline_passed_while_stopped_fires_once_marked_late, setup,
                                         teardown),
