@@ -163,38 +163,32 @@ static int outbox_append_line(int fd, const char *line, size_t len)
     return outbox_write_all(fd, "\n", 1);
 }
 
-/* Writes one alert line to a sink. stdout is flushed per line; a file is
- * appended and fsynced so "delivered" means on disk. A file whose last line
- * was cut off (a crash or power loss mid-write) gets that line ended first:
- * the cut line stays recognisably broken, the alert itself is delivered
- * again whole. */
-static int outbox_emit(const char *sink, const char *line)
+/* Writes one alert line to stdout, flushed per line. */
+static int outbox_emit_stdout(const char *line)
 {
     size_t len = strlen(line);
-    if (strcmp(sink, "stdout") == 0) {
-        if (fwrite(line, 1, len, stdout) != len || fputc('\n', stdout) == EOF)
-            return OBLIGO_EIO;
-        return fflush(stdout) == 0 ? 0 : OBLIGO_EIO;
-    }
-    if (strncmp(sink, "file:", 5) == 0) {
-        int fd = open(sink + 5, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-        if (fd < 0)
-            return OBLIGO_EIO;
-        int rc = 0;
-        off_t end = lseek(fd, 0, SEEK_END);
-        char last = '\n';
-        if (end > 0 && pread(fd, &last, 1, end - 1) != 1)
-            rc = OBLIGO_EIO;
-        if (!rc && last != '\n')
-            rc = outbox_write_all(fd, "\n", 1);
-        if (!rc)
-            rc = outbox_append_line(fd, line, len);
-        if (!rc && fsync(fd) != 0)
-            rc = OBLIGO_EIO;
+    if (fwrite(line, 1, len, stdout) != len || fputc('\n', stdout) == EOF)
+        return OBLIGO_EIO;
+    return fflush(stdout) == 0 ? 0 : OBLIGO_EIO;
+}
+
+/* Opens a file sink for appending. A file whose last line was cut off (a
+ * crash or power loss mid-write) gets that line ended first: the cut line
+ * stays recognisably broken, the alert itself is delivered again whole.
+ * The descriptor, or -1. */
+static int outbox_open_file(const char *path)
+{
+    int fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0)
+        return -1;
+    off_t end = lseek(fd, 0, SEEK_END);
+    char last = '\n';
+    if ((end > 0 && pread(fd, &last, 1, end - 1) != 1) ||
+        (last != '\n' && outbox_write_all(fd, "\n", 1) != 0)) {
         close(fd);
-        return rc;
+        return -1;
     }
-    return OBLIGO_EINVAL;
+    return fd;
 }
 
 /* Seconds to wait before attempt number `attempts` + 1 of a failing sink. */
@@ -275,14 +269,23 @@ static int outbox_deliver_sink(store *st, const char *sink, const plugins *p)
     int64_t ids[256], failed_id = -1;
     char failed_why[64] = "";
     int n = 0, failed = 0;
+    /* A file sink is opened once per batch and synced once, before the
+     * batch is marked delivered: "delivered" means on disk, and a crash
+     * before the sync delivers the batch again (at least once). */
+    int fd = -1;
+    if (strncmp(sink, "file:", 5) == 0 && (fd = outbox_open_file(sink + 5)) < 0) {
+        sqlite3_reset(s);
+        return OBLIGO_EIO;
+    }
     while (n < 256 && sqlite3_step(s) == SQLITE_ROW) {
         cJSON *a = outbox_row(s, 0);
         char *line = a ? cJSON_PrintUnformatted(a) : NULL;
         cJSON_Delete(a);
-        int rc = !line ? OBLIGO_ENOMEM
-                 : ps  ? ps->sink->deliver(ps->state, arg ? arg + 1 : "",
-                                           (const char *)sqlite3_column_text(s, 1), line)
-                       : outbox_emit(sink, line);
+        int rc = !line     ? OBLIGO_ENOMEM
+                 : ps      ? ps->sink->deliver(ps->state, arg ? arg + 1 : "",
+                                               (const char *)sqlite3_column_text(s, 1), line)
+                 : fd >= 0 ? outbox_append_line(fd, line, strlen(line))
+                           : outbox_emit_stdout(line);
         cJSON_free(line);
         if (rc != 0) {
             /* later alerts wait behind this one, so order is kept per sink */
@@ -295,6 +298,13 @@ static int outbox_deliver_sink(store *st, const char *sink, const plugins *p)
         ids[n++] = sqlite3_column_int64(s, 0);
     }
     sqlite3_reset(s);
+    if (fd >= 0) {
+        if (n && fsync(fd) != 0) {
+            n = 0; /* not on disk: nothing of the batch counts as delivered */
+            failed = 1;
+        }
+        close(fd);
+    }
     int rc = n ? outbox_mark(st, sink, ids, n) : 0;
     if (failed && ps)
         outbox_defer(st, sink, failed_id, failed_why);
