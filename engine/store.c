@@ -78,8 +78,8 @@ static const char *const store_migrations[] = {
     "  role TEXT NOT NULL CHECK (role IN ('ingest','officer','admin')),"
     "  hash TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL, revoked_at INTEGER, note TEXT);",
     /* 3: retries with backoff for sinks that can fail (plugin sinks) */
-    "ALTER TABLE outbox ADD COLUMN next_attempt_at INTEGER;"
-    "ALTER TABLE outbox ADD COLUMN last_error TEXT;",
+    ("ALTER TABLE outbox ADD COLUMN next_attempt_at INTEGER;"
+     "ALTER TABLE outbox ADD COLUMN last_error TEXT;"),
     /* 4: the head of each register's hash chain, found without a scan */
     "CREATE INDEX registers_chain ON registers(register, seq);",
 };

@@ -1,0 +1,8 @@
+local ok = pcall(function() return load("return 1") end)
+local a = pcall(require, "os")
+local b = pcall(function() return io.open("/etc/passwd") end)
+local c = pcall(function() getmetatable("").__index = {} end)
+local d = pcall(function() return string.dump(print) end)
+local e = pcall(setmetatable, "", {})
+local f = pcall(collectgarbage)
+local g = pcall(function() return debug.getinfo(1) end)

@@ -1,0 +1,2 @@
+rule "x" { title = "t", 
+  run = function( end }
