@@ -229,6 +229,9 @@ static int serve_deliverer_start(serve *s)
         obligo_free(err);
         return -1;
     }
+    /* It reads the outbox a page or two at a time: the writer's large
+     * page cache would only add to the resident size. */
+    sqlite3_exec(d->st.db, "PRAGMA cache_size=-4096", NULL, NULL, NULL);
     if (uv_mutex_init(&d->lock) || uv_cond_init(&d->wake) ||
         uv_thread_create(&d->thread, serve_deliver_main, d)) {
         store_close(&d->st);
