@@ -16,31 +16,49 @@
  * the process, as the library's own default does. */
 static EVP_MD *digest_sha256;
 static pthread_once_t digest_once = PTHREAD_ONCE_INIT;
+/* Each thread keeps one context and resets it per digest, rather than
+ * allocating and freeing one per event; it is freed when the thread ends. */
+static pthread_key_t digest_ctx_key;
+
+static void digest_ctx_free(void *md)
+{
+    EVP_MD_CTX_free(md);
+}
 
 static void digest_fetch(void)
 {
     digest_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    pthread_key_create(&digest_ctx_key, digest_ctx_free);
+}
+
+static EVP_MD_CTX *digest_ctx(void)
+{
+    EVP_MD_CTX *md = pthread_getspecific(digest_ctx_key);
+    if (!md && (md = EVP_MD_CTX_new()) && pthread_setspecific(digest_ctx_key, md) != 0) {
+        EVP_MD_CTX_free(md);
+        md = NULL;
+    }
+    return md;
 }
 
 int digest_parts(char out[DIGEST_HEX_LEN], int n, const void *const *parts, const size_t *lens)
 {
     pthread_once(&digest_once, digest_fetch);
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_MD_CTX *md = digest_ctx();
     if (!md)
         return OBLIGO_ENOMEM;
     static const unsigned char sep = 0x1f;
-    if (!EVP_DigestInit_ex2(md, digest_sha256 ? digest_sha256 : EVP_sha256(), NULL)) {
-        EVP_MD_CTX_free(md);
+    if (!EVP_DigestInit_ex2(md, digest_sha256 ? digest_sha256 : EVP_sha256(), NULL))
         return OBLIGO_ENOMEM;
-    }
     for (int i = 0; i < n; i++) {
         EVP_DigestUpdate(md, parts[i], lens[i]);
         EVP_DigestUpdate(md, &sep, 1);
     }
     unsigned char d[32];
     unsigned int len = 0;
-    EVP_DigestFinal_ex(md, d, &len);
-    EVP_MD_CTX_free(md);
+    int ok = EVP_DigestFinal_ex(md, d, &len);
+    if (!ok)
+        return OBLIGO_ENOMEM;
     static const char hex[] = "0123456789abcdef";
     for (int i = 0; i < 32; i++) {
         out[2 * i] = hex[d[i] >> 4];

@@ -14,12 +14,6 @@
 #include "digest.h"
 #include "error.h"
 
-static const char *journal_str(const cJSON *ev, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(ev, name);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static int journal_last_hash(store *st, char out[DIGEST_HEX_LEN])
 {
     if (st->journal_head_valid) {
@@ -49,9 +43,28 @@ static int journal_hash(char out[DIGEST_HEX_LEN], const char *prev, const char *
 int journal_append(store *st, const cJSON *event, const char *raw, size_t len, const char *ruleset,
                    obligo_time received_at, int64_t *seq, int *duplicate)
 {
-    const char *source = journal_str(event, "source"), *id = journal_str(event, "id");
-    const char *type = journal_str(event, "type"), *time_s = journal_str(event, "time");
-    const char *subject = journal_str(event, "subject");
+    /* one pass over the envelope's members, not a search per field */
+    const char *source = NULL, *id = NULL, *type = NULL, *time_s = NULL, *subject = NULL;
+    for (const cJSON *m = event ? event->child : NULL; m; m = m->next) {
+        if (!cJSON_IsString(m) || !m->string)
+            continue;
+        const char *k = m->string, **slot = NULL;
+        switch (k[0]) {
+        case 's':
+            slot = strcmp(k, "source") == 0 ? &source : strcmp(k, "subject") == 0 ? &subject : NULL;
+            break;
+        case 'i':
+            slot = strcmp(k, "id") == 0 ? &id : NULL;
+            break;
+        case 't':
+            slot = strcmp(k, "type") == 0 ? &type : strcmp(k, "time") == 0 ? &time_s : NULL;
+            break;
+        default:
+            break;
+        }
+        if (slot && !*slot)
+            *slot = m->valuestring;
+    }
     obligo_time t = received_at;
     *duplicate = 0;
     if (!source || !id || !type)
