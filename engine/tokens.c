@@ -330,15 +330,20 @@ int tokens_cache_refresh(tokens_cache *c, store *st, double now)
     return 0;
 }
 
+/* The hash of the token an Authorization value presents: 0,
+ * OBLIGO_ENOTFOUND when it presents none of our shape, or an error. */
+static int tokens_presented(const char *authorization, char hash[DIGEST_HEX_LEN])
+{
+    size_t len = 0;
+    const char *token = tokens_parse(authorization, &len);
+    return token ? tokens_hash(token, len, hash) : OBLIGO_ENOTFOUND;
+}
+
 int tokens_cache_check(const tokens_cache *c, const char *authorization, const char **role_out)
 {
     *role_out = NULL;
-    size_t len = 0;
-    const char *token = tokens_parse(authorization, &len);
-    if (!token)
-        return OBLIGO_ENOTFOUND;
     char hash[DIGEST_HEX_LEN];
-    int rc = tokens_hash(token, len, hash);
+    int rc = tokens_presented(authorization, hash);
     if (rc)
         return rc;
     for (int i = 0; i < c->n; i++)
@@ -358,12 +363,8 @@ void tokens_cache_free(tokens_cache *c)
 int tokens_check(store *st, const char *authorization, const char **role_out)
 {
     *role_out = NULL;
-    size_t len = 0;
-    const char *token = tokens_parse(authorization, &len);
-    if (!token)
-        return OBLIGO_ENOTFOUND;
     char hash[DIGEST_HEX_LEN];
-    int rc = tokens_hash(token, len, hash);
+    int rc = tokens_presented(authorization, hash);
     if (rc)
         return rc;
     sqlite3_stmt *s =
