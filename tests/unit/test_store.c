@@ -166,6 +166,30 @@ static void reopen_is_idempotent(void **state)
     store_close(&st);
 }
 
+/* A new database gets 16 KiB pages; one made with another page size (here
+ * 4 KiB, SQLite's default, as older versions of Obligo made them) keeps it
+ * and is migrated and used as before. */
+static void new_databases_get_16k_pages_old_ones_keep_theirs(void **state)
+{
+    fixture *f = *state;
+    store st;
+    open_ok(&st, f->path, 0);
+    assert_int_equal(support_sql_int(st.db, "PRAGMA page_size"), 16384);
+    store_close(&st);
+
+    char old[1100];
+    snprintf(old, sizeof old, "%s/old.db", f->dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(old, &db), SQLITE_OK);
+    support_sql_exec(db, "PRAGMA page_size=4096; CREATE TABLE x(a); DROP TABLE x;");
+    sqlite3_close(db);
+    open_ok(&st, old, 0);
+    assert_int_equal(support_sql_int(st.db, "PRAGMA page_size"), 4096);
+    assert_true(support_sql_int(st.db, "PRAGMA user_version") > 0);
+    assert_int_equal(store_meta_set(&st, "marker", "kept"), 0);
+    store_close(&st);
+}
+
 static void read_only_open_of_missing_file_fails_naming_path(void **state)
 {
     fixture *f = *state;
@@ -462,6 +486,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(open_creates_parent_dir_and_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(reopen_is_idempotent, setup, teardown),
+        cmocka_unit_test_setup_teardown(new_databases_get_16k_pages_old_ones_keep_theirs, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(read_only_open_of_missing_file_fails_naming_path, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(read_only_open_of_foreign_file_fails_naming_path, setup,
