@@ -266,6 +266,50 @@ int engine_note(engine *e, const char *kind, const char *subject, const char *se
     return rc;
 }
 
+/* What the engine needs of an obligation to fire its timers. */
+typedef struct engine_obl {
+    char *kind, *subject;
+    char status[16];
+    obligo_time due;
+} engine_obl;
+
+static void engine_obl_clear(engine_obl *o)
+{
+    obligo_free(o->kind);
+    obligo_free(o->subject);
+    o->kind = o->subject = NULL;
+}
+
+/* 1 with *o filled (clear it), 0 when there is no such obligation, or an
+ * error (out of memory, the database). */
+static int engine_obl_read(engine *e, int64_t id, engine_obl *o)
+{
+    memset(o, 0, sizeof *o);
+    sqlite3_stmt *s =
+        store_stmt(&e->st, "SELECT kind, subject, status, due_at FROM obligations WHERE id=?1");
+    if (!s)
+        return OBLIGO_EDB;
+    sqlite3_bind_int64(s, 1, id);
+    int src = sqlite3_step(s), rc = 0;
+    if (src == SQLITE_ROW) {
+        const char *status = (const char *)sqlite3_column_text(s, 2);
+        o->kind = obligo_strdup((const char *)sqlite3_column_text(s, 0));
+        o->subject = obligo_strdup((const char *)sqlite3_column_text(s, 1));
+        o->due = sqlite3_column_int64(s, 3);
+        snprintf(o->status, sizeof o->status, "%s", status ? status : "");
+        rc = o->kind && o->subject && status ? 1 : OBLIGO_ENOMEM;
+    } else if (src != SQLITE_DONE) {
+        rc = store_error(src) ? store_error(src) : OBLIGO_EDB;
+    }
+    sqlite3_reset(s);
+    if (rc < 0)
+        engine_obl_clear(o);
+    return rc;
+}
+
+/* The engine's own judgement of its timer events: an open obligation past
+ * due turns overdue with a critical alert; a reminder alerts. Out of memory
+ * fails the event whole, so a deadline is never fired half. */
 static int engine_builtin(engine *e, const cJSON *ev, const char *type, cJSON *decisions)
 {
     if (strcmp(type, "obligo.engine.note") == 0)
@@ -278,71 +322,66 @@ static int engine_builtin(engine *e, const cJSON *ev, const char *type, cJSON *d
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(data, "obligation");
     if (!cJSON_IsNumber(id))
         return 0;
-    cJSON *o = obligations_get(&e->st, (int64_t)id->valuedouble);
-    if (!o)
-        return 0;
-    const char *status = cJSON_GetObjectItemCaseSensitive(o, "status")->valuestring;
-    if (strcmp(status, "open") != 0) {
-        cJSON_Delete(o);
-        return 0;
-    }
-    const char *kind = cJSON_GetObjectItemCaseSensitive(o, "kind")->valuestring;
-    const char *subject = cJSON_GetObjectItemCaseSensitive(o, "subject")->valuestring;
-    const char *due_s = cJSON_GetObjectItemCaseSensitive(o, "due_at")->valuestring;
-    obligo_time due = 0;
-    clock_parse_rfc3339(due_s, &due);
-    civil lc;
-    clock_to_ams(due, &lc);
-    char local[40];
-    snprintf(local, sizeof local, "%02d-%02d-%04d %02d:%02d", lc.day, lc.month, lc.year, lc.hour,
-             lc.min);
+    engine_obl o;
+    int rc = engine_obl_read(e, (int64_t)id->valuedouble, &o);
+    if (rc <= 0)
+        return rc; /* gone (0), or an error */
     /* A reminder whose duty is already past due says nothing the overdue
      * alert will not say louder (it happens when a deadline in the past is
      * registered, or after a long stop). */
-    if (reminder && due <= e->now) {
-        cJSON_Delete(o);
+    if (strcmp(o.status, "open") != 0 || (reminder && o.due <= e->now)) {
+        engine_obl_clear(&o);
         return 0;
     }
-    const rules_kind *k = e->rules ? rules_kind_find(e->rules, kind) : NULL;
-    const char *title = k && k->title ? k->title : kind;
+    char due_s[CLOCK_RFC3339_LEN], local[40];
+    clock_format_utc(o.due, due_s);
+    civil lc;
+    clock_to_ams(o.due, &lc);
+    snprintf(local, sizeof local, "%02d-%02d-%04d %02d:%02d", lc.day, lc.month, lc.year, lc.hour,
+             lc.min);
+    const rules_kind *k = e->rules ? rules_kind_find(e->rules, o.kind) : NULL;
+    const char *title = k && k->title ? k->title : o.kind;
     int late = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(data, "late"));
 
+    int ok = 1;
     if (overdue) {
         cJSON *d = cJSON_CreateObject();
-        cJSON_AddStringToObject(d, "op", "overdue");
-        cJSON_AddStringToObject(d, "rule", "obligo.engine");
-        cJSON_AddNumberToObject(d, "obligation", id->valuedouble);
-        cJSON_AddItemToArray(decisions, d);
+        ok = d && cJSON_AddStringToObject(d, "op", "overdue") &&
+             cJSON_AddStringToObject(d, "rule", "obligo.engine") &&
+             cJSON_AddNumberToObject(d, "obligation", id->valuedouble) &&
+             cJSON_AddItemToArray(decisions, d);
+        if (!ok)
+            cJSON_Delete(d);
     }
-    char *msg =
-        overdue ? obligo_asprintf("Termijn verstreken: \"%s\" (%s) voor %s had uiterlijk %s "
-                                  "(Europe/Amsterdam) gedaan moeten zijn. Handel dit direct af en "
-                                  "leg vast waarom het later is.%s",
-                                  title, kind, subject, local,
-                                  late ? " (Gemeld na herstart: de termijn verliep terwijl Obligo "
-                                         "niet draaide.)"
-                                       : "")
-                : obligo_asprintf("Herinnering: \"%s\" (%s) voor %s moet uiterlijk %s "
-                                  "(Europe/Amsterdam) gedaan zijn.",
-                                  title, kind, subject, local);
-    cJSON *a = cJSON_CreateObject();
-    cJSON_AddStringToObject(a, "op", "alert");
-    cJSON_AddStringToObject(a, "rule", "obligo.engine");
-    cJSON_AddStringToObject(a, "kind",
-                            overdue ? "obligo.obligation_overdue" : "obligo.obligation_reminder");
-    cJSON_AddStringToObject(a, "subject", subject);
-    cJSON_AddStringToObject(a, "severity", overdue ? "critical" : "warning");
-    cJSON_AddStringToObject(a, "message", msg ? msg : "");
-    cJSON *ad = cJSON_AddObjectToObject(a, "data");
-    cJSON_AddNumberToObject(ad, "obligation", id->valuedouble);
-    cJSON_AddStringToObject(ad, "kind", kind);
-    cJSON_AddStringToObject(ad, "due_at", due_s);
-    if (late)
-        cJSON_AddTrueToObject(ad, "late");
-    cJSON_AddItemToArray(decisions, a);
+    char *msg = !ok ? NULL
+                : overdue
+                    ? obligo_asprintf("Termijn verstreken: \"%s\" (%s) voor %s had uiterlijk %s "
+                                      "(Europe/Amsterdam) gedaan moeten zijn. Handel dit direct af "
+                                      "en leg vast waarom het later is.%s",
+                                      title, o.kind, o.subject, local,
+                                      late ? " (Gemeld na herstart: de termijn verliep terwijl "
+                                             "Obligo niet draaide.)"
+                                           : "")
+                    : obligo_asprintf("Herinnering: \"%s\" (%s) voor %s moet uiterlijk %s "
+                                      "(Europe/Amsterdam) gedaan zijn.",
+                                      title, o.kind, o.subject, local);
+    cJSON *a = msg ? cJSON_CreateObject() : NULL, *ad = NULL;
+    ok = a && cJSON_AddStringToObject(a, "op", "alert") &&
+         cJSON_AddStringToObject(a, "rule", "obligo.engine") &&
+         cJSON_AddStringToObject(
+             a, "kind", overdue ? "obligo.obligation_overdue" : "obligo.obligation_reminder") &&
+         cJSON_AddStringToObject(a, "subject", o.subject) &&
+         cJSON_AddStringToObject(a, "severity", overdue ? "critical" : "warning") &&
+         cJSON_AddStringToObject(a, "message", msg) && (ad = cJSON_AddObjectToObject(a, "data")) &&
+         cJSON_AddNumberToObject(ad, "obligation", id->valuedouble) &&
+         cJSON_AddStringToObject(ad, "kind", o.kind) &&
+         cJSON_AddStringToObject(ad, "due_at", due_s) &&
+         (!late || cJSON_AddTrueToObject(ad, "late")) && cJSON_AddItemToArray(decisions, a);
+    if (!ok)
+        cJSON_Delete(a);
     obligo_free(msg);
-    cJSON_Delete(o);
-    return 0;
+    engine_obl_clear(&o);
+    return ok ? 0 : OBLIGO_ENOMEM;
 }
 
 static void engine_rule_error_alerts(engine *e, const cJSON *errors, cJSON *decisions)
@@ -429,34 +468,40 @@ int engine_next_due(engine *e, obligo_time *at)
 }
 
 /* Turns a due timer into the engine event it stands for. */
-static cJSON *engine_timer_event(engine *e, const obligations_timer *t, int late)
+/* The engine's event for a timer: 0 with *out (NULL when the obligation is
+ * gone: nothing to fire), or an error. */
+static int engine_timer_event(engine *e, const obligations_timer *t, int late, cJSON **out)
 {
-    cJSON *o = obligations_get(&e->st, t->obligation);
-    if (!o)
-        return NULL;
-    char id[96], when[CLOCK_RFC3339_LEN], type[64];
+    *out = NULL;
+    engine_obl o;
+    int rc = engine_obl_read(e, t->obligation, &o);
+    if (rc <= 0)
+        return rc;
+    char id[96], when[CLOCK_RFC3339_LEN], due[CLOCK_RFC3339_LEN], type[64];
     snprintf(id, sizeof id, "%s/%lld/%lld", t->what, (long long)t->obligation,
              (long long)t->fire_at);
     snprintf(type, sizeof type, "obligo.obligation.%s", t->what);
     clock_format_utc(t->fire_at, when);
-    cJSON *ev = cJSON_CreateObject();
-    cJSON_AddStringToObject(ev, "specversion", "1.0");
-    cJSON_AddStringToObject(ev, "id", id);
-    cJSON_AddStringToObject(ev, "source", ENGINE_SOURCE);
-    cJSON_AddStringToObject(ev, "type", type);
-    cJSON_AddStringToObject(ev, "time", when);
-    cJSON_AddStringToObject(ev, "subject",
-                            cJSON_GetObjectItemCaseSensitive(o, "subject")->valuestring);
-    cJSON *data = cJSON_AddObjectToObject(ev, "data");
-    cJSON_AddNumberToObject(data, "obligation", (double)t->obligation);
-    cJSON_AddStringToObject(data, "kind", cJSON_GetObjectItemCaseSensitive(o, "kind")->valuestring);
-    cJSON_AddStringToObject(data, "subject",
-                            cJSON_GetObjectItemCaseSensitive(o, "subject")->valuestring);
-    cJSON_AddStringToObject(data, "due_at",
-                            cJSON_GetObjectItemCaseSensitive(o, "due_at")->valuestring);
-    cJSON_AddBoolToObject(data, "late", late);
-    cJSON_Delete(o);
-    return ev;
+    clock_format_utc(o.due, due);
+    cJSON *ev = cJSON_CreateObject(), *data = NULL;
+    int ok =
+        ev && cJSON_AddStringToObject(ev, "specversion", "1.0") &&
+        cJSON_AddStringToObject(ev, "id", id) &&
+        cJSON_AddStringToObject(ev, "source", ENGINE_SOURCE) &&
+        cJSON_AddStringToObject(ev, "type", type) && cJSON_AddStringToObject(ev, "time", when) &&
+        cJSON_AddStringToObject(ev, "subject", o.subject) &&
+        (data = cJSON_AddObjectToObject(ev, "data")) &&
+        cJSON_AddNumberToObject(data, "obligation", (double)t->obligation) &&
+        cJSON_AddStringToObject(data, "kind", o.kind) &&
+        cJSON_AddStringToObject(data, "subject", o.subject) &&
+        cJSON_AddStringToObject(data, "due_at", due) && cJSON_AddBoolToObject(data, "late", late);
+    engine_obl_clear(&o);
+    if (!ok) {
+        cJSON_Delete(ev);
+        return OBLIGO_ENOMEM;
+    }
+    *out = ev;
+    return 0;
 }
 
 int engine_fire_due(engine *e, obligo_time until, obligo_time late_before, int *fired)
@@ -481,7 +526,9 @@ int engine_fire_due_max(engine *e, obligo_time until, obligo_time late_before, i
             break;
         if (t.fire_at > e->now)
             e->now = t.fire_at;
-        cJSON *ev = engine_timer_event(e, &t, t.fire_at < late_before);
+        cJSON *ev = NULL;
+        if ((rc = engine_timer_event(e, &t, t.fire_at < late_before, &ev)))
+            break;
         if (!ev)
             continue; /* the obligation is gone: nothing to fire */
         char *raw = cJSON_PrintUnformatted(ev);

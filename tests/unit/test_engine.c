@@ -242,6 +242,71 @@ static void oom_at_each_allocation_leaves_all_or_nothing(void **state)
 }
 
 /* Many deadlines at once fire in steps of at most max, each exactly once. */
+/* Out of memory at each allocation of firing a duty's deadlines in turn:
+ * either nothing fires (the timers stay, the duty stays open) or all of it
+ * does — the reminder and the overdue alert, the duty overdue; a deadline is
+ * never lost or fired half. */
+static void oom_while_firing_leaves_all_or_nothing(void **state)
+{
+    fixture *f = *state;
+    int whole = 0, failures = 0;
+    obligo_time t0 = 1767261600; /* 2026-01-01T10:00:00Z */
+    for (long n = 1; n < 3000 && !whole; n++) {
+        char id[32], subj[32], sql[160], when[CLOCK_RFC3339_LEN];
+        snprintf(id, sizeof id, "f%ld", n);
+        snprintf(subj, sizeof subj, "F%ld", n);
+        /* a day later each round: the engine's clock has passed the last
+         * round's deadlines */
+        obligo_time day = t0 + n * 86400;
+        clock_format_utc(day, when);
+        assert_int_equal(engine_begin(&f->e), 0);
+        assert_int_equal(post(&f->e, id, "t.open", when, subj, NULL), 0);
+        assert_int_equal(engine_commit(&f->e), 0);
+        assert_int_equal(engine_begin(&f->e), 0);
+        int fired = 0;
+        alloc_fail_after(n);
+        int rc = engine_fire_due(&f->e, day + 11 * 3600, 0, &fired);
+        int failed = alloc_failed();
+        alloc_fail_after(0);
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM timers JOIN obligations o ON o.id = obligation "
+                 "WHERE o.subject='%s'",
+                 subj);
+        if (rc) {
+            assert_true(failed);
+            failures++;
+            engine_rollback(&f->e);
+            assert_int_equal(count(&f->e, sql), 2);
+            assert_int_equal(count_of(&f->e,
+                                      "SELECT count(*) FROM obligations WHERE subject='%s' "
+                                      "AND status='open'",
+                                      subj),
+                             1);
+            /* fire them now, so the next round starts with none due */
+            assert_int_equal(engine_begin(&f->e), 0);
+            assert_int_equal(engine_fire_due(&f->e, day + 11 * 3600, 0, &fired), 0);
+            assert_int_equal(engine_commit(&f->e), 0);
+            continue;
+        }
+        assert_int_equal(engine_commit(&f->e), 0);
+        assert_int_equal(fired, 2);
+        assert_int_equal(count(&f->e, sql), 0);
+        assert_int_equal(count_of(&f->e,
+                                  "SELECT count(*) FROM obligations WHERE subject='%s' AND "
+                                  "status='overdue'",
+                                  subj),
+                         1);
+        assert_int_equal(count_of(&f->e,
+                                  "SELECT count(*) FROM alerts WHERE subject='%s' AND kind IN "
+                                  "('obligo.obligation_overdue','obligo.obligation_reminder')",
+                                  subj),
+                         2);
+        whole = !failed;
+    }
+    assert_true(whole);
+    assert_true(failures > 10);
+}
+
 static void deadlines_fire_in_bounded_steps(void **state)
 {
     fixture *f = *state;
@@ -394,6 +459,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(failure_rolls_back_whole_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(oom_at_each_allocation_leaves_all_or_nothing, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(oom_while_firing_leaves_all_or_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(deadlines_fire_in_bounded_steps, setup, teardown),
         cmocka_unit_test_setup_teardown(deadline_fires_once_with_reminder_first, setup, teardown),
         cmocka_unit_test_setup_teardown(deadline_passed_while_stopped_fires_once_marked_late, setup,
