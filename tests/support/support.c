@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,4 +187,22 @@ const cJSON *support_find(const cJSON *arr, const char *kind, const char *subjec
     if (count)
         *count = n;
     return first;
+}
+
+void support_sha256_parts(char out[65], int n, const char *const *parts, const size_t *lens)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    assert_non_null(md);
+    const unsigned char sep = 0x1f;
+    assert_int_equal(EVP_DigestInit_ex(md, EVP_sha256(), NULL), 1);
+    for (int i = 0; i < n; i++) {
+        EVP_DigestUpdate(md, parts[i], lens ? lens[i] : strlen(parts[i]));
+        EVP_DigestUpdate(md, &sep, 1);
+    }
+    unsigned char d[32];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(md, d, &len);
+    EVP_MD_CTX_free(md);
+    for (int i = 0; i < 32; i++)
+        sprintf(out + 2 * i, "%02x", d[i]);
 }

@@ -36,6 +36,12 @@ long long support_sql_int(sqlite3 *db, const char *sql);
 /* Runs sql; fails the test with SQLite's message when it fails. */
 void support_sql_exec(sqlite3 *db, const char *sql);
 
+/* SHA-256 in hex (out: 64 digits and NUL) of the n parts, each followed by
+ * 0x1f — the shape of every hash the engine chains (journal, registers,
+ * alert ids), computed with libcrypto directly, independently of the
+ * engine's digest.c. lens may be NULL: the parts are then strings. */
+void support_sha256_parts(char out[65], int n, const char *const *parts, const size_t *lens);
+
 /* Fails the running test when the file (a server's log) holds a report of
  * AddressSanitizer, LeakSanitizer or UndefinedBehaviorSanitizer: a server
  * that crashed or leaked must not pass because its clients were happy. */

@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <openssl/evp.h>
 
 #include "alloc.h"
 #include "engine.h"
@@ -89,26 +88,6 @@ static int64_t append(fixture *f, const char *source, const char *id, int *dup)
     return seq;
 }
 
-/* SHA-256 in hex of the parts, each followed by 0x1f: the documented chain
- * hash (digest.h), computed here independently of the engine. */
-static void sha_parts(char out[65], int n, const char *const *parts, const size_t *lens)
-{
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    assert_non_null(md);
-    const unsigned char sep = 0x1f;
-    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-    for (int i = 0; i < n; i++) {
-        EVP_DigestUpdate(md, parts[i], lens[i]);
-        EVP_DigestUpdate(md, &sep, 1);
-    }
-    unsigned char d[32];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(md, d, &len);
-    EVP_MD_CTX_free(md);
-    for (int i = 0; i < 32; i++)
-        sprintf(out + 2 * i, "%02x", d[i]);
-}
-
 static void append_stores_event_and_returns_seq(void **state)
 {
     fixture *f = *state;
@@ -149,7 +128,7 @@ static void append_stores_event_and_returns_seq(void **state)
     const char *parts[] = {"", "urn:s", "e-1", "nl.avg.breach.reported", raw};
     size_t lens[] = {0, 5, 3, 22, strlen(raw)};
     char want[65];
-    sha_parts(want, 5, parts, lens);
+    support_sha256_parts(want, 5, parts, lens);
     assert_string_equal(sqlite3_column_text(s, 8), want);
     sqlite3_finalize(s);
 

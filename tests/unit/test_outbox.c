@@ -14,7 +14,6 @@
 #include <sys/stat.h>
 
 #include <cmocka.h>
-#include <openssl/evp.h>
 
 #include "actions.h"
 #include "alloc.h"
@@ -145,21 +144,9 @@ static void expected_id(char out[20], const char *source, const char *id, int n)
     char idx[16];
     snprintf(idx, sizeof idx, "%d", n);
     const char *parts[] = {source, id, idx};
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    assert_non_null(md);
-    const unsigned char sep = 0x1f;
-    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-    for (int i = 0; i < 3; i++) {
-        EVP_DigestUpdate(md, parts[i], strlen(parts[i]));
-        EVP_DigestUpdate(md, &sep, 1);
-    }
-    unsigned char d[32];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(md, d, &len);
-    EVP_MD_CTX_free(md);
-    strcpy(out, "al-");
-    for (int i = 0; i < 8; i++)
-        sprintf(out + 3 + 2 * i, "%02x", d[i]);
+    char hex[65];
+    support_sha256_parts(hex, 3, parts, NULL);
+    snprintf(out, 20, "al-%.16s", hex);
 }
 
 /* The lines of a sink file, each parsed, as a JSON array (caller frees);

@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <openssl/evp.h>
 
 #include "alloc.h"
 #include "engine.h"
@@ -125,20 +124,7 @@ static void version_hash(char out[65], const char *prev, const char *name, const
     snprintf(v, sizeof v, "%lld", version);
     snprintf(a, sizeof a, "%lld", at);
     const char *parts[] = {prev, name, key, v, a, data};
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    assert_non_null(md);
-    const unsigned char sep = 0x1f;
-    EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-    for (int i = 0; i < 6; i++) {
-        EVP_DigestUpdate(md, parts[i], strlen(parts[i]));
-        EVP_DigestUpdate(md, &sep, 1);
-    }
-    unsigned char d[32];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(md, d, &len);
-    EVP_MD_CTX_free(md);
-    for (int i = 0; i < 32; i++)
-        sprintf(out + 2 * i, "%02x", d[i]);
+    support_sha256_parts(out, 6, parts, NULL);
 }
 
 static void append_merges_fields_into_new_versions(void **state)
