@@ -108,6 +108,11 @@ static int config_apply(config *cfg, const cJSON *root, const char *path, char *
                 cfg->max_connections = (unsigned)v->valuedouble;
         }
     }
+    if ((v = cJSON_GetObjectItemCaseSensitive(root, "commit_interval_ms"))) {
+        if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1000)
+            CONFIG_BAD("commit_interval_ms", "a number of milliseconds between 0 and 1000");
+        cfg->commit_interval_ms = v->valuedouble;
+    }
     static const char *const sizes[] = {"max_event_bytes", "max_body_bytes", "lua_memory_bytes",
                                         "lua_instructions"};
     for (int i = 0; i < 4; i++) {
@@ -185,6 +190,7 @@ int config_load(config *cfg, const char *path, char **err)
     cfg->watch_rules = 1;
     cfg->max_event_bytes = 1u << 20;
     cfg->max_body_bytes = 16u << 20;
+    cfg->commit_interval_ms = 1;
     int rc = OBLIGO_ENOMEM;
     if (config_set(&cfg->db_path, "var/obligo.db") || config_set(&cfg->rules_dir, "rules") ||
         config_set(&cfg->listen, "127.0.0.1:8787") || !(cfg->sinks[0] = obligo_strdup("stdout")) ||

@@ -8,6 +8,7 @@
  * "file:PATH"), "policy" (object of rule policies, read by policy() in
  * rules), "lua_memory_bytes", "lua_instructions", "access_log",
  * "allow_insecure_listen", "max_queue_events", "max_connections",
+ * "commit_interval_ms",
  * "plugin_dirs" (list), "plugins" (object: each plugin's configuration),
  * "watch_rules".
  */
@@ -36,6 +37,7 @@ typedef struct config {
     int allow_insecure_listen; /* serve: permit a non-loopback listen address */
     size_t max_queue_events;   /* serve: events waiting for the writer; 0: 65,536 */
     unsigned max_connections;  /* serve: open connections; 0: 20,000 */
+    double commit_interval_ms; /* serve: least time between group commits (default 1) */
     cJSON *policy;             /* owned; an object, possibly empty */
     /* Plugin directories; none configured: the binary's own (plugins.h). */
     char *plugin_dirs[CONFIG_MAX_PLUGIN_DIRS];

@@ -9,7 +9,9 @@
  *
  * Everything in this file runs on the loop thread.
  */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include <dirent.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -193,6 +195,7 @@ static serve_pending *serve_pending_new(serve_req *r)
 static void serve_deliver_main(void *arg)
 {
     serve_deliverer *d = arg;
+    pthread_setname_np(pthread_self(), "obligo-deliver");
     for (;;) {
         uv_mutex_lock(&d->lock);
         while (!d->pending && !d->stopping) {
@@ -1169,6 +1172,7 @@ int cli_serve(int argc, char **argv)
         goto out_loop;
     }
     writer_on_commit(s->w, serve_committed);
+    writer_set_commit_interval(s->w, s->cfg.commit_interval_ms / 1000.0);
     /* what fell due while the engine was stopped fires now, marked late */
     serve_submit_fire(s, s->started);
 

@@ -4,8 +4,10 @@
  * Depends on engine.c for the pipeline, obligations.c/outbox.c for the
  * statistics, libuv for the thread, its locks and the async wake-up.
  */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "writer.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +28,9 @@ struct writer {
     writer_job *head, *tail; /* waiting jobs */
     size_t queued_events, max_queue_events;
     int stopping;
+    int pacing;             /* the writer lets a group fill: submits do not wake it */
+    double commit_interval; /* seconds between the starts of two groups, at least */
+    double last_group;      /* when the last group started (writer thread) */
     /* finished jobs, handed to the loop */
     uv_async_t async;
     writer_job *done_head, *done_tail;
@@ -274,13 +279,47 @@ static void writer_group(writer *w, writer_job *jobs)
     atomic_store(&w->next_due, engine_next_due(e, &due) == 1 ? (long long)due : 0);
 }
 
+/* Under load, lets the next group fill until commit_interval after the
+ * last one began instead of committing each request the moment it comes.
+ * Every commit is a disk flush; fewer, fuller groups spend less of the
+ * machine on flushing (on a virtual machine whose host caps its CPU time,
+ * the host's work for each flush counts against the cap, and once it is
+ * used up the whole machine stops until the next period). A request waits
+ * at most commit_interval longer, and not at all when the last group began
+ * longer ago than that (light load). Called with the lock held and a job
+ * queued; a full batch or writer_stop ends the wait. */
+static void writer_pace(writer *w)
+{
+    if (w->commit_interval <= 0 || !w->head)
+        return;
+    double until = w->last_group + w->commit_interval;
+    w->pacing = 1;
+    for (;;) {
+        double left = until - writer_seconds();
+        if (left <= 0 || w->stopping || w->queued_events >= WRITER_BATCH_EVENTS)
+            break;
+        uv_cond_timedwait(&w->wake, &w->lock, (uint64_t)(left * 1e9));
+    }
+    w->pacing = 0;
+    w->last_group = writer_seconds();
+}
+
+void writer_set_commit_interval(writer *w, double seconds)
+{
+    uv_mutex_lock(&w->lock);
+    w->commit_interval = seconds > 0 ? seconds : 0;
+    uv_mutex_unlock(&w->lock);
+}
+
 static void writer_main(void *arg)
 {
     writer *w = arg;
+    pthread_setname_np(pthread_self(), "obligo-writer");
     for (;;) {
         uv_mutex_lock(&w->lock);
         while (!w->head && !w->stopping)
             uv_cond_wait(&w->wake, &w->lock);
+        writer_pace(w);
         if (!w->head) {
             uv_mutex_unlock(&w->lock);
             break;
@@ -402,7 +441,8 @@ int writer_submit(writer *w, writer_job *job)
         w->head = job;
     w->tail = job;
     w->queued_events += n;
-    uv_cond_signal(&w->wake);
+    if (!w->pacing || w->queued_events >= WRITER_BATCH_EVENTS)
+        uv_cond_signal(&w->wake);
     uv_mutex_unlock(&w->lock);
     return 0;
 }

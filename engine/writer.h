@@ -79,6 +79,11 @@ int writer_start(uv_loop_t *loop, engine *e, size_t max_queue_events, writer_don
  * submitted; NULL: the writer delivers alerts itself after each commit. */
 void writer_on_commit(writer *w, void (*committed)(void *ud));
 
+/* The least time between the starts of two groups (0, the default: none).
+ * Under load the writer lets a group fill that long instead of flushing the
+ * disk for each request (writer.c, writer_pace). Any thread. */
+void writer_set_commit_interval(writer *w, double seconds);
+
 /* Queues a job (taking ownership). Returns 0, or OBLIGO_EBUSY when the queue
  * is full (back-pressure: the caller answers 503 and keeps the job). Loop
  * thread. */

@@ -98,6 +98,7 @@ static void defaults_without_a_file(void **state)
     assert_int_equal(cfg.allow_unknown_types, 1);
     assert_int_equal(cfg.max_event_bytes, 1024 * 1024);
     assert_int_equal(cfg.max_body_bytes, 16 * 1024 * 1024);
+    assert_true(cfg.commit_interval_ms == 1.0);
     assert_true(cJSON_IsObject(cfg.policy));
     assert_null(cfg.policy->child);
     /* 0 means the sandbox's own defaults */
@@ -121,6 +122,7 @@ static void file_overrides_every_key(void **state)
                         "  \"max_body_bytes\": 4096,\n"
                         "  \"lua_memory_bytes\": 33554432,\n"
                         "  \"lua_instructions\": 5000000,\n"
+                        "  \"commit_interval_ms\": 0.5,\n"
                         "  \"policy\": {\"avg.complete_notification.days\": 14,\n"
                         "             \"avg.inform_subjects.hours\": 24}\n"
                         "}\n");
@@ -138,6 +140,7 @@ static void file_overrides_every_key(void **state)
     assert_int_equal(cfg.allow_unknown_types, 0);
     assert_int_equal(cfg.max_event_bytes, 2048);
     assert_int_equal(cfg.max_body_bytes, 4096);
+    assert_true(cfg.commit_interval_ms == 0.5);
     assert_int_equal(cfg.limits.memory_bytes, 33554432);
     assert_int_equal(cfg.limits.instructions, 5000000);
     const cJSON *days =
@@ -263,6 +266,12 @@ static void other_bad_values_name_their_key(void **state)
     assert_refused(f, "{\"listen\": null}", OBLIGO_EINVAL, "\"listen\"", NULL);
     assert_refused(f, "{\"allow_unknown_types\": \"yes\"}", OBLIGO_EINVAL,
                    "\"allow_unknown_types\"", NULL);
+    assert_refused(f, "{\"commit_interval_ms\": -1}", OBLIGO_EINVAL, "\"commit_interval_ms\"",
+                   NULL);
+    assert_refused(f, "{\"commit_interval_ms\": 1001}", OBLIGO_EINVAL, "\"commit_interval_ms\"",
+                   NULL);
+    assert_refused(f, "{\"commit_interval_ms\": \"1\"}", OBLIGO_EINVAL,
+                   "\"commit_interval_ms\"", NULL);
 }
 
 static void unreadable_file_is_refused_naming_it(void **state)

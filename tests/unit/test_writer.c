@@ -376,6 +376,53 @@ static void jobs_queued_behind_a_busy_writer_share_one_commit(void **state)
     assert_int_equal(count(f->e.st.db, "SELECT count(*) FROM events"), NJOBS);
 }
 
+/* With a commit interval, requests that come while the last group is
+ * recent wait and go in one group, instead of one flush each. The interval
+ * is long (2 s) so that the three jobs, submitted 50 ms apart, certainly
+ * arrive inside it; the sleeps are the arrival times, not a wait for the
+ * writer. */
+static void commits_are_paced_into_fuller_groups(void **state)
+{
+    fixture *f = *state;
+    start(f, 0);
+    writer_set_commit_interval(f->w, 2.0);
+    writer_job *a = open_job(f, "p0", "P0");
+    submit(f, a);
+    run_until(f, 1);
+    assert_int_equal(a->rc, 0);
+    /* a group began just now: these wait for the interval, together */
+    writer_job *jobs[3];
+    for (int i = 0; i < 3; i++) {
+        char id[16], subject[16];
+        snprintf(id, sizeof id, "p%d", i + 1);
+        snprintf(subject, sizeof subject, "P%d", i + 1);
+        jobs[i] = open_job(f, id, subject);
+        submit(f, jobs[i]);
+        /* requests arriving apart: without pacing each would be a group
+         * (the writer commits one in far less than 50 ms) */
+        uv_sleep(50);
+    }
+    writer_job *stats = writer_job_new(WRITER_STATS, NULL);
+    submit(f, stats);
+    run_until(f, 5);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(jobs[i]->rc, 0);
+        assert_int_equal(jobs[i]->accepted, 1);
+    }
+    assert_int_equal(stats->commit_seconds.count, 2); /* a's group, then one for the rest */
+    assert_int_equal(stats->stats.accepted, 4);
+    /* Stopping ends the wait: with an interval of 1,000 s a job submitted
+     * now would otherwise keep writer_stop (and this test) waiting. */
+    writer_set_commit_interval(f->w, 1000.0);
+    writer_job *last = open_job(f, "p4", "P4");
+    submit(f, last);
+    stop(f);
+    assert_int_equal(f->ndone, 6);
+    assert_int_equal(last->rc, 0);
+    assert_int_equal(last->accepted, 1);
+    assert_int_equal(count(f->e.st.db, "SELECT count(*) FROM events"), 5);
+}
+
 static void failing_job_is_undone_alone_in_its_group(void **state)
 {
     fixture *f = *state;
@@ -678,6 +725,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(events_jobs_report_counts_and_are_stored, setup, teardown),
         cmocka_unit_test_setup_teardown(jobs_queued_behind_a_busy_writer_share_one_commit, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(commits_are_paced_into_fuller_groups, setup, teardown),
         cmocka_unit_test_setup_teardown(failing_job_is_undone_alone_in_its_group, setup, teardown),
         cmocka_unit_test_setup_teardown(full_queue_refuses_and_the_caller_keeps_the_job, setup,
                                         teardown),
