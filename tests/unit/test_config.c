@@ -270,8 +270,8 @@ static void other_bad_values_name_their_key(void **state)
                    NULL);
     assert_refused(f, "{\"commit_interval_ms\": 1001}", OBLIGO_EINVAL, "\"commit_interval_ms\"",
                    NULL);
-    assert_refused(f, "{\"commit_interval_ms\": \"1\"}", OBLIGO_EINVAL,
-                   "\"commit_interval_ms\"", NULL);
+    assert_refused(f, "{\"commit_interval_ms\": \"1\"}", OBLIGO_EINVAL, "\"commit_interval_ms\"",
+                   NULL);
 }
 
 static void unreadable_file_is_refused_naming_it(void **state)
