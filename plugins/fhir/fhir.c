@@ -460,6 +460,37 @@ static int fhir_read_outcome(fhir_error *e, const cJSON *r, const char *base, fh
     return 0;
 }
 
+/* The engine refuses a CloudEvent source over 1,024 bytes; the source is
+ * "urn:fhir:" + the observer, percent-encoded (fhir_urn). */
+#define FHIR_SOURCE_MAX 1024
+
+static size_t fhir_urn_len(const char *s)
+{
+    size_t n = sizeof "urn:fhir:" - 1;
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+        n += ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              strchr("-._~!$&'()*+,;=:@/", *c))
+                 ? 1
+                 : 3;
+    return n;
+}
+
+/* The observer names the CloudEvent source: refused here, naming the FHIR
+ * element, when the source it makes would be too long for the engine. */
+static int fhir_observer_fits(fhir_error *e, const char *text, const char *oat, const char *member)
+{
+    if (fhir_urn_len(text) <= FHIR_SOURCE_MAX)
+        return 0;
+    char at[FHIR_PATH_MAX];
+    fhir_at(at, oat, "%s", member);
+    return fhir_fail(
+        e, "value", at,
+        "%s is too long: it becomes the event's source \"urn:fhir:...\", which may "
+        "hold at most %d bytes (characters outside A-Z, a-z, 0-9 and -._~!$&'()*+,;=:@/ "
+        "count three).",
+        at, FHIR_SOURCE_MAX);
+}
+
 static int fhir_read_observer(fhir_error *e, const cJSON *r, const char *base, fhir_access *a)
 {
     char at[FHIR_PATH_MAX], oat[FHIR_PATH_MAX];
@@ -489,6 +520,8 @@ static int fhir_read_observer(fhir_error *e, const cJSON *r, const char *base, f
             return fhir_fail(e, "value", fhir_at(at, oat, ".reference"),
                              "%s \"%.64s\" is not a usable reference: write \"Device/<id>\".", at,
                              reference);
+        if (fhir_observer_fits(e, reference, oat, ".reference") < 0)
+            return -1;
         a->source_text = reference;
         a->system = id;
         return 0;
@@ -498,6 +531,8 @@ static int fhir_read_observer(fhir_error *e, const cJSON *r, const char *base, f
                          "%s needs a reference (e.g. \"Device/ecd-1\") or a display: it names "
                          "the system that recorded the access.",
                          oat);
+    if (fhir_observer_fits(e, display, oat, ".display") < 0)
+        return -1;
     a->source_text = display;
     a->system = display;
     return 0;

@@ -621,6 +621,41 @@ static void test_required_elements(void **state)
     cJSON_Delete(r);
 }
 
+/* The observer becomes the event's source ("urn:fhir:" + it, percent-
+ * encoded), which the engine takes up to 1,024 bytes: a longer one is
+ * refused here, naming the FHIR element, not later by the engine with a
+ * generic error about "source". */
+static void test_observer_too_long_for_a_source(void **state)
+{
+    (void)state;
+    char text[1100];
+    /* 1,015 characters kept as they are + "urn:fhir:" = 1,024 bytes: fits */
+    memset(text, 'a', 1015);
+    memcpy(text, "Device/", 7);
+    text[1015] = '\0';
+    cJSON *r = fixture("read-nurse.json");
+    cJSON *observer =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "source"), "observer");
+    cJSON_ReplaceItemInObjectCaseSensitive(observer, "reference", cJSON_CreateString(text));
+    assert_int_equal(convert_json(r), OBLIGO_PLUGIN_OK);
+    assert_int_equal(strlen(str(out.events[0], "source")), 1024);
+    /* one more byte does not */
+    text[1015] = 'a';
+    text[1016] = '\0';
+    cJSON_ReplaceItemInObjectCaseSensitive(observer, "reference", cJSON_CreateString(text));
+    assert_int_equal(convert_json(r), OBLIGO_PLUGIN_ERROR);
+    assert_rejected("AuditEvent.source.observer.reference", "value");
+    /* a display counts as encoded: 400 spaces are 1,200 bytes */
+    cJSON_DeleteItemFromObjectCaseSensitive(observer, "reference");
+    cJSON_DeleteItemFromObjectCaseSensitive(observer, "display");
+    memset(text, ' ', 400);
+    text[400] = '\0';
+    cJSON_AddStringToObject(observer, "display", text);
+    assert_int_equal(convert_json(r), OBLIGO_PLUGIN_ERROR);
+    assert_rejected("AuditEvent.source.observer.display", "value");
+    cJSON_Delete(r);
+}
+
 static void test_agent_rules(void **state)
 {
     cJSON *r = fixture("read-nurse.json"), *agents, *who;
@@ -718,6 +753,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_not_json, init_plugin, fini_plugin),
         cmocka_unit_test_setup_teardown(test_not_an_audit_event, init_plugin, fini_plugin),
         cmocka_unit_test_setup_teardown(test_required_elements, init_plugin, fini_plugin),
+        cmocka_unit_test_setup_teardown(test_observer_too_long_for_a_source, init_plugin,
+                                        fini_plugin),
         cmocka_unit_test_setup_teardown(test_agent_rules, init_plugin, fini_plugin),
         cmocka_unit_test_setup_teardown(test_entity_rules, init_plugin, fini_plugin),
         cmocka_unit_test_setup_teardown(test_emit_refused, init_plugin, fini_plugin),
