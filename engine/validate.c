@@ -389,6 +389,83 @@ int validate_value(const cJSON *value, const obligo_schema *schema, const char *
     return validate_object(schema, value, path, NULL, res);
 }
 
+/* ---- text ---- */
+
+/* Offset of the first byte of s that does not begin a well-formed UTF-8
+ * character (RFC 3629: no overlong forms, no surrogates, nothing above
+ * U+10FFFF), or -1 when all of s is well formed. */
+static long validate_utf8_bad(const char *text)
+{
+    const unsigned char *s = (const unsigned char *)text, *p = s;
+    while (*p) {
+        if (*p < 0x80) {
+            p++;
+            continue;
+        }
+        int more;
+        uint32_t cp, min;
+        if ((*p & 0xE0) == 0xC0)
+            more = 1, cp = *p & 0x1Fu, min = 0x80;
+        else if ((*p & 0xF0) == 0xE0)
+            more = 2, cp = *p & 0x0Fu, min = 0x800;
+        else if ((*p & 0xF8) == 0xF0)
+            more = 3, cp = *p & 0x07u, min = 0x10000;
+        else
+            return (long)(p - s);
+        for (int i = 1; i <= more; i++) {
+            if ((p[i] & 0xC0) != 0x80) /* also stops at the terminating NUL */
+                return (long)(p - s);
+            cp = (cp << 6) | (p[i] & 0x3Fu);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return (long)(p - s);
+        p += more + 1;
+    }
+    return -1;
+}
+
+/* Every member name and string in v (at path) is well-formed UTF-8: JSON
+ * is UTF-8 (RFC 8259), and what is journaled is sent on to sinks and
+ * webhooks whose parsers would refuse anything else. Schemas name some
+ * members; this covers all of them, also those of unknown types. A path
+ * too long to write names the deepest member that fits. */
+static int validate_text(const cJSON *v, const char *path, validate_result *res)
+{
+    if (cJSON_IsString(v) && v->valuestring) {
+        long at = validate_utf8_bad(v->valuestring);
+        if (at >= 0)
+            return validate_fail(res, path,
+                                 "%s is not valid UTF-8 (at byte %ld): events are JSON, which "
+                                 "is UTF-8",
+                                 path[0] ? path : "the event", at);
+        return 0;
+    }
+    if (!cJSON_IsObject(v) && !cJSON_IsArray(v))
+        return 0;
+    int i = 0;
+    for (const cJSON *c = v->child; c; c = c->next, i++) {
+        char cpath[VALIDATE_PATH_MAX];
+        if (cJSON_IsObject(v)) {
+            long at = c->string ? validate_utf8_bad(c->string) : -1;
+            if (at >= 0)
+                return validate_fail(res, path,
+                                     "%s has a member name that is not valid UTF-8 (at byte %ld): "
+                                     "events are JSON, which is UTF-8",
+                                     path[0] ? path : "the event", at);
+            if (!validate_child_path(cpath, path, c->string ? c->string : ""))
+                snprintf(cpath, sizeof cpath, "%s", path);
+        } else {
+            int n = snprintf(cpath, sizeof cpath, "%s[%d]", path, i);
+            if (n < 0 || (size_t)n >= sizeof cpath)
+                snprintf(cpath, sizeof cpath, "%s", path);
+        }
+        int rc = validate_text(c, cpath, res);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 /* ---- the envelope ---- */
 
 /* id, source and type: present, a string, not empty, not too long. */
@@ -481,13 +558,15 @@ int validate_event(const cJSON *event, const validate_catalogue *cat, int allow_
      * as they come: rules may match them, and their data is theirs to
      * interpret. */
     const obligo_schema *schema = et ? validate_data_schema(et) : NULL;
-    if (!schema)
-        return 0;
-    const cJSON *data = validate_member(event, "data");
-    if (!data)
-        return validate_fail(res, "data", "data is required for %s", type);
-    if (!cJSON_IsObject(data))
-        return validate_fail(res, "data", "data must be an object for %s; got %s", type,
-                             validate_json_kind(data));
-    return validate_object(schema, data, "data", type, res);
+    if (schema) {
+        const cJSON *data = validate_member(event, "data");
+        if (!data)
+            return validate_fail(res, "data", "data is required for %s", type);
+        if (!cJSON_IsObject(data))
+            return validate_fail(res, "data", "data must be an object for %s; got %s", type,
+                                 validate_json_kind(data));
+        if ((rc = validate_object(schema, data, "data", type, res)))
+            return rc;
+    }
+    return validate_text(event, "", res);
 }

@@ -124,6 +124,22 @@ static void status_codes_and_batch_atomicity(void **state)
                                     "{\"specversion\":", 15, &resp),
                      400);
     free(resp);
+    /* a byte that is not UTF-8 (Latin-1 "é") in the data: refused naming
+     * the member, and kept with the reason like any refused event */
+    long rejected = db_count(f->db, "SELECT count(*) FROM rejected");
+    snprintf(body, sizeof body,
+             "{\"specversion\":\"1.0\",\"id\":\"s6\",\"source\":\"urn:test\","
+             "\"type\":\"nl.avg.breach.reported\",\"time\":\"2026-02-02T09:15:00+01:00\","
+             "\"data\":{\"breach_id\":\"B-6\",\"aware_at\":\"2026-02-02T09:00:00+01:00\","
+             "\"description\":\"caf\xe9\"}}");
+    assert_int_equal(client_request(f->port, "POST", "/v1/events", "application/cloudevents+json",
+                                    body, strlen(body), &resp),
+                     400);
+    assert_non_null(strstr(resp, "\"field\":\"data.description\""));
+    assert_non_null(strstr(resp, "UTF-8"));
+    free(resp);
+    assert_int_equal(db_count(f->db, "SELECT count(*) FROM events WHERE id='s6'"), 0);
+    assert_int_equal(db_count(f->db, "SELECT count(*) FROM rejected"), rejected + 1);
     assert_int_equal(client_request(f->port, "GET", "/v1/obligations", NULL, NULL, 0, &resp), 200);
     cJSON *obls = cJSON_Parse(resp);
     free(resp);

@@ -370,6 +370,46 @@ static void test_unknown_fields_and_nulls_allowed(void **state)
                  "data.report_id is required for test.closed");
 }
 
+/* ---- text ---- */
+
+/* Every string and member name must be well-formed UTF-8, wherever it is:
+ * a schema's field, a member no schema names, an unknown type's data, the
+ * envelope. cJSON passes raw bytes through, so the texts below hold them. */
+static void test_utf8_everywhere(void **state)
+{
+    (void)state;
+    /* well formed: 2-, 3- and 4-byte characters, and escapes */
+    OK_DATA("test.closed", "{\"report_id\":\"B-\xc3\xa9\",\"measures\":\"\xe2\x82\xac 5 "
+                           "\xf0\x9f\x98\x80\",\"note\":\"\\u00e9\\ud83d\\ude00\"}");
+    /* a stray continuation byte in a schema field */
+    BAD_DATA_MSG("test.closed", "{\"report_id\":\"B-\x80\",\"measures\":\"m\"}", "data.report_id",
+                 "data.report_id is not valid UTF-8 (at byte 2): events are JSON, which is UTF-8");
+    /* in a member no schema names, nested, and in an array */
+    BAD_DATA("test.closed", "{\"report_id\":\"B\",\"measures\":\"m\",\"x\":{\"y\":\"\xff\"}}",
+             "data.x.y");
+    BAD_DATA("test.closed", "{\"report_id\":\"B\",\"measures\":\"m\",\"x\":[\"a\",\"\xc3\"]}",
+             "data.x[1]");
+    /* overlong "/" (C0 AF), a UTF-16 surrogate written as UTF-8 (ED A0 80),
+     * above U+10FFFF (F4 90 80 80), a sequence cut short at the end */
+    BAD_DATA("test.closed", "{\"report_id\":\"\xc0\xaf\",\"measures\":\"m\"}", "data.report_id");
+    BAD_DATA("test.closed", "{\"report_id\":\"\xed\xa0\x80\",\"measures\":\"m\"}",
+             "data.report_id");
+    BAD_DATA("test.closed", "{\"report_id\":\"\xf4\x90\x80\x80\",\"measures\":\"m\"}",
+             "data.report_id");
+    BAD_DATA("test.closed", "{\"report_id\":\"B\xe2\x82\",\"measures\":\"m\"}", "data.report_id");
+    /* a member name */
+    BAD_DATA_MSG("test.closed", "{\"report_id\":\"B\",\"measures\":\"m\",\"k\xfe\":1}", "data",
+                 "data has a member name that is not valid UTF-8 (at byte 1): events are JSON, "
+                 "which is UTF-8");
+    /* an unknown type's data, and the envelope */
+    BAD_TEXT("{\"specversion\":\"1.0\",\"id\":\"1\",\"source\":\"s\",\"type\":\"x.unknown\","
+             "\"time\":\"2026-02-02T09:00:00Z\",\"data\":{\"a\":\"\x80\"}}",
+             1, "data.a");
+    BAD_TEXT("{\"specversion\":\"1.0\",\"id\":\"\xe9\",\"source\":\"s\",\"type\":\"x.unknown\","
+             "\"time\":\"2026-02-02T09:00:00Z\"}",
+             1, "id");
+}
+
 /* ---- the envelope ---- */
 
 static void test_envelope_not_object(void **state)
@@ -1002,6 +1042,7 @@ int main(void)
         cmocka_unit_test(test_minimal_event_of_every_type_passes),
         cmocka_unit_test(test_full_events_pass),
         cmocka_unit_test(test_unknown_fields_and_nulls_allowed),
+        cmocka_unit_test(test_utf8_everywhere),
         cmocka_unit_test(test_envelope_not_object),
         cmocka_unit_test(test_envelope_specversion),
         cmocka_unit_test(test_envelope_id_source_type),
