@@ -317,18 +317,28 @@ static int ingest_stream(ingest_run *r, ingest_pipe *p, FILE *fp, const char *na
     char *buf = obligo_malloc(cap);
     if (!buf)
         return OBLIGO_ENOMEM;
+    /* Read in blocks and split at '\n' by length, not as C strings: a NUL
+     * byte inside a line must make that line invalid, not hide its end and
+     * glue the next line (a good event) onto it. */
     char chunk[16384];
+    size_t have = 0, pos = 0;
     long lineno = 0;
     int truncated = 0, rc = 0, at_eof = 0;
     ingest_chunk *c = NULL;
     while (!rc && !at_eof) {
         size_t n = 0;
         int complete = 0;
-        if (fgets(chunk, sizeof chunk, fp)) {
-            n = strlen(chunk);
-            complete = n > 0 && chunk[n - 1] == '\n';
-            if (complete)
-                n--;
+        const char *piece = chunk;
+        if (pos == have) {
+            have = fread(chunk, 1, sizeof chunk, fp);
+            pos = 0;
+        }
+        if (have > pos) {
+            piece = chunk + pos;
+            const char *nl = memchr(piece, '\n', have - pos);
+            n = nl ? (size_t)(nl - piece) : have - pos;
+            complete = nl != NULL;
+            pos += n + (size_t)complete;
         } else {
             at_eof = 1;
             if (len == 0 && !truncated)
@@ -350,7 +360,7 @@ static int ingest_stream(ingest_run *r, ingest_pipe *p, FILE *fp, const char *na
                 buf = nb;
                 cap = ncap;
             }
-            memcpy(buf + len, chunk, n);
+            memcpy(buf + len, piece, n);
             len += n;
         }
         if (!complete)

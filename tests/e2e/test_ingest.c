@@ -26,11 +26,18 @@ typedef struct run {
 
 #define SRC "urn:ecd:test:praktijk-1"
 
-static void ingest(run *r, const char *events, const char *until)
+/* Ingests len bytes of events (which may hold NUL bytes) as events.ndjson. */
+static void ingest_bytes(run *r, const char *events, size_t len, const char *until)
 {
     r->dir = support_tmpdir();
     assert_non_null(r->dir);
-    char *file = support_write(r->dir, "events.ndjson", events);
+    char *file = malloc(strlen(r->dir) + sizeof "/events.ndjson");
+    assert_non_null(file);
+    sprintf(file, "%s/events.ndjson", r->dir);
+    FILE *fp = fopen(file, "wb");
+    assert_non_null(fp);
+    assert_int_equal(fwrite(events, 1, len, fp), len);
+    assert_int_equal(fclose(fp), 0);
     r->db = malloc(strlen(r->dir) + 16);
     sprintf(r->db, "%s/obligo.db", r->dir);
     char *argv[] = {(char *)OBLIGO_BIN,
@@ -47,6 +54,11 @@ static void ingest(run *r, const char *events, const char *until)
                     NULL};
     r->exit = support_run(argv, NULL, &r->err);
     free(file);
+}
+
+static void ingest(run *r, const char *events, const char *until)
+{
+    ingest_bytes(r, events, strlen(events), until);
 }
 
 static void done(run *r)
@@ -507,6 +519,47 @@ static void verify_detects_tampering(void **state)
     done(&r);
 }
 
+/* A NUL byte inside a line makes that line invalid; it must not hide the
+ * line's end, which used to glue the next line (a good event) onto it and
+ * lose it. Also: a line longer than the reader's 16 KiB blocks, and a last
+ * line without a newline, are read whole. */
+static void nul_byte_spoils_only_its_own_line(void **state)
+{
+    char ev[3][512];
+    for (int i = 0; i < 3; i++)
+        snprintf(ev[i], sizeof ev[i],
+                 "{\"specversion\":\"1.0\",\"id\":\"z%d\",\"source\":\"" SRC "\","
+                 "\"type\":\"nl.avg.breach.reported\",\"time\":\"2026-06-05T09:00:00+02:00\","
+                 "\"data\":{\"breach_id\":\"B-Z%d\",\"aware_at\":\"2026-06-05T09:00:00+02:00\","
+                 "\"description\":\"%s\",\"personal_data\":\"yes\"}}",
+                 i, i, i == 1 ? "LONG" : "x");
+    /* line 2's description is 40,000 bytes: it spans three reads */
+    size_t pad = 40000;
+    char *bytes = malloc(3 * 512 + pad + 64), *p = bytes;
+    p += sprintf(p, "%s", ev[0]);
+    *p++ = '\0';
+    p += sprintf(p, "junk\n");
+    char *at = strstr(ev[1], "LONG");
+    memcpy(p, ev[1], (size_t)(at - ev[1]));
+    p += at - ev[1];
+    memset(p, 'l', pad);
+    p += pad;
+    p += sprintf(p, "%s\n", at + 4);
+    p += sprintf(p, "%s", ev[2]); /* no newline at the end */
+    run r;
+    ingest_bytes(&r, bytes, (size_t)(p - bytes), "2026-06-05T10:00:00+02:00");
+    free(bytes);
+    assert_int_equal(r.exit, 1);
+    assert_non_null(strstr(r.err, "events.ndjson:1: not valid JSON"));
+    assert_non_null(strstr(r.err, "3 lines, 2 accepted"));
+    cJSON *obls = support_query(r.db, "obligations", NULL);
+    assert_int_equal(cJSON_GetArraySize(obls), 2);
+    one(obls, "avg.notify_ap", "B-Z1");
+    one(obls, "avg.notify_ap", "B-Z2");
+    cJSON_Delete(obls);
+    done(&r);
+}
+
 static void hostile_input_never_crashes(void **state)
 {
     /* deeply nested JSON, a huge string, wrong types, unknown offsets */
@@ -561,6 +614,7 @@ int main(void)
         cmocka_unit_test(bad_input_rejected_good_kept),
         cmocka_unit_test(event_refused_by_database_is_rejected_alone),
         cmocka_unit_test(verify_detects_tampering),
+        cmocka_unit_test(nul_byte_spoils_only_its_own_line),
         cmocka_unit_test(hostile_input_never_crashes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
