@@ -108,6 +108,13 @@ cJSON *engine_decode(engine *e, const char *raw, size_t len, char **field, char 
                                   e->cfg->max_event_bytes);
         return NULL;
     }
+    long ctl = json_raw_control(raw, len);
+    if (ctl >= 0) {
+        *reason = obligo_asprintf("not valid JSON: a raw control character (0x%02X) at byte %ld; "
+                                  "inside a string write it escaped (\\n, \\u0000)",
+                                  (unsigned)(unsigned char)raw[ctl], ctl + 1);
+        return NULL;
+    }
     const char *end = NULL;
     cJSON *ev = cJSON_ParseWithLengthOpts(raw, len, &end, 0);
     if (ev) {

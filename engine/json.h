@@ -1,5 +1,6 @@
 /*
- * json.h — attaching to cJSON objects without leaking under out of memory.
+ * json.h — attaching to cJSON objects without leaking under out of memory,
+ * and the JSON text rule cJSON does not enforce.
  *
  * cJSON_AddItemToObject copies the key, which can fail; the item is then
  * neither attached nor freed. json_put frees it in that case.
@@ -8,7 +9,36 @@
 #define OBLIGO_JSON_H
 
 #include <cjson/cJSON.h>
+#include <stddef.h>
 #include <string.h>
+
+/* JSON text holds no raw control characters (RFC 8259): outside strings
+ * only blanks (space, tab, CR, LF), inside strings none at all — they are
+ * written escaped (\n, \u0000). cJSON accepts them, and a raw NUL inside a
+ * string silently cuts the string short. Returns the offset of the first
+ * such byte in text[0..len), or -1 when there is none. */
+static inline long json_raw_control(const char *text, size_t len)
+{
+    int in_string = 0, escaped = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (in_string) {
+            if (escaped)
+                escaped = 0;
+            else if (c == '\\')
+                escaped = 1;
+            else if (c == '"')
+                in_string = 0;
+            if (c < 0x20)
+                return (long)i;
+        } else if (c == '"') {
+            in_string = 1;
+        } else if (c < 0x20 && c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+            return (long)i;
+        }
+    }
+    return -1;
+}
 
 /* Adds item (taken over, may be NULL) under key. 0, or -1 after freeing
  * item when it is NULL or could not be added. */

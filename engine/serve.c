@@ -544,6 +544,11 @@ int serve_split(const http_request *req, writer_job *j, const char **why)
             p = eol ? eol + 1 : end;
         }
     } else if (strcmp(ct, "application/cloudevents-batch+json") == 0) {
+        if (json_raw_control(req->body, req->body_len) >= 0) {
+            *why = "not valid JSON: a raw control character (such as a NUL byte); inside a "
+                   "string write it escaped (\\n, \\u0000)";
+            return -1;
+        }
         cJSON *arr = cJSON_ParseWithLength(req->body, req->body_len);
         if (!cJSON_IsArray(arr)) {
             cJSON_Delete(arr);

@@ -140,6 +140,20 @@ static void status_codes_and_batch_atomicity(void **state)
     free(resp);
     assert_int_equal(db_count(f->db, "SELECT count(*) FROM events WHERE id='s6'"), 0);
     assert_int_equal(db_count(f->db, "SELECT count(*) FROM rejected"), rejected + 1);
+    /* a raw NUL inside a string of a batch (cJSON would cut the string
+     * there): the whole request is refused */
+    static const char nul_batch[] =
+        "[{\"specversion\":\"1.0\",\"id\":\"s7\",\"source\":\"urn:test\","
+        "\"type\":\"nl.avg.breach.reported\",\"time\":\"2026-02-02T09:15:00+01:00\","
+        "\"data\":{\"breach_id\":\"B-7\",\"aware_at\":\"2026-02-02T09:00:00+01:00\","
+        "\"description\":\"a\0b\"}}]";
+    assert_int_equal(client_request(f->port, "POST", "/v1/events",
+                                    "application/cloudevents-batch+json", nul_batch,
+                                    sizeof nul_batch - 1, &resp),
+                     400);
+    assert_non_null(strstr(resp, "control character"));
+    free(resp);
+    assert_int_equal(db_count(f->db, "SELECT count(*) FROM events WHERE id='s7'"), 0);
     assert_int_equal(client_request(f->port, "GET", "/v1/obligations", NULL, NULL, 0, &resp), 200);
     cJSON *obls = cJSON_Parse(resp);
     free(resp);

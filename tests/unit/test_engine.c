@@ -449,11 +449,64 @@ static void decode_rejects_with_field(void **state)
     }
 }
 
+/* JSON has no raw control characters (RFC 8259): cJSON takes them, and a
+ * raw NUL inside a string cut the string short while the journal kept the
+ * whole text. Escaped ones, and blanks between tokens, are fine. */
+static void decode_refuses_raw_control_characters(void **state)
+{
+    fixture *f = *state;
+    static const char head[] = "{\"specversion\":\"1.0\",\"id\":\"c1\",\"source\":\"s\","
+                               "\"type\":\"t\",\"time\":\"2026-02-10T10:00:00Z\",\"data\":";
+    static const struct {
+        const char *data;
+        size_t len;
+        long bad; /* offset in data of the refused byte, or -1 */
+    } cases[] = {
+#define CASE(lit, bad) {lit, sizeof lit - 1, bad}
+        CASE("{\"a\":\"e\0cd\"}", 7),
+        CASE("{\"a\":\"tab\there\"}", 9),
+        CASE("{\"a\":1,\x01\"b\":2}", 7),
+        CASE("{\"a\":\"line\\nnext\\u0001\",\n\t\"b\" : 2\r\n}", -1),
+        /* an escaped backslash ends before the quote: the blank after it
+         * is between tokens, not inside the string */
+        CASE("{\"a\":\"x\\\\\"\n}", -1),
+        CASE("{\"a\":\"say \\\"hi\\\"\"}", -1),
+#undef CASE
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t hlen = strlen(head), len = hlen + cases[i].len + 1;
+        char *raw = malloc(len);
+        memcpy(raw, head, hlen);
+        memcpy(raw + hlen, cases[i].data, cases[i].len);
+        raw[len - 1] = '}';
+        char *field = NULL, *reason = NULL;
+        cJSON *ev = engine_decode(&f->e, raw, len, &field, &reason);
+        if (cases[i].bad < 0) {
+            if (!ev)
+                fail_msg("case %zu refused: %s", i, reason ? reason : "?");
+            cJSON_Delete(ev);
+        } else {
+            assert_null(ev);
+            assert_non_null(reason);
+            char want[64];
+            snprintf(want, sizeof want, "raw control character (0x%02X) at byte %ld",
+                     (unsigned)(unsigned char)cases[i].data[cases[i].bad],
+                     (long)hlen + cases[i].bad + 1);
+            if (!strstr(reason, want))
+                fail_msg("case %zu: \"%s\" does not say \"%s\"", i, reason, want);
+        }
+        obligo_free(field);
+        obligo_free(reason);
+        free(raw);
+    }
+}
+
 int main(void)
 {
     engine_global_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(same_event_twice_changes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(decode_refuses_raw_control_characters, setup, teardown),
         cmocka_unit_test_setup_teardown(broken_rule_still_commits_event_and_alerts, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(failure_rolls_back_whole_batch, setup, teardown),
