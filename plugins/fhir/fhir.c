@@ -271,13 +271,19 @@ static int fhir_reference(const char *ref, char *buf, const char **type, const c
     return 0;
 }
 
-/* "urn:fhir:" followed by s, percent-encoding what a URN may not hold
- * (RFC 8141: unreserved, sub-delims, ':', '@' and '/' stay). Caller frees
- * (malloc); NULL when out of memory. */
+/* Whether a URN may hold c as it is (RFC 8141: unreserved, sub-delims,
+ * ':', '@' and '/'); anything else is percent-encoded. */
+static int fhir_urn_keeps(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c && strchr("-._~!$&'()*+,;=:@/", c));
+}
+
+/* "urn:fhir:" followed by s, percent-encoding what a URN may not hold.
+ * Caller frees (malloc); NULL when out of memory. */
 static char *fhir_urn(const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
-    static const char keep[] = "-._~!$&'()*+,;=:@/";
     size_t n = strlen(s);
     char *out = malloc(sizeof "urn:fhir:" + 3 * n), *p;
     if (!out)
@@ -285,8 +291,7 @@ static char *fhir_urn(const char *s)
     memcpy(out, "urn:fhir:", sizeof "urn:fhir:" - 1);
     p = out + sizeof "urn:fhir:" - 1;
     for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-            strchr(keep, *c)) {
+        if (fhir_urn_keeps(*c)) {
             *p++ = (char)*c;
         } else {
             *p++ = '%';
@@ -468,10 +473,7 @@ static size_t fhir_urn_len(const char *s)
 {
     size_t n = sizeof "urn:fhir:" - 1;
     for (const unsigned char *c = (const unsigned char *)s; *c; c++)
-        n += ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-              strchr("-._~!$&'()*+,;=:@/", *c))
-                 ? 1
-                 : 3;
+        n += fhir_urn_keeps(*c) ? 1 : 3;
     return n;
 }
 
