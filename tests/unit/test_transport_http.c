@@ -154,6 +154,18 @@ static void handler(void *ud, const http_request *req, http_exchange *ex)
         fx->held[fx->nheld++].body = body;
         return;
     }
+    if (strcmp(req->path, "/big") == 0) {
+        /* kb KiB of letters starting at the i-th: every answer differs */
+        size_t n = (size_t)query_int(req->query, "kb", 1) * 1024;
+        int first = query_int(req->query, "i", 0);
+        char *big = malloc(n);
+        for (size_t k = 0; k < n; k++)
+            big[k] = (char)('a' + (first + (int)(k % 26)) % 26);
+        http_respond(ex, 200, "text/plain", big, n, NULL);
+        free(big);
+        free(body);
+        return;
+    }
     int status = strcmp(req->path, "/status") == 0 ? query_int(req->query, "code", 200) : 200;
     http_respond(ex, status, "application/json", body, strlen(body), NULL);
     free(body);
@@ -618,6 +630,55 @@ static void test_pipeline_pauses_at_cap(void **state)
         snprintf(want, sizeof want, "\"query\":\"i=%d\"", i);
         assert_non_null(strstr(r.body, want));
     }
+    assert_int_equal(get_count(fx, &fx->requests), N);
+    client_close(cl);
+    fixture_stop(fx);
+}
+
+static void test_large_answers_to_a_slow_reader(void **state)
+{
+    /* Answers far larger than the socket takes at once: each leaves partly
+     * at once and the rest when the client reads. With more than
+     * HTTP_WRITE_HIGH waiting the server must stop taking requests, and
+     * every byte must arrive, in order. */
+    enum { N = 8, KB = 2048 };
+    fixture *fx = fixture_start(NULL);
+    client *cl = client_open(fx);
+    int small = 64 * 1024;
+    setsockopt(cl->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    static char all[N * 64];
+    size_t len = 0;
+    for (int i = 0; i < N; i++)
+        len += (size_t)snprintf(all + len, sizeof all - len,
+                                "GET /big?kb=%d&i=%d HTTP/1.1\r\n\r\n", KB, i);
+    client_send(cl, all, len);
+    assert_true(wait_count(fx, &fx->requests, 1) >= 1);
+    usleep(100000);
+    assert_true(get_count(fx, &fx->requests) < N);
+    size_t body = (size_t)KB * 1024, cap = body + 4096, have = 0;
+    char *buf = malloc(cap);
+    for (int i = 0; i < N; i++) {
+        char *end;
+        while (!(end = memmem(buf, have, "\r\n\r\n", 4))) {
+            ssize_t r = recv(cl->fd, buf + have, cap - have, 0);
+            assert_true(r > 0);
+            have += (size_t)r;
+        }
+        size_t head = (size_t)(end - buf) + 4;
+        assert_int_equal(strncmp(buf, "HTTP/1.1 200", 12), 0);
+        while (have < head + body) {
+            ssize_t r = recv(cl->fd, buf + have, cap - have, 0);
+            assert_true(r > 0);
+            have += (size_t)r;
+        }
+        for (size_t k = 0; k < body; k++)
+            if (buf[head + k] != (char)('a' + (i + (int)(k % 26)) % 26))
+                fail_msg("answer %d differs at byte %zu", i, k);
+        memmove(buf, buf + head + body, have - head - body);
+        have -= head + body;
+    }
+    assert_int_equal(have, 0);
+    free(buf);
     assert_int_equal(get_count(fx, &fx->requests), N);
     client_close(cl);
     fixture_stop(fx);
@@ -1162,6 +1223,7 @@ int main(void)
         cmocka_unit_test(test_pipelined_order),
         cmocka_unit_test(test_pipeline_beyond_queue_cap),
         cmocka_unit_test(test_pipeline_pauses_at_cap),
+        cmocka_unit_test(test_large_answers_to_a_slow_reader),
         cmocka_unit_test(test_one_byte_at_a_time),
         cmocka_unit_test(test_header_too_large),
         cmocka_unit_test(test_body_too_large_by_length),
