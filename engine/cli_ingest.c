@@ -506,7 +506,16 @@ static int ingest_document(ingest_run *r, const plugins_adapter *a, FILE *fp, co
     ingest_doc d = {.r = r, .name = name, .c = ingest_chunk_new(name)};
     int rc = d.c ? 0 : OBLIGO_ENOMEM;
     char *path = NULL, *error = NULL, *body = NULL;
-    if (!rc && a->adapter.convert(a->state, buf, len, ingest_emit, &d, &path, &error, &body) != 0) {
+    int oom = 0;
+    char *problem =
+        !rc && plugins_adapter_takes_json(a) ? engine_text_problem(buf, len, &oom) : NULL;
+    if (oom) {
+        rc = OBLIGO_ENOMEM;
+    } else if (problem) {
+        fprintf(stderr, "%s: %s\n", name, problem);
+        rc = ingest_reject_document(r, name, buf, len, NULL, problem);
+    } else if (!rc &&
+               a->adapter.convert(a->state, buf, len, ingest_emit, &d, &path, &error, &body) != 0) {
         if (d.rc) {
             rc = d.rc;
         } else {
@@ -518,6 +527,7 @@ static int ingest_document(ingest_run *r, const plugins_adapter *a, FILE *fp, co
         rc = ingest_chunk_run(r, d.c);
     }
     ingest_chunk_free(d.c);
+    obligo_free(problem);
     obligo_free(path);
     obligo_free(error);
     obligo_free(body);

@@ -99,6 +99,23 @@ void engine_close(engine *e)
     store_close(&e->st);
 }
 
+char *engine_text_problem(const char *text, size_t len, int *oom)
+{
+    json_text_problem what;
+    long at = json_text_check(text, len, &what);
+    char *why = NULL;
+    if (what == JSON_TEXT_RAW_CONTROL)
+        why = obligo_asprintf("not valid JSON: a raw control character (0x%02X) at byte %ld; "
+                              "inside a string write it escaped (\\n, \\t, \\u001f)",
+                              (unsigned)(unsigned char)text[at], at + 1);
+    else if (what == JSON_TEXT_ESCAPED_NUL)
+        why = obligo_asprintf("a string holds \\u0000 at byte %ld: strings may not contain "
+                              "U+0000, which could not be kept",
+                              at + 1);
+    *oom = what != JSON_TEXT_OK && !why;
+    return why;
+}
+
 cJSON *engine_decode(engine *e, const char *raw, size_t len, char **field, char **reason)
 {
     *field = NULL;
@@ -108,13 +125,9 @@ cJSON *engine_decode(engine *e, const char *raw, size_t len, char **field, char 
                                   e->cfg->max_event_bytes);
         return NULL;
     }
-    long ctl = json_raw_control(raw, len);
-    if (ctl >= 0) {
-        *reason = obligo_asprintf("not valid JSON: a raw control character (0x%02X) at byte %ld; "
-                                  "inside a string write it escaped (\\n, \\u0000)",
-                                  (unsigned)(unsigned char)raw[ctl], ctl + 1);
+    int oom = 0;
+    if ((*reason = engine_text_problem(raw, len, &oom)) || oom)
         return NULL;
-    }
     const char *end = NULL;
     cJSON *ev = cJSON_ParseWithLengthOpts(raw, len, &end, 0);
     if (ev) {

@@ -56,6 +56,12 @@ void engine_close(engine *e);
  * *reason set (caller frees both). */
 cJSON *engine_decode(engine *e, const char *raw, size_t len, char **field, char **reason);
 
+/* Why JSON text cannot be taken as sent (json_text_check: a raw control
+ * character, or \u0000 in a string), naming the byte; NULL when it can
+ * (or when the reason could not be allocated: then *oom is set). The
+ * caller frees the reason. */
+char *engine_text_problem(const char *text, size_t len, int *oom);
+
 int engine_begin(engine *e);
 int engine_commit(engine *e);
 void engine_rollback(engine *e);

@@ -1,6 +1,6 @@
 /*
  * json.h — attaching to cJSON objects without leaking under out of memory,
- * and the JSON text rule cJSON does not enforce.
+ * and the JSON text rules cJSON does not enforce.
  *
  * cJSON_AddItemToObject copies the key, which can fail; the item is then
  * neither attached nor freed. json_put frees it in that case.
@@ -12,28 +12,48 @@
 #include <stddef.h>
 #include <string.h>
 
-/* JSON text holds no raw control characters (RFC 8259): outside strings
- * only blanks (space, tab, CR, LF), inside strings none at all — they are
- * written escaped (\n, \u0000). cJSON accepts them, and a raw NUL inside a
- * string silently cuts the string short. Returns the offset of the first
- * such byte in text[0..len), or -1 when there is none. */
-static inline long json_raw_control(const char *text, size_t len)
+/* What json_text_check finds in JSON text that cJSON would take but
+ * could not keep as sent. */
+typedef enum {
+    JSON_TEXT_OK,
+    /* A raw control character: JSON (RFC 8259) allows only blanks (space,
+     * tab, CR, LF) between tokens and none at all inside strings, where
+     * they are written escaped (\n, \t). A raw NUL cuts a string short. */
+    JSON_TEXT_RAW_CONTROL,
+    /* \u0000 inside a string: valid JSON, but cJSON's strings end at a NUL,
+     * so the rest of the string would be lost without a word. */
+    JSON_TEXT_ESCAPED_NUL,
+} json_text_problem;
+
+/* Returns the offset of the first problem in text[0..len) and sets *what,
+ * or returns -1 (and JSON_TEXT_OK) when there is none. For an escaped NUL
+ * the offset is that of its backslash. */
+static inline long json_text_check(const char *text, size_t len, json_text_problem *what)
 {
     int in_string = 0, escaped = 0;
+    *what = JSON_TEXT_OK;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)text[i];
         if (in_string) {
-            if (escaped)
+            if (escaped) {
                 escaped = 0;
-            else if (c == '\\')
+                if (c == 'u' && len - i > 4 && memcmp(text + i + 1, "0000", 4) == 0) {
+                    *what = JSON_TEXT_ESCAPED_NUL;
+                    return (long)i - 1;
+                }
+            } else if (c == '\\') {
                 escaped = 1;
-            else if (c == '"')
+            } else if (c == '"') {
                 in_string = 0;
-            if (c < 0x20)
+            }
+            if (c < 0x20) {
+                *what = JSON_TEXT_RAW_CONTROL;
                 return (long)i;
+            }
         } else if (c == '"') {
             in_string = 1;
         } else if (c < 0x20 && c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+            *what = JSON_TEXT_RAW_CONTROL;
             return (long)i;
         }
     }

@@ -704,6 +704,14 @@ const plugins_adapter *plugins_find_adapter(const plugins *p, const char *name)
     return NULL;
 }
 
+int plugins_adapter_takes_json(const plugins_adapter *a)
+{
+    const char *t = a->adapter.media_type;
+    size_t n = strcspn(t, "; "); /* parameters do not count */
+    return (n == 16 && strncmp(t, "application/json", 16) == 0) ||
+           (n >= 5 && strncmp(t + n - 5, "+json", 5) == 0);
+}
+
 const plugins_adapter *plugins_find_adapter_by_path(const plugins *p, const char *http_path)
 {
     for (int i = 0; p && i < p->nadapters; i++)

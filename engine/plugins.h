@@ -74,6 +74,11 @@ const plugins_sink *plugins_find_sink(const plugins *p, const char *name);
 const plugins_adapter *plugins_find_adapter(const plugins *p, const char *name);
 const plugins_adapter *plugins_find_adapter_by_path(const plugins *p, const char *http_path);
 
+/* Whether the adapter reads JSON (application/json, or a +json type such
+ * as application/fhir+json): its input is then held to the engine's JSON
+ * text rules (engine_text_problem) before the plugin parses it. */
+int plugins_adapter_takes_json(const plugins_adapter *a);
+
 /* `obligo plugins --json`: [{name, version, abi, file, description,
  * event_types: [...], obligation_kinds: [...], rule_functions: [...],
  * alert_sinks: [...], input_adapters: [...]}]. Caller frees. */

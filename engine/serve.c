@@ -544,9 +544,13 @@ int serve_split(const http_request *req, writer_job *j, const char **why)
             p = eol ? eol + 1 : end;
         }
     } else if (strcmp(ct, "application/cloudevents-batch+json") == 0) {
-        if (json_raw_control(req->body, req->body_len) >= 0) {
-            *why = "not valid JSON: a raw control character (such as a NUL byte); inside a "
-                   "string write it escaped (\\n, \\u0000)";
+        json_text_problem what;
+        if (json_text_check(req->body, req->body_len, &what) >= 0) {
+            *why = what == JSON_TEXT_RAW_CONTROL
+                       ? "not valid JSON: a raw control character (such as a NUL byte); inside "
+                         "a string write it escaped (\\n, \\t, \\u001f)"
+                       : "a string holds \\u0000: strings may not contain U+0000, which could "
+                         "not be kept";
             return -1;
         }
         cJSON *arr = cJSON_ParseWithLength(req->body, req->body_len);
@@ -589,6 +593,18 @@ static void serve_post_adapter(serve_req *r, const plugins_adapter *a)
         char msg[256];
         snprintf(msg, sizeof msg, "use %s", a->adapter.media_type);
         serve_reply_error(r, 415, msg, NULL);
+        return;
+    }
+    int oom = 0;
+    char *problem = plugins_adapter_takes_json(a)
+                        ? engine_text_problem(r->req->body, r->req->body_len, &oom)
+                        : NULL;
+    if (problem || oom) {
+        if (problem)
+            serve_reply_error(r, 400, problem, NULL);
+        else
+            serve_reply_error(r, 503, "out of memory; retry later", "Retry-After: 1\r\n");
+        obligo_free(problem);
         return;
     }
     writer_job *j = writer_job_new(WRITER_EVENTS, NULL);

@@ -200,6 +200,18 @@ static void fhir_in_webhook_out_at_least_once(void **state)
     assert_int_equal(client_request(port, "POST", "/v1/fhir/AuditEvent", "application/json",
                                     AUDIT_EVENT, strlen(AUDIT_EVENT), NULL),
                      415);
+    /* the plugin parses with cJSON, which would cut "ecd\u0000x" to "ecd":
+     * the engine refuses such a document before the plugin reads it */
+    const char cut[] = "{\"resourceType\":\"AuditEvent\",\"id\":\"ae-902\",\"action\":\"R\","
+                       "\"recorded\":\"2026-02-04T02:47:00+01:00\",\"agent\":[{\"who\":"
+                       "{\"reference\":\"Practitioner/u-7\"},\"requestor\":true}],"
+                       "\"source\":{\"observer\":{\"reference\":\"Device/ecd\\u0000x\"}},"
+                       "\"entity\":[{\"what\":{\"reference\":\"Patient/c-902\"}}]}";
+    assert_int_equal(client_request(port, "POST", "/v1/fhir/AuditEvent", "application/fhir+json",
+                                    cut, strlen(cut), &resp),
+                     400);
+    assert_non_null(strstr(resp, "U+0000"));
+    free(resp);
 
     /* break-the-glass without a reason raised an alert; the receiver said
      * 503 first, so it must arrive again (the outbox retries after about a
@@ -254,6 +266,21 @@ static void fhir_in_webhook_out_at_least_once(void **state)
     support_find(alerts, "nen7513.emergency_without_reason", "c-900", &n);
     assert_int_equal(n, 1);
     cJSON_Delete(alerts);
+    /* ... and so does ingest, keeping the document with the reason */
+    char *cutdoc = support_write(dir, "cut.json", cut);
+    char *argv2[] = {(char *)OBLIGO_BIN, "ingest", "--db", db2, "--rules", RULES,
+                     "--format",         "fhir",   cutdoc, NULL};
+    err = NULL;
+    support_run(argv2, NULL, &err);
+    assert_non_null(strstr(err, "U+0000"));
+    free(err);
+    char *q2[] = {"/usr/bin/sqlite3", db2, "SELECT count(*), origin FROM rejected", NULL};
+    out = NULL;
+    assert_int_equal(support_run(q2, &out, NULL), 0);
+    assert_non_null(strstr(out, "1|"));
+    assert_non_null(strstr(out, "cut.json"));
+    free(out);
+    free(cutdoc);
     free(doc);
     free(cfg);
     support_rmtree(dir);
