@@ -649,8 +649,8 @@ static void test_large_answers_to_a_slow_reader(void **state)
     static char all[N * 64];
     size_t len = 0;
     for (int i = 0; i < N; i++)
-        len += (size_t)snprintf(all + len, sizeof all - len,
-                                "GET /big?kb=%d&i=%d HTTP/1.1\r\n\r\n", KB, i);
+        len += (size_t)snprintf(all + len, sizeof all - len, "GET /big?kb=%d&i=%d HTTP/1.1\r\n\r\n",
+                                KB, i);
     client_send(cl, all, len);
     assert_true(wait_count(fx, &fx->requests, 1) >= 1);
     usleep(100000);
