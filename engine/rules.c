@@ -1560,6 +1560,10 @@ static int rules_trigger_decision(const rules_kind *k, rules_trigger_kind t,
                 rem, cJSON_CreateNumber((double)rules_reminder_at(due, k->reminders[i])));
         if (k->once)
             cJSON_AddTrueToObject(d, "once");
+        /* A trigger's duty runs from the latest event that opens or renews
+         * it, whatever order events arrive in: an older one must not move
+         * an active obligation back (obligations.c honours "latest"). */
+        cJSON_AddTrueToObject(d, "latest");
     } else {
         rules_add_time(d, "at", at);
         if (tr->rationale) {
