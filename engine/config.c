@@ -1,8 +1,15 @@
 /*
  * config.c — defaults and the JSON configuration file (config.h).
+ *
+ * Depends on cJSON and the allocator. Every member of an object this file
+ * interprets must be a key it knows: a misspelt key ("sink" for "sinks")
+ * would otherwise be ignored without a word, and the engine would run with
+ * the default the person meant to replace (alerts on stdout only).
  */
 #include "config.h"
 
+#include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -68,6 +75,121 @@ static int config_sink_name_ok(const char *s)
     return n > 0 && (s[n] == '\0' || s[n] == ':');
 }
 
+/* The keys of the top level, by the kind of value each takes; config_check_keys
+ * refuses any other. A key added to one of the typed lists is read by that
+ * list's loop in config_apply (its _Static_assert keeps the slots in step);
+ * one added to config_others needs code of its own there. */
+#define CONFIG_N(a) ((int)(sizeof(a) / sizeof((a)[0])))
+static const char *const config_strings[] = {"db", "rules", "listen"};
+static const char *const config_bools[] = {"allow_unknown_types", "access_log",
+                                           "allow_insecure_listen", "watch_rules"};
+static const char *const config_counts[] = {"max_queue_events", "max_connections"};
+static const char *const config_sizes[] = {"max_event_bytes", "max_body_bytes", "lua_memory_bytes",
+                                           "lua_instructions"};
+static const char *const config_others[] = {"commit_interval_ms", "sinks", "plugin_dirs", "plugins",
+                                            "policy"};
+static const struct {
+    const char *const *keys;
+    int n;
+} config_top_keys[] = {
+    {config_strings, CONFIG_N(config_strings)}, {config_bools, CONFIG_N(config_bools)},
+    {config_counts, CONFIG_N(config_counts)},   {config_sizes, CONFIG_N(config_sizes)},
+    {config_others, CONFIG_N(config_others)},
+};
+
+/* The edit distance of a and b (insertions, deletions, substitutions and
+ * swaps of two neighbours), ignoring case, or a large number when either
+ * is too long to be a key. Only used to suggest a key for a misspelt one. */
+static unsigned config_distance(const char *a, const char *b)
+{
+    enum { MAX = 64 };
+    size_t n = strlen(a), m = strlen(b);
+    if (n >= MAX || m >= MAX)
+        return UINT_MAX;
+    unsigned char d[MAX + 1][MAX + 1]; /* every distance is at most MAX */
+    for (size_t i = 0; i <= n; i++)
+        d[i][0] = (unsigned char)i;
+    for (size_t j = 0; j <= m; j++)
+        d[0][j] = (unsigned char)j;
+    for (size_t i = 1; i <= n; i++) {
+        for (size_t j = 1; j <= m; j++) {
+            int ca = tolower((unsigned char)a[i - 1]), cb = tolower((unsigned char)b[j - 1]);
+            unsigned best = d[i - 1][j - 1] + (ca != cb);
+            if (d[i - 1][j] + 1u < best)
+                best = d[i - 1][j] + 1u;
+            if (d[i][j - 1] + 1u < best)
+                best = d[i][j - 1] + 1u;
+            if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
+                tolower((unsigned char)a[i - 2]) == cb && d[i - 2][j - 2] + 1u < best)
+                best = d[i - 2][j - 2] + 1u;
+            d[i][j] = (unsigned char)best;
+        }
+    }
+    return d[n][m];
+}
+
+/* The known key nearest to key when it is close enough to be a likely typo
+ * (one edit in a short key, two in a longer one: further away a suggestion
+ * misleads more often than it helps), or NULL. */
+static const char *config_nearest_key(const char *key)
+{
+    const char *best = NULL;
+    unsigned best_d = UINT_MAX;
+    for (int t = 0; t < CONFIG_N(config_top_keys); t++) {
+        for (int i = 0; i < config_top_keys[t].n; i++) {
+            const char *k = config_top_keys[t].keys[i];
+            unsigned d = config_distance(key, k);
+            if (d < best_d && d <= (strlen(k) >= 6 ? 2u : 1u)) {
+                best_d = d;
+                best = k;
+            }
+        }
+    }
+    return best;
+}
+
+static int config_top_key_known(const char *key)
+{
+    for (int t = 0; t < CONFIG_N(config_top_keys); t++)
+        for (int i = 0; i < config_top_keys[t].n; i++)
+            if (strcmp(key, config_top_keys[t].keys[i]) == 0)
+                return 1;
+    return 0;
+}
+
+/* Refuses a key given twice in obj (`where` says which object, for the
+ * message): cJSON reads the first, so the second would be ignored as
+ * silently as a misspelt key. With closed set, obj is the top level and
+ * every member must also be one of config_top_keys; the message then names
+ * the nearest known key when there is a likely one. */
+static int config_check_keys(const cJSON *obj, int closed, const char *where, const char *path,
+                             char **err)
+{
+    for (const cJSON *m = obj->child; m; m = m->next) {
+        if (closed && !config_top_key_known(m->string)) {
+            const char *near = config_nearest_key(m->string);
+            char hint[96] = "";
+            if (near)
+                snprintf(hint, sizeof hint, " (did you mean \"%s\"?)", near);
+            else if (strchr(m->string, '.'))
+                snprintf(hint, sizeof hint, " (policy values go under \"policy\")");
+            else if (cJSON_IsObject(m))
+                snprintf(hint, sizeof hint, " (a plugin's settings go under \"plugins\")");
+            *err = obligo_asprintf("%s: unknown key \"%s\" %s%s", path, m->string, where, hint);
+            return OBLIGO_EINVAL;
+        }
+        for (const cJSON *e = obj->child; e != m; e = e->next) {
+            if (strcmp(e->string, m->string) == 0) {
+                *err = obligo_asprintf("%s: key \"%s\" is given twice %s (only the first "
+                                       "would be read)",
+                                       path, m->string, where);
+                return OBLIGO_EINVAL;
+            }
+        }
+    }
+    return 0;
+}
+
 static int config_apply(config *cfg, const cJSON *root, const char *path, char **err)
 {
     const cJSON *v;
@@ -76,8 +198,12 @@ static int config_apply(config *cfg, const cJSON *root, const char *path, char *
         *err = obligo_asprintf("%s: \"%s\" must be %s", path, key, what);                          \
         return OBLIGO_EINVAL;                                                                      \
     } while (0)
-    static const char *const strings[] = {"db", "rules", "listen"};
+    int rc = config_check_keys(root, 1, "at the top level", path, err);
+    if (rc)
+        return rc;
+    const char *const *strings = config_strings;
     char **slots[] = {&cfg->db_path, &cfg->rules_dir, &cfg->listen};
+    _Static_assert(CONFIG_N(config_strings) == 3, "a slot for every string key");
     for (int i = 0; i < 3; i++) {
         if ((v = cJSON_GetObjectItemCaseSensitive(root, strings[i]))) {
             if (!cJSON_IsString(v) || !*v->valuestring)
@@ -86,10 +212,10 @@ static int config_apply(config *cfg, const cJSON *root, const char *path, char *
                 return OBLIGO_ENOMEM;
         }
     }
-    static const char *const bools[] = {"allow_unknown_types", "access_log",
-                                        "allow_insecure_listen", "watch_rules"};
+    const char *const *bools = config_bools;
     int *bool_slots[] = {&cfg->allow_unknown_types, &cfg->access_log, &cfg->allow_insecure_listen,
                          &cfg->watch_rules};
+    _Static_assert(CONFIG_N(config_bools) == 4, "a slot for every boolean key");
     for (int i = 0; i < 4; i++) {
         if ((v = cJSON_GetObjectItemCaseSensitive(root, bools[i]))) {
             if (!cJSON_IsBool(v))
@@ -97,7 +223,8 @@ static int config_apply(config *cfg, const cJSON *root, const char *path, char *
             *bool_slots[i] = cJSON_IsTrue(v);
         }
     }
-    static const char *const counts[] = {"max_queue_events", "max_connections"};
+    const char *const *counts = config_counts;
+    _Static_assert(CONFIG_N(config_counts) == 2, "a slot for every count key");
     for (int i = 0; i < 2; i++) {
         if ((v = cJSON_GetObjectItemCaseSensitive(root, counts[i]))) {
             if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 10000000)
@@ -113,8 +240,8 @@ static int config_apply(config *cfg, const cJSON *root, const char *path, char *
             CONFIG_BAD("commit_interval_ms", "a number of milliseconds between 0 and 1000");
         cfg->commit_interval_ms = v->valuedouble;
     }
-    static const char *const sizes[] = {"max_event_bytes", "max_body_bytes", "lua_memory_bytes",
-                                        "lua_instructions"};
+    const char *const *sizes = config_sizes;
+    _Static_assert(CONFIG_N(config_sizes) == 4, "a slot for every size key");
     for (int i = 0; i < 4; i++) {
         if ((v = cJSON_GetObjectItemCaseSensitive(root, sizes[i]))) {
             if (!cJSON_IsNumber(v) || v->valuedouble < 1024 || v->valuedouble > 1e12)
@@ -162,6 +289,12 @@ static int config_apply(config *cfg, const cJSON *root, const char *path, char *
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "plugins"))) {
         if (!cJSON_IsObject(v))
             CONFIG_BAD("plugins", "an object of plugin names and their configuration");
+        /* Open by design: its keys are plugin names and its values belong to
+         * the plugins. plugins_load refuses a name no loaded plugin has and
+         * checks each value against its plugin's schema; only a name given
+         * twice is a mistake this file can see. */
+        if ((rc = config_check_keys(v, 0, "in \"plugins\"", path, err)))
+            return rc;
         cJSON *copy = cJSON_Duplicate(v, 1);
         if (!copy)
             return OBLIGO_ENOMEM;
@@ -171,6 +304,11 @@ static int config_apply(config *cfg, const cJSON *root, const char *path, char *
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "policy"))) {
         if (!cJSON_IsObject(v))
             CONFIG_BAD("policy", "an object of policy names and values");
+        /* Open by design: rules read policies by name (policy(name,
+         * default)), so which names exist is known only to the rules;
+         * `obligo check` reports a name that no rule reads. */
+        if ((rc = config_check_keys(v, 0, "in \"policy\"", path, err)))
+            return rc;
         cJSON *copy = cJSON_Duplicate(v, 1);
         if (!copy)
             return OBLIGO_ENOMEM;

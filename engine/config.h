@@ -10,7 +10,11 @@
  * "allow_insecure_listen", "max_queue_events", "max_connections",
  * "commit_interval_ms",
  * "plugin_dirs" (list), "plugins" (object: each plugin's configuration),
- * "watch_rules".
+ * "watch_rules". Any other key, or a key given twice, is refused (naming
+ * it, with the nearest known key when one is close): a misspelt key would
+ * otherwise leave its default in force without a word. "policy" and
+ * "plugins" are open objects, whose keys belong to the rules and the
+ * plugins; only a key given twice in them is refused here.
  */
 #ifndef OBLIGO_CONFIG_H
 #define OBLIGO_CONFIG_H

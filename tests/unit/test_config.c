@@ -1,7 +1,9 @@
 /*
  * test_config.c — defaults and the JSON configuration file
  * (engine/config.c): every key overrides its default, and every error names
- * the file and the key (or the line) so a person can fix it.
+ * the file and the key (or the line) so a person can fix it; a key the
+ * engine does not read is refused, except inside the open objects "policy"
+ * and "plugins".
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -274,6 +276,115 @@ static void other_bad_values_name_their_key(void **state)
                    NULL);
 }
 
+/* A misspelt key used to be ignored: "sink" for "sinks" left alerts on
+ * stdout only, without a word. Every key of the top level is now one the
+ * engine reads, or the file is refused naming it, with the key that was
+ * probably meant when one is close. */
+static void unknown_keys_at_the_top_level_are_refused(void **state)
+{
+    fixture *f = *state;
+    assert_refused(f, "{\"sink\": [\"file:/tmp/alerts.jsonl\"]}", OBLIGO_EINVAL,
+                   "unknown key \"sink\" at the top level", "(did you mean \"sinks\"?)");
+    /* after good keys; case and swapped letters count as one edit */
+    assert_refused(f, "{\"db\": \"x.db\", \"Listen\": \"127.0.0.1:1\"}", OBLIGO_EINVAL,
+                   "unknown key \"Listen\"", "did you mean \"listen\"");
+    assert_refused(f, "{\"max_conenctions\": 10}", OBLIGO_EINVAL, "unknown key \"max_conenctions\"",
+                   "did you mean \"max_connections\"");
+    assert_refused(f, "{\"wacth_rules\": false}", OBLIGO_EINVAL, "\"wacth_rules\"",
+                   "did you mean \"watch_rules\"");
+    /* a key near none gets no guess */
+    const char *path = write_config(f, "{\"colour\": \"blue\"}");
+    config cfg;
+    char *err = NULL;
+    assert_int_equal(config_load(&cfg, path, &err), OBLIGO_EINVAL);
+    assert_non_null(strstr(err, "unknown key \"colour\" at the top level"));
+    assert_null(strstr(err, "did you mean"));
+    obligo_free(err);
+    /* a policy or a plugin's section one level too high says where it goes */
+    assert_refused(f, "{\"avg.complete_notification.days\": 10}", OBLIGO_EINVAL,
+                   "unknown key \"avg.complete_notification.days\"", "go under \"policy\"");
+    assert_refused(f, "{\"webhook\": {\"url\": \"https://example.org/\"}}", OBLIGO_EINVAL,
+                   "unknown key \"webhook\"", "go under \"plugins\"");
+    /* a very long key is refused like any other (no guess is attempted) */
+    char big[400];
+    memset(big, 'k', 300);
+    snprintf(big + 300, sizeof big - 300, "\": 1}");
+    char text[420];
+    snprintf(text, sizeof text, "{\"%s", big);
+    assert_refused(f, text, OBLIGO_EINVAL, "unknown key \"kkkk", "at the top level");
+}
+
+/* cJSON reads the first of two equal keys, so the second was ignored as
+ * silently as a misspelt one. */
+static void a_key_given_twice_is_refused(void **state)
+{
+    fixture *f = *state;
+    assert_refused(f, "{\"sinks\": [\"stdout\"], \"db\": \"x.db\", \"sinks\": [\"file:/tmp/a\"]}",
+                   OBLIGO_EINVAL, "key \"sinks\" is given twice at the top level", NULL);
+    assert_refused(f, "{\"policy\": {\"cbw.staff\": 50, \"cbw.staff\": 12}}", OBLIGO_EINVAL,
+                   "key \"cbw.staff\" is given twice in \"policy\"", NULL);
+    assert_refused(f, "{\"plugins\": {\"webhook\": {}, \"webhook\": {\"url\": \"u\"}}}",
+                   OBLIGO_EINVAL, "key \"webhook\" is given twice in \"plugins\"", NULL);
+}
+
+/* "policy" and "plugins" stay open: policy names belong to the rules (obligo
+ * check reports one no rule reads), plugin names and their settings to the
+ * plugins (plugins_load checks them against what is loaded). Keys that are
+ * not configuration keys are kept as they are. */
+static void open_objects_stay_open(void **state)
+{
+    fixture *f = *state;
+    const char *path =
+        write_config(f, "{\"policy\": {\"org.own.duty.days\": 3, \"sinks\": true},\n"
+                        " \"plugins\": {\"org_own\": {\"sink\": 1, \"nested\": {\"x\": []}}}}");
+    config cfg;
+    char *err = NULL;
+    if (config_load(&cfg, path, &err))
+        fail_msg("refused: %s", err);
+    const cJSON *days = cJSON_GetObjectItemCaseSensitive(cfg.policy, "org.own.duty.days");
+    assert_true(cJSON_IsNumber(days));
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cfg.policy, "sinks")));
+    const cJSON *own = cJSON_GetObjectItemCaseSensitive(cfg.plugins, "org_own");
+    assert_true(cJSON_IsObject(own));
+    assert_true(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(own, "sink")));
+    assert_true(cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(own, "nested")));
+    /* the top level's own sinks are untouched by the policy named "sinks" */
+    assert_int_equal(cfg.nsinks, 1);
+    assert_string_equal(cfg.sinks[0], "stdout");
+    config_free(&cfg);
+}
+
+/* The example of README.md's configuration section uses every key there is;
+ * it must load as printed, so that the documentation and the check of
+ * unknown keys never disagree. */
+static void the_readme_example_is_accepted(void **state)
+{
+    fixture *f = *state;
+    FILE *fp = fopen(OBLIGO_SOURCE_DIR "/README.md", "rb");
+    assert_non_null(fp);
+    static char readme[1 << 20];
+    size_t n = fread(readme, 1, sizeof readme - 1, fp);
+    fclose(fp);
+    readme[n] = '\0';
+    char *section = strstr(readme, "\n## Configuration\n");
+    assert_non_null(section);
+    char *json = strstr(section, "```json\n");
+    assert_non_null(json);
+    json += 8;
+    char *fence = strstr(json, "```");
+    assert_non_null(fence);
+    *fence = '\0';
+    const char *path = write_config(f, json);
+    config cfg;
+    char *err = NULL;
+    if (config_load(&cfg, path, &err))
+        fail_msg("README.md's configuration example is refused: %s", err);
+    /* one of the last keys, so the whole example was read */
+    assert_true(cJSON_IsObject(cfg.plugins));
+    assert_int_equal(cfg.limits.instructions, 10000000);
+    config_free(&cfg);
+}
+
 static void unreadable_file_is_refused_naming_it(void **state)
 {
     fixture *f = *state;
@@ -323,6 +434,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(sink_listed_twice_is_refused_or_merged, setup, teardown),
         cmocka_unit_test_setup_teardown(sizes_out_of_range_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(other_bad_values_name_their_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(unknown_keys_at_the_top_level_are_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_key_given_twice_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(open_objects_stay_open, setup, teardown),
+        cmocka_unit_test_setup_teardown(the_readme_example_is_accepted, setup, teardown),
         cmocka_unit_test_setup_teardown(unreadable_file_is_refused_naming_it, setup, teardown),
         cmocka_unit_test(config_set_replaces_a_string),
     };
