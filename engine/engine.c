@@ -404,29 +404,41 @@ static int engine_builtin(engine *e, const cJSON *ev, const char *type, cJSON *d
     return ok ? 0 : OBLIGO_ENOMEM;
 }
 
-static void engine_rule_error_alerts(engine *e, const cJSON *errors, cJSON *decisions)
+/* One obligo.rule_error alert per rule error (rules.c gives every member).
+ * Out of memory fails the event whole: an error without its alert would
+ * pass unseen. Returns 0 or OBLIGO_ENOMEM. */
+static int engine_rule_error_alerts(engine *e, const cJSON *errors, cJSON *decisions)
 {
     for (const cJSON *err = errors->child; err; err = err->next) {
-        const char *rule = cJSON_GetObjectItemCaseSensitive(err, "rule")->valuestring;
-        const char *file = cJSON_GetObjectItemCaseSensitive(err, "file")->valuestring;
-        int line = (int)cJSON_GetObjectItemCaseSensitive(err, "line")->valuedouble;
-        const char *message = cJSON_GetObjectItemCaseSensitive(err, "message")->valuestring;
+        const char *rule = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(err, "rule"));
+        const char *file = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(err, "file"));
+        const cJSON *line = cJSON_GetObjectItemCaseSensitive(err, "line");
+        const char *message =
+            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(err, "message"));
+        if (!rule || !file || !cJSON_IsNumber(line) || !message)
+            return OBLIGO_ENOMEM; /* rules.c adds every member or none */
         char *msg = obligo_asprintf("Regel %s faalde (%s:%d: %s). De gebeurtenis is wel "
                                     "vastgelegd; controleer en herstel de regel.",
-                                    rule, file, line, message);
-        fprintf(stderr, "obligo: rule %s failed: %s:%d: %s\n", rule, file, line, message);
-        cJSON *a = cJSON_CreateObject();
-        cJSON_AddStringToObject(a, "op", "alert");
-        cJSON_AddStringToObject(a, "rule", "obligo.engine");
-        cJSON_AddStringToObject(a, "kind", "obligo.rule_error");
-        cJSON_AddStringToObject(a, "subject", rule);
-        cJSON_AddStringToObject(a, "severity", "warning");
-        cJSON_AddStringToObject(a, "message", msg ? msg : message);
-        json_put(a, "data", cJSON_Duplicate(err, 1));
-        cJSON_AddItemToArray(decisions, a);
+                                    rule, file, (int)line->valuedouble, message);
+        cJSON *a = msg ? cJSON_CreateObject() : NULL;
+        int ok = a && cJSON_AddStringToObject(a, "op", "alert") &&
+                 cJSON_AddStringToObject(a, "rule", "obligo.engine") &&
+                 cJSON_AddStringToObject(a, "kind", "obligo.rule_error") &&
+                 cJSON_AddStringToObject(a, "subject", rule) &&
+                 cJSON_AddStringToObject(a, "severity", "warning") &&
+                 cJSON_AddStringToObject(a, "message", msg) &&
+                 !json_put(a, "data", cJSON_Duplicate(err, 1)) &&
+                 cJSON_AddItemToArray(decisions, a);
         obligo_free(msg);
+        if (!ok) {
+            cJSON_Delete(a);
+            return OBLIGO_ENOMEM;
+        }
+        fprintf(stderr, "obligo: rule %s failed: %s:%d: %s\n", rule, file, (int)line->valuedouble,
+                message);
         e->stats.rule_errors++;
     }
+    return 0;
 }
 
 int engine_event(engine *e, const cJSON *event, const char *raw, size_t len, int *duplicate)
@@ -457,7 +469,8 @@ int engine_event(engine *e, const cJSON *event, const char *raw, size_t len, int
         if ((rc = rules_evaluate(e->rules, event, &ops, decisions, errors)))
             goto out;
     }
-    engine_rule_error_alerts(e, errors, decisions);
+    if ((rc = engine_rule_error_alerts(e, errors, decisions)))
+        goto out;
     action_ctx ctx = {
         .st = &e->st,
         .event_seq = seq,

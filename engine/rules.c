@@ -9,6 +9,7 @@
  */
 #include "rules.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <lauxlib.h>
 #include <lua.h>
@@ -21,6 +22,7 @@
 #include "alloc.h"
 #include "json.h"
 #include "error.h"
+#include "validate.h"
 
 typedef struct rules_rule {
     char *name, *title, *source, *file;
@@ -64,9 +66,15 @@ struct rules {
     int oom;
     /* Load context: the first declaration error. */
     char *load_err;
+    int loading;           /* the files are running: declarations are taken */
+    uint64_t event_budget; /* instructions for all rules of one event together */
 };
 
 static const char RULES_KEY[] = "obligo.rules";
+
+/* The instructions all rules of one event may use together. The pack's
+ * heaviest event uses less than a tenth of it (README, "Rules: limits"). */
+#define RULES_DEFAULT_EVENT_BUDGET UINT64_C(20000000)
 static const char PERIOD_TAG[] = "obligo.period";
 
 static rules *rules_self(lua_State *L)
@@ -76,6 +84,24 @@ static rules *rules_self(lua_State *L)
     r = lua_touserdata(L, -1);
     lua_pop(L, 1);
     return r;
+}
+
+/* t[name] without running rule code: the contents of a frozen table or an
+ * event view (sandbox_push_contents), read raw; a non-table gives nil. The
+ * declarations and act.* read the tables rules hand them this way, so no
+ * rule code runs while C holds a pointer into the rule set. */
+static int rules_getfield(lua_State *L, int idx, const char *name)
+{
+    idx = lua_absindex(L, idx);
+    if (lua_type(L, idx) != LUA_TTABLE) {
+        lua_pushnil(L);
+        return LUA_TNIL;
+    }
+    sandbox_push_contents(L, idx);
+    lua_pushstring(L, name);
+    int t = lua_rawget(L, -2);
+    lua_remove(L, -2);
+    return t;
 }
 
 /* ---- periods as Lua values ------------------------------------------------ */
@@ -118,13 +144,13 @@ static int rules_to_period(lua_State *L, int idx, period *p)
     if (!lua_istable(L, idx))
         return 0;
     idx = lua_absindex(L, idx);
-    lua_getfield(L, idx, PERIOD_TAG);
+    rules_getfield(L, idx, PERIOD_TAG);
     int ok = lua_toboolean(L, -1);
     lua_pop(L, 1);
     if (!ok)
         return 0;
-    lua_getfield(L, idx, "unit");
-    lua_getfield(L, idx, "n");
+    rules_getfield(L, idx, "unit");
+    rules_getfield(L, idx, "n");
     p->unit = (period_unit)lua_tointeger(L, -2);
     p->n = lua_tointeger(L, -1);
     lua_pop(L, 2);
@@ -161,7 +187,8 @@ static obligo_time rules_check_time(lua_State *L, int idx, const char *what)
     obligo_time t;
     if (!rules_to_time(L, idx, &t))
         luaL_error(L, "%s must be a time (RFC 3339 text or seconds), got %s", what,
-                   lua_type(L, idx) == LUA_TSTRING ? lua_tostring(L, idx) : luaL_typename(L, idx));
+                   lua_type(L, idx) == LUA_TSTRING ? "text that is not a time"
+                                                   : luaL_typename(L, idx));
     return t;
 }
 
@@ -273,24 +300,31 @@ static void rules_push_json(lua_State *L, const cJSON *v, int depth)
     }
 }
 
-/* ---- events as lazy tables -------------------------------------------------
+/* ---- events as lazy, read-only views -------------------------------------
  *
  * A rule reads a handful of an event's fields, so the event is not converted
- * to Lua whole: its objects are tables whose members are converted on first
- * use and then kept (rawset). Each such table holds its cJSON node and the
- * generation of the event it belongs to under light-userdata keys no rule
- * can spell; once the event's rules have run the generation moves on, and a
- * table a rule kept in an upvalue refuses further reads instead of touching
- * freed memory. pairs() and act.* see the whole object (rules_lazy_fill). */
+ * to Lua whole: each object or array of it becomes a view, an empty table
+ * whose members are converted on first use and kept in a hidden cache. The
+ * view holds its cJSON node, the cache and the generation it belongs to
+ * under light-userdata keys no rule can spell. Every rule gets views of its
+ * own (the generation moves on before each rule), so nothing one rule does
+ * with the event reaches another: the views are read-only (__newindex
+ * raises; no string or integer key is ever set in the view itself, so every
+ * assignment reaches __newindex), and a view kept past its rule refuses to
+ * be read instead of touching freed memory. pairs, next, # and act.* see the
+ * whole node through the cache (SANDBOX_CONTENTS). */
 
-static const char RULES_LAZY_META = 0, RULES_LAZY_NODE = 0, RULES_LAZY_GEN = 0;
+static const char RULES_LAZY_META = 0, RULES_LAZY_NODE = 0, RULES_LAZY_GEN = 0,
+                  RULES_LAZY_CACHE = 0;
 
 static void rules_push_lazy(lua_State *L, rules *r, const cJSON *v);
 
-/* The node of the lazy table at idx, or NULL when it is not one. Raises a
- * Lua error for a table of an event whose rules have finished. */
+/* The node of the view at idx, or NULL when it is not one. Raises a Lua
+ * error for a view of a rule that has finished. */
 static const cJSON *rules_lazy_node(lua_State *L, rules *r, int idx)
 {
+    if (lua_type(L, idx) != LUA_TTABLE)
+        return NULL;
     lua_rawgetp(L, idx, &RULES_LAZY_NODE);
     const cJSON *node = lua_touserdata(L, -1);
     lua_pop(L, 1);
@@ -304,79 +338,123 @@ static const cJSON *rules_lazy_node(lua_State *L, rules *r, int idx)
     return node;
 }
 
-static int rules_lazy_index(lua_State *L)
-{
-    rules *r = lua_touserdata(L, lua_upvalueindex(1)); /* no registry lookup per read */
-    const cJSON *node = rules_lazy_node(L, r, 1);
-    if (!node || lua_type(L, 2) != LUA_TSTRING)
-        return 0;
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(node, lua_tostring(L, 2));
-    if (!v)
-        return 0;
-    rules_push_lazy(L, r, v);
-    lua_pushvalue(L, 2);
-    lua_pushvalue(L, -2);
-    lua_rawset(L, 1); /* the next read is a plain table read */
-    return 1;
-}
-
-/* Converts every member not converted yet. */
+/* Converts the members not converted yet into the cache and pushes it. */
 static void rules_lazy_fill(lua_State *L, rules *r, int idx)
 {
     idx = lua_absindex(L, idx);
     const cJSON *node = rules_lazy_node(L, r, idx);
-    for (const cJSON *c = node ? node->child : NULL; c; c = c->next) {
-        lua_getfield(L, idx, c->string); /* through __index: converts and keeps */
-        lua_pop(L, 1);
+    lua_rawgetp(L, idx, &RULES_LAZY_CACHE);
+    int cache = lua_gettop(L);
+    lua_Integer i = 1;
+    for (const cJSON *c = node ? node->child : NULL; c; c = c->next, i++) {
+        if (cJSON_IsArray(node)) {
+            if (lua_rawgeti(L, cache, i) == LUA_TNIL) {
+                lua_pop(L, 1);
+                rules_push_lazy(L, r, c);
+                lua_rawseti(L, cache, i);
+            } else {
+                lua_pop(L, 1);
+            }
+            continue;
+        }
+        lua_pushstring(L, c->string);
+        if (lua_rawget(L, cache) == LUA_TNIL && !cJSON_IsNull(c)) {
+            lua_pop(L, 1);
+            lua_pushstring(L, c->string);
+            rules_push_lazy(L, r, c);
+            lua_rawset(L, cache);
+        } else {
+            lua_pop(L, 1);
+        }
     }
+    sandbox_charge(L, (uint64_t)i * 4);
 }
 
-/* next() over a lazy table, without its two hidden keys. */
-static int rules_lazy_next(lua_State *L)
+static int rules_lazy_index(lua_State *L)
 {
-    lua_settop(L, 2);
-    while (lua_next(L, 1)) {
-        if (lua_type(L, -2) != LUA_TLIGHTUSERDATA)
-            return 2;
-        lua_pop(L, 1); /* a hidden key: go on from it */
+    rules *r = lua_touserdata(L, lua_upvalueindex(1)); /* no registry lookup per read */
+    const cJSON *node = rules_lazy_node(L, r, 1);
+    if (!node)
+        return 0;
+    if (cJSON_IsArray(node)) { /* arrays are read whole: # and ipairs go through them */
+        rules_lazy_fill(L, r, 1);
+        lua_pushvalue(L, 2);
+        lua_rawget(L, -2);
+        return 1;
     }
-    lua_pushnil(L);
+    if (lua_type(L, 2) != LUA_TSTRING)
+        return 0;
+    lua_rawgetp(L, 1, &RULES_LAZY_CACHE);
+    lua_pushvalue(L, 2);
+    if (lua_rawget(L, -2) != LUA_TNIL)
+        return 1;
+    lua_pop(L, 1);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(node, lua_tostring(L, 2));
+    if (!v || cJSON_IsNull(v))
+        return 0;
+    rules_push_lazy(L, r, v);
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, -4); /* the next read is a cache hit */
     return 1;
 }
 
-static int rules_lazy_pairs(lua_State *L)
+static int rules_lazy_newindex(lua_State *L)
+{
+    if (lua_type(L, 2) == LUA_TSTRING)
+        return luaL_error(L,
+                          "the event is read-only (cannot set %s): a rule sees the event as it "
+                          "was received; use a local variable",
+                          lua_tostring(L, 2));
+    return luaL_error(L, "the event is read-only: a rule sees the event as it was received; use "
+                         "a local variable");
+}
+
+/* SANDBOX_CONTENTS of a view: the filled cache. */
+static int rules_lazy_contents(lua_State *L)
 {
     rules_lazy_fill(L, lua_touserdata(L, lua_upvalueindex(1)), 1);
-    lua_pushcfunction(L, rules_lazy_next);
-    lua_pushvalue(L, 1);
-    lua_pushnil(L);
-    return 3;
+    return 1;
+}
+
+static int rules_lazy_len(lua_State *L)
+{
+    rules_lazy_fill(L, lua_touserdata(L, lua_upvalueindex(1)), 1);
+    lua_pushinteger(L, (lua_Integer)lua_rawlen(L, -1));
+    return 1;
 }
 
 static void rules_push_lazy(lua_State *L, rules *r, const cJSON *v)
 {
-    if (!cJSON_IsObject(v)) {
-        rules_push_json(L, v, 1); /* scalars, and arrays (whole: # and ipairs) */
+    if (!cJSON_IsObject(v) && !cJSON_IsArray(v)) {
+        rules_push_json(L, v, 1); /* scalars */
         return;
     }
-    lua_createtable(L, 0, 8);
+    lua_createtable(L, 0, 4);
     lua_pushlightuserdata(L, (void *)v);
     lua_rawsetp(L, -2, &RULES_LAZY_NODE);
     lua_pushinteger(L, r->generation);
     lua_rawsetp(L, -2, &RULES_LAZY_GEN);
+    lua_createtable(L, 0, 0);
+    lua_rawsetp(L, -2, &RULES_LAZY_CACHE);
     lua_rawgetp(L, LUA_REGISTRYINDEX, &RULES_LAZY_META);
     lua_setmetatable(L, -2);
 }
 
 static void rules_install_lazy(lua_State *L, rules *r)
 {
-    lua_createtable(L, 0, 3);
+    lua_createtable(L, 0, 5);
     lua_pushlightuserdata(L, r);
     lua_pushcclosure(L, rules_lazy_index, 1);
     lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, rules_lazy_newindex);
+    lua_setfield(L, -2, "__newindex");
     lua_pushlightuserdata(L, r);
-    lua_pushcclosure(L, rules_lazy_pairs, 1);
-    lua_setfield(L, -2, "__pairs");
+    lua_pushcclosure(L, rules_lazy_len, 1);
+    lua_setfield(L, -2, "__len");
+    lua_pushlightuserdata(L, r);
+    lua_pushcclosure(L, rules_lazy_contents, 1);
+    lua_setfield(L, -2, SANDBOX_CONTENTS);
     lua_pushliteral(L, "event"); /* getmetatable(e) says what it is; setmetatable refuses */
     lua_setfield(L, -2, "__metatable");
     lua_rawsetp(L, LUA_REGISTRYINDEX, &RULES_LAZY_META);
@@ -391,79 +469,177 @@ static cJSON *rules_to_json_fail(rules *r, cJSON *out)
     return NULL;
 }
 
+/* What one conversion has built so far, against its bounds: a table built
+ * as t = {t, t} doubles with every level, so depth alone bounds nothing. */
+#define RULES_RECORD_MAX_VALUES 100000
+#define RULES_RECORD_MAX_BYTES ((size_t)1 << 20)
+
+typedef struct rules_record {
+    long values;
+    size_t bytes;
+} rules_record;
+
+/* Counts a value of n bytes of text; raises when the bounds are passed.
+ * The work is charged to the rule's budget like work done in Lua. */
+static void rules_record_count(lua_State *L, rules_record *rec, size_t n)
+{
+    rec->values++;
+    rec->bytes += n + 8;
+    sandbox_charge(L, 4 + (n >> 5));
+    if (rec->values > RULES_RECORD_MAX_VALUES)
+        luaL_error(L,
+                   "value too large to record: more than %d values (a table that holds the "
+                   "same table many times?)",
+                   RULES_RECORD_MAX_VALUES);
+    if (rec->bytes > RULES_RECORD_MAX_BYTES)
+        luaL_error(L, "value too large to record: more than %d bytes", (int)RULES_RECORD_MAX_BYTES);
+}
+
+/* Raises unless s (n bytes) is text a decision may carry: well-formed
+ * UTF-8 without NUL bytes. what names it in the message. */
+static void rules_check_utf8(lua_State *L, const char *s, size_t n, const char *what)
+{
+    long bad = validate_text_bad(s, n);
+    if (bad >= 0)
+        luaL_error(L, "%s %s (at byte %d): decisions carry UTF-8 text", what,
+                   s[bad] ? "is not valid UTF-8" : "contains a NUL byte", (int)bad);
+}
+
+/* An event view converts as the node it shows: the journaled JSON, exact. */
+static cJSON *rules_view_to_json(lua_State *L, const cJSON *node, rules_record *rec)
+{
+    cJSON *copy = cJSON_Duplicate(node, 1);
+    if (!copy)
+        return NULL;
+    /* count what the copy holds, so a view is charged as a table would be */
+    const cJSON *stack[64];
+    int top = 0;
+    stack[top++] = copy;
+    while (top > 0) {
+        const cJSON *v = stack[--top];
+        rules_record_count(L, rec, cJSON_IsString(v) ? strlen(v->valuestring) : 0);
+        for (const cJSON *c = v->child; c; c = c->next) {
+            if (top < 64)
+                stack[top++] = c;
+            else
+                rules_record_count(L, rec, 0);
+        }
+    }
+    return copy;
+}
+
+static cJSON *rules_to_json_at(lua_State *L, int idx, int depth, rules_record *rec);
+
 /* Converts the Lua value at idx to JSON: tables with keys 1..n become
- * arrays, others objects with string keys. Raises a Lua error for functions
- * and the like, so a rule author learns which value was wrong; returns NULL
- * when memory runs out. A container is held in r->scratch while it is
- * built, so a raise leaks nothing (rules_scratch_sweep). */
+ * arrays, others objects with string keys, in sorted key order so the
+ * same value always gives the same text. Raises a Lua error for functions
+ * and the like, text that is not UTF-8, and values past the bounds above,
+ * so a rule author learns which value was wrong; returns NULL when memory
+ * runs out. A container is held in r->scratch while it is built, so a
+ * raise leaks nothing (rules_scratch_sweep). */
 static cJSON *rules_to_json(lua_State *L, int idx, int depth)
+{
+    rules_record rec = {0};
+    return rules_to_json_at(L, idx, depth, &rec);
+}
+
+static cJSON *rules_to_json_at(lua_State *L, int idx, int depth, rules_record *rec)
 {
     idx = lua_absindex(L, idx);
     if (depth > 32)
         luaL_error(L, "value nested too deeply to record");
+    luaL_checkstack(L, 8, "recording a value");
     switch (lua_type(L, idx)) {
     case LUA_TNIL:
+        rules_record_count(L, rec, 0);
         return cJSON_CreateNull();
     case LUA_TBOOLEAN:
+        rules_record_count(L, rec, 0);
         return cJSON_CreateBool(lua_toboolean(L, idx));
-    case LUA_TNUMBER:
-        return cJSON_CreateNumber(lua_tonumber(L, idx));
-    case LUA_TSTRING:
-        return cJSON_CreateString(lua_tostring(L, idx));
+    case LUA_TNUMBER: {
+        rules_record_count(L, rec, 0);
+        lua_Number d = lua_tonumber(L, idx);
+        if (d != d || d > 1.7976931348623157e308 || d < -1.7976931348623157e308)
+            luaL_error(L, "a number that is not finite (nan or inf) cannot be recorded");
+        return cJSON_CreateNumber(d);
+    }
+    case LUA_TSTRING: {
+        size_t n;
+        const char *str = lua_tolstring(L, idx, &n);
+        rules_record_count(L, rec, n);
+        rules_check_utf8(L, str, n, "a text");
+        return cJSON_CreateString(str);
+    }
     case LUA_TTABLE: {
-        rules_lazy_fill(L, rules_self(L), idx); /* a lazy event table: all of it */
-        lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+        rules *r = rules_self(L); /* may raise: before anything is held */
+        const cJSON *node = r ? rules_lazy_node(L, r, idx) : NULL;
+        if (node)
+            return rules_view_to_json(L, node, rec);
+        sandbox_push_contents(L, idx); /* a frozen table shows its contents */
+        int src = lua_gettop(L);
+        lua_Integer n = (lua_Integer)lua_rawlen(L, src);
         /* An array when every key is 1..n; an empty table is an empty list
-         * (rules write {} for "none yet"); a lazy event object, whose hidden
-         * keys count, stays an object. */
+         * (rules write {} for "none yet"). */
         lua_Integer count = 0;
         lua_pushnil(L);
-        while (lua_next(L, idx)) {
+        while (lua_next(L, src)) {
             count++;
             lua_pop(L, 1);
         }
+        sandbox_charge(L, (uint64_t)count);
         int is_array = count == n;
-        rules *r = rules_self(L); /* may raise: before anything is held */
         cJSON *out = is_array ? cJSON_CreateArray() : cJSON_CreateObject();
         if (!out)
             return NULL;
+        rules_record_count(L, rec, 0);
         if (r)
             cJSON_AddItemToArray(r->scratch, out);
         if (is_array) {
             for (lua_Integer i = 1; i <= n; i++) {
-                lua_rawgeti(L, idx, i);
-                cJSON *c = rules_to_json(L, -1, depth + 1);
+                lua_rawgeti(L, src, i);
+                cJSON *c = rules_to_json_at(L, -1, depth + 1, rec);
                 lua_pop(L, 1);
                 if (!c)
                     return rules_to_json_fail(r, out);
                 cJSON_AddItemToArray(out, c);
             }
+            lua_settop(L, src - 1);
             return r ? cJSON_DetachItemViaPointer(r->scratch, out) : out;
         }
-        lua_pushnil(L);
-        while (lua_next(L, idx)) {
+        sandbox_push_sorted_keys(L, src, 1); /* keys that are not text or numbers are left out */
+        int keys = lua_gettop(L);
+        lua_Integer nkeys = (lua_Integer)lua_rawlen(L, keys);
+        for (lua_Integer i = 1; i <= nkeys; i++) {
+            lua_rawgeti(L, keys, i);
+            lua_pushvalue(L, -1);
+            lua_rawget(L, src);
+            if (lua_type(L, -1) == LUA_TFUNCTION) {
+                lua_pop(L, 2);
+                continue;
+            }
             char keybuf[32];
             const char *key;
+            size_t klen;
             if (lua_type(L, -2) == LUA_TSTRING) {
-                key = lua_tostring(L, -2);
+                key = lua_tolstring(L, -2, &klen);
+                rules_check_utf8(L, key, klen, "a name");
             } else if (lua_type(L, -2) == LUA_TNUMBER) {
                 snprintf(keybuf, sizeof keybuf, "%lld", (long long)lua_tointeger(L, -2));
                 key = keybuf;
+                klen = strlen(key);
             } else {
-                lua_pop(L, 1);
+                lua_pop(L, 2);
                 continue;
             }
-            if (lua_type(L, -1) == LUA_TFUNCTION) {
-                lua_pop(L, 1);
-                continue;
-            }
-            cJSON *c = rules_to_json(L, -1, depth + 1);
-            lua_pop(L, 1);
+            rules_record_count(L, rec, klen);
+            cJSON *c = rules_to_json_at(L, -1, depth + 1, rec);
             if (!c)
                 return rules_to_json_fail(r, out);
             if (json_put(out, key, c))
                 return rules_to_json_fail(r, out);
+            lua_pop(L, 2);
         }
+        lua_settop(L, src - 1);
         return r ? cJSON_DetachItemViaPointer(r->scratch, out) : out;
     }
     default:
@@ -488,7 +664,7 @@ static void rules_scratch_sweep(rules *r)
 
 static char *rules_opt_string(lua_State *L, int tbl, const char *field)
 {
-    lua_getfield(L, tbl, field);
+    rules_getfield(L, tbl, field);
     char *s = lua_type(L, -1) == LUA_TSTRING ? obligo_strdup(lua_tostring(L, -1)) : NULL;
     lua_pop(L, 1);
     return s;
@@ -542,7 +718,7 @@ static int rules_read_triggers(lua_State *L, int idx, rules_kind *k, rules_trigg
         return 0;
     if (!lua_istable(L, idx))
         return -1;
-    lua_getfield(L, idx, "on");
+    rules_getfield(L, idx, "on");
     int single = !lua_isnil(L, -1);
     lua_pop(L, 1);
     int n = single ? 1 : (int)lua_rawlen(L, idx);
@@ -563,10 +739,23 @@ static int rules_read_triggers(lua_State *L, int idx, rules_kind *k, rules_trigg
     return 0;
 }
 
+/* Declarations grow the arrays of kinds and rules, which the evaluator
+ * walks; they are taken only while the files load. Their tables are read
+ * raw (rules_getfield), so no rule code runs while one is taken. */
+static void rules_check_loading(lua_State *L, rules *r, const char *what, const char *name)
+{
+    if (!r->loading)
+        luaL_error(L,
+                   "%s \"%s\" can only be declared at the top of a rule file, not while an event "
+                   "is judged",
+                   what, name);
+}
+
 static int rules_declare_obligation(lua_State *L)
 {
     rules *r = rules_self(L);
     const char *name = lua_tostring(L, lua_upvalueindex(1));
+    rules_check_loading(L, r, "obligation", name);
     luaL_checktype(L, 1, LUA_TTABLE);
     for (int i = 0; i < r->nkinds; i++)
         if (strcmp(r->kinds[i].name, name) == 0)
@@ -574,14 +763,14 @@ static int rules_declare_obligation(lua_State *L)
                               r->kinds[i].file, r->kinds[i].line);
     rules_kind k;
     memset(&k, 0, sizeof k);
-    lua_getfield(L, 1, "due");
+    rules_getfield(L, 1, "due");
     if (!rules_to_period(L, -1, &k.due))
         return luaL_error(L,
                           "obligation \"%s\" needs due = hours(n), days(n), months(n) or "
                           "years(n)",
                           name);
     lua_pop(L, 1);
-    lua_getfield(L, 1, "remind");
+    rules_getfield(L, 1, "remind");
     if (lua_istable(L, -1)) {
         lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
         if (n > RULES_MAX_REMINDERS)
@@ -589,7 +778,7 @@ static int rules_declare_obligation(lua_State *L)
                               RULES_MAX_REMINDERS);
         for (lua_Integer i = 1; i <= n; i++) {
             lua_rawgeti(L, -1, i);
-            lua_getfield(L, -1, "before");
+            rules_getfield(L, -1, "before");
             if (!rules_to_period(L, -1, &k.reminders[k.nreminders]))
                 return luaL_error(L, "obligation \"%s\": remind entries are before(period)", name);
             k.nreminders++;
@@ -599,31 +788,23 @@ static int rules_declare_obligation(lua_State *L)
         return luaL_error(L, "obligation \"%s\": remind must be a list of before(period)", name);
     }
     lua_pop(L, 1);
-    lua_getfield(L, 1, "once");
+    rules_getfield(L, 1, "once");
     k.once = lua_toboolean(L, -1);
     lua_pop(L, 1);
-    lua_getfield(L, 1, "periodic");
+    rules_getfield(L, 1, "periodic");
     k.periodic = lua_toboolean(L, -1);
     lua_pop(L, 1);
-    lua_getfield(L, 1, "title");
-    lua_getfield(L, 1, "source");
+    rules_getfield(L, 1, "title");
+    rules_getfield(L, 1, "source");
     if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
         return luaL_error(L, "obligation \"%s\" needs a title and a legal source", name);
     lua_pop(L, 2);
-    if (r->nkinds == r->capkinds) {
-        int cap = r->capkinds ? r->capkinds * 2 : 16;
-        rules_kind *nk = obligo_realloc(r->kinds, (size_t)cap * sizeof *nk);
-        if (!nk)
-            return luaL_error(L, "out of memory");
-        r->kinds = nk;
-        r->capkinds = cap;
-    }
     /* Triggers are read last: their strings are owned by k, which is
      * stored right after, so a Lua error in between cannot leak them. */
     static const char *const trigger_fields[RULES_NTRIGGER_KINDS] = {"opened_by", "fulfilled_by",
                                                                      "cancelled_by"};
     for (int t = 0; t < RULES_NTRIGGER_KINDS; t++) {
-        lua_getfield(L, 1, trigger_fields[t]);
+        rules_getfield(L, 1, trigger_fields[t]);
         int bad = rules_read_triggers(L, lua_gettop(L), &k, (rules_trigger_kind)t);
         lua_pop(L, 1);
         if (bad) {
@@ -633,6 +814,16 @@ static int rules_declare_obligation(lua_State *L)
                               "subject = \"data.field\" } or a list of at most %d of them",
                               name, trigger_fields[t], RULES_MAX_TRIGGERS);
         }
+    }
+    if (r->nkinds == r->capkinds) {
+        int cap = r->capkinds ? r->capkinds * 2 : 16;
+        rules_kind *nk = obligo_realloc(r->kinds, (size_t)cap * sizeof *nk);
+        if (!nk) {
+            rules_kind_clear(&k);
+            return luaL_error(L, "out of memory");
+        }
+        r->kinds = nk;
+        r->capkinds = cap;
     }
     k.name = obligo_strdup(name);
     k.title = rules_opt_string(L, 1, "title");
@@ -646,22 +837,23 @@ static int rules_declare_rule(lua_State *L)
 {
     rules *r = rules_self(L);
     const char *name = lua_tostring(L, lua_upvalueindex(1));
+    rules_check_loading(L, r, "rule", name);
     luaL_checktype(L, 1, LUA_TTABLE);
     for (int i = 0; i < r->nrules; i++)
         if (strcmp(r->rules[i].name, name) == 0)
             return luaL_error(L, "rule \"%s\" is declared twice (first at %s:%d)", name,
                               r->rules[i].file, r->rules[i].line);
-    lua_getfield(L, 1, "run");
+    rules_getfield(L, 1, "run");
     if (!lua_isfunction(L, -1))
         return luaL_error(L, "rule \"%s\" needs run = function(e, act, state) ... end", name);
     lua_pop(L, 1);
-    lua_getfield(L, 1, "title");
-    lua_getfield(L, 1, "source");
+    rules_getfield(L, 1, "title");
+    rules_getfield(L, 1, "source");
     if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
         return luaL_error(L, "rule \"%s\" needs a title and a legal source", name);
     lua_pop(L, 2);
     /* on = "type" or { "type", ... } */
-    lua_getfield(L, 1, "on");
+    rules_getfield(L, 1, "on");
     int non = 0;
     if (lua_type(L, -1) == LUA_TSTRING)
         non = 1;
@@ -700,7 +892,7 @@ static int rules_declare_rule(lua_State *L)
     rr->title = rules_opt_string(L, 1, "title");
     rr->source = rules_opt_string(L, 1, "source");
     rules_where(L, &rr->file, &rr->line);
-    lua_getfield(L, 1, "run");
+    rules_getfield(L, 1, "run");
     rr->run_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     return 0;
 }
@@ -742,6 +934,29 @@ static cJSON *rules_decision(lua_State *L, const char *op)
     return d;
 }
 
+/* What a decision may carry, as the API promises: well-formed UTF-8
+ * without NUL bytes, and names and subjects of a bounded size. */
+#define RULES_MAX_NAME 256      /* alert kinds, register names and keys, state ns/keys */
+#define RULES_MAX_SUBJECT 1024  /* as an event's source */
+#define RULES_MAX_MESSAGE 16384 /* alert messages, rationales, reasons */
+
+/* The text argument at idx (a string or a number), checked; raises with
+ * what the rule passed wrong, naming the argument, never quoting it. */
+static const char *rules_text_arg(lua_State *L, int idx, const char *fn, const char *what,
+                                  size_t max)
+{
+    size_t n;
+    const char *s = luaL_checklstring(L, idx, &n);
+    if (n == 0 || n > max)
+        luaL_error(L, "%s: the %s must be 1 to %d bytes of text (got %d bytes)", fn, what, (int)max,
+                   (int)n);
+    long bad = validate_text_bad(s, n);
+    if (bad >= 0)
+        luaL_error(L, "%s: the %s %s (at byte %d): decisions carry UTF-8 text", fn, what,
+                   s[bad] ? "is not valid UTF-8" : "contains a NUL byte", (int)bad);
+    return s;
+}
+
 static void rules_add_time(cJSON *d, const char *name, obligo_time t)
 {
     cJSON_AddNumberToObject(d, name, (double)t);
@@ -752,7 +967,7 @@ static int rules_opt_time(lua_State *L, int idx, const char *field, obligo_time 
 {
     if (!lua_istable(L, idx))
         return 0;
-    lua_getfield(L, idx, field);
+    rules_getfield(L, idx, field);
     int ok = 0;
     if (!lua_isnil(L, -1)) {
         char what[64];
@@ -779,9 +994,10 @@ static void rules_add_opt_text(lua_State *L, cJSON *d, int opts, const char *fie
 {
     if (!lua_istable(L, opts))
         return;
-    lua_getfield(L, opts, field);
+    rules_getfield(L, opts, field);
     if (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER)
-        cJSON_AddStringToObject(d, field, lua_tostring(L, -1));
+        cJSON_AddStringToObject(d, field,
+                                rules_text_arg(L, lua_gettop(L), "act", field, RULES_MAX_MESSAGE));
     lua_pop(L, 1);
 }
 
@@ -789,7 +1005,7 @@ static void rules_add_opt_data(lua_State *L, cJSON *d, int opts)
 {
     if (!lua_istable(L, opts))
         return;
-    lua_getfield(L, opts, "data");
+    rules_getfield(L, opts, "data");
     if (lua_istable(L, -1)) {
         cJSON *j = rules_to_json(L, -1, 0);
         if (json_put(d, "data", j)) {
@@ -806,13 +1022,13 @@ static void rules_add_opt_data(lua_State *L, cJSON *d, int opts)
 static int rules_act_open(lua_State *L)
 {
     const rules_kind *k = rules_check_kind(L, 1);
-    const char *subject = luaL_checkstring(L, 2);
+    const char *subject = rules_text_arg(L, 2, "act", "subject", RULES_MAX_SUBJECT);
     obligo_time from;
     if (!rules_opt_time(L, 3, "from", &from))
         return luaL_error(L, "act.open(\"%s\", ...) needs { from = time }", k->name);
     period p = k->due;
     if (lua_istable(L, 3)) {
-        lua_getfield(L, 3, "due");
+        rules_getfield(L, 3, "due");
         if (!lua_isnil(L, -1) && !rules_to_period(L, -1, &p))
             return luaL_error(L, "act.open: due must be a period such as days(14)");
         lua_pop(L, 1);
@@ -839,7 +1055,7 @@ static int rules_act_open(lua_State *L)
 static int rules_act_fulfil(lua_State *L)
 {
     const rules_kind *k = rules_check_kind(L, 1);
-    const char *subject = luaL_checkstring(L, 2);
+    const char *subject = rules_text_arg(L, 2, "act", "subject", RULES_MAX_SUBJECT);
     obligo_time at;
     if (!rules_opt_time(L, 3, "at", &at))
         return luaL_error(L, "act.fulfil(\"%s\", ...) needs { at = time }", k->name);
@@ -854,7 +1070,7 @@ static int rules_act_fulfil(lua_State *L)
 static int rules_act_cancel(lua_State *L)
 {
     const rules_kind *k = rules_check_kind(L, 1);
-    const char *subject = luaL_checkstring(L, 2);
+    const char *subject = rules_text_arg(L, 2, "act", "subject", RULES_MAX_SUBJECT);
     cJSON *d = rules_decision(L, "cancel");
     cJSON_AddStringToObject(d, "kind", k->name);
     cJSON_AddStringToObject(d, "subject", subject);
@@ -870,13 +1086,13 @@ static int rules_act_cancel(lua_State *L)
 static int rules_act_extend(lua_State *L)
 {
     const rules_kind *k = rules_check_kind(L, 1);
-    const char *subject = luaL_checkstring(L, 2);
+    const char *subject = rules_text_arg(L, 2, "act", "subject", RULES_MAX_SUBJECT);
     obligo_time from;
     period p;
     if (!rules_opt_time(L, 3, "from", &from))
         return luaL_error(L, "act.extend(\"%s\", ...) needs { from = time, due = period }",
                           k->name);
-    lua_getfield(L, 3, "due");
+    rules_getfield(L, 3, "due");
     if (!rules_to_period(L, -1, &p))
         return luaL_error(L, "act.extend: due must be a period such as months(3)");
     lua_pop(L, 1);
@@ -898,19 +1114,20 @@ static int rules_act_extend(lua_State *L)
 /* act.alert(kind, subject, {severity=, message=, data=}) */
 static int rules_act_alert(lua_State *L)
 {
-    const char *kind = luaL_checkstring(L, 1);
-    const char *subject = luaL_checkstring(L, 2);
+    const char *kind = rules_text_arg(L, 1, "act.alert", "kind", RULES_MAX_NAME);
+    const char *subject = rules_text_arg(L, 2, "act.alert", "subject", RULES_MAX_SUBJECT);
     luaL_checktype(L, 3, LUA_TTABLE);
-    lua_getfield(L, 3, "severity");
+    rules_getfield(L, 3, "severity");
     const char *sev = lua_tostring(L, -1);
     if (!sev || (strcmp(sev, "info") && strcmp(sev, "warning") && strcmp(sev, "critical")))
         return luaL_error(L,
                           "act.alert(\"%s\", ...): severity must be info, warning or "
                           "critical",
                           kind);
-    lua_getfield(L, 3, "message");
+    rules_getfield(L, 3, "message");
     if (lua_type(L, -1) != LUA_TSTRING)
         return luaL_error(L, "act.alert(\"%s\", ...) needs a message", kind);
+    rules_text_arg(L, lua_gettop(L), "act.alert", "message", RULES_MAX_MESSAGE);
     cJSON *d = rules_decision(L, "alert");
     cJSON_AddStringToObject(d, "kind", kind);
     cJSON_AddStringToObject(d, "subject", subject);
@@ -925,8 +1142,8 @@ static int rules_act_alert(lua_State *L)
  * merged into the current data. */
 static int rules_act_register(lua_State *L)
 {
-    const char *name = luaL_checkstring(L, 1);
-    const char *key = luaL_checkstring(L, 2);
+    const char *name = rules_text_arg(L, 1, "act.register", "register name", RULES_MAX_NAME);
+    const char *key = rules_text_arg(L, 2, "act.register", "key", RULES_MAX_NAME);
     luaL_checktype(L, 3, LUA_TTABLE);
     /* the decision first: it is held by the pending list, the data is not */
     cJSON *d = rules_decision(L, "register");
@@ -950,8 +1167,8 @@ static int rules_act_register(lua_State *L)
 /* act.set(ns, key, value) — rule state; value nil removes it. */
 static int rules_act_set(lua_State *L)
 {
-    const char *ns = luaL_checkstring(L, 1);
-    const char *key = luaL_checkstring(L, 2);
+    const char *ns = rules_text_arg(L, 1, "act.set", "namespace", RULES_MAX_NAME);
+    const char *key = rules_text_arg(L, 2, "act.set", "key", RULES_MAX_NAME);
     cJSON *d = rules_decision(L, "set");
     cJSON *v = rules_to_json(L, 3, 0);
     if (!v) {
@@ -1140,6 +1357,7 @@ static int rules_install_api(rules *r, const void *unused, char **err)
     rules_set_fn(L, a, "alert", rules_act_alert);
     rules_set_fn(L, a, "register", rules_act_register);
     rules_set_fn(L, a, "set", rules_act_set);
+    sandbox_freeze_table(L, a, "act");
     r->act_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 
     lua_createtable(L, 0, 4);
@@ -1147,6 +1365,7 @@ static int rules_install_api(rules *r, const void *unused, char **err)
     rules_set_fn(L, s, "get", rules_state_get);
     rules_set_fn(L, s, "obligation", rules_state_obligation);
     rules_set_fn(L, s, "register", rules_state_register);
+    sandbox_freeze_table(L, s, "state");
     r->state_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     return 0;
 }
@@ -1160,17 +1379,80 @@ static char *rules_format_error(const sandbox_error *e)
     return obligo_strdup(e->message ? e->message : "error");
 }
 
-static void rules_hash_update(EVP_MD_CTX *md, const char *path)
+/* The whole of a rule file, read once: the bytes hashed into the revision
+ * are the bytes compiled. Returns 0, OBLIGO_EIO or OBLIGO_ENOMEM. */
+#define RULES_MAX_FILE_BYTES ((size_t)4 << 20)
+static int rules_read_file(const char *path, char **out, size_t *len)
 {
+    *out = NULL;
+    *len = 0;
     FILE *fp = fopen(path, "rb");
-    EVP_DigestUpdate(md, path, strlen(path) + 1);
     if (!fp)
-        return;
-    char buf[8192];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, fp)) > 0)
-        EVP_DigestUpdate(md, buf, n);
+        return OBLIGO_EIO;
+    size_t cap = 8192, n = 0;
+    char *buf = obligo_malloc(cap);
+    int rc = buf ? 0 : OBLIGO_ENOMEM;
+    while (!rc) {
+        if (n == cap) {
+            char *nb = cap < RULES_MAX_FILE_BYTES ? obligo_realloc(buf, cap * 2) : NULL;
+            if (!nb) {
+                rc = cap < RULES_MAX_FILE_BYTES ? OBLIGO_ENOMEM : OBLIGO_EIO;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        size_t got = fread(buf + n, 1, cap - n, fp);
+        n += got;
+        if (got == 0) {
+            rc = ferror(fp) ? OBLIGO_EIO : 0;
+            break;
+        }
+    }
     fclose(fp);
+    if (rc) {
+        obligo_free(buf);
+        return rc;
+    }
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+/* Records the names a file passes to policy("name", ...) as a literal, so
+ * `obligo check` knows every policy the rules read, also those read only
+ * inside run or a helper (which never runs at load). */
+static void rules_scan_policy(rules *r, const char *text, size_t len)
+{
+    static const char word[] = "policy";
+    for (size_t i = 0; i + sizeof word < len; i++) {
+        if (memcmp(text + i, word, sizeof word - 1) != 0)
+            continue;
+        if (i > 0 && (isalnum((unsigned char)text[i - 1]) || text[i - 1] == '_' ||
+                      text[i - 1] == '.' || text[i - 1] == ':'))
+            continue;
+        size_t j = i + sizeof word - 1;
+        while (j < len && (text[j] == ' ' || text[j] == '\t'))
+            j++;
+        if (j >= len || text[j] != '(')
+            continue;
+        j++;
+        while (j < len && (text[j] == ' ' || text[j] == '\t'))
+            j++;
+        if (j >= len || (text[j] != '"' && text[j] != '\''))
+            continue;
+        char quote = text[j++];
+        size_t start = j;
+        while (j < len && text[j] != quote && text[j] != '\\' && text[j] != '\n' && j - start < 200)
+            j++;
+        if (j >= len || text[j] != quote || j == start)
+            continue;
+        char name[201];
+        memcpy(name, text + start, j - start);
+        name[j - start] = '\0';
+        if (!cJSON_GetObjectItemCaseSensitive(r->policy_names, name))
+            cJSON_AddTrueToObject(r->policy_names, name);
+    }
 }
 
 /* A plugin's function as rules see it: arguments and result cross the ABI
@@ -1265,6 +1547,32 @@ static int rules_add_plugins(rules *r, const void *plug, char **err)
     return 0;
 }
 
+/* Seals the loaded rule set (sandbox_freeze), with the rules' run functions
+ * as the roots of what is frozen. */
+static int rules_seal_protected(rules *r, const void *unused, char **err)
+{
+    (void)unused;
+    lua_State *L = sandbox_state(r->sb);
+    lua_createtable(L, 0, r->nrules);
+    for (int i = 0; i < r->nrules; i++) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, r->rules[i].run_ref);
+        lua_setfield(L, -2, r->rules[i].name);
+    }
+    char *why = NULL;
+    int rc = sandbox_freeze(r->sb, lua_gettop(L), &why);
+    lua_pop(L, 1);
+    if (rc == OBLIGO_ERULE) {
+        *err = obligo_asprintf("rules: %s", why);
+        obligo_free(why);
+    }
+    return rc;
+}
+
+static int rules_seal(rules *r, char **err)
+{
+    return rules_protected(r, rules_seal_protected, NULL, err);
+}
+
 int rules_load(const char *dir, const cJSON *policy, const sandbox_limits *limits,
                const plugins *plug, rules **out, char **err)
 {
@@ -1273,6 +1581,8 @@ int rules_load(const char *dir, const cJSON *policy, const sandbox_limits *limit
     if (!r)
         return OBLIGO_ENOMEM;
     r->policy = policy;
+    r->event_budget = limits && limits->event_instructions ? limits->event_instructions
+                                                           : RULES_DEFAULT_EVENT_BUDGET;
     r->act_ref = r->state_ref = LUA_NOREF;
     r->policy_names = cJSON_CreateObject();
     r->scratch = cJSON_CreateArray();
@@ -1287,6 +1597,9 @@ int rules_load(const char *dir, const cJSON *policy, const sandbox_limits *limit
     if ((rc = rules_protected(r, rules_install_api, NULL, err)))
         goto fail;
     if (plug && (rc = rules_protected(r, rules_add_plugins, plug, err)))
+        goto fail;
+    /* The DSL and the plugins' modules become standard names: read-only. */
+    if ((rc = sandbox_protect_globals(r->sb)))
         goto fail;
 
     /* "rules/" and "rules" are the same directory; keep paths in messages
@@ -1314,11 +1627,24 @@ int rules_load(const char *dir, const cJSON *policy, const sandbox_limits *limit
         goto fail;
     }
     EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    r->loading = 1;
     for (int i = 0; i < files.n; i++) {
-        rules_hash_update(md, files.path[i]);
+        char *text = NULL;
+        size_t len = 0;
+        rc = rules_read_file(files.path[i], &text, &len);
+        if (rc) {
+            if (rc == OBLIGO_EIO)
+                *err = obligo_asprintf("%s: cannot read the rule file", files.path[i]);
+            EVP_MD_CTX_free(md);
+            goto fail;
+        }
+        EVP_DigestUpdate(md, files.path[i], strlen(files.path[i]) + 1);
+        EVP_DigestUpdate(md, text, len);
+        rules_scan_policy(r, text, len);
         sandbox_error se = {0};
-        if ((rc = sandbox_load_file(r->sb, files.path[i], &se)) == 0)
+        if ((rc = sandbox_load_buffer(r->sb, text, len, files.path[i], &se)) == 0)
             rc = sandbox_call(r->sb, 0, 0, &se);
+        obligo_free(text);
         if (rc) {
             *err = rules_format_error(&se);
             sandbox_error_clear(&se);
@@ -1327,7 +1653,12 @@ int rules_load(const char *dir, const cJSON *policy, const sandbox_limits *limit
             goto fail;
         }
     }
+    r->loading = 0;
     rules_scratch_sweep(r); /* what a failed declaration left */
+    if ((rc = rules_seal(r, err))) {
+        EVP_MD_CTX_free(md);
+        goto fail;
+    }
     /* the policy values judge events as much as the files do */
     char *policy_text = policy ? cJSON_PrintUnformatted(policy) : NULL;
     if (policy_text)
@@ -1466,17 +1797,28 @@ static int rules_subscribed(const rules_rule *rr, const char *type)
     return 0;
 }
 
-static int rules_add_error(cJSON *errors, const rules_rule *rr, const sandbox_error *se)
+/* Appends {rule, file, line, message} to errors. Every member is there or
+ * the call fails: the engine turns each error into an alert and reads them
+ * all. Returns 0 or OBLIGO_ENOMEM (nothing appended). */
+static int rules_error_add(cJSON *errors, const char *rule, const char *file, int line,
+                           const char *message)
 {
     cJSON *e = cJSON_CreateObject();
-    if (!e)
+    if (!e || !cJSON_AddStringToObject(e, "rule", rule) ||
+        !cJSON_AddStringToObject(e, "file", file ? file : "") ||
+        !cJSON_AddNumberToObject(e, "line", line) ||
+        !cJSON_AddStringToObject(e, "message", message ? message : "error") ||
+        !cJSON_AddItemToArray(errors, e)) {
+        cJSON_Delete(e);
         return OBLIGO_ENOMEM;
-    cJSON_AddStringToObject(e, "rule", rr->name);
-    cJSON_AddStringToObject(e, "file", se->file ? se->file : rr->file);
-    cJSON_AddNumberToObject(e, "line", se->line > 0 ? se->line : rr->line);
-    cJSON_AddStringToObject(e, "message", se->message ? se->message : "error");
-    cJSON_AddItemToArray(errors, e);
+    }
     return 0;
+}
+
+static int rules_add_error(cJSON *errors, const rules_rule *rr, const sandbox_error *se)
+{
+    return rules_error_add(errors, rr->name, se->file ? se->file : rr->file,
+                           se->line > 0 ? se->line : rr->line, se->message);
 }
 
 /* The value at a dotted path such as "data.user.id"; NULL when absent. */
@@ -1523,21 +1865,12 @@ static int rules_trigger_decision(const rules_kind *k, rules_trigger_kind t,
     const char *at_text = tr->at ? rules_path_text(event, tr->at, NULL, 0)
                                  : cJSON_GetObjectItemCaseSensitive(event, "time")->valuestring;
     obligo_time at = 0;
-    if (!subject || !at_text || clock_parse_any(at_text, &at)) {
-        cJSON *e = cJSON_CreateObject();
-        if (!e)
-            return OBLIGO_ENOMEM;
-        cJSON_AddStringToObject(e, "rule", rule);
-        cJSON_AddStringToObject(e, "file", k->file ? k->file : "");
-        cJSON_AddNumberToObject(e, "line", k->line);
-        cJSON_AddStringToObject(e, "message",
-                                !subject ? "the event has no subject at the "
-                                           "path the obligation names"
-                                         : "the event has no valid time at the "
-                                           "path the obligation names");
-        cJSON_AddItemToArray(errors, e);
-        return 0;
-    }
+    if (!subject || !at_text || clock_parse_any(at_text, &at))
+        return rules_error_add(errors, rule, k->file, k->line,
+                               !subject ? "the event has no subject at the path the "
+                                          "obligation names"
+                                        : "the event has no valid time at the path the "
+                                          "obligation names");
     cJSON *d = cJSON_CreateObject();
     if (!d)
         return OBLIGO_ENOMEM;
@@ -1679,32 +2012,53 @@ int rules_evaluate(rules *r, const cJSON *event, const rules_state_ops *ops, cJS
     }
     lua_State *L = sandbox_state(r->sb);
     int top = lua_gettop(L);
-    int event_pushed = 0;
     int rc = 0;
     r->ops = ops;
     int nrun = dispatch ? dispatch->nrules : r->nrules;
+    /* The event's budget is shared out before any rule runs, evenly among
+     * the rules it reaches: together they cannot use more, and no rule can
+     * spend what another was given. */
+    int nsub = 0;
+    for (int n = 0; n < nrun; n++)
+        nsub += dispatch || rules_subscribed(&r->rules[n], type->valuestring);
+    uint64_t share = nsub ? r->event_budget / (uint64_t)nsub : 0;
+    sandbox_set_budget(r->sb, share && share < sandbox_budget(r->sb) ? share : 0);
     for (int n = 0; n < nrun && !rc; n++) {
-        rules_rule *rr = &r->rules[dispatch ? dispatch->rules[n] : n];
-        if (!dispatch && !rules_subscribed(rr, type->valuestring))
+        /* An index, not a pointer: rule code runs before it is used again. */
+        int ri = dispatch ? dispatch->rules[n] : n;
+        if (!dispatch && !rules_subscribed(&r->rules[ri], type->valuestring))
             continue;
-        if (!event_pushed) {
-            if ((rc = rules_push_event(L, r, event)))
-                break;
-            event_pushed = lua_gettop(L);
-        }
+        r->generation++; /* each rule gets views of its own (rules_push_lazy) */
+        if ((rc = rules_push_event(L, r, event)))
+            break;
+        int event_at = lua_gettop(L);
         r->pending = cJSON_CreateArray();
         if (!r->pending) {
             rc = OBLIGO_ENOMEM;
             break;
         }
-        r->current_rule = rr->name;
+        r->current_rule = r->rules[ri].name;
         r->oom = 0;
-        lua_rawgeti(L, LUA_REGISTRYINDEX, rr->run_ref);
-        lua_pushvalue(L, event_pushed);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, r->rules[ri].run_ref);
+        lua_pushvalue(L, event_at);
         lua_rawgeti(L, LUA_REGISTRYINDEX, r->act_ref);
         lua_rawgeti(L, LUA_REGISTRYINDEX, r->state_ref);
         sandbox_error se = {0};
         int crc = sandbox_call(r->sb, 3, 0, &se);
+        char *changed = NULL;
+        if (sandbox_restore(r->sb, &changed) && crc == 0) {
+            /* The rule assigned a file-level variable: put back, and the
+             * rule fails, or the next event would see what this one left. */
+            char *msg = obligo_asprintf(
+                "rule \"%s\" assigned the file-level variable '%s' while an event was "
+                "judged: a rule may not keep anything between events (use a local variable "
+                "inside run, or act.set and state.get); its decisions are left out",
+                r->rules[ri].name, changed ? changed : "?");
+            sandbox_error_clear(&se);
+            se.message = msg;
+            crc = msg ? OBLIGO_ERULE : OBLIGO_ENOMEM;
+        }
+        obligo_free(changed);
         if (crc == 0) {
             /* the rule's decisions count only when it finished */
             cJSON *d;
@@ -1713,7 +2067,7 @@ int rules_evaluate(rules *r, const cJSON *event, const rules_state_ops *ops, cJS
         } else {
             if (r->oom || crc == OBLIGO_ENOMEM)
                 rc = OBLIGO_ENOMEM;
-            else if (rules_add_error(errors, rr, &se))
+            else if (rules_add_error(errors, &r->rules[ri], &se))
                 rc = OBLIGO_ENOMEM;
             sandbox_error_clear(&se);
         }
@@ -1721,9 +2075,11 @@ int rules_evaluate(rules *r, const cJSON *event, const rules_state_ops *ops, cJS
         r->pending = NULL;
         r->current_rule = NULL;
         rules_scratch_sweep(r);
+        lua_settop(L, top);
     }
+    sandbox_set_budget(r->sb, 0);
     r->ops = NULL;
-    r->generation++; /* this event's tables are no longer readable */
+    r->generation++; /* this event's views are no longer readable */
     lua_settop(L, top);
     return rc;
 }

@@ -114,9 +114,8 @@
 #define SB_DECODE_CHARGE_SHIFT 2
 #define SB_ELEMENT_CHARGE 4
 /* The CPU-time backstop (see the top of the file). */
-#define SB_CPU_NS_PER_INSTRUCTION 100
-#define SB_CPU_MIN_NS UINT64_C(1000000000)
-#define SB_CPU_CHECK_TICKS 64 /* reading the clock is a system call (~1 us) */
+#define SB_CPU_NS_PER_INSTRUCTION 25
+#define SB_CPU_MIN_NS UINT64_C(100000000)
 
 #define SB_PATTERN_MAX_LEN 512
 #define SB_SUBJECT_MAX_LEN ((size_t)256 << 10)
@@ -124,6 +123,14 @@
 #define SB_PATTERN_MAX_DEPTH 200 /* nested matcher calls, as lstrlib's MAXCCALLS */
 
 #define SB_BUDGET_MSG "instruction budget exceeded"
+/* A string object is a header (TString), the text and a NUL; the header's
+ * size is measured when the state is built (sb_setup), this is the guess
+ * until then. */
+#define SB_STRING_HEADER_GUESS 24
+#define SB_PROBE_LEN 100 /* a long string: short ones (<= 40 bytes) are laid out otherwise */
+/* sb_charge looks at the clock once per this many calls: the pattern
+ * matcher charges every step. */
+#define SB_CHARGE_CLOCK_CALLS 256
 
 /* Standard functions we keep but wrap: the wrapper calls the original C
  * function directly (they have no upvalues), so its argument errors still
@@ -158,19 +165,31 @@ struct sandbox {
     bool starved;  /* the process, not the cap, refused memory during the call */
     uint64_t budget;
     uint64_t used;
-    bool armed;            /* the budget counts (inside sandbox_call) */
-    bool exceeded;         /* the budget is spent; the hook fires every instruction */
-    bool out_of_time;      /* ... by the CPU-time backstop */
-    unsigned ticks;        /* hook ticks since the last CPU-time check */
-    uint64_t cpu_start_ns; /* 0: no backstop in this call */
-    uint64_t cpu_limit_ns; /* 0: no backstop */
-    int depth;             /* nested sandbox_call level */
+    bool armed;              /* the budget counts (inside sandbox_call) */
+    bool exceeded;           /* the budget is spent; the hook fires every instruction */
+    bool out_of_time;        /* ... by the CPU-time backstop */
+    uint64_t cpu_start_ns;   /* thread CPU time at the first hook tick; 0: not read yet */
+    uint64_t wall_start_ns;  /* monotonic time at the first hook tick */
+    uint64_t cpu_limit_ns;   /* of the current call; 0: no backstop */
+    uint64_t default_budget; /* the limits' instructions per call */
+    uint64_t next_budget;    /* sandbox_set_budget's, for the next call; 0: the default */
+    unsigned charges;        /* sb_charge calls since the last look at the clock */
+    int depth;               /* nested sandbox_call level */
     size_t max_string;
-    sb_capture *capture; /* the current call's, for the message handler */
+    /* A string longer than max_string was refused by the allocator in this
+     * call: its size, and where the rule was when it asked for it. */
+    int string_refused;
+    char string_file[LUA_IDSIZE];
+    int string_line;
+    bool sealed;          /* sandbox_freeze ran: globals are read-only during calls */
+    bool probing;         /* sb_setup measures string_header */
+    size_t string_header; /* bytes a string object takes beyond its text and NUL */
+    sb_capture *capture;  /* the current call's, for the message handler */
     lua_CFunction orig[SB_W_COUNT];
 };
 
 static void sb_hook(lua_State *L, lua_Debug *ar);
+static void sb_format_args(lua_State *L);
 
 static sandbox *sb_from(lua_State *L)
 {
@@ -186,6 +205,29 @@ static void sb_add_used(sandbox *sb, uint64_t n)
 
 /* ---- memory ------------------------------------------------------------ */
 
+/* Records where a rule asked for a string that is too long. Called from the
+ * allocator, so it must not allocate: lua_getstack and lua_getinfo with
+ * "Sl" only read the call chain. */
+static void sb_string_refused(sandbox *sb)
+{
+    if (sb->string_refused)
+        return; /* the retry after a collection: the first place is kept */
+    sb->string_refused = 1;
+    sb->string_file[0] = '\0';
+    sb->string_line = 0;
+    lua_Debug ar;
+    for (int level = 0; level < 32 && lua_getstack(sb->L, level, &ar); level++) {
+        if (lua_getinfo(sb->L, "Sl", &ar) && ar.currentline > 0) {
+            const char *src = ar.source && (ar.source[0] == '@' || ar.source[0] == '=')
+                                  ? ar.source + 1
+                                  : ar.short_src;
+            snprintf(sb->string_file, sizeof sb->string_file, "%s", src);
+            sb->string_line = ar.currentline;
+            break;
+        }
+    }
+}
+
 /* The lua_Alloc. With ptr NULL, osize is a type tag, not a size. Lua
  * assumes shrinking never fails, so only growth is refused. */
 static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
@@ -199,6 +241,18 @@ static void *sb_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         return NULL;
     }
     if (nsize > old) {
+        /* With ptr NULL, osize is the type of the new object: a string
+         * longer than max_string is refused wherever it is built (the `..`
+         * operator, string.pack, upper, table.concat, ...), not only by
+         * the functions that check their own result. */
+        if (!ptr && osize == LUA_TSTRING) {
+            if (sb->probing)
+                sb->string_header = nsize - SB_PROBE_LEN - 1;
+            if (sb->armed && nsize > sb->max_string + sb->string_header + 1) {
+                sb_string_refused(sb);
+                return NULL; /* Lua collects garbage, retries, then raises LUA_ERRMEM */
+            }
+        }
         size_t cap = sb->mem_cap + (sb->headroom ? SB_HANDLER_HEADROOM : 0);
         size_t grow = nsize - old;
         if (sb->mem_used > cap || grow > cap - sb->mem_used)
@@ -232,43 +286,57 @@ static int sb_budget_raise(lua_State *L, sandbox *sb)
     return luaL_error(L, SB_BUDGET_MSG);
 }
 
-/* Charges n instructions of work done in C; raises once the budget is spent.
- * Outside sandbox_call nothing is counted. */
-static void sb_charge(lua_State *L, sandbox *sb, uint64_t n)
-{
-    if (!sb->armed)
-        return;
-    sb_add_used(sb, n);
-    if (sb->used > sb->budget || sb->exceeded)
-        sb_budget_raise(L, sb);
-}
-
-static uint64_t sb_cpu_ns(void)
+static uint64_t sb_clock_ns(clockid_t id)
 {
     struct timespec ts;
-    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+    if (clock_gettime(id, &ts) != 0)
         return 0;
     return (uint64_t)ts.tv_sec * UINT64_C(1000000000) + (uint64_t)ts.tv_nsec;
 }
 
-/* The backstop: has this call used more CPU time than its budget allows? */
+/* The backstop: has this call used more CPU time than its budget allows?
+ *
+ * The thread's CPU time is a system call (~0.8 us here), the monotonic
+ * clock is not (~35 ns, vDSO), and a thread cannot use more CPU time than
+ * time passes. So every look reads the monotonic clock, and the CPU clock
+ * only once that much time has passed: the limit is checked at every hook
+ * tick (1000 instructions) at the price of ~1 % of a plain Lua loop. */
 static bool sb_out_of_time(sandbox *sb)
 {
     if (!sb->cpu_limit_ns)
         return false; /* off */
     if (!sb->cpu_start_ns) {
-        /* The clock is first read at the first hook tick, not when the call
-         * starts: most rules finish within one tick and never pay for the
-         * system call. The backstop then counts from a thousand
-         * instructions in, which is immaterial for a limit of a second. */
-        sb->cpu_start_ns = sb_cpu_ns();
+        /* The clocks are first read at the first hook tick, not when the
+         * call starts: most rules finish within one tick and never pay for
+         * the system call. The backstop then counts from a thousand
+         * instructions in, which is immaterial for its limit. */
+        sb->cpu_start_ns = sb_clock_ns(CLOCK_THREAD_CPUTIME_ID);
+        sb->wall_start_ns = sb_clock_ns(CLOCK_MONOTONIC);
         return false;
     }
-    if (++sb->ticks < SB_CPU_CHECK_TICKS)
+    uint64_t wall = sb_clock_ns(CLOCK_MONOTONIC);
+    if (wall < sb->wall_start_ns || wall - sb->wall_start_ns <= sb->cpu_limit_ns)
         return false;
-    sb->ticks = 0;
-    uint64_t now = sb_cpu_ns();
+    uint64_t now = sb_clock_ns(CLOCK_THREAD_CPUTIME_ID);
     return now > sb->cpu_start_ns && now - sb->cpu_start_ns > sb->cpu_limit_ns;
+}
+
+/* Charges n instructions of work done in C; raises once the budget is spent
+ * or the call is out of CPU time. Outside sandbox_call nothing is counted. */
+static void sb_charge(lua_State *L, sandbox *sb, uint64_t n)
+{
+    if (!sb->armed)
+        return;
+    sb_add_used(sb, n);
+    if (!sb->exceeded && ++sb->charges >= SB_CHARGE_CLOCK_CALLS) {
+        sb->charges = 0;
+        if (sb_out_of_time(sb)) {
+            sb->out_of_time = sb->used <= sb->budget;
+            sb->exceeded = true;
+        }
+    }
+    if (sb->used > sb->budget || sb->exceeded)
+        sb_budget_raise(L, sb);
 }
 
 static void sb_hook(lua_State *L, lua_Debug *ar)
@@ -290,13 +358,26 @@ static void sb_hook(lua_State *L, lua_Debug *ar)
     lua_error(L);
 }
 
+/* The CPU-time limit of a call with this instruction budget. */
+static uint64_t sb_cpu_limit(uint64_t budget)
+{
+    if (SB_CPU_NS_PER_INSTRUCTION == 0)
+        return 0;
+    uint64_t per = SB_CPU_NS_PER_INSTRUCTION;
+    uint64_t ns = budget > UINT64_MAX / per ? UINT64_MAX : budget * per;
+    return ns < SB_CPU_MIN_NS ? SB_CPU_MIN_NS : ns;
+}
+
 static void sb_arm(sandbox *sb)
 {
+    sb->budget = sb->next_budget ? sb->next_budget : sb->default_budget;
+    sb->cpu_limit_ns = sb_cpu_limit(sb->budget);
     sb->used = 0;
     sb->exceeded = false;
     sb->out_of_time = false;
-    sb->ticks = 0;
+    sb->charges = 0;
     sb->cpu_start_ns = 0; /* read lazily by the hook */
+    sb->string_refused = 0;
     sb->armed = true;
     lua_sethook(sb->L, sb_hook, LUA_MASKCOUNT, SB_HOOK_INTERVAL);
 }
@@ -1157,6 +1238,9 @@ static int sb_wrapped(lua_State *L)
     lua_Integer from = 0;
 
     switch (w) {
+    case SB_W_FORMAT:
+        sb_format_args(L);
+        break;
     case SB_W_SETMETATABLE:
         if (lua_type(L, 2) == LUA_TTABLE) {
             lua_pushliteral(L, "__gc");
@@ -1280,27 +1364,9 @@ static int sb_lib_newindex(lua_State *L)
     return luaL_error(L, "the %s library is read-only in rules", lib);
 }
 
-/* Iterator of a proxy's __pairs. Upvalue: the real table, which it never
- * returns. */
-static int sb_lib_next(lua_State *L)
-{
-    lua_settop(L, 2);
-    if (lua_next(L, lua_upvalueindex(1)))
-        return 2;
-    lua_pushnil(L);
-    return 1;
-}
-
-static int sb_lib_pairs(lua_State *L)
-{
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_pushcclosure(L, sb_lib_next, 1);
-    lua_pushvalue(L, 1);
-    lua_pushnil(L);
-    return 3;
-}
-
-/* Pushes the read-only proxy for the real table at index real. */
+/* Pushes the read-only proxy for the real table at index real. pairs,
+ * next and rawlen see the real table's contents through SANDBOX_CONTENTS
+ * (sb_push_contents) but never get the table itself. */
 static void sb_push_lib_proxy(lua_State *L, int real, const char *name)
 {
     lua_newtable(L);
@@ -1312,17 +1378,25 @@ static void sb_push_lib_proxy(lua_State *L, int real, const char *name)
     lua_pushcclosure(L, sb_lib_newindex, 2);
     lua_setfield(L, -2, "__newindex");
     lua_pushvalue(L, real);
-    lua_pushcclosure(L, sb_lib_pairs, 1);
-    lua_setfield(L, -2, "__pairs");
+    lua_setfield(L, -2, SANDBOX_CONTENTS);
     lua_pushboolean(L, 0);
     lua_setfield(L, -2, "__metatable");
     lua_setmetatable(L, -2);
 }
 
-/* __newindex of _G. Upvalue: the hidden table of standard names. */
+/* __newindex of _G. Upvalue: the hidden table of standard names. Once the
+ * sandbox is sealed (sandbox_freeze), no call may create a global: it
+ * would outlive the event and let one event's judgement depend on another. */
 static int sb_global_newindex(lua_State *L)
 {
-    if (sb_from(L)->depth > 0 && lua_type(L, 2) == LUA_TSTRING) {
+    sandbox *sb = sb_from(L);
+    if (sb->depth > 0 && sb->sealed)
+        return luaL_error(L,
+                          "cannot assign to global '%s' while an event is judged: a rule may "
+                          "not keep anything between events (use a local variable, or "
+                          "act.set and state.get)",
+                          lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "?");
+    if (sb->depth > 0 && lua_type(L, 2) == LUA_TSTRING) {
         lua_pushvalue(L, 2);
         if (lua_rawget(L, lua_upvalueindex(1)) != LUA_TNIL)
             return luaL_error(L,
@@ -1334,6 +1408,582 @@ static int sb_global_newindex(lua_State *L)
     lua_settop(L, 3);
     lua_rawset(L, 1);
     return 0;
+}
+
+/* ---- sealing: read-only tables, a defined order, file state kept --------- *
+ *
+ * Rules must be a pure function of the event, the rule set and `state`, so
+ * that judging the same journal again (after a restart, on another machine,
+ * in `obligo replay`) decides the same. Three things stood in the way:
+ *
+ *   - tables shared by every event (act, state, plugin modules, tables a
+ *     file builds at its top level) could be changed by one rule for the
+ *     others and for later events. They are frozen in place: the contents
+ *     move to a hidden table behind a locked metatable whose __newindex
+ *     raises. The metatable's SANDBOX_CONTENTS field lets pairs, next,
+ *     rawlen and the engine's own conversion (rules.c) see the contents
+ *     without ever handing the hidden table to a rule;
+ *   - pairs and next walk a table in hash order, which depends on the
+ *     string hash seed (random per state) and on addresses. Here they walk
+ *     keys sorted: numbers, then strings (bytewise), then false and true;
+ *     other keys have no defined order and are refused;
+ *   - tostring and string.format's %p showed addresses: tostring gives the
+ *     type's name for tables and functions, %p is refused.
+ *
+ * What a table freeze cannot cover is a file-level local assigned from run
+ * (`counter = counter + 1` on an upvalue). sandbox_freeze records every
+ * upvalue reachable from the rule set, and sandbox_restore, called after
+ * each call, puts back any that changed and says which: the caller turns
+ * that into the rule's error. */
+
+static const char SB_STD_KEY = 0, SB_SNAP_KEY = 0;
+
+void sandbox_push_contents(lua_State *L, int idx)
+{
+    idx = lua_absindex(L, idx);
+    if (lua_type(L, idx) == LUA_TTABLE && lua_getmetatable(L, idx)) {
+        lua_pushliteral(L, SANDBOX_CONTENTS);
+        int t = lua_rawget(L, -2);
+        if (t == LUA_TTABLE) {
+            lua_remove(L, -2);
+            return;
+        }
+        if (t == LUA_TFUNCTION) {
+            lua_remove(L, -2);
+            lua_pushvalue(L, idx);
+            lua_call(L, 1, 1);
+            return;
+        }
+        lua_pop(L, 2);
+    }
+    lua_pushvalue(L, idx);
+}
+
+typedef struct sb_key {
+    int kind; /* 0 number, 1 string, 2 boolean */
+    int isint;
+    lua_Integer i;
+    lua_Number d;
+    const char *s;
+    size_t len;
+    lua_Integer pos; /* in the table of keys in next() order */
+} sb_key;
+
+static int sb_key_cmp(const void *pa, const void *pb)
+{
+    const sb_key *a = pa, *b = pb;
+    if (a->kind != b->kind)
+        return a->kind < b->kind ? -1 : 1;
+    if (a->kind == 1) {
+        int c = memcmp(a->s, b->s, a->len < b->len ? a->len : b->len);
+        if (c)
+            return c;
+        return a->len < b->len ? -1 : a->len > b->len;
+    }
+    if (a->kind == 2)
+        return (int)a->i - (int)b->i;
+    if (a->isint && b->isint)
+        return a->i < b->i ? -1 : a->i > b->i;
+    lua_Number x = a->isint ? (lua_Number)a->i : a->d, y = b->isint ? (lua_Number)b->i : b->d;
+    if (x != y)
+        return x < y ? -1 : 1;
+    return b->isint - a->isint; /* 1 and 1.0 cannot both be keys; stay total */
+}
+
+void sandbox_push_sorted_keys(lua_State *L, int idx, int skip_unordered)
+{
+    idx = lua_absindex(L, idx);
+    luaL_checkstack(L, 6, "sorting keys");
+    lua_Integer n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        n++;
+        lua_pop(L, 1);
+    }
+    lua_createtable(L, (int)(n < INT_MAX ? n : INT_MAX), 0);
+    int keys = lua_gettop(L);
+    sb_key *a = lua_newuserdatauv(L, (size_t)n * sizeof *a + 1, 0); /* collected, never leaked */
+    lua_Integer m = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        sb_key k = {0};
+        switch (lua_type(L, -1)) {
+        case LUA_TNUMBER:
+            k.kind = 0;
+            k.isint = lua_isinteger(L, -1);
+            if (k.isint)
+                k.i = lua_tointeger(L, -1);
+            else
+                k.d = lua_tonumber(L, -1);
+            break;
+        case LUA_TSTRING:
+            k.kind = 1;
+            k.s = lua_tolstring(L, -1, &k.len); /* kept alive by the keys table */
+            break;
+        case LUA_TBOOLEAN:
+            k.kind = 2;
+            k.i = lua_toboolean(L, -1);
+            break;
+        default:
+            if (skip_unordered)
+                continue;
+            luaL_error(L,
+                       "pairs: a key of type %s has no defined order in rules (use strings or "
+                       "numbers as keys)",
+                       luaL_typename(L, -1));
+        }
+        if (m == n)
+            luaL_error(L, "pairs: the table changed while its keys were read");
+        k.pos = ++m;
+        a[m - 1] = k;
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, keys, m);
+    }
+    uint64_t bits = 1;
+    while (((uint64_t)m >> bits) != 0)
+        bits++;
+    sb_charge(L, sb_from(L), sb_elements((uint64_t)m * bits));
+    qsort(a, (size_t)m, sizeof *a, sb_key_cmp);
+    lua_createtable(L, (int)(m < INT_MAX ? m : INT_MAX), 0);
+    for (lua_Integer j = 0; j < m; j++) {
+        lua_rawgeti(L, keys, a[j].pos);
+        lua_rawseti(L, -2, j + 1);
+    }
+    lua_replace(L, keys);
+    lua_pop(L, 1); /* the key records */
+}
+
+/* The iterator of pairs. Upvalues: the sorted keys, the table read, the
+ * position reached. */
+static int sb_sorted_iter(lua_State *L)
+{
+    lua_Integer pos = lua_tointeger(L, lua_upvalueindex(3));
+    lua_Integer n = (lua_Integer)lua_rawlen(L, lua_upvalueindex(1));
+    while (++pos <= n) {
+        lua_rawgeti(L, lua_upvalueindex(1), pos);
+        lua_pushvalue(L, -1);
+        if (lua_rawget(L, lua_upvalueindex(2)) != LUA_TNIL) {
+            lua_pushinteger(L, pos);
+            lua_replace(L, lua_upvalueindex(3));
+            return 2;
+        }
+        lua_pop(L, 2); /* removed meanwhile */
+    }
+    lua_pushinteger(L, n);
+    lua_replace(L, lua_upvalueindex(3));
+    lua_pushnil(L);
+    return 1;
+}
+
+/* pairs(t): a table's own __pairs if it has one, else its keys in sorted
+ * order (see above). */
+static int sb_pairs(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    lua_settop(L, 1);
+    sandbox_push_contents(L, 1);
+    if (lua_rawequal(L, 1, 2) && luaL_getmetafield(L, 1, "__pairs") != LUA_TNIL) {
+        lua_pushvalue(L, 1);
+        lua_call(L, 1, 3);
+        return 3;
+    }
+    luaL_checktype(L, 2, LUA_TTABLE);
+    sandbox_push_sorted_keys(L, 2, 0);
+    lua_pushvalue(L, 2);
+    lua_pushinteger(L, 0);
+    lua_pushcclosure(L, sb_sorted_iter, 3);
+    lua_pushvalue(L, 1);
+    lua_pushnil(L);
+    return 3;
+}
+
+/* next(t, k) in the order pairs uses. It sorts on every call, so it is for
+ * "is this table empty?", not for walking big tables (use pairs). */
+static int sb_next(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 2);
+    sandbox_push_contents(L, 1);
+    sandbox_push_sorted_keys(L, 3, 0);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, 4), i = 1;
+    if (!lua_isnil(L, 2)) {
+        for (i = 1; i <= n; i++) {
+            lua_rawgeti(L, 4, i);
+            int same = lua_rawequal(L, -1, 2);
+            lua_pop(L, 1);
+            if (same)
+                break;
+        }
+        if (i > n)
+            return luaL_error(L, "invalid key to 'next'");
+        i++;
+    }
+    sb_charge(L, sb_from(L), sb_elements((uint64_t)i));
+    for (; i <= n; i++) {
+        lua_rawgeti(L, 4, i);
+        lua_pushvalue(L, -1);
+        if (lua_rawget(L, 3) != LUA_TNIL)
+            return 2;
+        lua_pop(L, 2);
+    }
+    lua_pushnil(L);
+    return 1;
+}
+
+static int sb_rawlen(lua_State *L)
+{
+    int t = lua_type(L, 1);
+    luaL_argexpected(L, t == LUA_TTABLE || t == LUA_TSTRING, 1, "table or string");
+    sandbox_push_contents(L, 1);
+    lua_pushinteger(L, (lua_Integer)lua_rawlen(L, -1));
+    return 1;
+}
+
+/* tostring without addresses: a value's own __tostring, else what the
+ * standard one says for nil, booleans, numbers and strings, else the name
+ * of the type ("table", "function"). Pushes the text. */
+static const char *sb_push_text(lua_State *L, int idx)
+{
+    idx = lua_absindex(L, idx);
+    if (luaL_getmetafield(L, idx, "__tostring") != LUA_TNIL) {
+        lua_pop(L, 1);
+        return luaL_tolstring(L, idx, NULL);
+    }
+    switch (lua_type(L, idx)) {
+    case LUA_TNIL:
+    case LUA_TBOOLEAN:
+    case LUA_TNUMBER:
+    case LUA_TSTRING:
+        return luaL_tolstring(L, idx, NULL);
+    default:
+        lua_pushstring(L, luaL_typename(L, idx));
+        return lua_tostring(L, -1);
+    }
+}
+
+static int sb_tostring(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    sb_push_text(L, 1);
+    return 1;
+}
+
+/* Before string.format runs: %p (an address) is refused, and a table or
+ * function given to %s is shown as sb_push_text shows it. */
+static void sb_format_args(lua_State *L)
+{
+    size_t fl;
+    const char *f = luaL_checklstring(L, 1, &fl);
+    int top = lua_gettop(L), arg = 1;
+    for (size_t i = 0; i < fl; i++) {
+        if (f[i] != '%')
+            continue;
+        if (++i < fl && f[i] == '%')
+            continue;
+        arg++;
+        while (i < fl && strchr("-+ #0", f[i]))
+            i++;
+        while (i < fl && (isdigit((unsigned char)f[i]) || f[i] == '.'))
+            i++;
+        if (i >= fl)
+            break;
+        if (f[i] == 'p')
+            luaL_error(L, "string.format: %%p is not available in rules (it shows where a value "
+                          "is in memory)");
+        if (f[i] == 's' && arg <= top && lua_type(L, arg) != LUA_TSTRING &&
+            lua_type(L, arg) != LUA_TNUMBER) {
+            sb_push_text(L, arg);
+            lua_replace(L, arg);
+        }
+    }
+}
+
+/* ---- frozen tables ---- */
+
+/* __newindex of a frozen table. Upvalue: what the table is, for the
+ * message. */
+static int sb_frozen_newindex(lua_State *L)
+{
+    const char *what = lua_tostring(L, lua_upvalueindex(1));
+    if (lua_type(L, 2) == LUA_TSTRING)
+        return luaL_error(L, "%s is read-only (cannot set %s): %s", what, lua_tostring(L, 2),
+                          "tables shared by every event cannot be changed by a rule; copy what "
+                          "you need into a local table");
+    return luaL_error(L,
+                      "%s is read-only: tables shared by every event cannot be changed by a "
+                      "rule; copy what you need into a local table",
+                      what);
+}
+
+static int sb_frozen_len(lua_State *L)
+{
+    sandbox_push_contents(L, 1);
+    lua_pushinteger(L, (lua_Integer)lua_rawlen(L, -1));
+    return 1;
+}
+
+void sandbox_freeze_table(lua_State *L, int idx, const char *what)
+{
+    idx = lua_absindex(L, idx);
+    luaL_checkstack(L, 6, "freezing a table");
+    lua_newtable(L); /* the contents */
+    int contents = lua_gettop(L);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, contents);
+    }
+    lua_pushnil(L);
+    while (lua_next(L, idx)) { /* clearing fields while traversing is allowed */
+        lua_pop(L, 1);
+        lua_pushvalue(L, -1);
+        lua_pushnil(L);
+        lua_rawset(L, idx);
+    }
+    lua_createtable(L, 0, 5);
+    lua_pushvalue(L, contents);
+    lua_setfield(L, -2, "__index");
+    lua_pushstring(L, what ? what : "this table (made when the rule files were loaded)");
+    lua_pushcclosure(L, sb_frozen_newindex, 1);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushcfunction(L, sb_frozen_len);
+    lua_setfield(L, -2, "__len");
+    lua_pushvalue(L, contents);
+    lua_setfield(L, -2, SANDBOX_CONTENTS);
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, idx);
+    lua_settop(L, contents - 1);
+}
+
+/* Moves every name set directly in _G behind its __index (the hidden table
+ * of standard names), so that no rule can assign it; tables among them
+ * are frozen. */
+static void sb_move_globals(lua_State *L)
+{
+    lua_pushglobaltable(L);
+    int g = lua_gettop(L);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &SB_STD_KEY);
+    int std = lua_gettop(L);
+    lua_pushnil(L);
+    while (lua_next(L, g)) {
+        if (lua_type(L, -1) == LUA_TTABLE && lua_type(L, -2) == LUA_TSTRING &&
+            !luaL_getmetafield(L, -1, SANDBOX_CONTENTS)) {
+            const char *what = lua_pushfstring(L, "the global table %s", lua_tostring(L, -2));
+            sandbox_freeze_table(L, -2, what);
+            lua_pop(L, 1);
+        } else if (lua_type(L, -1) == LUA_TTABLE && lua_type(L, -2) == LUA_TSTRING) {
+            lua_pop(L, 1); /* the metafield luaL_getmetafield pushed */
+        }
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, std);
+    }
+    lua_pushnil(L);
+    while (lua_next(L, g)) {
+        lua_pop(L, 1);
+        lua_pushvalue(L, -1);
+        lua_pushnil(L);
+        lua_rawset(L, g);
+    }
+    lua_settop(L, g - 1);
+}
+
+static int sb_protect_globals_protected(lua_State *L)
+{
+    sb_move_globals(L);
+    return 0;
+}
+
+int sandbox_protect_globals(sandbox *sb)
+{
+    lua_State *L = sb->L;
+    lua_pushcfunction(L, sb_protect_globals_protected);
+    if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
+        lua_pop(L, 1);
+        return OBLIGO_ENOMEM;
+    }
+    return 0;
+}
+
+/* The walk of sandbox_freeze. Stack slots of its tables. */
+typedef struct sb_walk {
+    int visited, snap, seen_upvalues, global, std;
+    lua_Integer nsnap;
+    const char *root; /* for messages: where the walk started */
+} sb_walk;
+
+static void sb_walk_value(lua_State *L, sb_walk *w, int idx, int depth)
+{
+    idx = lua_absindex(L, idx);
+    int t = lua_type(L, idx);
+    if (t != LUA_TTABLE && (t != LUA_TFUNCTION || lua_iscfunction(L, idx)))
+        return;
+    if (depth > 100)
+        luaL_error(L, "%s: tables or functions nested too deeply to be kept between events",
+                   w->root);
+    luaL_checkstack(L, 8, "freezing the rule set");
+    if (lua_rawequal(L, idx, w->global) || lua_rawequal(L, idx, w->std))
+        return;
+    lua_pushvalue(L, idx);
+    if (lua_rawget(L, w->visited) != LUA_TNIL) {
+        lua_pop(L, 1);
+        return;
+    }
+    lua_pop(L, 1);
+    lua_pushvalue(L, idx);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, w->visited);
+
+    if (t == LUA_TTABLE) {
+        if (lua_getmetatable(L, idx)) {
+            lua_pushliteral(L, SANDBOX_CONTENTS);
+            int sealed = lua_rawget(L, -2) != LUA_TNIL;
+            lua_pop(L, 2);
+            if (sealed)
+                return; /* already read-only: a library, act, state, a frozen table */
+            luaL_error(L,
+                       "%s: a table with a metatable (setmetatable) is kept between events; "
+                       "rules cannot keep such tables, build them inside run",
+                       w->root);
+        }
+        lua_pushnil(L);
+        while (lua_next(L, idx)) {
+            sb_walk_value(L, w, -2, depth + 1);
+            sb_walk_value(L, w, -1, depth + 1);
+            lua_pop(L, 1);
+        }
+        sandbox_freeze_table(L, idx, NULL);
+        return;
+    }
+    for (int n = 1; lua_getupvalue(L, idx, n); n++) {
+        sb_walk_value(L, w, -1, depth + 1);
+        lua_pushlightuserdata(L, lua_upvalueid(L, idx, n));
+        if (lua_rawget(L, w->seen_upvalues) == LUA_TNIL) {
+            lua_pushlightuserdata(L, lua_upvalueid(L, idx, n));
+            lua_pushboolean(L, 1);
+            lua_rawset(L, w->seen_upvalues);
+            lua_pushvalue(L, idx);
+            lua_rawseti(L, w->snap, ++w->nsnap);
+            lua_pushinteger(L, n);
+            lua_rawseti(L, w->snap, ++w->nsnap);
+            lua_pushvalue(L, -2); /* the upvalue's value */
+            lua_rawseti(L, w->snap, ++w->nsnap);
+        }
+        lua_pop(L, 2);
+    }
+}
+
+/* Argument: the table of roots (rule functions). */
+static int sb_freeze_protected(lua_State *L)
+{
+    int roots = 1;
+    sb_move_globals(L);
+    sb_walk w = {0};
+    lua_pushglobaltable(L);
+    w.global = lua_gettop(L);
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &SB_STD_KEY);
+    w.std = lua_gettop(L);
+    lua_newtable(L);
+    w.visited = lua_gettop(L);
+    lua_newtable(L);
+    w.snap = lua_gettop(L);
+    lua_newtable(L);
+    w.seen_upvalues = lua_gettop(L);
+    lua_pushnil(L);
+    while (lua_next(L, w.std)) {
+        w.root = lua_type(L, -2) == LUA_TSTRING
+                     ? lua_pushfstring(L, "global '%s'", lua_tostring(L, -2))
+                     : lua_pushliteral(L, "a global");
+        sb_walk_value(L, &w, -2, 0);
+        lua_pop(L, 2);
+    }
+    if (lua_type(L, roots) == LUA_TTABLE) {
+        lua_pushnil(L);
+        while (lua_next(L, roots)) {
+            w.root = lua_type(L, -2) == LUA_TSTRING
+                         ? lua_pushfstring(L, "rule \"%s\"", lua_tostring(L, -2))
+                         : lua_pushliteral(L, "a rule");
+            sb_walk_value(L, &w, -2, 0);
+            lua_pop(L, 2);
+        }
+    }
+    lua_pushvalue(L, w.snap);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &SB_SNAP_KEY);
+    return 0;
+}
+
+int sandbox_freeze(sandbox *sb, int roots, char **err)
+{
+    lua_State *L = sb->L;
+    *err = NULL;
+    roots = roots ? lua_absindex(L, roots) : 0;
+    lua_pushcfunction(L, sb_freeze_protected);
+    if (roots)
+        lua_pushvalue(L, roots);
+    else
+        lua_pushnil(L);
+    int status = lua_pcall(L, 1, 0, 0);
+    if (status == LUA_OK) {
+        sb->sealed = true;
+        return 0;
+    }
+    if (status == LUA_ERRMEM) {
+        lua_pop(L, 1);
+        return OBLIGO_ENOMEM;
+    }
+    const char *msg = lua_tostring(L, -1);
+    *err = obligo_strdup(msg ? msg : "the rule set could not be sealed");
+    lua_pop(L, 1);
+    return *err ? OBLIGO_ERULE : OBLIGO_ENOMEM;
+}
+
+int sandbox_restore(sandbox *sb, char **name)
+{
+    lua_State *L = sb->L;
+    *name = NULL;
+    if (!sb->sealed || !lua_checkstack(L, 6))
+        return 0;
+    int changed = 0;
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &SB_SNAP_KEY);
+    int snap = lua_gettop(L);
+    lua_Integer n = lua_type(L, snap) == LUA_TTABLE ? (lua_Integer)lua_rawlen(L, snap) : 0;
+    for (lua_Integer i = 1; i + 2 <= n; i += 3) {
+        lua_rawgeti(L, snap, i);
+        lua_rawgeti(L, snap, i + 1);
+        int up = (int)lua_tointeger(L, -1);
+        lua_pop(L, 1);
+        const char *upname = lua_getupvalue(L, -1, up);
+        lua_rawgeti(L, snap, i + 2);
+        if (upname && !lua_rawequal(L, -1, -2)) {
+            if (!changed)
+                *name = obligo_strdup(*upname ? upname : "?");
+            changed = 1;
+            lua_setupvalue(L, -3, up); /* pops the recorded value */
+        } else {
+            lua_pop(L, 1);
+        }
+        lua_pop(L, upname ? 2 : 1);
+    }
+    lua_settop(L, snap - 1);
+    return changed;
+}
+
+void sandbox_charge(lua_State *L, uint64_t instructions)
+{
+    sb_charge(L, sb_from(L), instructions);
+}
+
+void sandbox_set_budget(sandbox *sb, uint64_t instructions)
+{
+    sb->next_budget = instructions;
+}
+
+uint64_t sandbox_budget(const sandbox *sb)
+{
+    return sb->default_budget;
 }
 
 /* ---- building the state --------------------------------------------------- */
@@ -1376,6 +2026,12 @@ static int sb_setup(lua_State *L)
         "print", "rawset",     "rawget", "warn",     NULL,
     };
     sandbox *sb = lua_touserdata(L, 1);
+    char probe[SB_PROBE_LEN];
+    memset(probe, 'x', sizeof probe);
+    sb->probing = true;
+    lua_pushlstring(L, probe, sizeof probe);
+    sb->probing = false;
+    lua_pop(L, 1);
 
     for (const luaL_Reg *lib = libs; lib->name; lib++) {
         luaL_requiref(L, lib->name, lib->func, 1);
@@ -1388,6 +2044,10 @@ static int sb_setup(lua_State *L)
     sb_wrap(L, sb, g, SB_W_SETMETATABLE);
     sb_wrap(L, sb, g, SB_W_TONUMBER);
     sb_set_fn(L, g, "xpcall", sb_xpcall);
+    sb_set_fn(L, g, "pairs", sb_pairs);
+    sb_set_fn(L, g, "next", sb_next);
+    sb_set_fn(L, g, "rawlen", sb_rawlen);
+    sb_set_fn(L, g, "tostring", sb_tostring);
 
     for (int w = 0; w < SB_W_COUNT; w++) {
         if (!sb_wrapped_fns[w].lib)
@@ -1446,6 +2106,8 @@ static int sb_setup(lua_State *L)
         lua_pushnil(L);
         lua_rawset(L, g);
     }
+    lua_pushvalue(L, std);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &SB_STD_KEY);
     lua_createtable(L, 0, 3);
     lua_pushvalue(L, std);
     lua_setfield(L, -2, "__index");
@@ -1465,17 +2127,15 @@ int sandbox_new(const sandbox_limits *limits, sandbox **out)
     if (!sb)
         return OBLIGO_ENOMEM;
     sb->mem_cap = limits && limits->memory_bytes ? limits->memory_bytes : SB_DEFAULT_MEMORY;
-    sb->budget = limits && limits->instructions ? limits->instructions : SB_DEFAULT_INSTRUCTIONS;
+    sb->default_budget =
+        limits && limits->instructions ? limits->instructions : SB_DEFAULT_INSTRUCTIONS;
+    sb->budget = sb->default_budget;
     sb->max_string =
         limits && limits->max_string_bytes ? limits->max_string_bytes : SB_DEFAULT_MAX_STRING;
+    sb->string_header = SB_STRING_HEADER_GUESS;
     if (sb->max_string > INT_MAX)
         sb->max_string = INT_MAX; /* messages print it as an int */
-    if (SB_CPU_NS_PER_INSTRUCTION > 0) {
-        uint64_t per = SB_CPU_NS_PER_INSTRUCTION;
-        sb->cpu_limit_ns = sb->budget > UINT64_MAX / per ? UINT64_MAX : sb->budget * per;
-        if (sb->cpu_limit_ns < SB_CPU_MIN_NS)
-            sb->cpu_limit_ns = SB_CPU_MIN_NS;
-    }
+    sb->cpu_limit_ns = sb_cpu_limit(sb->budget);
 
     sb->L = lua_newstate(sb_alloc, sb);
     if (!sb->L) {
@@ -1811,6 +2471,16 @@ int sandbox_call(sandbox *sb, int nargs, int nresults, sandbox_error *err)
         else
             message = obligo_asprintf(SB_BUDGET_MSG " (the limit is %llu instructions per call)",
                                       (unsigned long long)sb->budget);
+    } else if (status == LUA_ERRMEM && sb->string_refused) {
+        kind = SANDBOX_ERR_RUNTIME;
+        message = obligo_asprintf("string too long: the rule built a string of more than "
+                                  "%zu bytes (the limit is %zu bytes)",
+                                  sb->max_string, sb->max_string);
+        if (sb->string_file[0]) {
+            obligo_free(cap.file);
+            cap.file = obligo_strdup(sb->string_file);
+            cap.line = sb->string_line;
+        }
     } else if (status == LUA_ERRMEM) {
         kind = SANDBOX_ERR_MEMORY;
         message = obligo_asprintf("not enough memory (the limit is %zu bytes)", sb->mem_cap);

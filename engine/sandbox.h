@@ -32,7 +32,10 @@ typedef struct sandbox sandbox;
 typedef struct sandbox_limits {
     size_t memory_bytes;     /* total bytes the state may hold; 0: 64 MiB */
     uint64_t instructions;   /* budget per sandbox_call; 0: 10,000,000 */
-    size_t max_string_bytes; /* largest string rep/format/gsub may build; 0: 1 MiB */
+    size_t max_string_bytes; /* largest string any rule may build; 0: 1 MiB */
+    /* budget for all rules of one event together (rules.c shares it out
+     * evenly among them); 0: 20,000,000 */
+    uint64_t event_instructions;
 } sandbox_limits;
 
 /* A failure inside Lua, as a person should read it. Strings are owned by the
@@ -80,5 +83,50 @@ int sandbox_call(sandbox *sb, int nargs, int nresults, sandbox_error *err);
 size_t sandbox_memory_used(const sandbox *sb);
 
 void sandbox_error_clear(sandbox_error *err);
+
+/* ---- sealing (see sandbox.c, "sealing") ----
+ *
+ * A table whose metatable has this field shows its contents elsewhere:
+ * the field is the table of contents, or a function(t) returning it.
+ * Frozen tables, library proxies and rules.c's event views have it; the
+ * sandbox's pairs, next and rawlen read through it. Rules cannot reach a
+ * metatable, so they cannot reach the contents table either. */
+#define SANDBOX_CONTENTS "__obligo_contents"
+
+/* Pushes the contents of the value at idx (itself when it has none). May
+ * raise (a contents function runs); call inside a protected call. */
+void sandbox_push_contents(lua_State *L, int idx);
+/* Pushes an array of the keys of the table at idx, sorted: numbers, then
+ * strings bytewise, then false and true. A key of another type raises a
+ * Lua error, or is left out when skip_unordered. Charged to the budget. */
+void sandbox_push_sorted_keys(lua_State *L, int idx, int skip_unordered);
+/* Freezes the table at idx in place: its contents move behind a locked
+ * metatable whose __newindex raises "<what> is read-only". May raise. */
+void sandbox_freeze_table(lua_State *L, int idx, const char *what);
+/* Charges work done in C to the running call's budget; raises once it is
+ * spent. Nothing outside a call. */
+void sandbox_charge(lua_State *L, uint64_t instructions);
+
+/* Moves every global the host has set behind _G's __index, so no rule can
+ * assign it (tables among them are frozen). Call after adding the DSL and
+ * before loading rule files. Returns 0 or OBLIGO_ENOMEM. */
+int sandbox_protect_globals(sandbox *sb);
+/* Seals the state once the rule files are loaded: their globals become
+ * read-only, every table reachable from the globals and from the functions
+ * in the table at index roots (0: none) is frozen, and every upvalue
+ * reachable is recorded for sandbox_restore. From then on a call that
+ * assigns a global raises. Returns 0, OBLIGO_ENOMEM, or OBLIGO_ERULE with
+ * *err (caller frees) when the files keep something that cannot be frozen
+ * (a table with a metatable). */
+int sandbox_freeze(sandbox *sb, int roots, char **err);
+/* After a call: puts back every recorded upvalue the call changed (a rule
+ * assigning a file-level local). Returns 1 with *name (caller frees; NULL
+ * on out of memory) naming the first one, or 0 when none changed. */
+int sandbox_restore(sandbox *sb, char **name);
+
+/* The instruction budget of the next calls (0: the limits' default), and
+ * the default. The CPU-time backstop follows the budget. */
+void sandbox_set_budget(sandbox *sb, uint64_t instructions);
+uint64_t sandbox_budget(const sandbox *sb);
 
 #endif

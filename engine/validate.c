@@ -391,13 +391,12 @@ int validate_value(const cJSON *value, const obligo_schema *schema, const char *
 
 /* ---- text ---- */
 
-/* Offset of the first byte of s that does not begin a well-formed UTF-8
- * character (RFC 3629: no overlong forms, no surrogates, nothing above
- * U+10FFFF), or -1 when all of s is well formed. */
-static long validate_utf8_bad(const char *text)
+long validate_text_bad(const char *text, size_t len)
 {
-    const unsigned char *s = (const unsigned char *)text, *p = s;
-    while (*p) {
+    const unsigned char *s = (const unsigned char *)text, *p = s, *end = s + len;
+    while (p < end) {
+        if (*p == 0)
+            return (long)(p - s);
         if (*p < 0x80) {
             p++;
             continue;
@@ -412,8 +411,10 @@ static long validate_utf8_bad(const char *text)
             more = 3, cp = *p & 0x07u, min = 0x10000;
         else
             return (long)(p - s);
+        if (end - p <= more)
+            return (long)(p - s);
         for (int i = 1; i <= more; i++) {
-            if ((p[i] & 0xC0) != 0x80) /* also stops at the terminating NUL */
+            if ((p[i] & 0xC0) != 0x80)
                 return (long)(p - s);
             cp = (cp << 6) | (p[i] & 0x3Fu);
         }
@@ -422,6 +423,14 @@ static long validate_utf8_bad(const char *text)
         p += more + 1;
     }
     return -1;
+}
+
+/* Offset of the first byte of s that does not begin a well-formed UTF-8
+ * character (RFC 3629: no overlong forms, no surrogates, nothing above
+ * U+10FFFF), or -1 when all of s is well formed. */
+static long validate_utf8_bad(const char *text)
+{
+    return validate_text_bad(text, strlen(text));
 }
 
 /* Every member name and string in v (at path) is well-formed UTF-8: JSON

@@ -60,4 +60,9 @@ int validate_value(const cJSON *value, const obligo_schema *schema, const char *
 /* Frees the strings of res and empties it; res may be NULL. */
 void validate_result_clear(validate_result *res);
 
+/* Offset of the first byte of the len bytes at s that is a NUL or does not
+ * begin a well-formed UTF-8 character (RFC 3629), or -1 when there is none.
+ * For text the engine did not parse itself, such as what rules produce. */
+long validate_text_bad(const char *s, size_t len);
+
 #endif

@@ -354,7 +354,26 @@ static void test_huge_strings_refused(void **state)
     expect_failure(sb, "local s = ('x'):rep(1000)\nreturn s:gsub('x', ('y'):rep(2000))",
                    SANDBOX_ERR_RUNTIME, 2, "string.gsub result too large");
     expect_failure(sb, "local s = ('x'):rep(600000)\nreturn string.format('%s%s', s, s)",
-                   SANDBOX_ERR_RUNTIME, 2, "string.format result too large");
+                   SANDBOX_ERR_RUNTIME, 2, "string too long");
+    /* every other way to build a string: the allocator refuses it */
+    expect_failure(sb, "local s = ('x'):rep(600000)\nlocal t = s .. s\nreturn t",
+                   SANDBOX_ERR_RUNTIME, 2,
+                   "string too long: the rule built a string of more than 1048576");
+    expect_failure(sb, "return string.pack('c15000000', '')", SANDBOX_ERR_RUNTIME, 1,
+                   "the limit is 1048576 bytes");
+    expect_failure(sb, "local s = ('x'):rep(600000)\nreturn table.concat({s, s})",
+                   SANDBOX_ERR_RUNTIME, 2, "string too long");
+    expect_failure(sb,
+                   "local t = {}\nfor i = 1, 300 do t[i] = utf8.char(0x10FFFF):rep(1000) end\n"
+                   "return table.concat(t)",
+                   SANDBOX_ERR_RUNTIME, 3, "string too long");
+    expect_failure(sb, "local s = ('x'):rep(1048576)\nreturn s:upper() .. 'y'", SANDBOX_ERR_RUNTIME,
+                   2, "string too long");
+    /* a rule's pcall sees a memory error and may go on; nothing was built */
+    expect_result(sb,
+                  "local s = ('x'):rep(600000)\nlocal ok = pcall(function() return s .. s end)\n"
+                  "return tostring(ok)",
+                  "false");
     expect_usable(sb);
     sandbox_free(sb);
 }
@@ -617,9 +636,10 @@ static void test_memory_cap(void **state)
     expect_usable(sb);
     /* the file is named even though no handler runs for memory errors */
     sandbox_error err = {0};
-    assert_int_equal(
-        run(sb, "rules/mem.lua", "local s = 'x'\nwhile true do s = s .. s end", 0, &err),
-        OBLIGO_ERULE);
+    assert_int_equal(run(sb, "rules/mem.lua",
+                         "local t, s = {}, ('x'):rep(1000)\nfor i = 1, 1e9 do t[i] = s .. i end", 0,
+                         &err),
+                     OBLIGO_ERULE);
     assert_int_equal(err.kind, SANDBOX_ERR_MEMORY);
     assert_string_equal(err.file, "rules/mem.lua");
     assert_non_null(strstr(err.message, "limit is 4194304 bytes"));
