@@ -221,24 +221,35 @@ static void serve_committed(void *ud)
     uv_mutex_unlock(&d->lock);
 }
 
+/* Opens the outbox thread's connection and starts the thread. Returns 0,
+ * or a negative code after saying why on stderr. */
 static int serve_deliverer_start(serve *s)
 {
     serve_deliverer *d = &s->out;
     char *err = NULL;
     d->cfg = &s->cfg;
     d->plugins = s->e.plugins;
-    if (store_open(&d->st, s->cfg.db_path, 0, &err)) {
+    int rc = store_open(&d->st, s->cfg.db_path, 0, &err);
+    if (rc) {
         fprintf(stderr, "obligo serve: %s\n", err ? err : "cannot open the database");
         obligo_free(err);
-        return -1;
+        return rc;
     }
     /* It reads the outbox a page or two at a time: the writer's large
      * page cache would only add to the resident size. */
     sqlite3_exec(d->st.db, "PRAGMA cache_size=-4096", NULL, NULL, NULL);
-    if (uv_mutex_init(&d->lock) || uv_cond_init(&d->wake) ||
-        uv_thread_create(&d->thread, serve_deliver_main, d)) {
+    rc = uv_mutex_init(&d->lock);
+    if (rc == 0 && (rc = uv_cond_init(&d->wake)) != 0)
+        uv_mutex_destroy(&d->lock);
+    if (rc == 0 && (rc = uv_thread_create(&d->thread, serve_deliver_main, d)) != 0) {
+        uv_cond_destroy(&d->wake);
+        uv_mutex_destroy(&d->lock);
+    }
+    if (rc) {
+        fprintf(stderr, "obligo serve: cannot start the alert delivery thread: %s\n",
+                uv_strerror(rc));
         store_close(&d->st);
-        return -1;
+        return error_from_uv(rc);
     }
     d->running = 1;
     return 0;
@@ -1183,12 +1194,19 @@ int cli_serve(int argc, char **argv)
         nofile.rlim_cur = nofile.rlim_max;
         setrlimit(RLIMIT_NOFILE, &nofile);
     }
-    uv_loop_init(&s->loop);
+    int lr = uv_loop_init(&s->loop);
+    if (lr) {
+        fprintf(stderr, "obligo serve: cannot create the event loop: %s\n", uv_strerror(lr));
+        goto out_rd;
+    }
     s->started = (obligo_time)time(NULL);
     if (serve_deliverer_start(s))
         goto out_loop;
-    if (writer_start(&s->loop, &s->e, s->cfg.max_queue_events, serve_on_done, s, &s->w)) {
-        fprintf(stderr, "obligo serve: cannot start the writer thread\n");
+    int wr = writer_start(&s->loop, &s->e, s->cfg.max_queue_events, serve_on_done, s, &s->w, &err);
+    if (wr) {
+        fprintf(stderr, "obligo serve: cannot start the writer thread: %s\n",
+                err ? err : obligo_strerror(wr));
+        obligo_free(err);
         serve_deliverer_stop(s);
         goto out_loop;
     }
@@ -1199,10 +1217,11 @@ int cli_serve(int argc, char **argv)
 
     http_limits limits = {.max_body_bytes = s->cfg.max_body_bytes,
                           .max_connections = s->cfg.max_connections};
-    int hr = http_server_start(&s->loop, host, port, &limits, serve_handle, s, &s->http);
+    int hr = http_server_listen(&s->loop, host, port, &limits, serve_handle, s, &s->http, &err);
     if (hr) {
         fprintf(stderr, "obligo serve: cannot listen on %s: %s\n", s->cfg.listen,
-                hr < -10 ? uv_strerror(hr) : obligo_strerror(hr));
+                err ? err : obligo_strerror(hr));
+        obligo_free(err);
         writer_stop(s->w);
         s->w = NULL;
         serve_deliverer_stop(s);
@@ -1245,6 +1264,7 @@ out_loop:
     uv_loop_close(&s->loop);
     if (s->access)
         fclose(s->access);
+out_rd:
     store_close(&s->rd);
     tokens_cache_free(&s->tokens);
 out_engine:
