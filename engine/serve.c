@@ -1200,6 +1200,23 @@ int cli_serve(int argc, char **argv)
         goto out_rd;
     }
     s->started = (obligo_time)time(NULL);
+    /* Initialised before anything can call serve_arm (each writer result
+     * does), so the timer is a valid handle whatever fails later. */
+    uv_timer_init(&s->loop, &s->deadline);
+    s->deadline.data = s;
+
+    /* The address is taken first: a daemon that cannot listen starts no
+     * thread and writes nothing (the deadlines that fell due while it was
+     * stopped wait for one that can). */
+    http_limits limits = {.max_body_bytes = s->cfg.max_body_bytes,
+                          .max_connections = s->cfg.max_connections};
+    int hr = http_server_listen(&s->loop, host, port, &limits, serve_handle, s, &s->http, &err);
+    if (hr) {
+        fprintf(stderr, "obligo serve: cannot listen on %s: %s\n", s->cfg.listen,
+                err ? err : obligo_strerror(hr));
+        obligo_free(err);
+        goto out_loop;
+    }
     if (serve_deliverer_start(s))
         goto out_loop;
     int wr = writer_start(&s->loop, &s->e, s->cfg.max_queue_events, serve_on_done, s, &s->w, &err);
@@ -1215,20 +1232,6 @@ int cli_serve(int argc, char **argv)
     /* what fell due while the engine was stopped fires now, marked late */
     serve_submit_fire(s, s->started);
 
-    http_limits limits = {.max_body_bytes = s->cfg.max_body_bytes,
-                          .max_connections = s->cfg.max_connections};
-    int hr = http_server_listen(&s->loop, host, port, &limits, serve_handle, s, &s->http, &err);
-    if (hr) {
-        fprintf(stderr, "obligo serve: cannot listen on %s: %s\n", s->cfg.listen,
-                err ? err : obligo_strerror(hr));
-        obligo_free(err);
-        writer_stop(s->w);
-        s->w = NULL;
-        serve_deliverer_stop(s);
-        goto out_loop;
-    }
-    uv_timer_init(&s->loop, &s->deadline);
-    s->deadline.data = s;
     if (s->cfg.access_log) {
         int fd = dup(2);
         s->access = fd >= 0 ? fdopen(fd, "w") : NULL;
@@ -1259,6 +1262,14 @@ int cli_serve(int argc, char **argv)
     uv_run(&s->loop, UV_RUN_DEFAULT);
     rc = 0;
 out_loop:
+    if (s->http) {
+        /* Listening, but a thread could not start. No connection was taken
+         * (the loop has not run): the server is freed with its listener as
+         * the loop below closes it. A server that ran is gone by now
+         * (serve_http_closed). */
+        http_server_stop(s->http, NULL, NULL);
+        s->http = NULL;
+    }
     uv_walk(&s->loop, serve_walk_close, NULL);
     uv_run(&s->loop, UV_RUN_DEFAULT);
     uv_loop_close(&s->loop);
