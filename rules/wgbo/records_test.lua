@@ -12,6 +12,21 @@ test "twintig jaar na de laatste wijziging; een latere wijziging verschuift de t
                     due_at = "2047-01-24T09:00:00Z" } },
 }
 
+test "een oudere wijziging die later binnenkomt, zet de termijn niet terug" {
+  -- Eerst komt de wijziging van 24 januari 2027 binnen, daarna pas (uit een
+  -- tweede systeem) een wijziging van tien jaar eerder. De twintig jaar tellen
+  -- vanaf de laatste wijziging: 24 januari 2047, niet 15 maart 2037.
+  events = {
+    { type = "nl.wgbo.record.changed", time = "2027-01-24T10:00:00+01:00",
+      data = { client_id = "C17", changed_at = "2027-01-24T10:00:00+01:00" } },
+    { type = "nl.wgbo.record.changed", time = "2027-01-25T09:00:00+01:00",
+      data = { client_id = "C17", changed_at = "2017-03-15T10:00:00+01:00" } },
+  },
+  at = "2027-02-01T00:00:00+01:00",
+  obligations = { { kind = "wgbo.retention_review", subject = "C17", status = "open",
+                    due_at = "2047-01-24T09:00:00Z" } },
+}
+
 test "vernietiging op verzoek: drie maanden, vervuld door de vernietiging" {
   events = {
     { type = "nl.avg.request.received", time = "2026-02-26T10:00:00+01:00",
