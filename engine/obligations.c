@@ -34,12 +34,14 @@ static int obl_step_done(sqlite3_stmt *s)
 }
 
 /* The active (open or overdue) obligation of kind+subject: returns 1 and
- * fills id/status/due, 0 when none, or a negative code. */
+ * fills id/status/due and, when starts is not NULL, the instant it runs
+ * from; 0 when none, or a negative code. */
 static int obl_active(store *st, const char *kind, const char *subject, int64_t *id,
-                      char status[16], obligo_time *due)
+                      char status[16], obligo_time *due, obligo_time *starts)
 {
-    sqlite3_stmt *s = store_stmt(st, "SELECT id,status,due_at FROM obligations WHERE kind=?1 AND "
-                                     "subject=?2 AND status IN ('open','overdue')");
+    sqlite3_stmt *s =
+        store_stmt(st, "SELECT id,status,due_at,starts_at FROM obligations WHERE kind=?1 AND "
+                       "subject=?2 AND status IN ('open','overdue')");
     if (!s)
         return OBLIGO_EDB;
     sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
@@ -50,6 +52,8 @@ static int obl_active(store *st, const char *kind, const char *subject, int64_t 
         *id = sqlite3_column_int64(s, 0);
         snprintf(status, 16, "%s", (const char *)sqlite3_column_text(s, 1));
         *due = sqlite3_column_int64(s, 2);
+        if (starts)
+            *starts = sqlite3_column_int64(s, 3);
         found = 1;
     }
     sqlite3_reset(s);
@@ -135,10 +139,22 @@ int obligations_open(action_ctx *ctx, const cJSON *d)
     int has_limit = obl_time(d, "legal_limit", &limit);
     int64_t id;
     char status[16];
-    obligo_time old_due;
-    int rc = obl_active(ctx->st, kind, subject, &id, status, &old_due);
+    obligo_time old_due, old_from;
+    int rc = obl_active(ctx->st, kind, subject, &id, status, &old_due, &old_from);
     if (rc < 0)
         return rc;
+    if (rc == 1 && from <= old_from &&
+        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "latest"))) {
+        /* A declarative trigger's duty runs from the latest event that opens
+         * or renews it, whatever order events arrive in: a record change or
+         * backup report that is older than the one the active obligation
+         * runs from must not pull its due date back, nor renew an overdue
+         * period (closing it "late" as if the duty had been done). An event
+         * at the same instant is not later either: it would re-arm the open
+         * duty to the due date it already has, or close an overdue period
+         * with the very event that started it. */
+        return 0;
+    }
     if (rc == 1 && strcmp(status, "open") == 0) {
         /* Re-arm: the same duty, counted from a new start (a later record
          * change, an earlier report of the same breach). */
@@ -202,7 +218,7 @@ int obligations_fulfil(action_ctx *ctx, const cJSON *d)
     int64_t id;
     char status[16];
     obligo_time due;
-    int rc = obl_active(ctx->st, kind, subject, &id, status, &due);
+    int rc = obl_active(ctx->st, kind, subject, &id, status, &due, NULL);
     if (rc <= 0)
         return rc; /* nothing active: fulfilling twice changes nothing */
     return obl_close(ctx, id, at <= due ? "fulfilled" : "late", at, NULL);
@@ -218,7 +234,7 @@ int obligations_cancel(action_ctx *ctx, const cJSON *d)
     int64_t id;
     char status[16];
     obligo_time due;
-    int rc = obl_active(ctx->st, kind, subject, &id, status, &due);
+    int rc = obl_active(ctx->st, kind, subject, &id, status, &due, NULL);
     if (rc <= 0)
         return rc;
     return obl_close(ctx, id, "cancelled", at, obl_str(d, "rationale"));
@@ -234,7 +250,7 @@ int obligations_extend(action_ctx *ctx, const cJSON *d)
     int64_t id;
     char status[16];
     obligo_time old_due;
-    int rc = obl_active(ctx->st, kind, subject, &id, status, &old_due);
+    int rc = obl_active(ctx->st, kind, subject, &id, status, &old_due, NULL);
     if (rc <= 0)
         return rc;
     sqlite3_stmt *s = store_stmt(ctx->st, "UPDATE obligations SET due_at=?2, legal_limit=?3, "

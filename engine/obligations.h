@@ -17,6 +17,16 @@
 
 #include "actions.h"
 
+/* {"op":"open","kind","subject","from","due_at","legal_limit"?,"remind"?,
+ * "once"?,"latest"?,"data"?} (d is borrowed). With nothing active a new
+ * open obligation starts at `from`. An open one is re-armed from the new
+ * `from`, later or earlier (act.open: an earlier report of the same breach
+ * moves the deadline earlier). An overdue one stays as it is for a "once"
+ * kind and otherwise closes "late" while a new period opens. With "latest"
+ * (every open decision of a declarative trigger, rules.c) the duty runs
+ * from the latest event: a `from` not later than the active obligation's
+ * starts_at changes nothing, neither the row nor its timers. Returns 0 or a
+ * negative code. */
 int obligations_open(action_ctx *ctx, const cJSON *d);
 int obligations_fulfil(action_ctx *ctx, const cJSON *d);
 int obligations_cancel(action_ctx *ctx, const cJSON *d);

@@ -7,6 +7,17 @@
  * months follow EU Regulation 1182/71 art. 3 with the Dutch public holidays
  * computed here (Easter by the anonymous Gregorian algorithm), not listed.
  *
+ * A wall-clock time kept by days or years can land in a DST change. It is
+ * turned back into an instant by clock_from_ams alone, so one rule holds
+ * everywhere (periods.h, rules/README.md section 3): a time that occurs twice
+ * in the autumn is its earlier, summer-time instant; a time that does not
+ * exist in the spring moves forward by the skipped hour. The earlier of the
+ * two autumn instants is the cautious choice for a deadline, and moving a
+ * spring time forward keeps the period from ending before the wall clock has
+ * shown its time. The wall-clock time of a start is itself read from an
+ * instant, so it can be the second 02:30 of an autumn night; a period of
+ * zero returns the start instead of letting the rule move it back an hour.
+ *
  * Any n is accepted. Zero gives the start itself (hours, days, years) or the
  * end of the start day (months); negative n counts backwards, with the
  * month rule still rolling forward to a working day. A result that would
@@ -129,6 +140,8 @@ static obligo_time at_day(int64_t days, const civil *wall)
 
 static obligo_time add_days(obligo_time from, int64_t n)
 {
+    if (n == 0)
+        return from; /* not the first 02:30 when the start is the second */
     civil c;
     clock_to_ams(from, &c);
     int64_t start = clock_days_from_civil(c.year, c.month, c.day);
@@ -140,6 +153,8 @@ static obligo_time add_days(obligo_time from, int64_t n)
 
 static obligo_time add_years(obligo_time from, int64_t n)
 {
+    if (n == 0)
+        return from; /* not the first 02:30 when the start is the second */
     civil c;
     clock_to_ams(from, &c);
     int64_t y;

@@ -5,7 +5,15 @@
  *   The legal outer limit of EU Regulation 1182/71 art. 3(1) does not count
  *   the hour in which the event happens: next full hour + the period.
  * - Days and years keep the Amsterdam wall-clock time (a year from
- *   29 February ends on 28 February).
+ *   29 February ends on 28 February). When that wall-clock time falls in a
+ *   DST change on the day the period ends, one rule decides, the one
+ *   clock_from_ams applies: a time that occurs twice (02:00 to 02:59 on the
+ *   last Sunday of October) is the earlier instant, still summer time
+ *   (+02:00), so the deadline is never the later of two readings; a time that
+ *   does not exist (02:00 to 02:59 on the last Sunday of March) moves forward
+ *   by the hour that is skipped (02:30 becomes 03:30 +02:00). Zero days or
+ *   years give the start itself, also when it is the second 02:30 of an
+ *   autumn night.
  * - Months follow 1182/71 art. 3: the day of the event is not counted; the
  *   period ends at 23:59:59 Amsterdam time on the same-numbered day of the
  *   target month, or on its last day when that day does not exist; when that

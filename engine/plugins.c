@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,31 +23,72 @@
 #include "error.h"
 #include "validate.h"
 
-/* The smallest struct each ABI 1.0 registration may have: everything up to
- * and including its last 1.0 field. */
+/* The smallest struct each ABI 1.0 struct may have: everything up to and
+ * including its last 1.0 field. These name the 1.0 fields on purpose and
+ * must not follow the header when a later minor appends fields: a plugin
+ * built against 1.0 has exactly these, and nothing after them.
+ *
+ * The rule for every versioned struct a plugin hands over (its description
+ * and the five registrations): the host copies min(plugin's struct_size,
+ * host's sizeof) bytes into a struct of its own, zero-fills the rest, and
+ * keeps the plugin's struct_size in the copy. The host's sizeof grows with
+ * every minor, so copying by it would read past the end of every older
+ * plugin's struct. A field added after 1.0 is then read, in the copy, only
+ * through PLUGINS_HAS: the zero fill makes a stray read harmless, the check
+ * makes the default explicit. */
 #define PLUGINS_SIZE_TO(type, field) (offsetof(type, field) + sizeof(((type *)0)->field))
 #define PLUGIN_V1_SIZE PLUGINS_SIZE_TO(obligo_plugin, fini)
-/* A field of a plugin-owned struct is read only when the plugin's struct
- * is large enough to have it. */
+#define PLUGINS_V1_EVENT_TYPE PLUGINS_SIZE_TO(obligo_event_type, description)
+#define PLUGINS_V1_OBLIGATION_KIND PLUGINS_SIZE_TO(obligo_obligation_kind, once)
+#define PLUGINS_V1_RULE_FUNCTION PLUGINS_SIZE_TO(obligo_rule_function, fn)
+#define PLUGINS_V1_ALERT_SINK PLUGINS_SIZE_TO(obligo_alert_sink, deliver)
+#define PLUGINS_V1_INPUT_ADAPTER PLUGINS_SIZE_TO(obligo_input_adapter, convert)
+/* 1 when s (a plugin's struct, or the host's copy of it, which keeps the
+ * plugin's struct_size) is large enough to have `field`: the only way a
+ * field added after 1.0 may be read. */
 #define PLUGINS_HAS(s, type, field) ((s)->struct_size >= PLUGINS_SIZE_TO(type, field))
+/* Copies the plugin's struct *src into the host's dst (see the rule above).
+ * src->struct_size has been checked to be at least the 1.0 size. */
+#define PLUGINS_COPY(dst, src) plugins_copy(&(dst), sizeof(dst), (src), (src)->struct_size)
+
+static void plugins_copy(void *dst, size_t dst_size, const void *src, uint32_t src_size)
+{
+    size_t n = src_size < dst_size ? src_size : dst_size;
+    memcpy(dst, src, n);
+    memset((char *)dst + n, 0, dst_size - n);
+}
 
 struct obligo_host {
     plugins *reg;
     int index; /* in reg->loaded */
     int initialising;
+    /* How many registrations the host refused during init, and why it
+     * refused the first (owned). Any refusal refuses the plugin, also when
+     * its init goes on regardless: a plugin running without part of what
+     * it registers would leave duties unkept. */
+    int refused;
+    char *refusal;
 };
+
+static void plugins_host_free(obligo_host *h)
+{
+    if (h)
+        obligo_free(h->refusal);
+    obligo_free(h);
+}
 
 typedef struct plugins_loaded {
     char *file;
     void *handle;
-    const obligo_plugin *desc;
-    obligo_host *host; /* heap: plugins may keep the pointer for log() */
+    obligo_plugin desc; /* the host's copy (PLUGINS_COPY); strings borrowed */
+    int described;      /* desc is filled in */
+    obligo_host *host;  /* heap: plugins may keep the pointer for log() */
     void *state;
     int initialised;
 } plugins_loaded;
 
 typedef struct plugins_type {
-    const obligo_event_type *type;
+    obligo_event_type type; /* the host's copy; strings and schema borrowed */
     int owner;
     uint32_t hash; /* of type->type: every event's validation looks it up */
 } plugins_type;
@@ -105,7 +147,7 @@ static void plugins_api_free(void *p)
 static const char *plugins_name_of(const obligo_host *h)
 {
     const plugins_loaded *l = &h->reg->loaded[h->index];
-    return l->desc && l->desc->name ? l->desc->name : l->file;
+    return l->described && l->desc.name ? l->desc.name : l->file;
 }
 
 static void plugins_api_log(obligo_host *h, int level, const char *message)
@@ -115,22 +157,58 @@ static void plugins_api_log(obligo_host *h, int level, const char *message)
             level >= 0 && level <= 2 ? names[level] : "info", message ? message : "");
 }
 
-static int plugins_refuse(obligo_host *h, const char *fmt, const char *what)
+/* A string for a message: a plugin may leave the name it is refused for
+ * NULL. */
+static const char *plugins_str(const char *s)
+{
+    return s ? s : "(null)";
+}
+
+/* Logs why a registration is refused and keeps the first reason for the
+ * plugin's load error. Returns OBLIGO_PLUGIN_ERROR, for the register_*
+ * function to return. */
+__attribute__((format(printf, 2, 3))) static int plugins_refuse(obligo_host *h, const char *fmt,
+                                                                ...)
 {
     char msg[512];
-    snprintf(msg, sizeof msg, fmt, what ? what : "(null)");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
     plugins_api_log(h, OBLIGO_LOG_ERROR, msg);
+    if (h && h->initialising && !h->refused++)
+        h->refusal = obligo_strdup(msg); /* NULL when out of memory: refused all the same */
     return OBLIGO_PLUGIN_ERROR;
 }
 
-/* Every registration struct starts with abi_version and struct_size. */
-static int plugins_check_header(obligo_host *h, uint32_t abi, uint32_t size, size_t v1_size,
-                                const char *what)
+/* Every versioned struct starts with abi_version and struct_size, which are
+ * all the host may read of it before this check: the rest of the 1.0
+ * fields are read only when struct_size covers them (v1_size). what is the
+ * struct's type, for the message; name_at the offset of the name the
+ * message gives when the struct is long enough to have one. */
+static int plugins_check_header(obligo_host *h, const void *s, size_t v1_size, const char *what,
+                                size_t name_at)
 {
+    uint32_t abi, size;
+    memcpy(&abi, s, sizeof abi);
+    memcpy(&size, (const char *)s + sizeof abi, sizeof size);
+    const char *name = NULL;
+    if (size >= name_at + sizeof name)
+        memcpy(&name, (const char *)s + name_at, sizeof name);
     if (!h || !h->initialising)
-        return plugins_refuse(h, "%s registered outside init", what);
-    if (OBLIGO_ABI_MAJOR_OF(abi) != OBLIGO_ABI_MAJOR || size < v1_size)
-        return plugins_refuse(h, "%s has another ABI major or a short struct", what);
+        return plugins_refuse(h, "%s %s registered outside init", what, plugins_str(name));
+    if (OBLIGO_ABI_MAJOR_OF(abi) != OBLIGO_ABI_MAJOR)
+        return plugins_refuse(h,
+                              "%s %s of plugin %s was built for plugin ABI %u.%u; this obligo "
+                              "speaks %u.%u (rebuild the plugin against this obligo's plugin.h)",
+                              what, plugins_str(name), plugins_name_of(h), OBLIGO_ABI_MAJOR_OF(abi),
+                              OBLIGO_ABI_MINOR_OF(abi), OBLIGO_ABI_MAJOR, OBLIGO_ABI_MINOR);
+    if (size < v1_size)
+        return plugins_refuse(h,
+                              "%s %s of plugin %s has a struct_size of %u bytes, shorter than "
+                              "the %zu bytes of ABI 1.0 (set struct_size to sizeof(%s))",
+                              what, name ? name : "(name not covered)", plugins_name_of(h), size,
+                              v1_size, what);
     return 0;
 }
 
@@ -147,31 +225,42 @@ static int plugins_grow(void **arr, int n, size_t elem)
     return 0;
 }
 
-static int plugins_api_register_event_type(obligo_host *h, const obligo_event_type *t)
+static int plugins_api_register_event_type(obligo_host *h, const obligo_event_type *plugin_t)
 {
-    if (!t ||
-        plugins_check_header(h, t->abi_version, t->struct_size,
-                             PLUGINS_SIZE_TO(obligo_event_type, description), "an event type"))
+    if (!plugin_t)
+        return plugins_refuse(h, "an event type that is NULL");
+    if (plugins_check_header(h, plugin_t, PLUGINS_V1_EVENT_TYPE, "obligo_event_type",
+                             offsetof(obligo_event_type, type)))
         return OBLIGO_PLUGIN_ERROR;
+    plugins_type rec = {.owner = h->index};
+    PLUGINS_COPY(rec.type, plugin_t);
+    const obligo_event_type *t = &rec.type;
     if (!t->type || !*t->type)
-        return plugins_refuse(h, "an event type without a name%s", "");
+        return plugins_refuse(h, "an event type without a name");
     plugins *p = h->reg;
     if (plugins_event_type(p, t->type))
         return plugins_refuse(h, "event type %s is registered twice", t->type);
     if (plugins_grow((void **)&p->types, p->ntypes, sizeof *p->types))
         return OBLIGO_PLUGIN_ERROR;
-    p->types[p->ntypes++] = (plugins_type){t, h->index, plugins_hash(t->type)};
+    rec.hash = plugins_hash(t->type);
+    p->types[p->ntypes++] = rec;
     return 0;
 }
 
-static int plugins_api_register_obligation_kind(obligo_host *h, const obligo_obligation_kind *k)
+static int plugins_api_register_obligation_kind(obligo_host *h,
+                                                const obligo_obligation_kind *plugin_k)
 {
-    if (!k ||
-        plugins_check_header(h, k->abi_version, k->struct_size,
-                             PLUGINS_SIZE_TO(obligo_obligation_kind, once), "an obligation kind"))
+    if (!plugin_k)
+        return plugins_refuse(h, "an obligation kind that is NULL");
+    if (plugins_check_header(h, plugin_k, PLUGINS_V1_OBLIGATION_KIND, "obligo_obligation_kind",
+                             offsetof(obligo_obligation_kind, name)))
         return OBLIGO_PLUGIN_ERROR;
+    obligo_obligation_kind copy;
+    PLUGINS_COPY(copy, plugin_k);
+    const obligo_obligation_kind *k = &copy;
     if (!k->name || !*k->name || !k->title || !k->source)
-        return plugins_refuse(h, "obligation kind %s needs a name, a title and a source", k->name);
+        return plugins_refuse(h, "obligation kind %s needs a name, a title and a source",
+                              plugins_str(k->name));
     if (k->due_unit < OBLIGO_HOURS || k->due_unit > OBLIGO_YEARS || k->due_n < 0)
         return plugins_refuse(h, "obligation kind %s has an unknown period", k->name);
     plugins *p = h->reg;
@@ -181,11 +270,11 @@ static int plugins_api_register_obligation_kind(obligo_host *h, const obligo_obl
     if (plugins_grow((void **)&p->kinds, p->nkinds, sizeof *p->kinds) ||
         plugins_grow((void **)&p->kind_owner, p->nkinds, sizeof *p->kind_owner))
         return OBLIGO_PLUGIN_ERROR;
-    obligo_obligation_kind copy = *k;
-    copy.struct_size = sizeof copy;
-    copy.name = obligo_strdup(k->name);
-    copy.title = obligo_strdup(k->title);
-    copy.source = obligo_strdup(k->source);
+    /* The strings are copied as well: obligation kinds are copied at
+     * registration (plugin.h), so the plugin may let go of them. */
+    copy.name = obligo_strdup(plugin_k->name);
+    copy.title = obligo_strdup(plugin_k->title);
+    copy.source = obligo_strdup(plugin_k->source);
     if (!copy.name || !copy.title || !copy.source) {
         obligo_free((void *)copy.name);
         obligo_free((void *)copy.title);
@@ -197,13 +286,19 @@ static int plugins_api_register_obligation_kind(obligo_host *h, const obligo_obl
     return 0;
 }
 
-static int plugins_api_register_rule_function(obligo_host *h, const obligo_rule_function *f)
+static int plugins_api_register_rule_function(obligo_host *h, const obligo_rule_function *plugin_f)
 {
-    if (!f || plugins_check_header(h, f->abi_version, f->struct_size,
-                                   PLUGINS_SIZE_TO(obligo_rule_function, fn), "a rule function"))
+    if (!plugin_f)
+        return plugins_refuse(h, "a rule function that is NULL");
+    if (plugins_check_header(h, plugin_f, PLUGINS_V1_RULE_FUNCTION, "obligo_rule_function",
+                             offsetof(obligo_rule_function, name)))
         return OBLIGO_PLUGIN_ERROR;
+    obligo_rule_function copy;
+    PLUGINS_COPY(copy, plugin_f);
+    const obligo_rule_function *f = &copy;
     if (!f->module || !*f->module || !f->name || !*f->name || !f->fn)
-        return plugins_refuse(h, "rule function %s needs a module, a name and a function", f->name);
+        return plugins_refuse(h, "rule function %s needs a module, a name and a function",
+                              plugins_str(f->name));
     plugins *p = h->reg;
     for (int i = 0; i < p->nfns; i++)
         if (strcmp(p->fns[i].module, f->module) == 0 && strcmp(p->fns[i].name, f->name) == 0)
@@ -222,15 +317,20 @@ static int plugins_api_register_rule_function(obligo_host *h, const obligo_rule_
     return 0;
 }
 
-static int plugins_api_register_alert_sink(obligo_host *h, const obligo_alert_sink *s)
+static int plugins_api_register_alert_sink(obligo_host *h, const obligo_alert_sink *plugin_s)
 {
-    if (!s || plugins_check_header(h, s->abi_version, s->struct_size,
-                                   PLUGINS_SIZE_TO(obligo_alert_sink, deliver), "an alert sink"))
+    if (!plugin_s)
+        return plugins_refuse(h, "an alert sink that is NULL");
+    if (plugins_check_header(h, plugin_s, PLUGINS_V1_ALERT_SINK, "obligo_alert_sink",
+                             offsetof(obligo_alert_sink, name)))
         return OBLIGO_PLUGIN_ERROR;
+    obligo_alert_sink copy;
+    PLUGINS_COPY(copy, plugin_s);
+    const obligo_alert_sink *s = &copy;
     if (!s->name || !*s->name || !s->deliver || strchr(s->name, ':') ||
         strcmp(s->name, "stdout") == 0 || strcmp(s->name, "file") == 0)
         return plugins_refuse(h, "alert sink %s needs a name of its own and a deliver function",
-                              s->name);
+                              plugins_str(s->name));
     plugins *p = h->reg;
     if (plugins_find_sink(p, s->name))
         return plugins_refuse(h, "alert sink %s is registered twice", s->name);
@@ -238,22 +338,26 @@ static int plugins_api_register_alert_sink(obligo_host *h, const obligo_alert_si
         plugins_grow((void **)&p->sink_copies, p->nsinks, sizeof *p->sink_copies) ||
         plugins_grow((void **)&p->sink_owner, p->nsinks, sizeof *p->sink_owner))
         return OBLIGO_PLUGIN_ERROR;
-    p->sink_copies[p->nsinks] = *s;
-    p->sink_copies[p->nsinks].struct_size = sizeof *s;
+    p->sink_copies[p->nsinks] = copy;
     p->sinks[p->nsinks] = (plugins_sink){NULL, NULL};
     p->sink_owner[p->nsinks++] = h->index;
     return 0;
 }
 
-static int plugins_api_register_input_adapter(obligo_host *h, const obligo_input_adapter *a)
+static int plugins_api_register_input_adapter(obligo_host *h, const obligo_input_adapter *plugin_a)
 {
-    if (!a ||
-        plugins_check_header(h, a->abi_version, a->struct_size,
-                             PLUGINS_SIZE_TO(obligo_input_adapter, convert), "an input adapter"))
+    if (!plugin_a)
+        return plugins_refuse(h, "an input adapter that is NULL");
+    if (plugins_check_header(h, plugin_a, PLUGINS_V1_INPUT_ADAPTER, "obligo_input_adapter",
+                             offsetof(obligo_input_adapter, name)))
         return OBLIGO_PLUGIN_ERROR;
+    plugins_adapter ad;
+    memset(&ad, 0, sizeof ad);
+    PLUGINS_COPY(ad.adapter, plugin_a);
+    const obligo_input_adapter *a = &ad.adapter;
     if (!a->name || !*a->name || !a->convert || !a->media_type)
         return plugins_refuse(h, "input adapter %s needs a name, a media type and convert",
-                              a->name);
+                              plugins_str(a->name));
     if (a->http_path && strncmp(a->http_path, "/v1/", 4) != 0)
         return plugins_refuse(h, "input adapter path %s must start with /v1/", a->http_path);
     plugins *p = h->reg;
@@ -263,10 +367,6 @@ static int plugins_api_register_input_adapter(obligo_host *h, const obligo_input
     if (plugins_grow((void **)&p->adapters, p->nadapters, sizeof *p->adapters) ||
         plugins_grow((void **)&p->adapter_owner, p->nadapters, sizeof *p->adapter_owner))
         return OBLIGO_PLUGIN_ERROR;
-    plugins_adapter ad;
-    memset(&ad, 0, sizeof ad);
-    memcpy(&ad.adapter, a, sizeof ad.adapter);
-    ad.adapter.struct_size = sizeof ad.adapter;
     p->adapters[p->nadapters] = ad;
     p->adapter_owner[p->nadapters++] = h->index;
     return 0;
@@ -341,7 +441,7 @@ static void plugins_bind(plugins *p)
 {
     for (int i = 0; i < p->nfns; i++) {
         p->fns[i].state = p->loaded[p->fn_owner[i]].state;
-        p->fns[i].plugin = p->loaded[p->fn_owner[i]].desc->name;
+        p->fns[i].plugin = p->loaded[p->fn_owner[i]].desc.name;
     }
     for (int i = 0; i < p->nsinks; i++) {
         p->sinks[i].sink = &p->sink_copies[i];
@@ -349,7 +449,7 @@ static void plugins_bind(plugins *p)
     }
     for (int i = 0; i < p->nadapters; i++) {
         p->adapters[i].state = p->loaded[p->adapter_owner[i]].state;
-        p->adapters[i].plugin = p->loaded[p->adapter_owner[i]].desc->name;
+        p->adapters[i].plugin = p->loaded[p->adapter_owner[i]].desc.name;
     }
 }
 
@@ -381,7 +481,7 @@ static int plugins_load_one(plugins *p, const char *file, const cJSON *configs, 
         obligo_free(l->file);
         return OBLIGO_ENOMEM;
     }
-    *l->host = (obligo_host){p, p->nloaded, 0};
+    *l->host = (obligo_host){.reg = p, .index = p->nloaded};
     char *why = NULL;
     int rc = OBLIGO_EINVAL;
 
@@ -424,17 +524,21 @@ static int plugins_load_one(plugins *p, const char *file, const cJSON *configs, 
                               d->struct_size, (size_t)PLUGIN_V1_SIZE);
         goto refuse;
     }
+    /* From here on the host reads its own copy, never the plugin's struct
+     * (the rule at PLUGINS_COPY). */
+    PLUGINS_COPY(l->desc, d);
+    l->described = 1;
+    d = &l->desc;
     if (!d->name || !*d->name || !d->init) {
         why = obligo_strdup("has no name or no init function");
         goto refuse;
     }
     for (int i = 0; i < p->nloaded; i++) {
-        if (strcmp(p->loaded[i].desc->name, d->name) == 0) {
+        if (strcmp(p->loaded[i].desc.name, d->name) == 0) {
             why = obligo_asprintf("is named %s, like %s", d->name, p->loaded[i].file);
             goto refuse;
         }
     }
-    l->desc = d;
 
     /* The configuration is checked before the plugin runs any code of its
      * own beyond describing itself. */
@@ -462,7 +566,7 @@ static int plugins_load_one(plugins *p, const char *file, const cJSON *configs, 
             validate_result_clear(&vr);
             dlclose(l->handle);
             obligo_free(l->file);
-            obligo_free(l->host);
+            plugins_host_free(l->host);
             memset(l, 0, sizeof *l);
             return 0;
         }
@@ -494,9 +598,22 @@ static int plugins_load_one(plugins *p, const char *file, const cJSON *configs, 
     int irc = d->init(l->host, &plugins_api, conf_text, &l->state, &init_err);
     l->host->initialising = 0;
     cJSON_free(conf_text);
-    if (irc != 0) {
+    if (irc != 0 || l->host->refused) {
+        const char *host_why = l->host->refusal ? l->host->refusal : "out of memory";
         plugins_undo(p, l->host->index);
-        why = obligo_asprintf("init failed: %s", init_err ? init_err : "no reason given");
+        if (irc != 0 && l->host->refused)
+            why = obligo_asprintf("init failed: %s; the host refused a registration: %s",
+                                  init_err ? init_err : "no reason given", host_why);
+        else if (irc != 0)
+            why = obligo_asprintf("init failed: %s", init_err ? init_err : "no reason given");
+        else
+            why = obligo_asprintf("the host refused a registration, and init went on as if "
+                                  "it had succeeded: %s",
+                                  host_why);
+        /* An init that succeeded has state to release; a failed one freed
+         * its own (plugin.h). */
+        if (irc == 0 && d->fini)
+            d->fini(l->state);
         obligo_free(init_err);
         p->nloaded--;
         goto refuse;
@@ -510,7 +627,7 @@ refuse:
     if (l->handle)
         dlclose(l->handle);
     obligo_free(l->file);
-    obligo_free(l->host);
+    plugins_host_free(l->host);
     memset(l, 0, sizeof *l);
     return rc;
 }
@@ -558,7 +675,7 @@ int plugins_load(const char *const *dirs, int ndirs, const cJSON *configs, plugi
     for (const cJSON *c = configs && !rc ? configs->child : NULL; c; c = c->next) {
         int found = 0;
         for (int i = 0; i < p->nloaded; i++)
-            found |= strcmp(p->loaded[i].desc->name, c->string) == 0;
+            found |= strcmp(p->loaded[i].desc.name, c->string) == 0;
         if (!found) {
             *err = obligo_asprintf("plugins.%s is configured, but no plugin of that name was "
                                    "loaded (plugin directories: %d)",
@@ -581,8 +698,8 @@ void plugins_free(plugins *p)
         return;
     for (int i = p->nloaded - 1; i >= 0; i--) {
         plugins_loaded *l = &p->loaded[i];
-        if (l->initialised && l->desc->fini)
-            l->desc->fini(l->state);
+        if (l->initialised && l->desc.fini)
+            l->desc.fini(l->state);
     }
     for (int i = 0; i < p->nkinds; i++) {
         obligo_free((void *)p->kinds[i].name);
@@ -597,7 +714,7 @@ void plugins_free(plugins *p)
         if (p->loaded[i].handle)
             dlclose(p->loaded[i].handle);
         obligo_free(p->loaded[i].file);
-        obligo_free(p->loaded[i].host);
+        plugins_host_free(p->loaded[i].host);
     }
     for (int i = 0; i < p->nskipped; i++) {
         obligo_free(p->skipped[i].file);
@@ -650,8 +767,8 @@ const obligo_event_type *plugins_event_type(const plugins *p, const char *type)
 {
     uint32_t h = plugins_hash(type);
     for (int i = 0; p && i < p->ntypes; i++)
-        if (p->types[i].hash == h && strcmp(p->types[i].type->type, type) == 0)
-            return p->types[i].type;
+        if (p->types[i].hash == h && strcmp(p->types[i].type.type, type) == 0)
+            return &p->types[i].type;
     return NULL;
 }
 
@@ -660,7 +777,7 @@ int plugins_namespace_known(const plugins *p, const char *type)
     const char *dot = strrchr(type, '.');
     size_t n = dot ? (size_t)(dot - type) : 0;
     for (int i = 0; p && n && i < p->ntypes; i++) {
-        const char *t = p->types[i].type->type;
+        const char *t = p->types[i].type.type;
         const char *tdot = strrchr(t, '.');
         if (tdot && (size_t)(tdot - t) == n && strncmp(t, type, n) == 0)
             return 1;
@@ -730,17 +847,17 @@ cJSON *plugins_describe(const plugins *p)
         const plugins_loaded *l = &p->loaded[i];
         cJSON *o = cJSON_CreateObject();
         char abi[16];
-        snprintf(abi, sizeof abi, "%u.%u", OBLIGO_ABI_MAJOR_OF(l->desc->abi_version),
-                 OBLIGO_ABI_MINOR_OF(l->desc->abi_version));
-        cJSON_AddStringToObject(o, "name", l->desc->name);
-        cJSON_AddStringToObject(o, "version", l->desc->version ? l->desc->version : "");
+        snprintf(abi, sizeof abi, "%u.%u", OBLIGO_ABI_MAJOR_OF(l->desc.abi_version),
+                 OBLIGO_ABI_MINOR_OF(l->desc.abi_version));
+        cJSON_AddStringToObject(o, "name", l->desc.name);
+        cJSON_AddStringToObject(o, "version", l->desc.version ? l->desc.version : "");
         cJSON_AddStringToObject(o, "abi", abi);
         cJSON_AddStringToObject(o, "file", l->file);
-        cJSON_AddStringToObject(o, "description", l->desc->description ? l->desc->description : "");
+        cJSON_AddStringToObject(o, "description", l->desc.description ? l->desc.description : "");
         cJSON *types = cJSON_AddArrayToObject(o, "event_types");
         for (int j = 0; j < p->ntypes; j++)
             if (p->types[j].owner == i)
-                cJSON_AddItemToArray(types, cJSON_CreateString(p->types[j].type->type));
+                cJSON_AddItemToArray(types, cJSON_CreateString(p->types[j].type.type));
         cJSON *kinds = cJSON_AddArrayToObject(o, "obligation_kinds");
         for (int j = 0; j < p->nkinds; j++)
             if (p->kind_owner[j] == i)

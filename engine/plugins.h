@@ -6,7 +6,14 @@
  * name order, RTLD_NOW | RTLD_LOCAL), checks the entry point, the ABI
  * version and the struct size, checks the plugin's configuration against
  * its schema, and calls init. A plugin that is refused, or whose init fails,
- * leaves nothing registered, and the message names the file and the reason.
+ * or one of whose registrations is refused, leaves nothing registered, and
+ * the message names the file and the reason.
+ *
+ * Every struct a plugin hands over is copied into the registry by the
+ * smaller of its struct_size and the host's sizeof, the rest zero-filled,
+ * the plugin's struct_size kept (plugins.c, PLUGINS_COPY): the structs
+ * returned below are those copies, and a field added after ABI 1.0 is
+ * valid in them only when their struct_size covers it.
  *
  * The registry answers the engine's questions: the schema of an event type,
  * the obligation kinds, the functions rules may call, the alert sinks and
@@ -57,7 +64,7 @@ void plugins_free(plugins *p);
  * install), whichever exists; NULL when neither does. Caller frees. */
 char *plugins_default_dir(void);
 
-/* The event type registered under `type`, or NULL. */
+/* The event type registered under `type` (the registry's copy), or NULL. */
 const obligo_event_type *plugins_event_type(const plugins *p, const char *type);
 /* 1 when some registered type shares type's namespace (all before its last
  * '.'): "nl.ict.backup.complete" is then a likely typo, where a type of a

@@ -221,24 +221,35 @@ static void serve_committed(void *ud)
     uv_mutex_unlock(&d->lock);
 }
 
+/* Opens the outbox thread's connection and starts the thread. Returns 0,
+ * or a negative code after saying why on stderr. */
 static int serve_deliverer_start(serve *s)
 {
     serve_deliverer *d = &s->out;
     char *err = NULL;
     d->cfg = &s->cfg;
     d->plugins = s->e.plugins;
-    if (store_open(&d->st, s->cfg.db_path, 0, &err)) {
+    int rc = store_open(&d->st, s->cfg.db_path, 0, &err);
+    if (rc) {
         fprintf(stderr, "obligo serve: %s\n", err ? err : "cannot open the database");
         obligo_free(err);
-        return -1;
+        return rc;
     }
     /* It reads the outbox a page or two at a time: the writer's large
      * page cache would only add to the resident size. */
     sqlite3_exec(d->st.db, "PRAGMA cache_size=-4096", NULL, NULL, NULL);
-    if (uv_mutex_init(&d->lock) || uv_cond_init(&d->wake) ||
-        uv_thread_create(&d->thread, serve_deliver_main, d)) {
+    rc = uv_mutex_init(&d->lock);
+    if (rc == 0 && (rc = uv_cond_init(&d->wake)) != 0)
+        uv_mutex_destroy(&d->lock);
+    if (rc == 0 && (rc = uv_thread_create(&d->thread, serve_deliver_main, d)) != 0) {
+        uv_cond_destroy(&d->wake);
+        uv_mutex_destroy(&d->lock);
+    }
+    if (rc) {
+        fprintf(stderr, "obligo serve: cannot start the alert delivery thread: %s\n",
+                uv_strerror(rc));
         store_close(&d->st);
-        return -1;
+        return error_from_uv(rc);
     }
     d->running = 1;
     return 0;
@@ -1183,12 +1194,36 @@ int cli_serve(int argc, char **argv)
         nofile.rlim_cur = nofile.rlim_max;
         setrlimit(RLIMIT_NOFILE, &nofile);
     }
-    uv_loop_init(&s->loop);
+    int lr = uv_loop_init(&s->loop);
+    if (lr) {
+        fprintf(stderr, "obligo serve: cannot create the event loop: %s\n", uv_strerror(lr));
+        goto out_rd;
+    }
     s->started = (obligo_time)time(NULL);
+    /* Initialised before anything can call serve_arm (each writer result
+     * does), so the timer is a valid handle whatever fails later. */
+    uv_timer_init(&s->loop, &s->deadline);
+    s->deadline.data = s;
+
+    /* The address is taken first: a daemon that cannot listen starts no
+     * thread and writes nothing (the deadlines that fell due while it was
+     * stopped wait for one that can). */
+    http_limits limits = {.max_body_bytes = s->cfg.max_body_bytes,
+                          .max_connections = s->cfg.max_connections};
+    int hr = http_server_listen(&s->loop, host, port, &limits, serve_handle, s, &s->http, &err);
+    if (hr) {
+        fprintf(stderr, "obligo serve: cannot listen on %s: %s\n", s->cfg.listen,
+                err ? err : obligo_strerror(hr));
+        obligo_free(err);
+        goto out_loop;
+    }
     if (serve_deliverer_start(s))
         goto out_loop;
-    if (writer_start(&s->loop, &s->e, s->cfg.max_queue_events, serve_on_done, s, &s->w)) {
-        fprintf(stderr, "obligo serve: cannot start the writer thread\n");
+    int wr = writer_start(&s->loop, &s->e, s->cfg.max_queue_events, serve_on_done, s, &s->w, &err);
+    if (wr) {
+        fprintf(stderr, "obligo serve: cannot start the writer thread: %s\n",
+                err ? err : obligo_strerror(wr));
+        obligo_free(err);
         serve_deliverer_stop(s);
         goto out_loop;
     }
@@ -1197,19 +1232,6 @@ int cli_serve(int argc, char **argv)
     /* what fell due while the engine was stopped fires now, marked late */
     serve_submit_fire(s, s->started);
 
-    http_limits limits = {.max_body_bytes = s->cfg.max_body_bytes,
-                          .max_connections = s->cfg.max_connections};
-    int hr = http_server_start(&s->loop, host, port, &limits, serve_handle, s, &s->http);
-    if (hr) {
-        fprintf(stderr, "obligo serve: cannot listen on %s: %s\n", s->cfg.listen,
-                hr < -10 ? uv_strerror(hr) : obligo_strerror(hr));
-        writer_stop(s->w);
-        s->w = NULL;
-        serve_deliverer_stop(s);
-        goto out_loop;
-    }
-    uv_timer_init(&s->loop, &s->deadline);
-    s->deadline.data = s;
     if (s->cfg.access_log) {
         int fd = dup(2);
         s->access = fd >= 0 ? fdopen(fd, "w") : NULL;
@@ -1240,11 +1262,20 @@ int cli_serve(int argc, char **argv)
     uv_run(&s->loop, UV_RUN_DEFAULT);
     rc = 0;
 out_loop:
+    if (s->http) {
+        /* Listening, but a thread could not start. No connection was taken
+         * (the loop has not run): the server is freed with its listener as
+         * the loop below closes it. A server that ran is gone by now
+         * (serve_http_closed). */
+        http_server_stop(s->http, NULL, NULL);
+        s->http = NULL;
+    }
     uv_walk(&s->loop, serve_walk_close, NULL);
     uv_run(&s->loop, UV_RUN_DEFAULT);
     uv_loop_close(&s->loop);
     if (s->access)
         fclose(s->access);
+out_rd:
     store_close(&s->rd);
     tokens_cache_free(&s->tokens);
 out_engine:

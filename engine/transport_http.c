@@ -1219,15 +1219,38 @@ static void on_listener_close(uv_handle_t *h)
     server_maybe_finish(srv);
 }
 
-int http_server_start(uv_loop_t *loop, const char *host, int port, const http_limits *limits,
-                      http_handler handler, void *ud, http_server **out)
+/* A libuv call of http_server_listen failed: *err (when err is not NULL)
+ * gets libuv's words, which the caller puts after the address it names
+ * ("cannot listen on 127.0.0.1:8787: address already in use"), and the code
+ * is mapped to error.h's table. */
+static int server_uv_fail(int uv_rc, char **err)
 {
-    if (!loop || !host || !handler || !out || port < 0 || port > 65535)
+    if (err)
+        *err = obligo_strdup(uv_strerror(uv_rc));
+    return error_from_uv(uv_rc);
+}
+
+int http_server_listen(uv_loop_t *loop, const char *host, int port, const http_limits *limits,
+                       http_handler handler, void *ud, http_server **out, char **err)
+{
+    if (err)
+        *err = NULL;
+    if (!loop || !host || !handler || !out)
         return OBLIGO_EINVAL;
+    if (port < 0 || port > 65535) {
+        if (err)
+            *err = obligo_asprintf("port %d is not between 0 and 65535", port);
+        return OBLIGO_EINVAL;
+    }
     struct sockaddr_storage addr;
     if (uv_ip4_addr(host, port, (struct sockaddr_in *)&addr) != 0 &&
-        uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr) != 0)
+        uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr) != 0) {
+        if (err)
+            *err = obligo_asprintf("'%s' is not an IPv4 or IPv6 address (host names are not "
+                                   "looked up); use one such as 127.0.0.1 or ::1",
+                                   host);
         return OBLIGO_EINVAL;
+    }
 
     http_server *srv = obligo_calloc(1, sizeof *srv);
     if (!srv)
@@ -1261,7 +1284,7 @@ int http_server_start(uv_loop_t *loop, const char *host, int port, const http_li
     int rc = uv_tcp_init(loop, &srv->listener);
     if (rc < 0) {
         obligo_free(srv);
-        return rc;
+        return server_uv_fail(rc, err);
     }
     srv->listener.data = srv;
     /* libuv sets SO_REUSEADDR on bind, so a restart does not wait out
@@ -1283,10 +1306,16 @@ int http_server_start(uv_loop_t *loop, const char *host, int port, const http_li
          * turn, with no on_closed to call. */
         srv->stopping = 1;
         uv_close((uv_handle_t *)&srv->listener, on_listener_close);
-        return rc;
+        return server_uv_fail(rc, err);
     }
     *out = srv;
     return 0;
+}
+
+int http_server_start(uv_loop_t *loop, const char *host, int port, const http_limits *limits,
+                      http_handler handler, void *ud, http_server **out)
+{
+    return http_server_listen(loop, host, port, limits, handler, ud, out, NULL);
 }
 
 int http_server_port(const http_server *srv)

@@ -49,9 +49,21 @@ typedef struct http_limits {
     unsigned max_connections;    /* 0: 20,000; beyond it new ones are closed */
 } http_limits;
 
-/* Starts listening on host:port (IPv4 or IPv6 literal). limits may be NULL.
- * Returns 0 or a negative libuv/obligo error; on failure nothing is left
- * running and *out is untouched. */
+/* Starts listening on host:port (IPv4 or IPv6 literal; host names are not
+ * looked up). limits may be NULL. Returns 0 or a negative code of error.h,
+ * libuv's mapped with error_from_uv (OBLIGO_EADDRINUSE when the port is
+ * taken, OBLIGO_EINVAL for a host that is no address); on failure nothing
+ * is left running but a listener handle closing on the loop's next turn,
+ * and *out is untouched. When err is not NULL, *err is set to NULL or, on
+ * failure, to a message for a person that the caller frees with
+ * obligo_free: libuv's words (uv_strerror) for a failed libuv call, such
+ * as "address already in use", to be put after the address the caller
+ * names; NULL when memory ran out. */
+int http_server_listen(uv_loop_t *loop, const char *host, int port, const http_limits *limits,
+                       http_handler handler, void *ud, http_server **out, char **err);
+
+/* http_server_listen without the message, for callers that need only the
+ * code. */
 int http_server_start(uv_loop_t *loop, const char *host, int port, const http_limits *limits,
                       http_handler handler, void *ud, http_server **out);
 

@@ -384,9 +384,20 @@ static void writer_free_after_close(uv_handle_t *h)
     obligo_free(w);
 }
 
-int writer_start(uv_loop_t *loop, engine *e, size_t max_queue_events, writer_done done, void *ud,
-                 writer **out)
+/* A libuv call of writer_start failed: *err (when err is not NULL) names
+ * the step with libuv's words, and the code is mapped to error.h's table. */
+static int writer_uv_fail(int uv_rc, const char *what, char **err)
 {
+    if (err)
+        *err = obligo_asprintf("%s: %s", what, uv_strerror(uv_rc));
+    return error_from_uv(uv_rc);
+}
+
+int writer_start(uv_loop_t *loop, engine *e, size_t max_queue_events, writer_done done, void *ud,
+                 writer **out, char **err)
+{
+    if (err)
+        *err = NULL;
     writer *w = obligo_calloc(1, sizeof *w);
     if (!w)
         return OBLIGO_ENOMEM;
@@ -397,18 +408,24 @@ int writer_start(uv_loop_t *loop, engine *e, size_t max_queue_events, writer_don
     obligo_time due = 0;
     atomic_store(&w->next_due, engine_next_due(e, &due) == 1 ? (long long)due : 0);
     int rc = uv_mutex_init(&w->lock);
-    if (rc)
+    if (rc) {
+        rc = writer_uv_fail(rc, "creating its lock", err);
         goto fail_free;
-    if ((rc = uv_cond_init(&w->wake)))
+    }
+    if ((rc = uv_cond_init(&w->wake))) {
+        rc = writer_uv_fail(rc, "creating its condition variable", err);
         goto fail_mutex;
-    if ((rc = uv_async_init(loop, &w->async, writer_on_async)))
+    }
+    if ((rc = uv_async_init(loop, &w->async, writer_on_async))) {
+        rc = writer_uv_fail(rc, "creating its wake-up handle", err);
         goto fail_cond;
+    }
     w->async.data = w;
     if ((rc = uv_thread_create(&w->thread, writer_main, w))) {
         /* the async handle is registered with the loop now: the writer is
          * freed in its close callback, when the caller runs the loop */
         uv_close((uv_handle_t *)&w->async, writer_free_after_close);
-        return rc;
+        return writer_uv_fail(rc, "creating the thread", err);
     }
     *out = w;
     return 0;

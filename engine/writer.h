@@ -70,9 +70,14 @@ typedef void (*writer_done)(writer_job *job, void *ud);
 
 /* Starts the thread. The engine is used only by the writer until
  * writer_stop returns. max_queue_events bounds the events waiting (0: 65,536).
- * Returns 0 or a negative code. Loop thread. */
+ * Returns 0 or a negative code of error.h (libuv's mapped with
+ * error_from_uv), *out untouched on failure; the caller then still runs the
+ * loop once, which may hold the writer's closing wake-up handle. When err is
+ * not NULL, *err is set to NULL or, on failure, to a message for a person
+ * naming the step with libuv's words (caller frees with obligo_free; NULL
+ * when memory ran out). Loop thread. */
 int writer_start(uv_loop_t *loop, engine *e, size_t max_queue_events, writer_done done, void *ud,
-                 writer **out);
+                 writer **out, char **err);
 
 /* Called on the writer thread after each successful commit (alerts may be
  * waiting for delivery), with the ud of writer_start. Set before jobs are

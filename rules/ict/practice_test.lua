@@ -11,6 +11,34 @@ test "back-up dinsdag 23:30; 24 uur plus 6 uur speling: donderdag 05:30 te laat"
   alerts = { { kind = "obligo.obligation_overdue", subject = "ecd", count = 1 } },
 }
 
+test "een oudere back-up die later gemeld wordt, haalt de volgende termijn niet naar voren" {
+  -- De back-up van woensdag 23:00 is al gemeld; daarna komt de melding van die
+  -- van dinsdag 23:30 binnen. De termijn blijft 30 uur na woensdag 23:00:
+  -- vrijdag 05:00 (zomertijd), niet donderdag 05:30.
+  events = { ev("nl.ict.backup.completed", "2026-06-10T23:00:00+02:00",
+                { system = "ecd", completed_at = "2026-06-10T23:00:00+02:00" }),
+             ev("nl.ict.backup.completed", "2026-06-11T00:10:00+02:00",
+                { system = "ecd", completed_at = "2026-06-09T23:30:00+02:00" }) },
+  at = "2026-06-11T08:00:00+02:00",
+  obligations = { { kind = "ict.daily_backup", subject = "ecd", status = "open",
+                    due_at = "2026-06-12T03:00:00Z" } },
+  absent_alerts = { { kind = "obligo.obligation_overdue", subject = "ecd" } },
+}
+
+test "verlopen termijn: de melding van een nog oudere back-up vervult de gemiste periode niet" {
+  -- Na de back-up van dinsdag 23:30 blijft die van woensdag uit: donderdag
+  -- 05:30 is de termijn verstreken. Dat daarna de back-up van maandag nog
+  -- gemeld wordt, verandert daar niets aan: nog steeds één plicht, verlopen.
+  events = { ev("nl.ict.backup.completed", "2026-06-09T23:30:00+02:00",
+                { system = "ecd", completed_at = "2026-06-09T23:30:00+02:00" }),
+             ev("nl.ict.backup.completed", "2026-06-11T07:00:00+02:00",
+                { system = "ecd", completed_at = "2026-06-08T23:30:00+02:00" }) },
+  at = "2026-06-11T08:00:00+02:00",
+  obligations = { { kind = "ict.daily_backup", subject = "ecd", status = "overdue",
+                    due_at = "2026-06-11T03:30:00Z" } },
+  alerts = { { kind = "obligo.obligation_overdue", subject = "ecd", count = 1 } },
+}
+
 test "software zonder goedkeuring" {
   events = { ev("nl.ict.software.installed", "2026-06-03T09:00:00+02:00",
                 { device_id = "LT-3", software = "dropbox", installed_by = "U9", approved = false }),

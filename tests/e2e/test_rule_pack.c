@@ -258,6 +258,22 @@ static void retention_rearmed_by_last_change(void **state)
     run_scenario(&s);
 }
 
+static void retention_runs_from_the_latest_change_in_any_order(void **state)
+{
+    /* The newer change arrives first; a change ten years older, sent later,
+     * must not re-arm the duty to 2037-03-15: still 20 years after
+     * 2027-01-24 10:00 CET. */
+    scenario s = {
+        EV("r1", "nl.wgbo.record.changed", "2027-01-24T10:00:00+01:00",
+           "{\"client_id\":\"C17\",\"changed_at\":\"2027-01-24T10:00:00+01:00\"}")
+            EV("r2", "nl.wgbo.record.changed", "2027-01-25T09:00:00+01:00",
+               "{\"client_id\":\"C17\",\"changed_at\":\"2017-03-15T10:00:00+01:00\"}"),
+        "2027-02-01T00:00:00+01:00",
+        {OBL("wgbo.retention_review", "C17", "open", "2047-01-24T09:00:00Z")},
+    };
+    run_scenario(&s);
+}
+
 static void destruction_request_three_months(void **state)
 {
     /* received Thu 2026-02-26: 26 May 2026 is a Tuesday -> 23:59:59 CEST */
@@ -327,6 +343,7 @@ int main(void)
         cmocka_unit_test(backup_missing_then_renewed),
         cmocka_unit_test(log_purge_younger_than_five_years_blocked),
         cmocka_unit_test(retention_rearmed_by_last_change),
+        cmocka_unit_test(retention_runs_from_the_latest_change_in_any_order),
         cmocka_unit_test(destruction_request_three_months),
         cmocka_unit_test(ehealth_fail_and_live_without_assessment),
         cmocka_unit_test(cbw_incident_deadlines),

@@ -2,15 +2,24 @@
  * test_serve.c — end to end over real sockets: `obligo serve` on a real
  * database file. Every event answered 202 survives kill -9; a batch with a
  * bad event is rejected whole; a deadline that passed while the engine was
- * stopped fires exactly once after restart, marked late; SIGTERM exits 0.
+ * stopped fires exactly once after restart, marked late; SIGTERM exits 0;
+ * an address that is taken or is no address ends `obligo serve` with exit
+ * status 2 and one line on stderr, not a crash.
  */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,6 +35,7 @@ typedef struct fx {
     char *dir;
     char db[512], log[512];
     int port;
+    char *out, *err; /* the last run_serve's stdout and stderr, freed in teardown */
 } fx;
 
 static int setup(void **state)
@@ -43,6 +53,8 @@ static int teardown(void **state)
 {
     fx *f = *state;
     support_assert_clean_log(f->log);
+    free(f->out);
+    free(f->err);
     support_rmtree(f->dir);
     free(f->dir);
     free(f);
@@ -248,6 +260,154 @@ static void deadline_passed_while_stopped_fires_once_after_restart(void **state)
                      1);
 }
 
+/* How long a server that should give up at once may take to do so. Far
+ * more than it needs even under the sanitizers; only a server that went on
+ * running instead reaches it. */
+#define REFUSAL_TIMEOUT_MS 60000
+
+/* Appends what fd holds now to *buf (*len bytes so far). Returns 1 while
+ * the pipe is open, 0 at its end. */
+static int drain(int fd, char **buf, size_t *len)
+{
+    char chunk[4096];
+    ssize_t got = read(fd, chunk, sizeof chunk);
+    if (got < 0 && errno == EINTR)
+        return 1;
+    if (got <= 0)
+        return 0;
+    *buf = realloc(*buf, *len + (size_t)got + 1);
+    assert_non_null(*buf);
+    memcpy(*buf + *len, chunk, (size_t)got);
+    *len += (size_t)got;
+    (*buf)[*len] = '\0';
+    return 1;
+}
+
+/* Runs `obligo serve --db DB --rules RULES --listen LISTEN [extra]`, which
+ * is expected to give up by itself, and returns its raw wait status (so a
+ * death by a signal stays visible), with what it wrote to stdout and stderr
+ * in f->out and f->err (kept in the fixture so that a failing assertion
+ * leaks nothing). It is done when both pipes end, that is when the process
+ * and everything it started have gone; past REFUSAL_TIMEOUT_MS it is
+ * killed and the test fails. */
+static int run_serve(fx *f, const char *listen, const char *extra)
+{
+    int po[2], pe[2];
+    assert_int_equal(pipe(po), 0);
+    assert_int_equal(pipe(pe), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_RDONLY);
+        dup2(devnull, 0);
+        dup2(po[1], 1);
+        dup2(pe[1], 2);
+        close(po[0]);
+        close(pe[0]);
+        char *argv[] = {(char *)OBLIGO_BIN, "serve",    "--db",         (char *)f->db, "--rules",
+                        (char *)RULES,      "--listen", (char *)listen, (char *)extra, NULL};
+        execv(OBLIGO_BIN, argv);
+        _exit(127);
+    }
+    close(po[1]);
+    close(pe[1]);
+    free(f->out);
+    free(f->err);
+    char **out = &f->out, **err = &f->err;
+    *out = calloc(1, 1);
+    *err = calloc(1, 1);
+    size_t olen = 0, elen = 0;
+    struct pollfd fds[2] = {{.fd = po[0], .events = POLLIN}, {.fd = pe[0], .events = POLLIN}};
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    while (fds[0].fd >= 0 || fds[1].fd >= 0) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long left = REFUSAL_TIMEOUT_MS -
+                    ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
+        int ready = left > 0 ? poll(fds, 2, (int)left) : 0;
+        if (ready < 0 && errno == EINTR)
+            continue;
+        if (ready <= 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            fail_msg("obligo serve --listen %s did not exit within %d ms; stderr: %s", listen,
+                     REFUSAL_TIMEOUT_MS, *err);
+        }
+        for (int i = 0; i < 2; i++) {
+            if (fds[i].fd < 0 || !fds[i].revents)
+                continue;
+            if (!drain(fds[i].fd, i ? err : out, i ? &elen : &olen)) {
+                close(fds[i].fd);
+                fds[i].fd = -1; /* poll skips it */
+            }
+        }
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    return status;
+}
+
+/* Asserts that the server ended by itself with exit status 2 having written
+ * exactly want_prefix + ... + want (one line) to stderr and nothing to
+ * stdout: no sanitizer report, no crash, no other noise. */
+static void assert_refused(int status, const char *out, const char *err, const char *want_prefix,
+                           const char *want)
+{
+    if (WIFSIGNALED(status))
+        fail_msg("obligo serve died of signal %d; stderr: %s", WTERMSIG(status), err);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) != 2)
+        fail_msg("obligo serve exited %d, not 2; stderr: %s", WEXITSTATUS(status), err);
+    assert_string_equal(out, "");
+    if (strncmp(err, want_prefix, strlen(want_prefix)) != 0 || !strstr(err, want))
+        fail_msg("stderr does not say '%s...%s': %s", want_prefix, want, err);
+    const char *nl = strchr(err, '\n');
+    if (!nl || nl[1] != '\0')
+        fail_msg("stderr holds more than the one line: %s", err);
+}
+
+/* The port is held by a listening socket of this test, so `obligo serve`
+ * meets EADDRINUSE. It used to print the message and then crash: stopping
+ * the writer handed back the result of the start-up deadline job, whose
+ * done callback started the deadline timer before that had been
+ * initialised. */
+static void taken_port_exits_2_without_a_crash(void **state)
+{
+    fx *f = *state;
+    int holder = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(holder >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof a;
+    assert_int_equal(bind(holder, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(holder, 1), 0);
+    assert_int_equal(getsockname(holder, (struct sockaddr *)&a, &alen), 0);
+    char listen_at[64], prefix[128];
+    snprintf(listen_at, sizeof listen_at, "127.0.0.1:%d", ntohs(a.sin_port));
+    snprintf(prefix, sizeof prefix, "obligo serve: cannot listen on %s: ", listen_at);
+
+    int status = run_serve(f, listen_at, NULL);
+    close(holder);
+    assert_refused(status, f->out, f->err, prefix, "address already in use");
+}
+
+/* An address that is not an IP address (it passes the loopback check, it
+ * begins with 127.) fails where the taken port does, after the database is
+ * open, and must end the same way. */
+static void unparsable_address_exits_2_without_a_crash(void **state)
+{
+    fx *f = *state;
+    char listen_at[64], prefix[128];
+    snprintf(listen_at, sizeof listen_at, "127.0.0.300:%d", f->port);
+    snprintf(prefix, sizeof prefix, "obligo serve: cannot listen on %s: ", listen_at);
+    int status = run_serve(f, listen_at, NULL);
+    assert_refused(status, f->out, f->err, prefix, "not an IPv4 or IPv6 address");
+    /* a host name is not looked up either, so it fails the same way */
+    snprintf(listen_at, sizeof listen_at, "nosuch.invalid:%d", f->port);
+    snprintf(prefix, sizeof prefix, "obligo serve: cannot listen on %s: ", listen_at);
+    status = run_serve(f, listen_at, "--allow-insecure-listen");
+    assert_refused(status, f->out, f->err, prefix, "not an IPv4 or IPv6 address");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -255,6 +415,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(acknowledged_events_survive_kill_9, setup, teardown),
         cmocka_unit_test_setup_teardown(deadline_passed_while_stopped_fires_once_after_restart,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(taken_port_exits_2_without_a_crash, setup, teardown),
+        cmocka_unit_test_setup_teardown(unparsable_address_exits_2_without_a_crash, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

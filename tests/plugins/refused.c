@@ -7,6 +7,9 @@
  *   3 short     struct_size smaller than ABI 1.0's obligo_plugin
  *   4 noentry   exports no obligo_plugin_entry at all
  *   5 initfail  registers an event type, then fails init
+ *   6 shortkind registers an obligation kind whose struct_size stops short
+ *               of ABI 1.0's last field, and fails init as it should
+ *   7 ignored   the same, but init ignores the refusal and succeeds
  * None of them may leave a trace in the registry.
  */
 #include <stddef.h>
@@ -26,12 +29,31 @@ static const obligo_event_type refused_type = {
     .description = "Must never stay registered",
 };
 
+#if REFUSED_CASE == 6 || REFUSED_CASE == 7
+/* One field short: `once`, the last field of ABI 1.0, is left out. */
+static const obligo_obligation_kind refused_kind = {
+    .abi_version = OBLIGO_ABI_CURRENT,
+    .struct_size = offsetof(obligo_obligation_kind, once),
+    .name = "refused.short_kind",
+    .title = "Must never be registered",
+    .source = "tests/plugins/refused.c",
+    .due_unit = OBLIGO_DAYS,
+    .due_n = 1,
+};
+#endif
+
 static int refused_init(obligo_host *host, const obligo_host_api *api, const char *config_json,
                         void **state, char **error)
 {
     *state = NULL;
     if (api->register_event_type(host, &refused_type))
         return OBLIGO_PLUGIN_ERROR;
+#if REFUSED_CASE == 6
+    if (api->register_obligation_kind(host, &refused_kind))
+        return OBLIGO_PLUGIN_ERROR; /* no reason of its own: the host's is the one */
+#elif REFUSED_CASE == 7
+    (void)api->register_obligation_kind(host, &refused_kind);
+#endif
 #if REFUSED_CASE == 5
     static const char why[] = "the fixture fails on purpose";
     *error = api->alloc(sizeof why);

@@ -106,6 +106,18 @@ static cJSON *open_d(const char *kind, const char *subject, obligo_time from, ob
     return d;
 }
 
+/* An open decision of a declarative trigger (opened_by, or fulfilled_by of
+ * a periodic duty): rules.c marks those "latest". */
+static int do_open_latest(fixture *f, const char *kind, const char *subject, obligo_time from,
+                          obligo_time due, const obligo_time *remind, int nremind)
+{
+    cJSON *d = open_d(kind, subject, from, due, 0, remind, nremind, 0);
+    cJSON_AddTrueToObject(d, "latest");
+    int rc = obligations_open(&f->ctx, d);
+    cJSON_Delete(d);
+    return rc;
+}
+
 static int do_open(fixture *f, const char *kind, const char *subject, obligo_time from,
                    obligo_time due, obligo_time limit, const obligo_time *remind, int nremind,
                    int once)
@@ -348,6 +360,115 @@ static void second_open_rearms_the_same_obligation(void **state)
     snprintf(want, sizeof want, "reminder@%d;overdue@%d;", 38 * H, 62 * H);
     assert_string_equal(timers(f, id), want);
     assert_int_equal(support_sql_int(f->st.db, "SELECT count(*) FROM timers"), 2);
+}
+
+/* Fails unless the one obligation, id, is still open from `from`, due at
+ * `due`, as opened by event seq, with exactly the timers `want`. */
+static void assert_unchanged(fixture *f, int64_t id, obligo_time from, obligo_time due, int64_t seq,
+                             const char *want)
+{
+    assert_int_equal(support_sql_int(f->st.db, "SELECT count(*) FROM obligations"), 1);
+    assert_string_equal(col_text(f, id, "status"), "open");
+    assert_int_equal(col_int(f, id, "starts_at"), from);
+    assert_int_equal(col_int(f, id, "due_at"), due);
+    assert_int_equal(col_int(f, id, "source_event"), seq);
+    assert_string_equal(timers(f, id), want);
+}
+
+/* wgbo.retention_review: a change reported after a newer one (a backlog
+ * from a second system) must not re-arm the duty from the older change. */
+static void latest_open_is_not_moved_back_by_an_older_event(void **state)
+{
+    fixture *f = *state;
+    int64_t seq1 = at_event(f, T0);
+    obligo_time r1[] = {T0 + 90 * H};
+    assert_int_equal(do_open_latest(f, "k", "S", T0 + 10 * H, T0 + 100 * H, r1, 1), 0);
+    int64_t id = latest_id(f, "k", "S");
+    char want[128];
+    snprintf(want, sizeof want, "reminder@%d;overdue@%d;", 90 * H, 100 * H);
+    assert_string_equal(timers(f, id), want);
+
+    /* older than the start it runs from: nothing changes, not even the
+     * timers (the reminder r2 would otherwise be armed) */
+    at_event(f, T0 + H);
+    obligo_time r2[] = {T0 + 80 * H};
+    assert_int_equal(do_open_latest(f, "k", "S", T0, T0 + 90 * H, r2, 1), 0);
+    assert_unchanged(f, id, T0 + 10 * H, T0 + 100 * H, seq1, want);
+    /* the same instant again (the same change reported twice) neither */
+    at_event(f, T0 + 2 * H);
+    assert_int_equal(do_open_latest(f, "k", "S", T0 + 10 * H, T0 + 100 * H, r2, 1), 0);
+    assert_unchanged(f, id, T0 + 10 * H, T0 + 100 * H, seq1, want);
+
+    /* a later one re-arms as before */
+    at_event(f, T0 + 3 * H);
+    obligo_time r3[] = {T0 + 110 * H};
+    assert_int_equal(do_open_latest(f, "k", "S", T0 + 20 * H, T0 + 120 * H, r3, 1), 0);
+    assert_int_equal(latest_id(f, "k", "S"), id);
+    assert_int_equal(col_int(f, id, "starts_at"), T0 + 20 * H);
+    assert_int_equal(col_int(f, id, "due_at"), T0 + 120 * H);
+    snprintf(want, sizeof want, "reminder@%d;overdue@%d;", 110 * H, 120 * H);
+    assert_string_equal(timers(f, id), want);
+
+    /* without "latest" (act.open in a rule) an earlier start still moves
+     * the due date earlier, as rules/README.md section 2 documents */
+    at_event(f, T0 + 4 * H);
+    assert_int_equal(do_open(f, "k", "S", T0 + 5 * H, T0 + 105 * H, 0, NULL, 0, 0), 0);
+    assert_int_equal(col_int(f, id, "starts_at"), T0 + 5 * H);
+    assert_int_equal(col_int(f, id, "due_at"), T0 + 105 * H);
+    snprintf(want, sizeof want, "overdue@%d;", 105 * H);
+    assert_string_equal(timers(f, id), want);
+    assert_int_equal(support_sql_int(f->st.db, "SELECT count(*) FROM obligations"), 1);
+}
+
+/* ict.daily_backup: a period that went overdue is renewed only by a backup
+ * made after the one it runs from; a report of an older backup that arrives
+ * late must neither close the missed period nor open a new one. */
+static void latest_overdue_is_renewed_only_by_a_later_event(void **state)
+{
+    fixture *f = *state;
+    at_event(f, T0);
+    assert_int_equal(do_open_latest(f, "ict.daily_backup", "ecd", T0, T0 + 30 * H, NULL, 0), 0);
+    int64_t first = latest_id(f, "ict.daily_backup", "ecd");
+    at_event(f, T0 + 30 * H);
+    assert_int_equal(do_overdue(f, first), 0);
+    char want[64];
+    snprintf(want, sizeof want, "%s", timers(f, first));
+
+    /* a backup older than the period's start, and the start's own backup
+     * reported a second time */
+    at_event(f, T0 + 31 * H);
+    assert_int_equal(do_open_latest(f, "ict.daily_backup", "ecd", T0 - 24 * H, T0 + 6 * H, NULL, 0),
+                     0);
+    at_event(f, T0 + 32 * H);
+    assert_int_equal(do_open_latest(f, "ict.daily_backup", "ecd", T0, T0 + 30 * H, NULL, 0), 0);
+    assert_int_equal(support_sql_int(f->st.db, "SELECT count(*) FROM obligations"), 1);
+    assert_string_equal(col_text(f, first, "status"), "overdue");
+    assert_int_equal(col_int(f, first, "closed_at"), -1);
+    assert_int_equal(col_int(f, first, "starts_at"), T0);
+    assert_int_equal(col_int(f, first, "due_at"), T0 + 30 * H);
+    assert_string_equal(timers(f, first), want);
+
+    /* a later backup: the missed period closes late, the next one begins */
+    int64_t seq = at_event(f, T0 + 33 * H);
+    assert_int_equal(
+        do_open_latest(f, "ict.daily_backup", "ecd", T0 + 33 * H, T0 + 63 * H, NULL, 0), 0);
+    int64_t second = latest_id(f, "ict.daily_backup", "ecd");
+    assert_int_not_equal(second, first);
+    assert_string_equal(col_text(f, first, "status"), "late");
+    assert_int_equal(col_int(f, first, "closed_by"), seq);
+    assert_string_equal(col_text(f, second, "status"), "open");
+    assert_int_equal(col_int(f, second, "starts_at"), T0 + 33 * H);
+    assert_int_equal(col_int(f, second, "due_at"), T0 + 63 * H);
+
+    /* and the late report of the older backup still changes nothing */
+    at_event(f, T0 + 34 * H);
+    assert_int_equal(do_open_latest(f, "ict.daily_backup", "ecd", T0 - 24 * H, T0 + 6 * H, NULL, 0),
+                     0);
+    assert_int_equal(support_sql_int(f->st.db, "SELECT count(*) FROM obligations"), 2);
+    assert_string_equal(col_text(f, second, "status"), "open");
+    assert_int_equal(col_int(f, second, "due_at"), T0 + 63 * H);
+    snprintf(want, sizeof want, "overdue@%d;", 63 * H);
+    assert_string_equal(timers(f, second), want);
 }
 
 static void once_prevents_reopening_after_fulfilment(void **state)
@@ -761,6 +882,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(open_needs_kind_subject_from_and_due, setup, teardown),
         cmocka_unit_test_setup_teardown(open_needs_a_journaled_event, setup, teardown),
         cmocka_unit_test_setup_teardown(second_open_rearms_the_same_obligation, setup, teardown),
+        cmocka_unit_test_setup_teardown(latest_open_is_not_moved_back_by_an_older_event, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(latest_overdue_is_renewed_only_by_a_later_event, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(once_prevents_reopening_after_fulfilment, setup, teardown),
         cmocka_unit_test_setup_teardown(fulfil_on_time_or_late, setup, teardown),
         cmocka_unit_test_setup_teardown(fulfil_with_nothing_active_is_a_no_op, setup, teardown),

@@ -424,6 +424,90 @@ static void test_years(void **state)
     check_due(cases, sizeof cases / sizeof *cases);
 }
 
+/* ---- days and years across a DST change ------------------------------ */
+
+/* The rule of periods.h: a wall-clock time that occurs twice (02:00-02:59 on
+ * the last Sunday of October) is its earlier, summer-time instant; one that
+ * does not exist (02:00-02:59 on the last Sunday of March) moves forward by
+ * the skipped hour. In 2046 those Sundays are 25 March and 28 October, twenty
+ * years after Wednesdays 25 March and 28 October 2026 (before and after the
+ * 2026 changes of 29 March and 25 October, so both starts are CET). */
+static void test_years_dst(void **state)
+{
+    static const struct case_ cases[] = {
+        /* autumn 2046: 02:30 happens at 00:30Z (+02:00) and at 01:30Z (+01:00) */
+        {"2026-10-28T02:30:00+01:00", PERIOD_YEARS, 20, "2046-10-28T00:30:00Z",
+         "20 years into the autumn repeat: the first 02:30, +02:00"},
+        {"2026-10-28T02:00:00+01:00", PERIOD_YEARS, 20, "2046-10-28T00:00:00Z",
+         "02:00, the repeat's first second: +02:00"},
+        {"2026-10-28T02:59:59+01:00", PERIOD_YEARS, 20, "2046-10-28T00:59:59Z",
+         "02:59:59, the repeat's last second: +02:00"},
+        {"2026-10-28T01:30:00+01:00", PERIOD_YEARS, 20, "2046-10-27T23:30:00Z",
+         "01:30 before the repeat: plain summer time"},
+        {"2026-10-28T03:00:00+01:00", PERIOD_YEARS, 20, "2046-10-28T02:00:00Z",
+         "03:00 after the repeat: plain winter time"},
+        /* spring 2046: the clock jumps from 02:00 CET to 03:00 CEST at 01:00Z */
+        {"2026-03-25T02:30:00+01:00", PERIOD_YEARS, 20, "2046-03-25T01:30:00Z",
+         "20 years into the spring gap: 02:30 becomes 03:30 +02:00"},
+        {"2026-03-25T02:00:00+01:00", PERIOD_YEARS, 20, "2046-03-25T01:00:00Z",
+         "02:00, the gap's first second, becomes 03:00 +02:00"},
+        {"2026-03-25T01:59:59+01:00", PERIOD_YEARS, 20, "2046-03-25T00:59:59Z",
+         "01:59:59 before the gap: plain winter time"},
+        {"2026-03-25T03:00:00+01:00", PERIOD_YEARS, 20, "2046-03-25T01:00:00Z",
+         "03:00 after the gap: plain summer time"},
+        {"2026-03-25T03:30:00+01:00", PERIOD_YEARS, 20, "2046-03-25T01:30:00Z",
+         "03:30 after the gap: the same instant as 02:30 in the gap"},
+        /* from either 02:30 of the 2025 autumn night to an ordinary day */
+        {"2025-10-26T02:30:00+02:00", PERIOD_YEARS, 20, "2045-10-26T00:30:00Z",
+         "from the first 02:30 to a summer-time Thursday"},
+        {"2025-10-26T02:30:00+01:00", PERIOD_YEARS, 20, "2045-10-26T00:30:00Z",
+         "from the second 02:30: the same wall-clock time"},
+        {"2026-10-25T02:30:00+01:00", PERIOD_YEARS, 0, "2026-10-25T01:30:00Z",
+         "zero years from the second 02:30: the start itself"},
+    };
+    check_due(cases, sizeof cases / sizeof *cases);
+}
+
+/* The same rule for days, on the 2026 changes: 29 March and 25 October. */
+static void test_days_dst(void **state)
+{
+    static const struct case_ cases[] = {
+        /* autumn: 25 October 2026 */
+        {"2026-10-24T02:30:00+02:00", PERIOD_DAYS, 1, "2026-10-25T00:30:00Z",
+         "a day into the repeat: the first 02:30, +02:00"},
+        {"2026-10-18T02:30:00+02:00", PERIOD_DAYS, 7, "2026-10-25T00:30:00Z",
+         "a week into the repeat: the first 02:30"},
+        {"2026-10-26T02:30:00+01:00", PERIOD_DAYS, -1, "2026-10-25T00:30:00Z",
+         "a day back into the repeat: the first 02:30 as well"},
+        {"2026-10-24T01:30:00+02:00", PERIOD_DAYS, 1, "2026-10-24T23:30:00Z",
+         "01:30 before the repeat: plain summer time"},
+        {"2026-10-24T03:30:00+02:00", PERIOD_DAYS, 1, "2026-10-25T02:30:00Z",
+         "03:30 after the repeat: plain winter time"},
+        {"2026-10-18T10:00:00+02:00", PERIOD_DAYS, 7, "2026-10-25T09:00:00Z",
+         "10:00 on the day of the change: winter time"},
+        {"2026-10-25T02:30:00+01:00", PERIOD_DAYS, 1, "2026-10-26T01:30:00Z",
+         "from the second 02:30 to an ordinary 02:30 CET"},
+        {"2026-10-25T02:30:00+01:00", PERIOD_DAYS, 0, "2026-10-25T01:30:00Z",
+         "zero days from the second 02:30: the start, not the first 02:30"},
+        {"2026-10-25T02:30:00+02:00", PERIOD_DAYS, 0, "2026-10-25T00:30:00Z",
+         "zero days from the first 02:30: the start"},
+        /* spring: 29 March 2026 */
+        {"2026-03-15T02:15:00+01:00", PERIOD_DAYS, 14, "2026-03-29T01:15:00Z",
+         "two weeks into the gap: 02:15 becomes 03:15 +02:00"},
+        {"2026-03-28T02:00:00+01:00", PERIOD_DAYS, 1, "2026-03-29T01:00:00Z",
+         "02:00, the gap's first second, becomes 03:00 +02:00"},
+        {"2026-03-30T02:30:00+02:00", PERIOD_DAYS, -1, "2026-03-29T01:30:00Z",
+         "a day back into the gap: also forward, 03:30 +02:00"},
+        {"2026-03-28T01:59:59+01:00", PERIOD_DAYS, 1, "2026-03-29T00:59:59Z",
+         "01:59:59 before the gap: plain winter time"},
+        {"2026-03-28T03:00:00+01:00", PERIOD_DAYS, 1, "2026-03-29T01:00:00Z",
+         "03:00 after the gap: plain summer time"},
+        {"2026-03-29T03:30:00+02:00", PERIOD_DAYS, 1, "2026-03-30T01:30:00Z",
+         "from the day of the change to an ordinary 03:30 CEST"},
+    };
+    check_due(cases, sizeof cases / sizeof *cases);
+}
+
 /* ---- extremes --------------------------------------------------------- */
 
 static void test_saturation(void **state)
@@ -453,6 +537,7 @@ int main(void)
         cmocka_unit_test(test_hours),      cmocka_unit_test(test_hours_legal_limit),
         cmocka_unit_test(test_days),       cmocka_unit_test(test_months_domain_example),
         cmocka_unit_test(test_months),     cmocka_unit_test(test_years),
+        cmocka_unit_test(test_years_dst),  cmocka_unit_test(test_days_dst),
         cmocka_unit_test(test_saturation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,6 +11,14 @@
  * The _Static_asserts at the top pin the layout of ABI 1.0 on x86_64 LP64:
  * moving, removing or resizing a 1.0 field breaks every plugin already
  * built, so it must break this build first.
+ *
+ * This file is built twice. unit/test_plugins runs it against the engine
+ * as it is; unit/test_plugins_next_abi (tests/plugins/CMakeLists.txt)
+ * compiles it and engine/plugins.c against a generated header in which ABI
+ * 1.1 appends a field (next_abi_probe) to every struct a plugin hands over,
+ * OBLIGO_TEST_NEXT_ABI set: the day that happens for real, every 1.0
+ * plugin's structs are shorter than the host's, and under AddressSanitizer
+ * a host that copies them by its own sizeof reads past their end.
  */
 #define _GNU_SOURCE /* realpath */
 #include <limits.h>
@@ -385,6 +393,145 @@ static void a_v1_plugin_loads_in_this_host(void **state)
     plugins_free(p);
 }
 
+/* The bytes of the host's copy *copy past the plugin's struct_size are
+ * zero: what a plugin built against an older header does not have reads as
+ * the default. */
+static void assert_zero_after_struct_size(const void *copy, size_t host_size, uint32_t struct_size,
+                                          const char *what)
+{
+    const unsigned char *b = copy;
+    for (size_t i = struct_size; i < host_size; i++)
+        if (b[i] != 0)
+            fail_msg("%s: byte %zu of the host's copy, past the plugin's struct_size %u, is %u",
+                     what, i, struct_size, b[i]);
+}
+
+/* v1exact registers each struct in a heap block of exactly the smallest
+ * size ABI 1.0 allows, so anything after it is AddressSanitizer's redzone.
+ * The host copies each by the plugin's struct_size and keeps that size in
+ * its copy; copying by its own sizeof (the obligation kind's has 4 bytes of
+ * tail padding, and every struct grows in the next ABI build) is a
+ * heap-buffer-overflow report here. */
+static void registrations_are_copied_by_their_struct_size(void **state)
+{
+    plugins *p;
+    char *err = NULL;
+    int rc = load_dir(FIXTURES "/v1exact", NULL, &p, &err);
+    if (rc)
+        fail_msg("load failed: %s", err);
+
+    const obligo_event_type *t = plugins_event_type(p, "org.test.v1exact.happened");
+    assert_non_null(t);
+    assert_int_equal(t->struct_size, SIZE_TO(obligo_event_type, description));
+    assert_string_equal(t->description, "An event type of a plugin built for ABI 1.0");
+    assert_zero_after_struct_size(t, sizeof *t, t->struct_size, "obligo_event_type");
+
+    int n = 0;
+    const obligo_obligation_kind *k = plugins_obligation_kinds(p, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(k[0].struct_size, SIZE_TO(obligo_obligation_kind, once));
+    assert_true(k[0].struct_size < sizeof k[0]); /* the tail padding, at least */
+    assert_string_equal(k[0].name, "v1exact.duty");
+    assert_int_equal(k[0].due_unit, OBLIGO_DAYS);
+    assert_int_equal(k[0].due_n, 2);
+    assert_int_equal(k[0].once, 0);
+    assert_zero_after_struct_size(&k[0], sizeof k[0], k[0].struct_size, "obligo_obligation_kind");
+
+    const plugins_rule_function *fns = plugins_rule_functions(p, &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(fns[0].module, "v1exact");
+    char *result = NULL, *error = NULL;
+    assert_int_equal(fns[0].fn(fns[0].state, "[]", &result, &error), OBLIGO_PLUGIN_OK);
+    assert_string_equal(result, "true");
+    obligo_free(result);
+
+    const plugins_sink *s = plugins_find_sink(p, "v1exact");
+    assert_non_null(s);
+    assert_int_equal(s->sink->struct_size, SIZE_TO(obligo_alert_sink, deliver));
+    assert_zero_after_struct_size(s->sink, sizeof *s->sink, s->sink->struct_size,
+                                  "obligo_alert_sink");
+    assert_int_equal(s->sink->deliver(s->state, "", "al_1", "{}"), OBLIGO_PLUGIN_OK);
+
+    const plugins_adapter *a = plugins_find_adapter(p, "v1exact");
+    assert_non_null(a);
+    assert_int_equal(a->adapter.struct_size, SIZE_TO(obligo_input_adapter, convert));
+    assert_string_equal(a->adapter.media_type, "application/x-v1exact");
+    assert_null(a->adapter.http_path);
+    assert_zero_after_struct_size(&a->adapter, sizeof a->adapter, a->adapter.struct_size,
+                                  "obligo_input_adapter");
+    plugins_free(p);
+}
+
+#ifdef OBLIGO_TEST_NEXT_ABI
+/* The generated header really is longer than 1.0 in every struct a plugin
+ * hands over; otherwise this build would prove nothing. */
+_Static_assert(OBLIGO_ABI_MINOR >= 1, "the next ABI build has a newer minor");
+#define GREW(type, last)                                                                           \
+    _Static_assert(offsetof(type, next_abi_probe) >= SIZE_TO(type, last), #type " grew")
+GREW(obligo_plugin, fini);
+GREW(obligo_event_type, description);
+GREW(obligo_obligation_kind, once);
+GREW(obligo_rule_function, fn);
+GREW(obligo_alert_sink, deliver);
+GREW(obligo_input_adapter, convert);
+#undef GREW
+
+/* v1abi's structs are static, 1.0-sized: AddressSanitizer puts a redzone
+ * after each, which a host copying by its 1.1 sizeof reads into. The field
+ * 1.1 added reads as zero in every copy, and each copy keeps 1.0's size. */
+static void a_v1_plugin_gets_defaults_for_fields_added_later(void **state)
+{
+    plugins *p;
+    char *err = NULL;
+    int rc = load_dir(FIXTURES "/v1abi", NULL, &p, &err);
+    if (rc)
+        fail_msg("load failed: %s", err);
+    const obligo_event_type *t = plugins_event_type(p, "org.test.v1abi.happened");
+    assert_non_null(t);
+    assert_int_equal(t->struct_size, 32);
+    assert_int_equal(t->next_abi_probe, 0);
+    int n = 0;
+    const obligo_obligation_kind *k = plugins_obligation_kinds(p, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(k[0].struct_size, 56);
+    assert_int_equal(k[0].next_abi_probe, 0);
+    const plugins_sink *s = plugins_find_sink(p, "v1abi");
+    assert_int_equal(s->sink->struct_size, 24);
+    assert_int_equal(s->sink->next_abi_probe, 0);
+    const plugins_adapter *a = plugins_find_adapter(p, "v1abi");
+    assert_int_equal(a->adapter.struct_size, 40);
+    assert_int_equal(a->adapter.next_abi_probe, 0);
+    plugins_free(p);
+}
+#endif
+
+/* A registration shorter than ABI 1.0 allows is refused, naming the plugin,
+ * the struct and the registration, and so is the plugin: also when its init
+ * ignores the refusal, since it would run without what it meant to add. */
+static void a_short_registration_refuses_the_plugin(void **state)
+{
+    static const char *const dirs[] = {FIXTURES "/shortkind", FIXTURES "/ignored"};
+    static const char *const files[] = {"/shortkind/shortkind.so", "/ignored/ignored.so"};
+    static const char *const whys[] = {"init failed", "init went on as if it had succeeded"};
+    for (int i = 0; i < 2; i++) {
+        plugins *p = NULL;
+        char *err = NULL;
+        assert_int_not_equal(load_dir(dirs[i], NULL, &p, &err), 0);
+        assert_null(p);
+        assert_non_null(err);
+        static const char *const needles[] = {
+            "plugin refused", "obligo_obligation_kind refused.short_kind of plugin refused",
+            "struct_size of 48", "shorter than the 52 bytes of ABI 1.0",
+            "sizeof(obligo_obligation_kind)"};
+        for (size_t j = 0; j < sizeof needles / sizeof needles[0]; j++)
+            if (!strstr(err, needles[j]))
+                fail_msg("the message does not say \"%s\": %s", needles[j], err);
+        if (!strstr(err, files[i]) || !strstr(err, whys[i]))
+            fail_msg("the message does not name %s and \"%s\": %s", files[i], whys[i], err);
+        obligo_free(err);
+    }
+}
+
 /* ---- configuration ---------------------------------------------------------------- */
 
 static void configuration_is_checked_against_the_schema(void **state)
@@ -546,6 +693,11 @@ int main(void)
         cmocka_unit_test(a_refusal_in_any_directory_stops_the_load),
         cmocka_unit_test(the_same_name_twice_is_refused),
         cmocka_unit_test(a_v1_plugin_loads_in_this_host),
+        cmocka_unit_test(registrations_are_copied_by_their_struct_size),
+#ifdef OBLIGO_TEST_NEXT_ABI
+        cmocka_unit_test(a_v1_plugin_gets_defaults_for_fields_added_later),
+#endif
+        cmocka_unit_test(a_short_registration_refuses_the_plugin),
         cmocka_unit_test(configuration_is_checked_against_the_schema),
         cmocka_unit_test(configuration_for_an_absent_plugin_is_refused),
         cmocka_unit_test(unconfigured_plugins_are_listed_as_such),

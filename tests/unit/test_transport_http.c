@@ -1199,17 +1199,46 @@ static void test_start_errors(void **state)
     assert_int_equal(http_server_start(&loop, "127.0.0.1", 70000, NULL, handler, NULL, &srv),
                      OBLIGO_EINVAL);
 
+    /* the message says what is wrong with the address */
+    char *err = NULL;
+    assert_int_equal(http_server_listen(&loop, "localhost", 0, NULL, handler, NULL, &srv, &err),
+                     OBLIGO_EINVAL);
+    assert_null(srv);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "'localhost' is not an IPv4 or IPv6 address"));
+    obligo_free(err);
+
+    /* A port in use: libuv's UV_EADDRINUSE arrives mapped into error.h's
+     * table (it used to come out as it was, -98, which no OBLIGO_* code
+     * names), with libuv's words for a person. */
     http_server *first = NULL;
     assert_int_equal(http_server_start(&loop, "127.0.0.1", 0, NULL, handler, NULL, &first), 0);
     int rc =
         http_server_start(&loop, "127.0.0.1", http_server_port(first), NULL, handler, NULL, &srv);
-    assert_true(rc < 0);
+    assert_int_equal(rc, OBLIGO_EADDRINUSE);
     assert_null(srv);
+    err = NULL;
+    rc = http_server_listen(&loop, "127.0.0.1", http_server_port(first), NULL, handler, NULL, &srv,
+                            &err);
+    assert_int_equal(rc, OBLIGO_EADDRINUSE);
+    assert_null(srv);
+    assert_non_null(err);
+    assert_string_equal(err, uv_strerror(UV_EADDRINUSE));
+    obligo_free(err);
+    /* on success the message stays NULL */
+    http_server *second = NULL;
+    err = (char *)"untouched";
+    assert_int_equal(http_server_listen(&loop, "127.0.0.1", 0, NULL, handler, NULL, &second, &err),
+                     0);
+    assert_null(err);
+    int second_closed = 0;
+    http_server_stop(second, count_closed, &second_closed);
 
     int closed = 0;
     http_server_stop(first, count_closed, &closed);
     assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
     assert_int_equal(closed, 1);
+    assert_int_equal(second_closed, 1);
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 

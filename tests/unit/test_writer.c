@@ -171,7 +171,7 @@ static void on_done(writer_job *job, void *ud)
 
 static void start(fixture *f, size_t max_queue_events)
 {
-    assert_int_equal(writer_start(&f->loop, &f->e, max_queue_events, on_done, f, &f->w), 0);
+    assert_int_equal(writer_start(&f->loop, &f->e, max_queue_events, on_done, f, &f->w, NULL), 0);
 }
 
 /* Runs the loop until n jobs in all have finished. The writer's async handle

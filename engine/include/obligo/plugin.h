@@ -18,7 +18,10 @@
  *     only ever grow at the end.
  *   - The host loads a plugin when the majors are equal and the host's minor
  *     is >= the plugin's minor. It never reads a field beyond the plugin's
- *     struct_size, so a plugin built against an older header keeps working.
+ *     struct_size, so a plugin built against an older header keeps working:
+ *     it copies each struct by the smaller of struct_size and its own
+ *     sizeof, and a field the plugin's struct does not cover reads as zero.
+ *     A struct_size shorter than the struct of ABI 1.0 is refused.
  *   - A plugin must not use a host function beyond api->struct_size (use
  *     OBLIGO_HOST_HAS(api, field)).
  *   - obligo_field and obligo_schema are plain data laid out in arrays; they
