@@ -85,7 +85,7 @@ static const char *const config_bools[] = {"allow_unknown_types", "access_log",
                                            "allow_insecure_listen", "watch_rules"};
 static const char *const config_counts[] = {"max_queue_events", "max_connections"};
 static const char *const config_sizes[] = {"max_event_bytes", "max_body_bytes", "lua_memory_bytes",
-                                           "lua_instructions"};
+                                           "lua_instructions", "lua_event_instructions"};
 static const char *const config_others[] = {"commit_interval_ms", "sinks", "plugin_dirs", "plugins",
                                             "policy"};
 static const struct {
@@ -241,8 +241,8 @@ static int config_apply(config *cfg, const cJSON *root, const char *path, char *
         cfg->commit_interval_ms = v->valuedouble;
     }
     const char *const *sizes = config_sizes;
-    _Static_assert(CONFIG_N(config_sizes) == 4, "a slot for every size key");
-    for (int i = 0; i < 4; i++) {
+    _Static_assert(CONFIG_N(config_sizes) == 5, "a slot for every size key");
+    for (int i = 0; i < 5; i++) {
         if ((v = cJSON_GetObjectItemCaseSensitive(root, sizes[i]))) {
             if (!cJSON_IsNumber(v) || v->valuedouble < 1024 || v->valuedouble > 1e12)
                 CONFIG_BAD(sizes[i], "a number between 1024 and 10^12");
@@ -253,8 +253,10 @@ static int config_apply(config *cfg, const cJSON *root, const char *path, char *
                 cfg->max_body_bytes = n;
             else if (i == 2)
                 cfg->limits.memory_bytes = n;
-            else
+            else if (i == 3)
                 cfg->limits.instructions = n;
+            else
+                cfg->limits.event_instructions = n;
         }
     }
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "sinks"))) {

@@ -508,13 +508,11 @@ static void rules_check_utf8(lua_State *L, const char *s, size_t n, const char *
 /* An event view converts as the node it shows: the journaled JSON, exact. */
 static cJSON *rules_view_to_json(lua_State *L, const cJSON *node, rules_record *rec)
 {
-    cJSON *copy = cJSON_Duplicate(node, 1);
-    if (!copy)
-        return NULL;
-    /* count what the copy holds, so a view is charged as a table would be */
+    /* count what the node holds first (counting may raise), so a view is
+     * charged as a table would be */
     const cJSON *stack[64];
     int top = 0;
-    stack[top++] = copy;
+    stack[top++] = node;
     while (top > 0) {
         const cJSON *v = stack[--top];
         rules_record_count(L, rec, cJSON_IsString(v) ? strlen(v->valuestring) : 0);
@@ -525,7 +523,7 @@ static cJSON *rules_view_to_json(lua_State *L, const cJSON *node, rules_record *
                 rules_record_count(L, rec, 0);
         }
     }
-    return copy;
+    return cJSON_Duplicate(node, 1);
 }
 
 static cJSON *rules_to_json_at(lua_State *L, int idx, int depth, rules_record *rec);
@@ -591,9 +589,9 @@ static cJSON *rules_to_json_at(lua_State *L, int idx, int depth, rules_record *r
         cJSON *out = is_array ? cJSON_CreateArray() : cJSON_CreateObject();
         if (!out)
             return NULL;
-        rules_record_count(L, rec, 0);
         if (r)
             cJSON_AddItemToArray(r->scratch, out);
+        rules_record_count(L, rec, 0); /* may raise: out is held by the scratch list */
         if (is_array) {
             for (lua_Integer i = 1; i <= n; i++) {
                 lua_rawgeti(L, src, i);

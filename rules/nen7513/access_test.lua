@@ -42,6 +42,21 @@ test "vijf gebruikers in twee uur in een VIP-dossier: één signaal" {
   alerts = { { kind = "nen7513.vip_burst", subject = "VIP", count = 1, severity = "critical" } },
 }
 
+-- Een test met een eigen beleid: zo bewijst de FG dat een lagere drempel
+-- doet wat zij verwacht, los van de standaard van het pakket.
+test "met beleid drie gebruikers: drie in één uur geven een signaal, twee niet" {
+  policy = { ["nen7513.vip_burst.users"] = 3, ["nen7513.vip_burst.window_hours"] = 1 },
+  events = {
+    access("U1", "VIP2", "2026-05-02T11:00:00+02:00", { vip = true }),
+    access("U2", "VIP2", "2026-05-02T11:20:00+02:00", { vip = true }),
+    access("U1", "VIP3", "2026-05-02T12:00:00+02:00", { vip = true }),
+    access("U2", "VIP3", "2026-05-02T12:30:00+02:00", { vip = true }),
+    access("U3", "VIP3", "2026-05-02T12:50:00+02:00", { vip = true }),
+  },
+  alerts = { { kind = "nen7513.vip_burst", subject = "VIP3", count = 1, severity = "critical" } },
+  absent_alerts = { { kind = "nen7513.vip_burst", subject = "VIP2" } },
+}
+
 test "logregels jonger dan vijf jaar verwijderen is geblokkeerd" {
   events = {
     { type = "nl.nen7513.purge", time = "2026-10-01T09:00:00+02:00",

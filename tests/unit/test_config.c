@@ -124,6 +124,7 @@ static void file_overrides_every_key(void **state)
                         "  \"max_body_bytes\": 4096,\n"
                         "  \"lua_memory_bytes\": 33554432,\n"
                         "  \"lua_instructions\": 5000000,\n"
+                        "  \"lua_event_instructions\": 7000000,\n"
                         "  \"commit_interval_ms\": 0.5,\n"
                         "  \"policy\": {\"avg.complete_notification.days\": 14,\n"
                         "             \"avg.inform_subjects.hours\": 24}\n"
@@ -145,6 +146,7 @@ static void file_overrides_every_key(void **state)
     assert_true(cfg.commit_interval_ms == 0.5);
     assert_int_equal(cfg.limits.memory_bytes, 33554432);
     assert_int_equal(cfg.limits.instructions, 5000000);
+    assert_int_equal(cfg.limits.event_instructions, 7000000);
     const cJSON *days =
         cJSON_GetObjectItemCaseSensitive(cfg.policy, "avg.complete_notification.days");
     assert_true(cJSON_IsNumber(days));

@@ -42,7 +42,10 @@ static const char RULES[] =
     "    act.open(\"t.duty\", e.data.id, { from = e.time })\n"
     "    act.register(\"r\", e.data.id, { seen = e.time, who = { \"a\", \"b\" } })\n"
     "    act.alert(\"t.seen\", e.data.id, { severity = \"info\", message = \"gezien\" })\n"
-    "  end }\n";
+    "  end }\n"
+    /* ... and a rule error, recorded whole or the event fails */
+    "rule \"t.all_broken\" { title = \"x\", source = \"y\", on = \"t.all\",\n"
+    "  run = function(e, act) error(\"kapot\") end }\n";
 
 static int setup(void **state)
 {
@@ -216,7 +219,13 @@ static void oom_at_each_allocation_leaves_all_or_nothing(void **state)
             continue;
         }
         assert_int_equal(engine_commit(&f->e), 0);
-        assert_int_equal(f->e.stats.rule_errors, rule_errors);
+        assert_int_equal(f->e.stats.rule_errors, rule_errors + 1);
+        assert_int_equal(count_of(&f->e,
+                                  "SELECT count(*) FROM alerts a JOIN events v ON v.seq = a.event "
+                                  "WHERE a.kind = 'obligo.rule_error' AND v.id = 'm%s' AND "
+                                  "a.message LIKE '%%kapot%%'",
+                                  subj + 1),
+                         1);
         assert_int_equal(count_of(&f->e, "SELECT count(*) FROM events WHERE id='m%s'", subj + 1),
                          1);
         assert_int_equal(count_of(&f->e,
@@ -512,10 +521,134 @@ static void decode_refuses_raw_control_characters(void **state)
     }
 }
 
+/* ---- determinism ------------------------------------------------------------ */
+
+/* Rules that lean on everything that used to depend on memory: pairs over
+ * the event and over state, tables with many string keys, tostring. */
+static const char MIXED_RULES[] =
+    "obligation \"t.duty\" { title = \"Plicht\", source = \"test\", due = days(3) }\n"
+    "rule \"t.keys\" { title = \"x\", source = \"y\", on = \"t.mix\",\n"
+    "  run = function(e, act, state)\n"
+    "    local seen = state.get(\"t\", e.data.subject) or {}\n"
+    "    local keys, n = {}, 0\n"
+    "    for k, v in pairs(e.data) do keys[#keys + 1] = k .. \"=\" .. tostring(v); seen[k] = v "
+    "end\n"
+    "    for k in pairs(seen) do n = n + 1 end\n"
+    "    act.set(\"t\", e.data.subject, seen)\n"
+    "    act.register(\"mix\", e.data.subject, { keys = table.concat(keys, \",\"), n = n,\n"
+    "                                            t = tostring({}) })\n"
+    "    if n % 3 == 0 then\n"
+    "      act.alert(\"t.many\", e.data.subject, { severity = \"info\",\n"
+    "                message = table.concat(keys, \" \"), data = seen })\n"
+    "    end\n"
+    "    if e.data.k1 then act.open(\"t.duty\", e.data.subject, { from = e.time, data = e.data }) "
+    "end\n"
+    "    if e.data.k2 then act.fulfil(\"t.duty\", e.data.subject, { at = e.time }) end\n"
+    "  end }\n";
+
+/* The decisions journaled in the database at path, as one text. */
+static char *journaled_decisions(const char *dir, const char *db, const char *const *events, int n)
+{
+    config cfg;
+    char *err = NULL, path[1024];
+    assert_int_equal(config_load(&cfg, NULL, &err), 0);
+    snprintf(path, sizeof path, "%s/%s", dir, db);
+    config_set(&cfg.db_path, path);
+    snprintf(path, sizeof path, "%s/mixed", dir);
+    config_set(&cfg.rules_dir, path);
+    obligo_free(cfg.sinks[0]);
+    snprintf(path, sizeof path, "file:%s/%s.alerts", dir, db);
+    cfg.sinks[0] = obligo_strdup(path);
+    engine e;
+    if (engine_open(&e, &cfg, 0, &err))
+        fail_msg("%s", err);
+    for (int i = 0; i < n; i++) {
+        char *field = NULL, *reason = NULL;
+        cJSON *ev = engine_decode(&e, events[i], strlen(events[i]), &field, &reason);
+        if (!ev)
+            fail_msg("%s", reason);
+        int dup = 0;
+        assert_int_equal(engine_begin(&e), 0);
+        assert_int_equal(engine_event(&e, ev, events[i], strlen(events[i]), &dup), 0);
+        assert_int_equal(engine_commit(&e), 0);
+        cJSON_Delete(ev);
+    }
+    size_t cap = 1 << 16, len = 0;
+    char *out = malloc(cap);
+    out[0] = '\0';
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(e.st.db,
+                                        "SELECT v.id, d.n, d.rule, d.decision FROM decisions d "
+                                        "JOIN events v ON v.seq = d.event ORDER BY d.event, d.n",
+                                        -1, &s, NULL),
+                     SQLITE_OK);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        char line[8192];
+        int k = snprintf(line, sizeof line, "%s|%d|%s|%s\n", sqlite3_column_text(s, 0),
+                         sqlite3_column_int(s, 1), sqlite3_column_text(s, 2),
+                         sqlite3_column_text(s, 3));
+        while (len + (size_t)k + 1 > cap)
+            out = realloc(out, cap *= 2);
+        memcpy(out + len, line, (size_t)k + 1);
+        len += (size_t)k;
+    }
+    sqlite3_finalize(s);
+    engine_close(&e);
+    config_free(&cfg);
+    return out;
+}
+
+/* The same random event streams judged by two engines (two Lua states with
+ * their own string hash seeds, two databases) journal byte-identical
+ * decisions. */
+static void the_same_journal_gives_the_same_decisions(void **state)
+{
+    (void)state;
+    char *dir = support_tmpdir();
+    char *p = support_write(dir, "mixed/t.lua", MIXED_RULES);
+    free(p);
+    for (unsigned seed = 1; seed <= 5; seed++) {
+        enum { N = 120 };
+        char *events[N];
+        unsigned x = seed * 2654435761u;
+        for (int i = 0; i < N; i++) {
+            char data[1024];
+            size_t len = (size_t)snprintf(data, sizeof data, "\"subject\":\"S%u\"", (x >> 8) % 7);
+            for (int k = 1; k <= 24; k++) {
+                x = x * 1103515245u + 12345u;
+                if ((x >> 16) % 3 == 0)
+                    len += (size_t)snprintf(data + len, sizeof data - len, ",\"k%d\":%u", k,
+                                            (x >> 4) % 1000);
+            }
+            char raw[1400];
+            snprintf(raw, sizeof raw,
+                     "{\"specversion\":\"1.0\",\"id\":\"e%u-%d\",\"source\":\"s\","
+                     "\"type\":\"t.mix\",\"time\":\"2026-01-%02dT10:00:00Z\",\"data\":{%s}}",
+                     seed, i, 1 + i % 28, data);
+            events[i] = strdup(raw);
+        }
+        char db1[32], db2[32];
+        snprintf(db1, sizeof db1, "a%u.db", seed);
+        snprintf(db2, sizeof db2, "b%u.db", seed);
+        char *one = journaled_decisions(dir, db1, (const char *const *)events, N);
+        char *two = journaled_decisions(dir, db2, (const char *const *)events, N);
+        assert_true(strlen(one) > 1000);
+        assert_null(strstr(one, "0x"));
+        assert_string_equal(one, two);
+        free(one);
+        free(two);
+        for (int i = 0; i < N; i++)
+            free(events[i]);
+    }
+    support_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     engine_global_init();
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(the_same_journal_gives_the_same_decisions),
         cmocka_unit_test_setup_teardown(same_event_twice_changes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(decode_refuses_raw_control_characters, setup, teardown),
         cmocka_unit_test_setup_teardown(broken_rule_still_commits_event_and_alerts, setup,
