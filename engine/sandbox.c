@@ -182,6 +182,7 @@ struct sandbox {
     char string_file[LUA_IDSIZE];
     int string_line;
     bool sealed;          /* sandbox_freeze ran: globals are read-only during calls */
+    bool freezing;        /* sandbox_protect_globals ran: files load, then sandbox_freeze */
     bool probing;         /* sb_setup measures string_header */
     size_t string_header; /* bytes a string object takes beyond its text and NUL */
     sb_capture *capture;  /* the current call's, for the message handler */
@@ -1242,6 +1243,10 @@ static int sb_wrapped(lua_State *L)
         sb_format_args(L);
         break;
     case SB_W_SETMETATABLE:
+        if (sb->freezing && !sb->sealed)
+            return luaL_error(L, "setmetatable cannot be used at the top of a rule file: what a "
+                                 "file builds there is shared by every event and kept "
+                                 "read-only; call it inside run");
         if (lua_type(L, 2) == LUA_TTABLE) {
             lua_pushliteral(L, "__gc");
             if (lua_rawget(L, 2) != LUA_TNIL)
@@ -1800,6 +1805,7 @@ static int sb_protect_globals_protected(lua_State *L)
 int sandbox_protect_globals(sandbox *sb)
 {
     lua_State *L = sb->L;
+    sb->freezing = true;
     lua_pushcfunction(L, sb_protect_globals_protected);
     if (lua_pcall(L, 0, 0, 0) != LUA_OK) {
         lua_pop(L, 1);
@@ -1810,21 +1816,19 @@ int sandbox_protect_globals(sandbox *sb)
 
 /* The walk of sandbox_freeze. Stack slots of its tables. */
 typedef struct sb_walk {
-    int visited, snap, seen_upvalues, global, std;
-    lua_Integer nsnap;
-    const char *root; /* for messages: where the walk started */
+    int visited, snap, seen_upvalues, global, std, work;
+    lua_Integer nsnap, nwork;
 } sb_walk;
 
-static void sb_walk_value(lua_State *L, sb_walk *w, int idx, int depth)
+/* Queues the value at idx for the walk unless it has nothing to freeze or
+ * was queued before. The walk keeps a work list, not the C stack, so a
+ * table nested ten thousand deep is frozen like any other. */
+static void sb_walk_queue(lua_State *L, sb_walk *w, int idx)
 {
     idx = lua_absindex(L, idx);
     int t = lua_type(L, idx);
     if (t != LUA_TTABLE && (t != LUA_TFUNCTION || lua_iscfunction(L, idx)))
         return;
-    if (depth > 100)
-        luaL_error(L, "%s: tables or functions nested too deeply to be kept between events",
-                   w->root);
-    luaL_checkstack(L, 8, "freezing the rule set");
     if (lua_rawequal(L, idx, w->global) || lua_rawequal(L, idx, w->std))
         return;
     lua_pushvalue(L, idx);
@@ -1836,30 +1840,37 @@ static void sb_walk_value(lua_State *L, sb_walk *w, int idx, int depth)
     lua_pushvalue(L, idx);
     lua_pushboolean(L, 1);
     lua_rawset(L, w->visited);
+    lua_pushvalue(L, idx);
+    lua_rawseti(L, w->work, ++w->nwork);
+}
 
-    if (t == LUA_TTABLE) {
+/* Freezes a table, or records a function's upvalues, and queues what they
+ * hold. */
+static void sb_walk_one(lua_State *L, sb_walk *w, int idx)
+{
+    luaL_checkstack(L, 8, "freezing the rule set");
+    if (lua_type(L, idx) == LUA_TTABLE) {
         if (lua_getmetatable(L, idx)) {
             lua_pushliteral(L, SANDBOX_CONTENTS);
             int sealed = lua_rawget(L, -2) != LUA_TNIL;
             lua_pop(L, 2);
             if (sealed)
                 return; /* already read-only: a library, act, state, a frozen table */
-            luaL_error(L,
-                       "%s: a table with a metatable (setmetatable) is kept between events; "
-                       "rules cannot keep such tables, build them inside run",
-                       w->root);
+            /* setmetatable is refused while files load (sb_wrapped), so
+             * only the host could have made this */
+            luaL_error(L, "a table with a metatable is kept between events");
         }
         lua_pushnil(L);
         while (lua_next(L, idx)) {
-            sb_walk_value(L, w, -2, depth + 1);
-            sb_walk_value(L, w, -1, depth + 1);
+            sb_walk_queue(L, w, -2);
+            sb_walk_queue(L, w, -1);
             lua_pop(L, 1);
         }
         sandbox_freeze_table(L, idx, NULL);
         return;
     }
     for (int n = 1; lua_getupvalue(L, idx, n); n++) {
-        sb_walk_value(L, w, -1, depth + 1);
+        sb_walk_queue(L, w, -1);
         lua_pushlightuserdata(L, lua_upvalueid(L, idx, n));
         if (lua_rawget(L, w->seen_upvalues) == LUA_TNIL) {
             lua_pushlightuserdata(L, lua_upvalueid(L, idx, n));
@@ -1892,23 +1903,24 @@ static int sb_freeze_protected(lua_State *L)
     w.snap = lua_gettop(L);
     lua_newtable(L);
     w.seen_upvalues = lua_gettop(L);
+    lua_newtable(L);
+    w.work = lua_gettop(L);
     lua_pushnil(L);
     while (lua_next(L, w.std)) {
-        w.root = lua_type(L, -2) == LUA_TSTRING
-                     ? lua_pushfstring(L, "global '%s'", lua_tostring(L, -2))
-                     : lua_pushliteral(L, "a global");
-        sb_walk_value(L, &w, -2, 0);
-        lua_pop(L, 2);
+        sb_walk_queue(L, &w, -1);
+        lua_pop(L, 1);
     }
     if (lua_type(L, roots) == LUA_TTABLE) {
         lua_pushnil(L);
         while (lua_next(L, roots)) {
-            w.root = lua_type(L, -2) == LUA_TSTRING
-                         ? lua_pushfstring(L, "rule \"%s\"", lua_tostring(L, -2))
-                         : lua_pushliteral(L, "a rule");
-            sb_walk_value(L, &w, -2, 0);
-            lua_pop(L, 2);
+            sb_walk_queue(L, &w, -1);
+            lua_pop(L, 1);
         }
+    }
+    for (lua_Integer i = 1; i <= w.nwork; i++) {
+        lua_rawgeti(L, w.work, i);
+        sb_walk_one(L, &w, lua_gettop(L));
+        lua_pop(L, 1);
     }
     lua_pushvalue(L, w.snap);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &SB_SNAP_KEY);

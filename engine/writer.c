@@ -208,6 +208,14 @@ static void writer_reload(writer *w, writer_job *j)
                         "kinds",
                         rules_revision(fresh), e->rules ? rules_revision(e->rules) : "none",
                         rules_count(fresh), rules_kind_count(fresh));
+    /* An officer sees the change go live without reading server logs. */
+    char *msg = obligo_asprintf("De gewijzigde regels zijn in gebruik genomen: revisie %s "
+                                "(was %s), %d regels en %d soorten plichten.",
+                                rules_revision(fresh), e->rules ? rules_revision(e->rules) : "geen",
+                                rules_count(fresh), rules_kind_count(fresh));
+    if (msg)
+        engine_note(e, "obligo.rules_reloaded", "rules", "info", msg);
+    obligo_free(msg);
     rules_free(e->rules);
     e->rules = fresh;
 }

@@ -128,6 +128,12 @@ static void edits_are_gated_by_check_and_tests(void **state)
     assert_int_equal(
         client_request(port, "POST", "/v1/rules/reload", "application/json", "", 0, &resp), 200);
     assert_non_null(strstr(resp, "rules reloaded"));
+    /* and says so to the officer, in Dutch, with the old and new revision */
+    alerts = wait_alerts(port, "obligo.rules_reloaded", 1);
+    assert_non_null(alerts);
+    assert_non_null(strstr(alerts, "De gewijzigde regels zijn in gebruik genomen: revisie "));
+    assert_non_null(strstr(alerts, "\"severity\":\"info\""));
+    free(alerts);
     free(resp);
 
     assert_int_equal(WEXITSTATUS(client_stop_server(pid, SIGTERM)), 0);
@@ -139,10 +145,98 @@ static void edits_are_gated_by_check_and_tests(void **state)
     free(dir);
 }
 
+/* A rule file that tries every attack of the sealed-rules issue, served
+ * beside the whole pack: each attack fails alone with file:line, the breach
+ * still gets its AP duty and its register entry, and the server answers. */
+static const char HOSTILE[] =
+    "local n = 0\n"
+    "local shared = { ok = true }\n"
+    "local function attack(name, f)\n"
+    "  rule (\"zz.\" .. name) { title = \"x\", source = \"y\", on = \"nl.avg.breach.reported\",\n"
+    "    run = f }\n"
+    "end\n"
+    "attack(\"declare\", function() rule \"zz.late\" { title = \"x\", source = \"y\",\n"
+    "  on = \"nl.avg.breach.reported\", run = function() end } end)\n"
+    "attack(\"act\", function(e, act) act.open = function() end end)\n"
+    "attack(\"event\", function(e) e.data.personal_data = \"no\" end)\n"
+    "attack(\"global\", function() counter = (counter or 0) + 1 end)\n"
+    "attack(\"local\", function(e, act) n = n + 1 act.set(\"zz\", \"n\", n) end)\n"
+    "attack(\"table\", function() shared.ok = false end)\n"
+    "attack(\"shared\", function(e, act)\n"
+    "  local t = {} for i = 1, 26 do t = { t, t } end act.set(\"zz\", \"t\", t) end)\n"
+    "attack(\"string\", function() local s = ('x'):rep(1 << 20) return s .. s end)\n"
+    "attack(\"pack\", function() return string.pack('c15000000', '') end)\n"
+    "attack(\"nul\", function(e, act)\n"
+    "  act.alert(\"zz\", \"a\\0b\", { severity = \"info\", message = \"m\" }) end)\n"
+    "attack(\"loop\", function() while true do end end)\n";
+
+static void a_hostile_rule_file_fails_alone(void **state)
+{
+    (void)state;
+    char *dir = support_tmpdir();
+    char rules[512], db[512], log[512], ev[1024];
+    snprintf(rules, sizeof rules, "%s/rules", dir);
+    snprintf(db, sizeof db, "%s/obligo.db", dir);
+    snprintf(log, sizeof log, "%s/serve.log", dir);
+    char *cp[] = {"/bin/cp", "-r", (char *)OBLIGO_SOURCE_DIR "/rules", rules, NULL};
+    assert_int_equal(support_run(cp, NULL, NULL), 0);
+    char hostile[600];
+    snprintf(hostile, sizeof hostile, "%s/zz_hostile.lua", rules);
+    spit(hostile, HOSTILE);
+    int port = client_free_port();
+    pid_t pid = client_start_server(db, rules, port, log);
+    assert_true(pid > 0);
+    for (int round = 0; round < 2; round++) {
+        snprintf(ev, sizeof ev,
+                 "{\"specversion\":\"1.0\",\"id\":\"h%d\",\"source\":\"urn:test\","
+                 "\"type\":\"nl.avg.breach.reported\",\"time\":\"2026-06-09T10:00:00+02:00\","
+                 "\"data\":{\"breach_id\":\"HB-%d\",\"aware_at\":\"2026-06-09T09:00:00+02:00\","
+                 "\"description\":\"laptop kwijt\",\"personal_data\":\"yes\"}}",
+                 round, round);
+        assert_int_equal(client_request(port, "POST", "/v1/events", "application/cloudevents+json",
+                                        ev, strlen(ev), NULL),
+                         202);
+        char path[128], *resp = NULL;
+        snprintf(path, sizeof path, "/v1/obligations?kind=avg.notify_ap&subject=HB-%d", round);
+        assert_int_equal(client_request(port, "GET", path, NULL, NULL, 0, &resp), 200);
+        assert_non_null(strstr(resp, "\"status\":\"open\""));
+        free(resp);
+        assert_int_equal(client_request(port, "GET", "/healthz", NULL, NULL, 0, NULL), 200);
+    }
+    /* eleven attacks, two events: every attack failed both times, alone */
+    char *alerts = wait_alerts(port, "obligo.rule_error", 22);
+    assert_non_null(alerts);
+    static const char *const expected[] = {
+        "can only be declared at the top of a rule file",
+        "act is read-only (cannot set open)",
+        "the event is read-only (cannot set personal_data)",
+        "cannot assign to global 'counter'",
+        "assigned the file-level variable 'n'",
+        "is read-only (cannot set ok)",
+        "value too large to record",
+        "string too long",
+        "the subject contains a NUL byte",
+        "instruction budget exceeded",
+        "zz_hostile.lua:",
+    };
+    for (size_t i = 0; i < sizeof expected / sizeof *expected; i++)
+        if (!strstr(alerts, expected[i]))
+            fail_msg("no rule error says \"%s\"", expected[i]);
+    cJSON *arr = cJSON_Parse(alerts);
+    assert_int_equal(cJSON_GetArraySize(arr), 22);
+    cJSON_Delete(arr);
+    free(alerts);
+    assert_int_equal(WEXITSTATUS(client_stop_server(pid, SIGTERM)), 0);
+    support_assert_clean_log(log);
+    support_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(edits_are_gated_by_check_and_tests),
+        cmocka_unit_test(a_hostile_rule_file_fails_alone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,6 +32,7 @@
 #include <sys/socket.h>
 #include <uv.h>
 
+#include "error.h"
 #include "fuzz.h"
 #include "transport_http.h"
 
@@ -143,7 +144,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     memset(big, 'x', BIG_BYTES);
     http_limits limits = {.max_header_bytes = 2048, .max_body_bytes = 8192};
     int rc = http_server_start(&loop, "127.0.0.1", 0, &limits, handler, NULL, &srv);
-    FUZZ_CHECK(rc == 0, "http_server_start: %s", uv_strerror(rc));
+    FUZZ_CHECK(rc == 0, "http_server_start: %s", obligo_strerror(rc));
     port = http_server_port(srv);
     atexit(fuzz_http_cleanup);
     return 0;

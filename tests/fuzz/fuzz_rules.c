@@ -15,7 +15,11 @@
  * Properties checked: no crash, no leak, no hang (the instruction budget
  * must stop every loop, also inside pcall; a libFuzzer timeout is a
  * finding); a failed load names file and line in its error; evaluation
- * returns 0 (a failing rule is reported in `errors`, not as a failure).
+ * returns 0 (a failing rule is reported in `errors`, not as a failure);
+ * and the rules are sealed: the same event judged twice gives the same
+ * decisions, whatever the file tried (declaring from run, assigning act,
+ * state or the DSL, changing the event, keeping globals or file-level
+ * locals, building shared tables). The corpus seeds try each.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -112,8 +116,9 @@ static cJSON *state_register(void *ud, const char *name, const char *key)
 static const rules_state_ops ops = {
     .state_get = state_get, .obligation = state_obligation, .register_get = state_register};
 
-/* One event of type for the rules listening for it. */
-static void evaluate(rules *r, const char *type)
+/* One event of type for the rules listening for it; returns the decisions
+ * as text (caller frees). */
+static char *evaluate(rules *r, const char *type)
 {
     cJSON *ev = cJSON_Parse(
         "{\"specversion\":\"1.0\",\"id\":\"f-1\",\"source\":\"urn:fuzz\","
@@ -129,9 +134,12 @@ static void evaluate(rules *r, const char *type)
     FUZZ_CHECK(decisions && errors, "out of memory");
     int rc = rules_evaluate(r, ev, &ops, decisions, errors);
     FUZZ_CHECK(rc == 0, "rules_evaluate: %s", obligo_strerror(rc));
+    char *text = cJSON_PrintUnformatted(decisions);
+    FUZZ_CHECK(text != NULL, "out of memory");
     cJSON_Delete(ev);
     cJSON_Delete(decisions);
     cJSON_Delete(errors);
+    return text;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -166,8 +174,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const cJSON *type;
         cJSON_ArrayForEach(type, cJSON_GetObjectItemCaseSensitive(rule, "on"))
         {
-            if (cJSON_IsString(type) && evaluated++ < 8)
-                evaluate(r, type->valuestring);
+            if (cJSON_IsString(type) && evaluated++ < 8) {
+                char *first = evaluate(r, type->valuestring);
+                char *again = evaluate(r, type->valuestring);
+                FUZZ_CHECK(strcmp(first, again) == 0,
+                           "the same event judged twice decided differently:\n%s\n%s", first,
+                           again);
+                cJSON_free(first);
+                cJSON_free(again);
+            }
         }
     }
     cJSON_Delete(desc);
