@@ -376,6 +376,41 @@ static rules *load_hostile(char *dir, const char *hostile, char **err)
     return load(dir, "a_hostile.lua", hostile, err);
 }
 
+/* One hostile rule "a.bad" per attack, whose run is the attack's code,
+ * loaded beside GOOD_RULE and judged with one event of the given data:
+ * the attack fails alone with its error, never quoting the event, and the
+ * good rule still opens its obligation. */
+typedef struct attack {
+    const char *code, *error;
+} attack;
+
+static void expect_attacks_fail_alone(const attack *attacks, size_t n, const char *data)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *dir = support_tmpdir(), *err, text[1024];
+        snprintf(text, sizeof text,
+                 "rule \"a.bad\" { title = \"x\", source = \"y\", on = \"t.ev\",\n"
+                 "  run = function(e, act, state)\n"
+                 "    %s\n"
+                 "  end }\n",
+                 attacks[i].code);
+        rules *r = load_hostile(dir, text, &err);
+        if (!r)
+            fail_msg("%s: %s", attacks[i].code, err);
+        judged j = judge(r, "t.ev", data);
+        expect_rule_error(&j, "a.bad", attacks[i].error);
+        char *printed = cJSON_PrintUnformatted(j.errors);
+        assert_null(strstr(printed, "Jansen"));
+        cJSON_free(printed);
+        if (count_decisions(&j, "open", "z.good") != 1)
+            fail_msg("after %s the good rule opened nothing", attacks[i].code);
+        judged_free(&j);
+        rules_free(r);
+        support_rmtree(dir);
+        free(dir);
+    }
+}
+
 static void declarations_while_judging_are_refused(void **state)
 {
     char *dir = support_tmpdir(), *err;
@@ -410,9 +445,7 @@ static void declarations_while_judging_are_refused(void **state)
 
 static void engine_tables_and_the_event_are_read_only(void **state)
 {
-    static const struct {
-        const char *code, *error;
-    } attacks[] = {
+    static const attack attacks[] = {
         {"act.open = function() end", "act is read-only (cannot set open)"},
         {"state.get = nil", "state is read-only"},
         {"e.data.personal_data = \"no\"", "the event is read-only (cannot set personal_data)"},
@@ -424,28 +457,9 @@ static void engine_tables_and_the_event_are_read_only(void **state)
         {"table.insert(e.data.list, 3)", "the event is read-only"},
         {"rawequal(1, 1); setmetatable(e.data, {})", "cannot change a protected metatable"},
     };
-    for (size_t i = 0; i < sizeof attacks / sizeof *attacks; i++) {
-        char *dir = support_tmpdir(), *err, text[1024];
-        snprintf(text, sizeof text,
-                 "rule \"a.bad\" { title = \"x\", source = \"y\", on = \"t.ev\",\n"
-                 "  run = function(e, act, state)\n"
-                 "    %s\n"
-                 "  end }\n",
-                 attacks[i].code);
-        rules *r = load_hostile(dir, text, &err);
-        if (!r)
-            fail_msg("%s: %s", attacks[i].code, err);
-        judged j = judge(r, "t.ev",
-                         "{\"id\":\"B1\",\"personal_data\":\"yes\",\"nested\":{\"x\":0},"
-                         "\"list\":[1,2]}");
-        expect_rule_error(&j, "a.bad", attacks[i].error);
-        if (count_decisions(&j, "open", "z.good") != 1)
-            fail_msg("after %s the good rule opened nothing", attacks[i].code);
-        judged_free(&j);
-        rules_free(r);
-        support_rmtree(dir);
-        free(dir);
-    }
+    expect_attacks_fail_alone(attacks, sizeof attacks / sizeof *attacks,
+                              "{\"id\":\"B1\",\"personal_data\":\"yes\",\"nested\":{\"x\":0},"
+                              "\"list\":[1,2]}");
 }
 
 /* A file's top level cannot replace the DSL for the files after it. */
@@ -553,9 +567,7 @@ static void decisions_do_not_depend_on_memory(void **state)
  * JSON, keys with no order. */
 static void recording_is_bounded(void **state)
 {
-    static const struct {
-        const char *code, *error;
-    } attacks[] = {
+    static const attack attacks[] = {
         {"local t = {} for i = 1, 26 do t = { t, t } end act.set(\"ns\", \"k\", t)",
          "value too large to record: more than 100000 values"},
         {"local t = {} t[1] = t act.register(\"r\", \"k\", { x = t })", "nested too deeply"},
@@ -564,32 +576,14 @@ static void recording_is_bounded(void **state)
         {"act.set(\"ns\", \"k\", 0/0)", "not finite"},
         {"local t = {} t[{}] = 1 for k in pairs(t) do end", "has no defined order"},
     };
-    for (size_t i = 0; i < sizeof attacks / sizeof *attacks; i++) {
-        char *dir = support_tmpdir(), *err, text[1024];
-        snprintf(text, sizeof text,
-                 "rule \"a.bad\" { title = \"x\", source = \"y\", on = \"t.ev\",\n"
-                 "  run = function(e, act, state)\n"
-                 "    %s\n"
-                 "  end }\n",
-                 attacks[i].code);
-        rules *r = load_hostile(dir, text, &err);
-        assert_non_null(r);
-        judged j = judge(r, "t.ev", "{\"id\":\"B1\",\"personal_data\":\"yes\"}");
-        expect_rule_error(&j, "a.bad", attacks[i].error);
-        assert_int_equal(count_decisions(&j, "open", "z.good"), 1);
-        judged_free(&j);
-        rules_free(r);
-        support_rmtree(dir);
-        free(dir);
-    }
+    expect_attacks_fail_alone(attacks, sizeof attacks / sizeof *attacks,
+                              "{\"id\":\"B1\",\"personal_data\":\"yes\"}");
 }
 
 /* What rules put into decisions is text the API can carry. */
 static void rule_output_is_validated(void **state)
 {
-    static const struct {
-        const char *code, *error;
-    } attacks[] = {
+    static const attack attacks[] = {
         {"act.alert(\"k\", \"a\\0b\", { severity = \"info\", message = \"m\" })",
          "act.alert: the subject contains a NUL byte (at byte 1)"},
         {"act.alert(\"k\\xff\", \"s\", { severity = \"info\", message = \"m\" })",
@@ -607,29 +601,8 @@ static void rule_output_is_validated(void **state)
         {"act.open(\"t.notify\", \"s\", { from = e.data.name })",
          "from must be a time (RFC 3339 text or seconds), got text that is not a time"},
     };
-    for (size_t i = 0; i < sizeof attacks / sizeof *attacks; i++) {
-        char *dir = support_tmpdir(), *err, text[1024];
-        snprintf(text, sizeof text,
-                 "rule \"a.bad\" { title = \"x\", source = \"y\", on = \"t.ev\",\n"
-                 "  run = function(e, act, state)\n"
-                 "    %s\n"
-                 "  end }\n",
-                 attacks[i].code);
-        rules *r = load_hostile(dir, text, &err);
-        assert_non_null(r);
-        judged j =
-            judge(r, "t.ev", "{\"id\":\"B1\",\"personal_data\":\"yes\",\"name\":\"Jan Jansen\"}");
-        expect_rule_error(&j, "a.bad", attacks[i].error);
-        /* never the event's values in the message */
-        char *printed = cJSON_PrintUnformatted(j.errors);
-        assert_null(strstr(printed, "Jansen"));
-        cJSON_free(printed);
-        assert_int_equal(count_decisions(&j, "open", "z.good"), 1);
-        judged_free(&j);
-        rules_free(r);
-        support_rmtree(dir);
-        free(dir);
-    }
+    expect_attacks_fail_alone(attacks, sizeof attacks / sizeof *attacks,
+                              "{\"id\":\"B1\",\"personal_data\":\"yes\",\"name\":\"Jan Jansen\"}");
 }
 
 /* The event's budget is shared out among the rules it reaches: eight
