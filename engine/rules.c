@@ -10,6 +10,7 @@
 #include "rules.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <dirent.h>
 #include <lauxlib.h>
 #include <lua.h>
@@ -557,7 +558,7 @@ static cJSON *rules_to_json_at(lua_State *L, int idx, int depth, rules_record *r
     case LUA_TNUMBER: {
         rules_record_count(L, rec, 0);
         lua_Number d = lua_tonumber(L, idx);
-        if (d != d || d > 1.7976931348623157e308 || d < -1.7976931348623157e308)
+        if (!isfinite(d))
             luaL_error(L, "a number that is not finite (nan or inf) cannot be recorded");
         return cJSON_CreateNumber(d);
     }
