@@ -1772,16 +1772,22 @@ static void sb_move_globals(lua_State *L)
     int g = lua_gettop(L);
     lua_rawgetp(L, LUA_REGISTRYINDEX, &SB_STD_KEY);
     int std = lua_gettop(L);
+    /* Tables first, by name in sorted order, so that one table under two
+     * names is always named by the first (hash order differs per state). */
+    sandbox_push_sorted_keys(L, g, 1);
+    int keys = lua_gettop(L);
+    for (lua_Integer i = 1, n = (lua_Integer)lua_rawlen(L, keys); i <= n; i++) {
+        if (lua_rawgeti(L, keys, i) == LUA_TSTRING && lua_rawget(L, g) == LUA_TTABLE &&
+            luaL_getmetafield(L, -1, SANDBOX_CONTENTS) == LUA_TNIL) {
+            lua_rawgeti(L, keys, i);
+            const char *what = lua_pushfstring(L, "the global table %s", lua_tostring(L, -1));
+            sandbox_freeze_table(L, -3, what);
+        }
+        lua_settop(L, keys); /* a metafield found means frozen already */
+    }
+    lua_pop(L, 1);
     lua_pushnil(L);
     while (lua_next(L, g)) {
-        if (lua_type(L, -1) == LUA_TTABLE && lua_type(L, -2) == LUA_TSTRING &&
-            !luaL_getmetafield(L, -1, SANDBOX_CONTENTS)) {
-            const char *what = lua_pushfstring(L, "the global table %s", lua_tostring(L, -2));
-            sandbox_freeze_table(L, -2, what);
-            lua_pop(L, 1);
-        } else if (lua_type(L, -1) == LUA_TTABLE && lua_type(L, -2) == LUA_TSTRING) {
-            lua_pop(L, 1); /* the metafield luaL_getmetafield pushed */
-        }
         lua_pushvalue(L, -2);
         lua_insert(L, -2);
         lua_rawset(L, std);

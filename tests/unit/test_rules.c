@@ -520,6 +520,34 @@ static void nothing_is_kept_between_events(void **state)
     free(dir);
 }
 
+/* One table under two global names is frozen once, and stays read-only
+ * under both, named by the first name in sorted order (found by fuzz_rules:
+ * the second name unbalanced the freeze's stack, and the load failed
+ * without naming the file). */
+static void a_table_under_two_globals_is_frozen_once(void **state)
+{
+    char *dir = support_tmpdir(), *err;
+    rules *r = load_hostile(dir,
+                            "limits = { n = 3 }\n"
+                            "same = limits\n"
+                            "rule \"a.alias\" { title = \"x\", source = \"y\", on = \"t.ev\",\n"
+                            "  run = function(e, act)\n"
+                            "    act.set(\"ns\", \"n\", same.n + limits.n)\n"
+                            "    same.n = 4\n"
+                            "  end }\n",
+                            &err);
+    if (!r)
+        fail_msg("load: %s", err);
+    judged j = judge(r, "t.ev", "{\"id\":\"B1\",\"personal_data\":\"yes\"}");
+    expect_rule_error(&j, "a.alias", "the global table limits is read-only (cannot set n)");
+    assert_int_equal(count_decisions(&j, "set", "a.alias"), 0);
+    assert_int_equal(count_decisions(&j, "open", "z.good"), 1);
+    judged_free(&j);
+    rules_free(r);
+    support_rmtree(dir);
+    free(dir);
+}
+
 /* Addresses and hash order never reach a decision: tostring, %p, pairs. */
 static void decisions_do_not_depend_on_memory(void **state)
 {
@@ -760,6 +788,7 @@ int main(void)
         cmocka_unit_test(engine_tables_and_the_event_are_read_only),
         cmocka_unit_test(files_cannot_replace_the_dsl),
         cmocka_unit_test(nothing_is_kept_between_events),
+        cmocka_unit_test(a_table_under_two_globals_is_frozen_once),
         cmocka_unit_test(decisions_do_not_depend_on_memory),
         cmocka_unit_test(recording_is_bounded),
         cmocka_unit_test(rule_output_is_validated),
