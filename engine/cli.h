@@ -22,17 +22,6 @@ int cli_plugins(int argc, char **argv);
 int cli_check(int argc, char **argv);
 int cli_test(int argc, char **argv);
 
-/* The checks of `obligo check` on a loaded rule set (and the configured
- * policy, may be NULL): findings are written to out as file:line: message;
- * returns their number. */
-long cli_check_rules(const plugins *p, rules *r, const cJSON *policy, FILE *out);
-
-/* The rule tests under cfg->rules_dir, as `obligo test` runs them (cfg is
- * copied; the tests use in-memory databases). Lines go to out (may be
- * NULL). Returns the number of failures; *passed (may be NULL) gets the
- * passes; *coverage (may be NULL) the percentage covered. */
-int cli_test_rules(const config *cfg, const char *pattern, FILE *out, int *passed,
-                   double *coverage);
 int cli_token(int argc, char **argv);
 
 /* serve.c: splits the body of POST /v1/events into raw events by its content

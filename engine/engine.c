@@ -89,11 +89,30 @@ fail:
     return rc;
 }
 
+int engine_open_with(engine *e, const config *cfg, plugins *p, rules *r, char **err)
+{
+    memset(e, 0, sizeof *e);
+    e->cfg = cfg;
+    *err = NULL;
+    int rc = store_open(&e->st, cfg->db_path, 0, err);
+    if (rc)
+        return rc;
+    e->borrowed = 1;
+    e->plugins = p;
+    e->cat.lookup = plugins_lookup;
+    e->cat.ud = e->plugins;
+    e->catalogue = &e->cat;
+    e->rules = r;
+    return 0;
+}
+
 void engine_close(engine *e)
 {
-    rules_free(e->rules);
+    if (!e->borrowed) {
+        rules_free(e->rules);
+        plugins_free(e->plugins); /* after the rules: they call plugin functions */
+    }
     e->rules = NULL;
-    plugins_free(e->plugins); /* after the rules: they call plugin functions */
     e->plugins = NULL;
     e->catalogue = NULL;
     store_close(&e->st);

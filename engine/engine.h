@@ -29,7 +29,8 @@ typedef struct engine {
     /* The event types engine_decode knows: the plugins' catalogue, set by
      * engine_open (NULL for a read-only engine: every type is unknown). */
     const validate_catalogue *catalogue;
-    plugins *plugins;       /* owned: the loaded plugins (NULL when read-only) */
+    plugins *plugins;       /* the loaded plugins (NULL when read-only) */
+    int borrowed;           /* plugins and rules belong to the caller (engine_open_with) */
     validate_catalogue cat; /* what catalogue points at */
     store st;
     rules *rules;
@@ -49,6 +50,11 @@ int engine_load_plugins(const config *cfg, plugins **out, char **err);
 /* Opens the database and loads the rules. read_only opens the database for
  * the reading commands (no rules). Returns 0 or a code with *err. */
 int engine_open(engine *e, const config *cfg, int read_only, char **err);
+/* Opens the database of cfg with plugins and a rule set the caller has
+ * already loaded, and keeps both (borrowed: they outlive the engine, which
+ * does not free them). The rule tests open one such engine per test on an
+ * in-memory database, judging with exactly the compiled set under test. */
+int engine_open_with(engine *e, const config *cfg, plugins *p, rules *r, char **err);
 void engine_close(engine *e);
 
 /* Parses and validates one event. Returns the parsed event (caller frees

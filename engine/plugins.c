@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <dlfcn.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,6 +131,7 @@ struct plugins {
     plugins_adapter *adapters;
     int *adapter_owner;
     int nadapters;
+    pthread_mutex_t call_lock; /* plugins_call_rule */
 };
 
 /* ---- host functions -------------------------------------------------------- */
@@ -306,7 +308,8 @@ static int plugins_api_register_rule_function(obligo_host *h, const obligo_rule_
     if (plugins_grow((void **)&p->fns, p->nfns, sizeof *p->fns) ||
         plugins_grow((void **)&p->fn_owner, p->nfns, sizeof *p->fn_owner))
         return OBLIGO_PLUGIN_ERROR;
-    plugins_rule_function r = {obligo_strdup(f->module), obligo_strdup(f->name), f->fn, NULL, NULL};
+    plugins_rule_function r = {
+        .module = obligo_strdup(f->module), .name = obligo_strdup(f->name), .fn = f->fn};
     if (!r.module || !r.name) {
         obligo_free(r.module);
         obligo_free(r.name);
@@ -442,6 +445,7 @@ static void plugins_bind(plugins *p)
     for (int i = 0; i < p->nfns; i++) {
         p->fns[i].state = p->loaded[p->fn_owner[i]].state;
         p->fns[i].plugin = p->loaded[p->fn_owner[i]].desc.name;
+        p->fns[i].owner = p;
     }
     for (int i = 0; i < p->nsinks; i++) {
         p->sinks[i].sink = &p->sink_copies[i];
@@ -639,6 +643,7 @@ int plugins_load(const char *const *dirs, int ndirs, const cJSON *configs, plugi
     plugins *p = obligo_calloc(1, sizeof *p);
     if (!p)
         return OBLIGO_ENOMEM;
+    pthread_mutex_init(&p->call_lock, NULL);
     int rc = 0;
     for (int d = 0; d < ndirs && !rc; d++) {
         DIR *dir = opendir(dirs[d]);
@@ -696,6 +701,7 @@ void plugins_free(plugins *p)
 {
     if (!p)
         return;
+    pthread_mutex_destroy(&p->call_lock);
     for (int i = p->nloaded - 1; i >= 0; i--) {
         plugins_loaded *l = &p->loaded[i];
         if (l->initialised && l->desc.fini)
@@ -794,6 +800,18 @@ const obligo_obligation_kind *plugins_obligation_kinds(const plugins *p, int *n)
 {
     *n = p ? p->nkinds : 0;
     return p ? p->kinds : NULL;
+}
+
+int plugins_call_rule(const plugins_rule_function *f, const char *args_json, char **result_json,
+                      char **error)
+{
+    /* the lock is not the registry's content: taking it changes nothing a
+     * reader of the registry sees */
+    pthread_mutex_t *lock = (pthread_mutex_t *)&f->owner->call_lock;
+    pthread_mutex_lock(lock);
+    int rc = f->fn(f->state, args_json, result_json, error);
+    pthread_mutex_unlock(lock);
+    return rc;
 }
 
 const plugins_rule_function *plugins_rule_functions(const plugins *p, int *n)

@@ -40,6 +40,7 @@ typedef struct plugins_rule_function {
     obligo_rule_fn fn;
     void *state;
     const char *plugin;
+    const plugins *owner; /* the registry: plugins_call_rule takes its lock */
 } plugins_rule_function;
 
 typedef struct plugins_adapter {
@@ -76,6 +77,12 @@ const obligo_event_type *plugins_lookup(const void *p, const char *type);
 /* The obligation kinds plugins registered (count in *n). */
 const obligo_obligation_kind *plugins_obligation_kinds(const plugins *p, int *n);
 const plugins_rule_function *plugins_rule_functions(const plugins *p, int *n);
+/* Calls a rule function as plugin.h promises: calls of rule functions never
+ * overlap, although the live rule set (the writer thread) and the reload
+ * gate's rule tests (a worker thread) share one registry. The arguments as
+ * obligo_rule_fn's. */
+int plugins_call_rule(const plugins_rule_function *f, const char *args_json, char **result_json,
+                      char **error);
 /* The sink registered as `name` (the part of a sink spec before ':'). */
 const plugins_sink *plugins_find_sink(const plugins *p, const char *name);
 const plugins_adapter *plugins_find_adapter(const plugins *p, const char *name);

@@ -1254,7 +1254,7 @@ static int rules_scan(const char *dir, rules_files *f, int depth)
         if (stat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) {
             rc = rules_scan(p, f, depth + 1);
             obligo_free(p);
-        } else if (rules_ends_with(p, ".lua") && !rules_ends_with(p, "_test.lua")) {
+        } else if (rules_ends_with(p, ".lua")) {
             if (f->n == f->cap) {
                 int cap = f->cap ? f->cap * 2 : 16;
                 char **np = obligo_realloc(f->path, (size_t)cap * sizeof *np);
@@ -1476,7 +1476,7 @@ static int rules_plugin_call(lua_State *L)
     if (!text)
         return luaL_error(L, "out of memory");
     char *result = NULL, *error = NULL;
-    int rc = f->fn(f->state, text, &result, &error);
+    int rc = plugins_call_rule(f, text, &result, &error);
     cJSON_free(text);
     if (rc != 0) {
         lua_pushfstring(L, "%s.%s: %s", f->module, f->name, error ? error : "failed");
@@ -1572,10 +1572,80 @@ static int rules_seal(rules *r, char **err)
     return rules_protected(r, rules_seal_protected, NULL, err);
 }
 
+int rules_sources_read(const char *dir, rules_sources *out, char **err)
+{
+    memset(out, 0, sizeof *out);
+    *err = NULL;
+    /* "rules/" and "rules" are the same directory; keep paths in messages
+     * free of "//" */
+    char *clean = obligo_strdup(dir);
+    if (!clean)
+        return OBLIGO_ENOMEM;
+    for (size_t n = strlen(clean); n > 1 && clean[n - 1] == '/'; n--)
+        clean[n - 1] = '\0';
+    rules_files files = {0};
+    int rc = rules_scan(clean, &files, 0);
+    out->dir = clean;
+    if (rc == OBLIGO_EIO)
+        *err = obligo_asprintf("%s: cannot read the rules directory", dir);
+    if (!rc && files.n) {
+        qsort(files.path, (size_t)files.n, sizeof *files.path, rules_cmp_path);
+        out->files = obligo_calloc((size_t)files.n, sizeof *out->files);
+        rc = out->files ? 0 : OBLIGO_ENOMEM;
+    }
+    for (int i = 0; !rc && i < files.n; i++) {
+        rules_file *f = &out->files[out->n++];
+        f->path = files.path[i];
+        files.path[i] = NULL;
+        f->is_test = rules_ends_with(f->path, "_test.lua");
+        rc = rules_read_file(f->path, &f->text, &f->len);
+        if (rc == OBLIGO_EIO)
+            *err = obligo_asprintf("%s: cannot read the rule file", f->path);
+    }
+    for (int i = 0; i < files.n; i++)
+        obligo_free(files.path[i]);
+    obligo_free(files.path);
+    if (rc)
+        rules_sources_free(out);
+    return rc;
+}
+
+void rules_sources_free(rules_sources *s)
+{
+    for (int i = 0; i < s->n; i++) {
+        obligo_free(s->files[i].path);
+        obligo_free(s->files[i].text);
+    }
+    obligo_free(s->files);
+    obligo_free(s->dir);
+    memset(s, 0, sizeof *s);
+}
+
+const rules_file *rules_sources_find(const rules_sources *s, const char *path)
+{
+    for (int i = 0; path && i < s->n; i++)
+        if (strcmp(s->files[i].path, path) == 0)
+            return &s->files[i];
+    return NULL;
+}
+
 int rules_load(const char *dir, const cJSON *policy, const sandbox_limits *limits,
                const plugins *plug, rules **out, char **err)
 {
+    rules_sources src;
+    *out = NULL;
+    int rc = rules_sources_read(dir, &src, err);
+    if (!rc)
+        rc = rules_load_sources(&src, policy, limits, plug, out, err);
+    rules_sources_free(&src);
+    return rc;
+}
+
+int rules_load_sources(const rules_sources *src, const cJSON *policy, const sandbox_limits *limits,
+                       const plugins *plug, rules **out, char **err)
+{
     *err = NULL;
+    *out = NULL;
     rules *r = obligo_calloc(1, sizeof *r);
     if (!r)
         return OBLIGO_ENOMEM;
@@ -1592,7 +1662,6 @@ int rules_load(const char *dir, const cJSON *policy, const sandbox_limits *limit
         obligo_free(r);
         return rc;
     }
-    rules_files files = {0};
     if ((rc = rules_protected(r, rules_install_api, NULL, err)))
         goto fail;
     if (plug && (rc = rules_protected(r, rules_add_plugins, plug, err)))
@@ -1601,25 +1670,6 @@ int rules_load(const char *dir, const cJSON *policy, const sandbox_limits *limit
     if ((rc = sandbox_protect_globals(r->sb)))
         goto fail;
 
-    /* "rules/" and "rules" are the same directory; keep paths in messages
-     * free of "//" */
-    char *clean = obligo_strdup(dir);
-    if (!clean) {
-        rc = OBLIGO_ENOMEM;
-        goto fail;
-    }
-    for (size_t n = strlen(clean); n > 1 && clean[n - 1] == '/'; n--)
-        clean[n - 1] = '\0';
-    rc = rules_scan(clean, &files, 0);
-    obligo_free(clean);
-    if (rc == OBLIGO_EIO) {
-        *err = obligo_asprintf("%s: cannot read the rules directory", dir);
-        goto fail;
-    } else if (rc) {
-        goto fail;
-    }
-    qsort(files.path, (size_t)files.n, sizeof *files.path, rules_cmp_path);
-
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     if (!md) {
         rc = OBLIGO_ENOMEM;
@@ -1627,23 +1677,17 @@ int rules_load(const char *dir, const cJSON *policy, const sandbox_limits *limit
     }
     EVP_DigestInit_ex(md, EVP_sha256(), NULL);
     r->loading = 1;
-    for (int i = 0; i < files.n; i++) {
-        char *text = NULL;
-        size_t len = 0;
-        rc = rules_read_file(files.path[i], &text, &len);
-        if (rc) {
-            if (rc == OBLIGO_EIO)
-                *err = obligo_asprintf("%s: cannot read the rule file", files.path[i]);
-            EVP_MD_CTX_free(md);
-            goto fail;
-        }
-        EVP_DigestUpdate(md, files.path[i], strlen(files.path[i]) + 1);
-        EVP_DigestUpdate(md, text, len);
-        rules_scan_policy(r, text, len);
+    /* The bytes hashed into the revision are the bytes compiled. */
+    for (int i = 0; i < src->n; i++) {
+        const rules_file *f = &src->files[i];
+        if (f->is_test)
+            continue;
+        EVP_DigestUpdate(md, f->path, strlen(f->path) + 1);
+        EVP_DigestUpdate(md, f->text, f->len);
+        rules_scan_policy(r, f->text, f->len);
         sandbox_error se = {0};
-        if ((rc = sandbox_load_buffer(r->sb, text, len, files.path[i], &se)) == 0)
+        if ((rc = sandbox_load_buffer(r->sb, f->text, f->len, f->path, &se)) == 0)
             rc = sandbox_call(r->sb, 0, 0, &se);
-        obligo_free(text);
         if (rc) {
             *err = rules_format_error(&se);
             sandbox_error_clear(&se);
@@ -1669,16 +1713,9 @@ int rules_load(const char *dir, const cJSON *policy, const sandbox_limits *limit
     EVP_MD_CTX_free(md);
     for (int i = 0; i < 8; i++)
         snprintf(r->revision + 2 * i, 3, "%02x", digest[i]);
-
-    for (int i = 0; i < files.n; i++)
-        obligo_free(files.path[i]);
-    obligo_free(files.path);
     *out = r;
     return 0;
 fail:
-    for (int i = 0; i < files.n; i++)
-        obligo_free(files.path[i]);
-    obligo_free(files.path);
     rules_free(r);
     return rc;
 }

@@ -21,7 +21,8 @@
  * objects that actions.c applies inside the event's transaction. That makes
  * rules testable without a loop or a database, and decisions journalable.
  *
- * A rules object is used by one thread at a time.
+ * A rules object is used by one thread at a time; it may be built on one
+ * thread and handed to another.
  */
 #ifndef OBLIGO_RULES_H
 #define OBLIGO_RULES_H
@@ -76,7 +77,39 @@ typedef struct rules_state_ops {
     cJSON *(*register_get)(void *ud, const char *name, const char *key);
 } rules_state_ops;
 
-/* Loads and compiles every rule file under dir. policy (borrowed, may be
+/* A rule directory read once into memory: every *.lua file under it (rule
+ * files and *_test.lua test files), in path order. The reload gate compiles,
+ * checks and tests one such snapshot, so the set that goes live is built
+ * from exactly the bytes that passed, whatever is written to the directory
+ * meanwhile. */
+typedef struct rules_file {
+    char *path; /* dir/relative/path.lua */
+    char *text; /* the whole file (not NUL-terminated; len bytes) */
+    size_t len;
+    int is_test; /* a *_test.lua file: tests, not rules */
+} rules_file;
+
+typedef struct rules_sources {
+    char *dir; /* without a trailing '/' */
+    rules_file *files;
+    int n;
+} rules_sources;
+
+/* Reads every *.lua file under dir (8 levels deep at most; 4 MiB a file at
+ * most). Returns 0, or a negative code with *err (may stay NULL when memory
+ * ran out; caller frees). *out is empty on failure. */
+int rules_sources_read(const char *dir, rules_sources *out, char **err);
+void rules_sources_free(rules_sources *s);
+/* The file read as path, or NULL. */
+const rules_file *rules_sources_find(const rules_sources *s, const char *path);
+
+/* Compiles the rule files of src (not its tests) into a sealed rule set;
+ * the arguments and result as rules_load's. src may be freed afterwards. */
+int rules_load_sources(const rules_sources *src, const cJSON *policy, const sandbox_limits *limits,
+                       const plugins *plug, rules **out, char **err);
+
+/* Reads dir (rules_sources_read) and compiles it (rules_load_sources).
+ * Loads and compiles every rule file under dir. policy (borrowed, may be
  * NULL) is the configuration's policy object, read by the rules' policy()
  * calls. limits may be NULL. plugins (borrowed, may be NULL; must outlive
  * the rules) add obligation kinds and functions rules can call

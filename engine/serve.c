@@ -29,6 +29,7 @@
 #include "cli_common.h"
 #include "engine.h"
 #include "error.h"
+#include "gate.h"
 #include "journal.h"
 #include "metrics.h"
 #include "obligations.h"
@@ -79,6 +80,11 @@ typedef struct serve {
     int nwatches;
     uv_timer_t debounce;
     int watching;
+    /* The reload gate runs on a libuv worker (serve_reload_start). */
+    struct serve_reload *reloading;     /* the run under way, or NULL */
+    struct serve_pending **reload_next; /* requests the next run answers */
+    int nreload_next;
+    int reload_again; /* a reload was asked for during the run under way */
 } serve;
 
 /* A request whose answer waits for the writer. */
@@ -275,14 +281,14 @@ static void serve_deliverer_stop(serve *s)
 
 #define SERVE_RELOAD_QUIET_MS 500
 
+static void serve_reload_request(serve *s, serve_pending *p);
+
 static void serve_on_debounce(uv_timer_t *t)
 {
     serve *s = t->data;
     if (s->stopping || !s->w)
         return;
-    writer_job *j = writer_job_new(WRITER_RELOAD, NULL);
-    if (j && writer_submit(s->w, j) != 0)
-        writer_job_free(j);
+    serve_reload_request(s, NULL);
 }
 
 static void serve_on_rules_changed(uv_fs_event_t *h, const char *filename, int events, int status)
@@ -408,6 +414,145 @@ static const char *serve_disk_problem(const serve *s)
     return room < SERVE_MIN_FREE_BYTES ? "the disk holding the database is full" : NULL;
 }
 
+/* ---- reloading the rules ---------------------------------------------------
+ *
+ * A reload (a rule file saved, SIGHUP, POST /v1/rules/reload) runs the gate
+ * (gate.h: read, compile, check, test) on a libuv worker thread, then hands
+ * its outcome to the writer as a WRITER_RELOAD job, which swaps the set in
+ * between two groups: events keep being committed while the gate works. One
+ * run at a time; a request made during a run is answered by the next run,
+ * which starts when this one ends, so it always sees the files as they
+ * were after it asked. */
+
+typedef struct serve_reload {
+    uv_work_t work;
+    serve *s;
+    plugins *plugins;        /* the engine's, loaded once at start-up */
+    serve_pending **waiting; /* the requests this run answers */
+    int nwaiting;
+    rules *fresh;
+    char *why;
+    int rc;
+} serve_reload;
+
+static void serve_reload_answer(serve *s, serve_reload *rl, int status, const char *body)
+{
+    for (int i = 0; i < rl->nwaiting; i++) {
+        serve_pending *p = rl->waiting[i];
+        serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, status, body,
+                   status == 503 ? "Retry-After: 5\r\n" : NULL);
+        obligo_free(p->body_400);
+        obligo_free(p);
+    }
+    obligo_free(rl->waiting);
+    rl->waiting = NULL;
+    rl->nwaiting = 0;
+}
+
+static void serve_reload_free(serve *s, serve_reload *rl)
+{
+    serve_reload_answer(s, rl, 503,
+                        "{\"error\":\"the rules could not be reloaded now; retry later\"}");
+    rules_free(rl->fresh);
+    obligo_free(rl->why);
+    obligo_free(rl);
+}
+
+static void serve_reload_work(uv_work_t *w)
+{
+    serve_reload *rl = w->data;
+    rl->rc = gate_prepare(&rl->s->cfg, rl->plugins, &rl->fresh, &rl->why);
+}
+
+static void serve_reload_start(serve *s);
+
+static void serve_reload_after(uv_work_t *w, int status)
+{
+    serve_reload *rl = w->data;
+    serve *s = rl->s;
+    s->reloading = NULL;
+    writer_job *j = status == 0 && s->w ? writer_job_new(WRITER_RELOAD, rl) : NULL;
+    if (j) {
+        j->fresh = rl->fresh;
+        j->rc = rl->rc;
+        j->message = rl->why;
+        rl->fresh = NULL;
+        rl->why = NULL;
+    }
+    if (!j || writer_submit(s->w, j) != 0) {
+        if (j)
+            j->ud = NULL;
+        writer_job_free(j);
+        serve_reload_free(s, rl); /* stopping: the running set stays */
+    }
+    if (s->reload_again || s->nreload_next)
+        serve_reload_start(s); /* when stopping, it answers the requests 503 */
+}
+
+static void serve_reload_start(serve *s)
+{
+    serve_reload *rl = obligo_calloc(1, sizeof *rl);
+    if (!rl) {
+        serve_reload none = {.waiting = s->reload_next, .nwaiting = s->nreload_next};
+        s->reload_next = NULL;
+        s->nreload_next = 0;
+        serve_reload_answer(s, &none, 503, "{\"error\":\"out of memory; retry later\"}");
+        return;
+    }
+    rl->s = s;
+    rl->plugins = s->e.plugins;
+    rl->work.data = rl;
+    rl->waiting = s->reload_next;
+    rl->nwaiting = s->nreload_next;
+    s->reload_next = NULL;
+    s->nreload_next = 0;
+    s->reload_again = 0;
+    if (s->stopping || !s->w ||
+        uv_queue_work(&s->loop, &rl->work, serve_reload_work, serve_reload_after) != 0) {
+        serve_reload_free(s, rl);
+        return;
+    }
+    s->reloading = rl;
+}
+
+/* Asks for a reload; p (may be NULL) is a request to answer with its
+ * outcome, taken over. */
+static void serve_reload_request(serve *s, serve_pending *p)
+{
+    if (p) {
+        serve_pending **nw =
+            obligo_realloc(s->reload_next, sizeof *nw * (size_t)(s->nreload_next + 1));
+        if (!nw) {
+            serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, 503,
+                       "{\"error\":\"out of memory; retry later\"}", "Retry-After: 1\r\n");
+            obligo_free(p);
+            return;
+        }
+        s->reload_next = nw;
+        s->reload_next[s->nreload_next++] = p;
+    }
+    if (s->reloading)
+        s->reload_again = 1;
+    else
+        serve_reload_start(s);
+}
+
+/* The writer put the outcome into effect: answer the run's requests. */
+static void serve_reload_done(serve *s, writer_job *j)
+{
+    serve_reload *rl = j->ud;
+    if (!rl)
+        return;
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddBoolToObject(b, "reloaded", j->rc == 0);
+    cJSON_AddStringToObject(b, j->rc ? "error" : "message", j->message ? j->message : "");
+    char *text = cJSON_PrintUnformatted(b);
+    cJSON_Delete(b);
+    serve_reload_answer(s, rl, j->rc ? 422 : 200, text ? text : "{}");
+    cJSON_free(text);
+    serve_reload_free(s, rl);
+}
+
 static void serve_on_done(writer_job *j, void *ud)
 {
     serve *s = ud;
@@ -453,16 +598,8 @@ static void serve_on_done(writer_job *j, void *ud)
         break;
     case WRITER_RELOAD:
         fprintf(stderr, "obligo serve: %s\n", j->message ? j->message : "reload");
-        if (p) {
-            cJSON *b = cJSON_CreateObject();
-            cJSON_AddBoolToObject(b, "reloaded", j->rc == 0);
-            cJSON_AddStringToObject(b, j->rc ? "error" : "message", j->message ? j->message : "");
-            char *text = cJSON_PrintUnformatted(b);
-            cJSON_Delete(b);
-            serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, j->rc ? 422 : 200,
-                       text ? text : "{}", NULL);
-            cJSON_free(text);
-        }
+        serve_reload_done(s, j);
+        p = NULL; /* the run's requests were answered */
         break;
     case WRITER_FIRE:
         s->fire_pending = 0;
@@ -1052,9 +1189,14 @@ static void serve_handle(void *ud, const http_request *req, http_exchange *ex)
                              registers_list(&s->rd, path + len, hist && strcmp(hist, "0") != 0));
             return;
         }
-        case 7:
-            serve_async_job(&r, WRITER_RELOAD);
+        case 7: {
+            serve_pending *p = serve_pending_new(&r);
+            if (!p)
+                serve_reply_error(&r, 503, "out of memory; retry later", "Retry-After: 1\r\n");
+            else
+                serve_reload_request(s, p);
             return;
+        }
         }
     }
     const plugins_adapter *a = plugins_find_adapter_by_path(s->e.plugins, path);
@@ -1086,9 +1228,8 @@ static void serve_on_signal(uv_signal_t *sig, int signum)
 {
     serve *s = sig->data;
     if (signum == SIGHUP) {
-        writer_job *j = writer_job_new(WRITER_RELOAD, NULL);
-        if (j && writer_submit(s->w, j) != 0)
-            writer_job_free(j);
+        if (!s->stopping && s->w)
+            serve_reload_request(s, NULL);
         return;
     }
     if (s->stopping)

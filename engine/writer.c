@@ -15,7 +15,6 @@
 #include <time.h>
 
 #include "alloc.h"
-#include "cli.h"
 #include "error.h"
 #include "obligations.h"
 #include "outbox.h"
@@ -65,6 +64,7 @@ void writer_job_free(writer_job *job)
     obligo_free(job->raws);
     obligo_free(job->lens);
     obligo_free(job->message);
+    rules_free(job->fresh);
     obligo_free(job->origin);
     obligo_free(job->field);
     obligo_free(job->reason);
@@ -139,85 +139,45 @@ static void writer_stats(writer *w, writer_job *j)
     j->commit_seconds = w->commit_seconds;
 }
 
-/* Why a new rule set may not run: its `obligo check` findings or its
- * failing rule tests, as file:line lines; NULL when it may. The tests open
- * in-memory engines of their own, so this takes a moment (on this thread:
- * a reload is rare and must not race the events it judges). */
-static char *writer_gate(writer *w, rules *fresh)
-{
-    char *text = NULL;
-    size_t len = 0;
-    FILE *out = open_memstream(&text, &len);
-    if (!out)
-        return obligo_strdup("out of memory while checking the rules");
-    /* The configured policy is not the rule files' doing: a name no rule
-     * reads is reported by `obligo check --config`, and must never keep
-     * corrected rules from going live. */
-    long findings = cli_check_rules(w->e->plugins, fresh, NULL, out);
-    int failed = findings ? 0 : cli_test_rules(w->e->cfg, NULL, NULL, NULL, NULL);
-    if (failed) /* run again to say which */
-        cli_test_rules(w->e->cfg, NULL, out, NULL, NULL);
-    fclose(out);
-    char *why = NULL;
-    if (findings || failed) {
-        /* keep the lines that say what is wrong, not the passing tests */
-        size_t cap = len + 1, o = 0;
-        why = obligo_malloc(cap);
-        for (char *line = text ? strtok(text, "\n") : NULL; why && line;
-             line = strtok(NULL, "\n")) {
-            if (strncmp(line, "ok   ", 5) == 0 || strncmp(line, "not covered", 11) == 0 ||
-                strncmp(line, "coverage:", 9) == 0)
-                continue;
-            o += (size_t)snprintf(why + o, cap - o, "%s%s", o ? "; " : "", line);
-        }
-        if (why && !o)
-            snprintf(why, cap, "%s", findings ? "obligo check found problems" : "tests failed");
-    }
-    free(text); /* open_memstream's buffer comes from malloc */
-    return why;
-}
-
+/* Puts the gate's outcome into effect: swaps in the set that passed, or
+ * keeps the running one and says why not. Either way an alert tells the
+ * officer, without server logs. */
 static void writer_reload(writer *w, writer_job *j)
 {
     engine *e = w->e;
-    rules *fresh = NULL;
-    char *err = NULL;
-    int rc =
-        rules_load(e->cfg->rules_dir, e->cfg->policy, &e->cfg->limits, e->plugins, &fresh, &err);
-    if (!rc && (err = writer_gate(w, fresh))) {
-        rules_free(fresh);
-        rc = OBLIGO_ERULE;
-    }
-    if (rc) {
-        j->rc = rc;
+    const char *was = e->rules ? rules_revision(e->rules) : NULL;
+    if (!j->fresh) {
+        if (!j->rc)
+            j->rc = OBLIGO_EINVAL; /* a reload job without an outcome */
+        char *why = j->message;
         j->message = obligo_asprintf("rules not reloaded, the running set (revision %s) stays: %s",
-                                     e->rules ? rules_revision(e->rules) : "none",
-                                     err ? err : obligo_strerror(rc));
-        obligo_free(err);
+                                     was ? was : "none", why ? why : obligo_strerror(j->rc));
+        obligo_free(why);
         char *msg = obligo_asprintf("De gewijzigde regels zijn niet in gebruik genomen; de "
                                     "vorige regels (revisie %s) blijven werken. Herstel: %s",
-                                    e->rules ? rules_revision(e->rules) : "geen",
-                                    j->message ? j->message : "");
+                                    was ? was : "geen", j->message ? j->message : "");
         if (msg)
             engine_note(e, "obligo.rules_rejected", "rules", "warning", msg);
         obligo_free(msg);
         return;
     }
-    j->message =
-        obligo_asprintf("rules reloaded: revision %s (was %s), %d rules, %d obligation "
-                        "kinds",
-                        rules_revision(fresh), e->rules ? rules_revision(e->rules) : "none",
-                        rules_count(fresh), rules_kind_count(fresh));
-    /* An officer sees the change go live without reading server logs. */
+    rules *fresh = j->fresh;
+    j->rc = 0;
+    obligo_free(j->message);
+    j->message = obligo_asprintf("rules reloaded: revision %s (was %s), %d rules, %d obligation "
+                                 "kinds",
+                                 rules_revision(fresh), was ? was : "none", rules_count(fresh),
+                                 rules_kind_count(fresh));
     char *msg = obligo_asprintf("De gewijzigde regels zijn in gebruik genomen: revisie %s "
                                 "(was %s), %d regels en %d soorten plichten.",
-                                rules_revision(fresh), e->rules ? rules_revision(e->rules) : "geen",
-                                rules_count(fresh), rules_kind_count(fresh));
+                                rules_revision(fresh), was ? was : "geen", rules_count(fresh),
+                                rules_kind_count(fresh));
     if (msg)
         engine_note(e, "obligo.rules_reloaded", "rules", "info", msg);
     obligo_free(msg);
     rules_free(e->rules);
     e->rules = fresh;
+    j->fresh = NULL;
 }
 
 /* One group: everything taken from the queue at once, one transaction. */

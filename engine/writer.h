@@ -11,8 +11,10 @@
  * its own events are on disk.
  *
  * The engine belongs to the writer thread while it runs. Deadline firing,
- * health checks, statistics and rule reloads are jobs too, so every database
- * write happens on one thread.
+ * health checks, statistics and the swap of a reloaded rule set are jobs
+ * too, so every database write happens on one thread. (The reload gate
+ * itself, which compiles and tests the new set, runs before the job is
+ * submitted, off this thread: gate.h.)
  */
 #ifndef OBLIGO_WRITER_H
 #define OBLIGO_WRITER_H
@@ -32,7 +34,7 @@ typedef enum writer_kind {
     WRITER_FIRE,   /* fire the deadlines due now */
     WRITER_HEALTH, /* a write and commit: is the database writable? */
     WRITER_STATS,  /* a snapshot of counters for /metrics */
-    WRITER_RELOAD, /* load the rule set again, keep the old one on failure */
+    WRITER_RELOAD, /* put the reload gate's outcome (gate.h) into effect */
     WRITER_REJECT, /* keep refused input (raws[0]) with origin, field, reason */
 } writer_kind;
 
@@ -48,12 +50,15 @@ typedef struct writer_job {
     int n;
     obligo_time late_before;       /* WRITER_FIRE: timers due before it are marked late */
     char *origin, *field, *reason; /* WRITER_REJECT, owned */
+    /* WRITER_RELOAD: the set that passed the gate, taken over by the
+     * writer; or NULL with rc and message saying why the gate refused. */
+    rules *fresh;
 
     /* Results, valid in the done callback. */
     int rc;          /* 0, or why the job was not committed */
     long accepted;   /* new events committed */
     long duplicates; /* events seen before */
-    char *message;   /* WRITER_RELOAD: what happened, for a person */
+    char *message;   /* WRITER_RELOAD: what happened, for a person (in: the gate's why) */
     /* WRITER_STATS */
     engine_stats stats;
     long obligations[5]; /* open, fulfilled, overdue, late, cancelled */

@@ -8,7 +8,7 @@
  * functions (OBLIGO_PLUGIN_DIR) and tight limits (memory, instructions,
  * string size) so that a hostile file fails fast. When the file loads, the
  * harness goes on as the engine and `obligo check` would: the checks of
- * `obligo check` (cli_check_rules), rules_describe, and one event of every
+ * `obligo check` (check_rules), rules_describe, and one event of every
  * type a rule listens for through rules_evaluate, with state reads that
  * answer something. Then everything is freed.
  *
@@ -30,7 +30,7 @@
 #include <cjson/cJSON.h>
 
 #include "alloc.h"
-#include "cli.h"
+#include "check.h"
 #include "engine.h"
 #include "error.h"
 #include "fuzz.h"
@@ -44,7 +44,6 @@
 static char *dir, *file;
 static plugins *registry;
 static cJSON *policy;
-static FILE *devnull;
 static const sandbox_limits limits = {
     .memory_bytes = 16 * 1024 * 1024, .instructions = 200000, .max_string_bytes = 64 * 1024};
 
@@ -52,8 +51,6 @@ static void fuzz_rules_cleanup(void)
 {
     plugins_free(registry);
     cJSON_Delete(policy);
-    if (devnull)
-        fclose(devnull);
     /* the sandbox cannot write files: the directory holds fuzz.lua only */
     unlink(file);
     rmdir(dir);
@@ -71,8 +68,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     FUZZ_CHECK(plugins_load(dirs, 1, NULL, &registry, &err) == 0, "plugins_load: %s",
                err ? err : "?");
     policy = cJSON_Parse("{\"avg.complete_notification.days\":10,\"cbw.staff\":60}");
-    devnull = fopen("/dev/null", "w");
-    FUZZ_CHECK(policy && devnull, "set-up");
+    FUZZ_CHECK(policy, "set-up");
     dir = fuzz_tmpdir("rules");
     size_t n = strlen(dir) + sizeof "/fuzz.lua";
     file = malloc(n);
@@ -165,7 +161,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     FUZZ_CHECK(r != NULL && err == NULL, "loaded with an error: %s", err);
-    cli_check_rules(registry, r, policy, devnull);
+    rules_sources src;
+    char *serr = NULL;
+    if (rules_sources_read(dir, &src, &serr) == 0) {
+        cJSON_Delete(check_rules(registry, r, &src, policy));
+        rules_sources_free(&src);
+    }
+    obligo_free(serr);
     cJSON *desc = rules_describe(r);
     const cJSON *rule;
     int evaluated = 0;

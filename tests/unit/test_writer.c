@@ -34,6 +34,7 @@
 #include "clock.h"
 #include "engine.h"
 #include "error.h"
+#include "gate.h"
 #include "obligations.h"
 #include "outbox.h"
 #include "store.h"
@@ -541,6 +542,17 @@ static void full_queue_refuses_and_the_caller_keeps_the_job(void **state)
     assert_int_equal(count_event(f->e.st.db, "q10"), 0);
 }
 
+/* A reload as `obligo serve` makes one: the gate (gate.h) runs here, on
+ * this thread, while the writer goes on; the job puts its outcome into
+ * effect. */
+static writer_job *reload_job(fixture *f)
+{
+    writer_job *j = writer_job_new(WRITER_RELOAD, NULL);
+    assert_non_null(j);
+    j->rc = gate_prepare(f->e.cfg, f->e.plugins, &j->fresh, &j->message);
+    return j;
+}
+
 static void health_and_reload_keep_the_old_rules_on_failure(void **state)
 {
     fixture *f = *state;
@@ -556,7 +568,7 @@ static void health_and_reload_keep_the_old_rules_on_failure(void **state)
     /* a syntax error on line 2 of a new file */
     char *p = support_write(f->dir, "rules/z.lua", "-- a new rule\nlocal x = = 1\n");
     free(p);
-    writer_job *broken = writer_job_new(WRITER_RELOAD, NULL);
+    writer_job *broken = reload_job(f);
     submit(f, broken);
     run_until(f, 3);
     assert_int_not_equal(broken->rc, 0);
@@ -582,7 +594,7 @@ static void health_and_reload_keep_the_old_rules_on_failure(void **state)
                       "  run = function(e, act) act.open(\"t.duty\", e.data.id,\n"
                       "    { from = e.time }) end }\n");
     free(p);
-    writer_job *fixed = writer_job_new(WRITER_RELOAD, NULL);
+    writer_job *fixed = reload_job(f);
     submit(f, fixed);
     run_until(f, 6);
     assert_int_equal(fixed->rc, 0);
