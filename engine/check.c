@@ -41,8 +41,7 @@ static void check_report(check *c, const char *file, int line, const char *fmt, 
     cJSON *f = cJSON_CreateObject();
     if (!message || !f || !cJSON_AddStringToObject(f, "file", file) ||
         !cJSON_AddNumberToObject(f, "line", line) ||
-        !cJSON_AddStringToObject(f, "message", message) ||
-        !cJSON_AddItemToArray(c->findings, f)) {
+        !cJSON_AddStringToObject(f, "message", message) || !cJSON_AddItemToArray(c->findings, f)) {
         cJSON_Delete(f);
         c->oom = 1;
     }
@@ -244,4 +243,3 @@ cJSON *check_rules(const plugins *p, const rules *r, const rules_sources *src, c
     }
     return c.findings;
 }
-

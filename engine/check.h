@@ -30,7 +30,6 @@
  * (NULL: none configured): an array of {"file", "line", "message"} in the
  * order found, empty when there is nothing to say. NULL when memory ran
  * out. Caller frees. */
-cJSON *check_rules(const plugins *p, const rules *r, const rules_sources *src,
-                   const cJSON *policy);
+cJSON *check_rules(const plugins *p, const rules *r, const rules_sources *src, const cJSON *policy);
 
 #endif

@@ -61,8 +61,8 @@ static char *gate_failures(const ruletest_report *r)
         if (!problem)
             continue;
         char *item = cJSON_IsString(name)
-                         ? obligo_asprintf("FAIL %s:%d: %s: %s", gate_text(t, "file"),
-                                           gate_line(t), name->valuestring, problem)
+                         ? obligo_asprintf("FAIL %s:%d: %s: %s", gate_text(t, "file"), gate_line(t),
+                                           name->valuestring, problem)
                          : obligo_asprintf("FAIL %s", problem);
         if (gate_say(&why, item))
             break;

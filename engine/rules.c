@@ -699,19 +699,16 @@ static void rules_kind_clear(rules_kind *k)
     obligo_free(k->file);
 }
 
-/* Reads one trigger table at idx; 0 when it is well formed. */
-static int rules_read_trigger(lua_State *L, int idx, rules_trigger *tr)
-{
-    memset(tr, 0, sizeof *tr);
-    tr->on = rules_opt_string(L, idx, "on");
-    tr->subject = rules_opt_string(L, idx, "subject");
-    tr->at = rules_opt_string(L, idx, "at");
-    tr->rationale = rules_opt_string(L, idx, "rationale");
-    return tr->on && tr->subject ? 0 : -1;
-}
+/* The fields of a trigger table, in the order rules_push_triggers pushes
+ * them. */
+static const char *const rules_trigger_fields[] = {"on", "subject", "at", "rationale"};
+#define RULES_TRIGGER_NFIELDS 4
 
-/* A trigger field is nil, one trigger table, or a list of them. */
-static int rules_read_triggers(lua_State *L, int idx, rules_kind *k, rules_trigger_kind t)
+/* A trigger field (at idx) is nil, one trigger table, or a list of them.
+ * Pushes the fields of each (rules_trigger_fields, nil when absent) and
+ * returns how many triggers, or -1 when malformed. Only Lua values are
+ * made here, so a Lua error (out of memory) leaves nothing to free. */
+static int rules_push_triggers(lua_State *L, int idx)
 {
     if (lua_isnil(L, idx))
         return 0;
@@ -723,17 +720,38 @@ static int rules_read_triggers(lua_State *L, int idx, rules_kind *k, rules_trigg
     int n = single ? 1 : (int)lua_rawlen(L, idx);
     if (n < 1 || n > RULES_MAX_TRIGGERS)
         return -1;
+    luaL_checkstack(L, RULES_MAX_TRIGGERS * RULES_TRIGGER_NFIELDS + 2, "reading triggers");
     for (int i = 1; i <= n; i++) {
         if (!single)
             lua_rawgeti(L, idx, i);
         int at = single ? idx : lua_gettop(L);
-        int bad =
-            !lua_istable(L, at) || rules_read_trigger(L, at, &k->triggers[t][k->ntriggers[t]]);
-        k->ntriggers[t]++; /* counted even when bad, so clearing frees its strings */
-        if (!single)
-            lua_pop(L, 1);
-        if (bad)
+        if (!lua_istable(L, at))
             return -1;
+        for (int f = 0; f < RULES_TRIGGER_NFIELDS; f++) {
+            rules_getfield(L, at, rules_trigger_fields[f]);
+            if (lua_type(L, -1) != LUA_TSTRING && (f < 2 || !lua_isnil(L, -1)))
+                return -1; /* on and subject are needed; at and rationale are text */
+        }
+        if (!single)
+            lua_remove(L, at);
+    }
+    return n;
+}
+
+/* Copies the trigger fields pushed by rules_push_triggers (from stack index
+ * first on) into k. No Lua call: nothing can raise while k owns copies.
+ * Returns 0, or -1 when memory ran out (k keeps what was copied). */
+static int rules_copy_triggers(lua_State *L, int first, int n, rules_kind *k, rules_trigger_kind t)
+{
+    for (int i = 0; i < n; i++) {
+        rules_trigger *tr = &k->triggers[t][k->ntriggers[t]++];
+        char **slots[RULES_TRIGGER_NFIELDS] = {&tr->on, &tr->subject, &tr->at, &tr->rationale};
+        for (int f = 0; f < RULES_TRIGGER_NFIELDS; f++) {
+            int at = first + i * RULES_TRIGGER_NFIELDS + f;
+            *slots[f] = lua_type(L, at) == LUA_TSTRING ? obligo_strdup(lua_tostring(L, at)) : NULL;
+            if (lua_type(L, at) == LUA_TSTRING && !*slots[f])
+                return -1;
+        }
     }
     return 0;
 }
@@ -797,37 +815,51 @@ static int rules_declare_obligation(lua_State *L)
     rules_getfield(L, 1, "source");
     if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
         return luaL_error(L, "obligation \"%s\" needs a title and a legal source", name);
-    lua_pop(L, 2);
-    /* Triggers are read last: their strings are owned by k, which is
-     * stored right after, so a Lua error in between cannot leak them. */
+    int title = lua_gettop(L) - 1, source = lua_gettop(L);
+    /* Every Lua value is read first; only then are the C copies made, with
+     * no Lua call between them and storing k, so no error can leak them. */
     static const char *const trigger_fields[RULES_NTRIGGER_KINDS] = {"opened_by", "fulfilled_by",
                                                                      "cancelled_by"};
+    int first[RULES_NTRIGGER_KINDS], count[RULES_NTRIGGER_KINDS];
     for (int t = 0; t < RULES_NTRIGGER_KINDS; t++) {
         rules_getfield(L, 1, trigger_fields[t]);
-        int bad = rules_read_triggers(L, lua_gettop(L), &k, (rules_trigger_kind)t);
-        lua_pop(L, 1);
-        if (bad) {
-            rules_kind_clear(&k);
+        int field = lua_gettop(L);
+        count[t] = rules_push_triggers(L, field);
+        if (count[t] < 0)
             return luaL_error(L,
                               "obligation \"%s\": %s must be { on = \"event.type\", "
                               "subject = \"data.field\" } or a list of at most %d of them",
                               name, trigger_fields[t], RULES_MAX_TRIGGERS);
-        }
+        lua_remove(L, field);
+        first[t] = lua_gettop(L) - count[t] * RULES_TRIGGER_NFIELDS + 1;
+    }
+    lua_Debug ar;
+    const char *file = NULL;
+    int line = 0;
+    if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "Sl", &ar)) {
+        file = ar.source[0] == '@' ? ar.source + 1 : ar.short_src;
+        line = ar.currentline;
     }
     if (r->nkinds == r->capkinds) {
         int cap = r->capkinds ? r->capkinds * 2 : 16;
         rules_kind *nk = obligo_realloc(r->kinds, (size_t)cap * sizeof *nk);
-        if (!nk) {
-            rules_kind_clear(&k);
+        if (!nk)
             return luaL_error(L, "out of memory");
-        }
         r->kinds = nk;
         r->capkinds = cap;
     }
+    int oom = 0;
+    for (int t = 0; t < RULES_NTRIGGER_KINDS; t++)
+        oom |= rules_copy_triggers(L, first[t], count[t], &k, (rules_trigger_kind)t);
     k.name = obligo_strdup(name);
-    k.title = rules_opt_string(L, 1, "title");
-    k.source = rules_opt_string(L, 1, "source");
-    rules_where(L, &k.file, &k.line);
+    k.title = obligo_strdup(lua_tostring(L, title));
+    k.source = obligo_strdup(lua_tostring(L, source));
+    k.file = file ? obligo_strdup(file) : NULL;
+    k.line = line;
+    if (oom || !k.name || !k.title || !k.source || (file && !k.file)) {
+        rules_kind_clear(&k);
+        return luaL_error(L, "out of memory");
+    }
     r->kinds[r->nkinds++] = k;
     return 0;
 }

@@ -286,8 +286,8 @@ static void test_run_one(test_run *run, test_case *t, const cJSON *spec)
             return;
         }
         if (policy->child) {
-            int rc = rules_load_sources(run->env->src, policy, &run->cfg->limits,
-                                        run->env->plugins, &own, &err);
+            int rc = rules_load_sources(run->env->src, policy, &run->cfg->limits, run->env->plugins,
+                                        &own, &err);
             if (rc) {
                 test_fail(t, "%s", err ? err : obligo_strerror(rc));
                 obligo_free(err);

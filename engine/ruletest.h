@@ -39,9 +39,9 @@
 #include "rules.h"
 
 typedef struct ruletest_env {
-    const config *cfg; /* limits and intake settings (NULL: defaults); its database,
-                          rules directory, sinks and policy are not used */
-    plugins *plugins;  /* loaded once by the caller; borrowed */
+    const config *cfg;        /* limits and intake settings (NULL: defaults); its database,
+                                 rules directory, sinks and policy are not used */
+    plugins *plugins;         /* loaded once by the caller; borrowed */
     const rules_sources *src; /* the test files, and the rule files for own policies */
     rules *defaults;          /* src compiled with the pack's defaults (an empty policy) */
 } ruletest_env;

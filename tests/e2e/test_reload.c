@@ -2,7 +2,8 @@
  * test_reload.c — hot reload in `obligo serve`: an edit under rules/ is
  * picked up by itself; a new rule set whose tests fail or that does not
  * compile is refused, the running rules go on, and an alert names the file
- * and line; a good edit goes live.
+ * and line; a good edit goes live; events are committed while the gate
+ * compiles and tests a new set.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,8 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -237,11 +244,94 @@ static void a_hostile_rule_file_fails_alone(void **state)
     free(dir);
 }
 
+/* A rule pack whose one test keeps the gate busy (forty events, each
+ * judged by a rule that counts to 1.5 million): long enough that an event
+ * posted after the reload request is committed while the gate still works. */
+static const char SLOW_RULES[] =
+    "obligation \"s.duty\" { title = \"x\", source = \"y\", due = hours(1) }\n"
+    "rule \"s.slow\" { title = \"x\", source = \"y\", on = \"s.ev\",\n"
+    "  run = function(e, act)\n"
+    "    local x = 0\n"
+    "    for i = 1, 1500000 do x = x + i end\n"
+    "    act.open(\"s.duty\", e.data.id, { from = e.time })\n"
+    "  end }\n";
+
+static void ingest_goes_on_while_the_gate_runs(void **state)
+{
+    (void)state;
+    char *dir = support_tmpdir();
+    char rules[512], db[512], log[512], path[600];
+    snprintf(rules, sizeof rules, "%s/rules", dir);
+    snprintf(db, sizeof db, "%s/obligo.db", dir);
+    snprintf(log, sizeof log, "%s/serve.log", dir);
+    assert_int_equal(mkdir(rules, 0700), 0);
+    snprintf(path, sizeof path, "%s/slow.lua", rules);
+    spit(path, SLOW_RULES);
+    size_t cap = 1 << 16, n = 0;
+    char *tests = malloc(cap);
+    n += (size_t)snprintf(tests + n, cap - n, "test \"slow\" {\n  events = {\n");
+    for (int i = 0; i < 40; i++)
+        n += (size_t)snprintf(tests + n, cap - n,
+                              "    { type = \"s.ev\", time = \"2026-01-01T10:00:00Z\", "
+                              "data = { id = \"S-%d\" } },\n",
+                              i);
+    snprintf(tests + n, cap - n,
+             "  },\n  obligations = { { kind = \"s.duty\", subject = \"S-39\" } },\n}\n");
+    snprintf(path, sizeof path, "%s/slow_test.lua", rules);
+    spit(path, tests);
+    free(tests);
+    int port = client_free_port();
+    pid_t pid = client_start_server(db, rules, port, log);
+    assert_true(pid > 0);
+
+    /* ask for a reload, and do not wait for its answer */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    static const char reload[] = "POST /v1/rules/reload HTTP/1.1\r\nHost: t\r\n"
+                                 "Content-Length: 0\r\n\r\n";
+    assert_int_equal(write(fd, reload, sizeof reload - 1), (ssize_t)(sizeof reload - 1));
+
+    /* events are committed meanwhile: before the reload has answered */
+    static const char ev[] =
+        "{\"specversion\":\"1.0\",\"id\":\"e1\",\"source\":\"urn:test\",\"type\":\"s.ev\","
+        "\"time\":\"2026-01-01T10:00:00Z\",\"data\":{\"id\":\"E-1\"}}";
+    assert_int_equal(client_request(port, "POST", "/v1/events", "application/cloudevents+json", ev,
+                                    strlen(ev), NULL),
+                     202);
+    struct pollfd pf = {.fd = fd, .events = POLLIN};
+    if (poll(&pf, 1, 0) != 0)
+        fail_msg("the reload answered before an event posted after it was committed: ingest "
+                 "waited for the gate");
+
+    /* the reload then goes live (up to a minute for a slow machine) */
+    char answer[4096];
+    size_t got = 0;
+    while (got < sizeof answer - 1 && !strstr(answer, "}")) {
+        pf.revents = 0;
+        assert_int_equal(poll(&pf, 1, 60000), 1);
+        ssize_t r = read(fd, answer + got, sizeof answer - 1 - got);
+        assert_true(r > 0);
+        got += (size_t)r;
+        answer[got] = '\0';
+    }
+    close(fd);
+    if (!strstr(answer, "HTTP/1.1 200") || !strstr(answer, "rules reloaded"))
+        fail_msg("reload: %s", answer);
+    assert_int_equal(WEXITSTATUS(client_stop_server(pid, SIGTERM)), 0);
+    support_assert_clean_log(log);
+    support_rmtree(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(edits_are_gated_by_check_and_tests),
         cmocka_unit_test(a_hostile_rule_file_fails_alone),
+        cmocka_unit_test(ingest_goes_on_while_the_gate_runs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
