@@ -13,7 +13,9 @@
 #include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/statvfs.h>
 #include <sys/resource.h>
 #include <stdio.h>
@@ -80,7 +82,9 @@ typedef struct serve {
     int nwatches;
     uv_timer_t debounce;
     int watching;
-    /* The reload gate runs on a libuv worker (serve_reload_start). */
+    /* The reload gate runs on a thread of its own (serve_reload_start),
+     * which wakes the loop through reload_done when it ends. */
+    uv_async_t reload_done;
     struct serve_reload *reloading;     /* the run under way, or NULL */
     struct serve_pending **reload_next; /* requests the next run answers */
     int nreload_next;
@@ -417,7 +421,7 @@ static const char *serve_disk_problem(const serve *s)
 /* ---- reloading the rules ---------------------------------------------------
  *
  * A reload (a rule file saved, SIGHUP, POST /v1/rules/reload) runs the gate
- * (gate.h: read, compile, check, test) on a libuv worker thread, then hands
+ * (gate.h: read, compile, check, test) on a thread of its own, then hands
  * its outcome to the writer as a WRITER_RELOAD job, which swaps the set in
  * between two groups: events keep being committed while the gate works. One
  * run at a time; a request made during a run is answered by the next run,
@@ -425,7 +429,8 @@ static const char *serve_disk_problem(const serve *s)
  * were after it asked. */
 
 typedef struct serve_reload {
-    uv_work_t work;
+    uv_thread_t thread;
+    atomic_int finished; /* set by the gate's thread as its last act */
     serve *s;
     plugins *plugins;        /* the engine's, loaded once at start-up */
     serve_pending **waiting; /* the requests this run answers */
@@ -458,20 +463,37 @@ static void serve_reload_free(serve *s, serve_reload *rl)
     obligo_free(rl);
 }
 
-static void serve_reload_work(uv_work_t *w)
+/* The gate's thread. A reload is background work: the thread runs at the
+ * lowest priority, so that on a busy machine the events being committed
+ * keep their share of the CPU and the gate takes longer instead. */
+#define SERVE_GATE_NICE 19
+
+static void serve_reload_main(void *arg)
 {
-    serve_reload *rl = w->data;
+    serve_reload *rl = arg;
+    pthread_setname_np(pthread_self(), "obligo-gate");
+    /* On Linux a nice value belongs to a thread (setpriority on its tid).
+     * Should it fail, the gate runs at normal priority: still correct. */
+    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), SERVE_GATE_NICE);
     rl->rc = gate_prepare(&rl->s->cfg, rl->plugins, &rl->fresh, &rl->why);
+    atomic_store(&rl->finished, 1);
+    uv_async_send(&rl->s->reload_done);
 }
 
 static void serve_reload_start(serve *s);
 
-static void serve_reload_after(uv_work_t *w, int status)
+/* On the loop thread once the gate's thread has finished: the outcome goes
+ * to the writer to be put into effect. */
+static void serve_on_reload_done(uv_async_t *a)
 {
-    serve_reload *rl = w->data;
-    serve *s = rl->s;
+    serve *s = a->data;
+    serve_reload *rl = s->reloading;
+    if (!rl || !atomic_load(&rl->finished))
+        return;
+    uv_thread_join(&rl->thread);
     s->reloading = NULL;
-    writer_job *j = status == 0 && s->w ? writer_job_new(WRITER_RELOAD, rl) : NULL;
+    uv_unref((uv_handle_t *)&s->reload_done);
+    writer_job *j = s->w ? writer_job_new(WRITER_RELOAD, rl) : NULL;
     if (j) {
         j->fresh = rl->fresh;
         j->rc = rl->rc;
@@ -501,18 +523,18 @@ static void serve_reload_start(serve *s)
     }
     rl->s = s;
     rl->plugins = s->e.plugins;
-    rl->work.data = rl;
     rl->waiting = s->reload_next;
     rl->nwaiting = s->nreload_next;
     s->reload_next = NULL;
     s->nreload_next = 0;
     s->reload_again = 0;
-    if (s->stopping || !s->w ||
-        uv_queue_work(&s->loop, &rl->work, serve_reload_work, serve_reload_after) != 0) {
+    s->reloading = rl;
+    if (s->stopping || !s->w || uv_thread_create(&rl->thread, serve_reload_main, rl) != 0) {
+        s->reloading = NULL;
         serve_reload_free(s, rl);
         return;
     }
-    s->reloading = rl;
+    uv_ref((uv_handle_t *)&s->reload_done); /* the loop waits for the gate */
 }
 
 /* Asks for a reload; p (may be NULL) is a request to answer with its
@@ -1386,6 +1408,9 @@ int cli_serve(int argc, char **argv)
     uv_signal_init(&s->loop, &s->sigterm);
     uv_signal_init(&s->loop, &s->sigint);
     uv_signal_init(&s->loop, &s->sighup);
+    uv_async_init(&s->loop, &s->reload_done, serve_on_reload_done);
+    s->reload_done.data = s;
+    uv_unref((uv_handle_t *)&s->reload_done); /* referenced while a gate runs */
     s->sigterm.data = s->sigint.data = s->sighup.data = s;
     uv_signal_start(&s->sigterm, serve_on_signal, SIGTERM);
     uv_signal_start(&s->sigint, serve_on_signal, SIGINT);
