@@ -620,7 +620,7 @@ int serve_split(const http_request *req, writer_job *j, const char **why)
          * An element json_tree_check refuses is the exception: printed,
          * 1e400 would read null, so its own bytes go on and engine_decode
          * refuses them with their path, at their index, like any bad
-         * event; the elements after it are not needed. */
+         * event (one event per element, as for every batch). */
         int k = 0;
         for (cJSON *c = arr->child; c; c = c->next, k++) {
             char *field = NULL, *reason = NULL;
@@ -635,7 +635,7 @@ int serve_split(const http_request *req, writer_job *j, const char **why)
                     cJSON_Delete(arr);
                     return -1;
                 }
-                break;
+                continue;
             }
             char *text = trc == OBLIGO_ENOMEM ? NULL : cJSON_PrintUnformatted(c);
             if (serve_push(j, &cap, text, text ? strlen(text) : 0)) {
