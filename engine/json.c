@@ -107,8 +107,8 @@ static int json_fail_duplicate(json_walk *w, const char *name)
         while (show > 0 && ((unsigned char)name[show] & 0xC0) == 0x80)
             show--; /* cut on a character boundary */
     }
-    char *why = obligo_asprintf("duplicate member name \"%.*s%s\"", (int)show, name,
-                                show < n ? "..." : "");
+    char *why =
+        obligo_asprintf("duplicate member name \"%.*s%s\"", (int)show, name, show < n ? "..." : "");
     if (!why)
         return json_fail(w, "duplicate member name");
     int rc = json_fail(w, why);
@@ -185,8 +185,7 @@ static int json_walk_value(json_walk *w, const cJSON *v)
     }
     size_t i = 0;
     for (const cJSON *c = v->child; c; c = c->next, i++) {
-        size_t keep =
-            json_path_push(w, cJSON_IsObject(v) ? (c->string ? c->string : "") : NULL, i);
+        size_t keep = json_path_push(w, cJSON_IsObject(v) ? (c->string ? c->string : "") : NULL, i);
         int rc = json_walk_value(w, c);
         json_path_pop(w, keep);
         if (rc)

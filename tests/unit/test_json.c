@@ -48,8 +48,8 @@ static void test_clean(void **state)
 {
     (void)state;
     expect_tree("{\"id\":\"a\",\"data\":{\"user\":{\"id\":\"u\"},\"n\":1e308,\"tiny\":1e-400,"
-                 "\"list\":[{\"id\":1},{\"id\":2}],\"e\":{}}}",
-                 NULL, NULL);
+                "\"list\":[{\"id\":1},{\"id\":2}],\"e\":{}}}",
+                NULL, NULL);
     expect_tree("[]", NULL, NULL);
     expect_tree("-1.7976931348623157e308", NULL, NULL);
     expect_tree("\"1e400\"", NULL, NULL); /* a string, not a number */
@@ -60,9 +60,9 @@ static void test_duplicates(void **state)
     (void)state;
     expect_tree("{\"id\":\"a\",\"id\":\"b\"}", "id", "id: duplicate member name \"id\"");
     expect_tree("{\"data\":{\"user\":{\"id\":\"u\",\"x\":1,\"id\":\"v\"}}}", "data.user.id",
-                 "data.user.id: duplicate member name \"id\"");
+                "data.user.id: duplicate member name \"id\"");
     expect_tree("{\"a\":[{\"k\":1},{\"k\":1,\"k\":2}]}", "a[1].k",
-                 "a[1].k: duplicate member name \"k\"");
+                "a[1].k: duplicate member name \"k\"");
     expect_tree("[0,[1,{\"z\":0,\"z\":0}]]", "[1][1].z", "[1][1].z: duplicate member name \"z\"");
     /* the first repeat in document order, not in name order */
     expect_tree("{\"b\":1,\"a\":1,\"a\":2,\"b\":2}", "a", "a: duplicate member name \"a\"");
@@ -74,7 +74,7 @@ static void test_duplicates(void **state)
     expect_tree("{\"n\":1e400,\"k\":1,\"k\":2}", "k", "k: duplicate member name \"k\"");
     /* a name that is not UTF-8 is not quoted (validation names its bytes) */
     expect_tree("{\"d\":{\"\xff\":1,\"\xff\":2}}", "d",
-                 "d: duplicate member name (not valid UTF-8)");
+                "d: duplicate member name (not valid UTF-8)");
     /* a long name is cut on a character boundary */
     char text[512], want[512];
     char name[200];
@@ -147,10 +147,8 @@ static void test_out_of_memory(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_clean),
-        cmocka_unit_test(test_duplicates),
-        cmocka_unit_test(test_numbers),
-        cmocka_unit_test(test_large_object),
+        cmocka_unit_test(test_clean),         cmocka_unit_test(test_duplicates),
+        cmocka_unit_test(test_numbers),       cmocka_unit_test(test_large_object),
         cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
