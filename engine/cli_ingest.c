@@ -507,13 +507,15 @@ static int ingest_document(ingest_run *r, const plugins_adapter *a, FILE *fp, co
     int rc = d.c ? 0 : OBLIGO_ENOMEM;
     char *path = NULL, *error = NULL, *body = NULL;
     int oom = 0;
-    char *problem =
-        !rc && plugins_adapter_takes_json(a) ? engine_text_problem(buf, len, &oom) : NULL;
+    char *problem_field = NULL;
+    char *problem = !rc && plugins_adapter_takes_json(a)
+                        ? engine_json_problem(buf, len, &problem_field, &oom)
+                        : NULL;
     if (oom) {
         rc = OBLIGO_ENOMEM;
     } else if (problem) {
         fprintf(stderr, "%s: %s\n", name, problem);
-        rc = ingest_reject_document(r, name, buf, len, NULL, problem);
+        rc = ingest_reject_document(r, name, buf, len, problem_field, problem);
     } else if (!rc &&
                a->adapter.convert(a->state, buf, len, ingest_emit, &d, &path, &error, &body) != 0) {
         if (d.rc) {
@@ -528,6 +530,7 @@ static int ingest_document(ingest_run *r, const plugins_adapter *a, FILE *fp, co
     }
     ingest_chunk_free(d.c);
     obligo_free(problem);
+    obligo_free(problem_field);
     obligo_free(path);
     obligo_free(error);
     obligo_free(body);

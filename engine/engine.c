@@ -135,6 +135,21 @@ char *engine_text_problem(const char *text, size_t len, int *oom)
     return why;
 }
 
+char *engine_json_problem(const char *text, size_t len, char **field, int *oom)
+{
+    *field = NULL;
+    char *why = engine_text_problem(text, len, oom);
+    if (why || *oom)
+        return why;
+    cJSON *doc = cJSON_ParseWithLength(text, len);
+    if (!doc)
+        return NULL; /* not JSON: the adapter says so in its own words */
+    int rc = json_tree_check(doc, field, &why);
+    cJSON_Delete(doc);
+    *oom = rc == OBLIGO_ENOMEM;
+    return why;
+}
+
 cJSON *engine_decode(engine *e, const char *raw, size_t len, char **field, char **reason)
 {
     *field = NULL;
@@ -167,6 +182,15 @@ cJSON *engine_decode(engine *e, const char *raw, size_t len, char **field, char 
         const char *at = end;
         size_t off = at && at >= raw && at <= raw + len ? (size_t)(at - raw) : 0;
         *reason = obligo_asprintf("not valid JSON (error near byte %zu)", off + 1);
+        return NULL;
+    }
+    /* Before validation: a schema would read the first of two "id"s, or
+     * the infinity cJSON made of 1e400. */
+    int trc = json_tree_check(ev, field, reason);
+    if (trc) {
+        if (trc == OBLIGO_ENOMEM)
+            *reason = obligo_strdup("out of memory while validating");
+        cJSON_Delete(ev);
         return NULL;
     }
     validate_result vr = {0};

@@ -68,6 +68,16 @@ cJSON *engine_decode(engine *e, const char *raw, size_t len, char **field, char 
  * caller frees the reason. */
 char *engine_text_problem(const char *text, size_t len, int *oom);
 
+/* engine_text_problem, then, for text that parses, json_tree_check: the
+ * host's check of a document for a JSON input adapter (FHIR) before the
+ * plugin reads it, so that a plugin, which cannot call the engine, gets
+ * no duplicate member names and no number beyond a double. Returns the
+ * reason naming the path ("entry[0].resource.id: duplicate member name
+ * \"id\"") with *field the path (NULL at the top), or NULL when there is
+ * nothing to say (also for text that is not JSON: the adapter names that
+ * itself) or when memory ran out (*oom set). The caller frees both. */
+char *engine_json_problem(const char *text, size_t len, char **field, int *oom);
+
 int engine_begin(engine *e);
 int engine_commit(engine *e);
 void engine_rollback(engine *e);

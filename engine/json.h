@@ -1,6 +1,7 @@
 /*
  * json.h — attaching to cJSON objects without leaking under out of memory,
- * and the JSON text rules cJSON does not enforce.
+ * and the JSON rules cJSON does not enforce: on the text (json_text_check)
+ * and on the parsed tree (json_tree_check).
  *
  * cJSON_AddItemToObject copies the key, which can fail; the item is then
  * neither attached nor freed. json_put frees it in that case.
@@ -59,6 +60,23 @@ static inline long json_text_check(const char *text, size_t len, json_text_probl
     }
     return -1;
 }
+
+/* What the parsed tree root holds that cJSON took but the engine could
+ * not keep as it was sent (RFC 8259 leaves both to the implementation):
+ *   - a member name twice in one object, at any depth: cJSON keeps both
+ *     as siblings, lookups see the first, and a reader of the journaled
+ *     text that keeps the last would see another event;
+ *   - a number beyond a double's range (1e400): cJSON holds infinity and
+ *     prints it back as null.
+ * Returns 0; OBLIGO_EINVAL with *field, the JSON path of the offending
+ * member ("data.user.id", "entry[2].resource.id"; NULL for the top of the
+ * document), and *reason naming it ("data.user.id: duplicate member name
+ * \"id\""), both new strings the caller frees with obligo_free; or
+ * OBLIGO_ENOMEM with both NULL. The first problem found walking depth
+ * first is named; in one object, duplicates before its members' values.
+ * One walk of the tree, and O(m log m) for an object of m members (the
+ * names are sorted). Any thread. Defined in json.c. */
+int json_tree_check(const cJSON *root, char **field, char **reason);
 
 /* Adds item (taken over, may be NULL) under key. 0, or -1 after freeing
  * item when it is NULL or could not be added. */

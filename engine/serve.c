@@ -689,6 +689,52 @@ static int serve_push(writer_job *j, int *cap, char *raw, size_t len)
     return 0;
 }
 
+/* The bytes of element k of the JSON array text t (which cJSON parsed, so
+ * it is valid JSON), without the blanks around it: *at and *n. 0, or -1
+ * when there is no element k. */
+static int serve_batch_element(const char *t, size_t len, int k, const char **at, size_t *n)
+{
+    const char *open = memchr(t, '[', len);
+    if (!open)
+        return -1;
+    size_t start = (size_t)(open - t) + 1;
+    int depth = 0, in_string = 0, escaped = 0, index = 0;
+    for (size_t i = start; i < len; i++) {
+        char ch = t[i];
+        if (in_string) {
+            if (escaped)
+                escaped = 0;
+            else if (ch == '\\')
+                escaped = 1;
+            else if (ch == '"')
+                in_string = 0;
+        } else if (ch == '"') {
+            in_string = 1;
+        } else if (depth == 0 && (ch == ',' || ch == ']')) {
+            if (index == k) {
+                size_t a = start, b = i;
+                while (a < b && (t[a] == ' ' || t[a] == '\t' || t[a] == '\r' || t[a] == '\n'))
+                    a++;
+                while (b > a && (t[b - 1] == ' ' || t[b - 1] == '\t' || t[b - 1] == '\r' ||
+                                 t[b - 1] == '\n'))
+                    b--;
+                *at = t + a;
+                *n = b - a;
+                return 0;
+            }
+            if (ch == ']')
+                return -1;
+            index++;
+            start = i + 1;
+        } else if (ch == '[' || ch == '{') {
+            depth++;
+        } else if (ch == ']' || ch == '}') {
+            depth--;
+        }
+    }
+    return -1;
+}
+
 /* Splits the body into raw events by content type, into the job. Returns
  * the count, -1 for a body that is not of its type (*why set), -2 for an
  * unsupported type. Not static: tests/fuzz/fuzz_ndjson.c (cli.h). */
@@ -729,9 +775,28 @@ int serve_split(const http_request *req, writer_job *j, const char **why)
             *why = "a batch must be a JSON array of CloudEvents";
             return -1;
         }
-        /* each element is kept as printed: a batch's bytes are not split */
-        for (cJSON *c = arr->child; c; c = c->next) {
-            char *text = cJSON_PrintUnformatted(c);
+        /* each element is kept as printed: a batch's bytes are not split.
+         * An element json_tree_check refuses is the exception: printed,
+         * 1e400 would read null, so its own bytes go on and engine_decode
+         * refuses them with their path, at their index, like any bad
+         * event (one event per element, as for every batch). */
+        int k = 0;
+        for (cJSON *c = arr->child; c; c = c->next, k++) {
+            char *field = NULL, *reason = NULL;
+            int trc = json_tree_check(c, &field, &reason);
+            obligo_free(field);
+            obligo_free(reason);
+            const char *at;
+            size_t n;
+            if (trc == OBLIGO_EINVAL &&
+                serve_batch_element(req->body, req->body_len, k, &at, &n) == 0) {
+                if (serve_push(j, &cap, obligo_strndup(at, n), n)) {
+                    cJSON_Delete(arr);
+                    return -1;
+                }
+                continue;
+            }
+            char *text = trc == OBLIGO_ENOMEM ? NULL : cJSON_PrintUnformatted(c);
             if (serve_push(j, &cap, text, text ? strlen(text) : 0)) {
                 cJSON_Delete(arr);
                 return -1;
@@ -766,9 +831,11 @@ static void serve_post_adapter(serve_req *r, const plugins_adapter *a)
         return;
     }
     int oom = 0;
+    char *problem_field = NULL;
     char *problem = plugins_adapter_takes_json(a)
-                        ? engine_text_problem(r->req->body, r->req->body_len, &oom)
+                        ? engine_json_problem(r->req->body, r->req->body_len, &problem_field, &oom)
                         : NULL;
+    obligo_free(problem_field); /* the reason names the path */
     if (problem || oom) {
         if (problem)
             serve_reply_error(r, 400, problem, NULL);

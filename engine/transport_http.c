@@ -29,6 +29,15 @@
  *   - End of input from the client closes the connection at once, as Node
  *     does: HTTP clients rarely half-close, and a client that has gone
  *     should not keep a slot. Answers still owed are then discarded.
+ *   - Framing is strict (RFC 9112): llhttp is built in its strict mode with
+ *     every leniency off, and what it still takes is refused here: obs-fold
+ *     continuation lines (head_scan), a request line without a version
+ *     (HTTP/0.9), an empty header name, and an HTTP/1.1 request without
+ *     exactly one valid Host. A header the server does not recognise
+ *     because of such a trick ("X-Forwarded-For : ...") could otherwise
+ *     make a proxied request look local. Each gets 400 naming the problem,
+ *     and the connection is closed: after a framing error the bytes that
+ *     follow cannot be trusted to start a request.
  *   - Memory: a connection holds one reference per open libuv handle (tcp
  *     and timer, released in their close callbacks, the libuv rule) and one
  *     per exchange not yet freed. It is freed when the count reaches zero,
@@ -83,6 +92,16 @@ typedef struct conn_write {
     char data[];     /* head_len bytes, then rest_len bytes */
 } conn_write;
 
+/* Where head_scan is in the head of the request being read. */
+enum head_state {
+    HEAD_START,   /* before the request line: llhttp skips empty lines there */
+    HEAD_LINE,    /* in the request line or a header line */
+    HEAD_LINE_CR, /* after a line's CR */
+    HEAD_BOL,     /* at the start of a header line, or of the blank line */
+    HEAD_BOL_CR,  /* after the CR of what must be the blank line */
+    HEAD_DONE,    /* the head is complete: the body is not looked at */
+};
+
 enum timer_mode {
     TIMER_OFF,
     TIMER_IDLE,    /* keep-alive connection without a request */
@@ -119,8 +138,10 @@ struct http_conn {
     dbuf url, field, value, body;
     char *content_type, *authorization;
     size_t header_bytes;
-    int fail_status;      /* the answer when a parser callback refuses */
-    http_exchange *ready; /* completed by the parser, not yet handed over */
+    int fail_status;         /* the answer when a parser callback refuses */
+    const char *fail_reason; /* static text naming what is wrong, or NULL */
+    enum head_state head_at; /* head_scan's state, reset when a request completes */
+    http_exchange *ready;    /* completed by the parser, not yet handed over */
 
     /* Exchanges in request order; the head is the next to be written. */
     http_exchange *head, *tail;
@@ -134,8 +155,10 @@ struct http_conn {
     unsigned expect_continue : 1;
     unsigned have_content_type : 1;
     unsigned have_authorization : 1;
-    unsigned forwarded : 1;  /* the request names a client behind a proxy */
-    unsigned input_done : 1; /* no further request will be read */
+    unsigned have_host : 1;
+    unsigned have_version : 1; /* the request line named a version */
+    unsigned forwarded : 1;    /* the request names a client behind a proxy */
+    unsigned input_done : 1;   /* no further request will be read */
     unsigned reading : 1;
     unsigned parsing : 1;
     unsigned shutting : 1; /* last response queued, shutdown requested */
@@ -166,7 +189,7 @@ struct http_server {
 };
 
 static void conn_close(http_conn *c);
-static void conn_fail(http_conn *c, int status);
+static void conn_fail(http_conn *c, int status, const char *why);
 static void conn_update(http_conn *c);
 static void conn_pump(http_conn *c);
 
@@ -386,6 +409,7 @@ static const struct {
     {502, "Bad Gateway"},
     {503, "Service Unavailable"},
     {504, "Gateway Timeout"},
+    {505, "HTTP Version Not Supported"},
     {507, "Insufficient Storage"},
 };
 
@@ -464,11 +488,15 @@ static conn_write *response_build(int status, const char *content_type, const ch
     return w;
 }
 
-/* The answer the server gives on its own (limits, malformed input). */
-static conn_write *response_error(int status)
+/* The answer the server gives on its own (limits, malformed input): the
+ * project's {"error": text} with why (static text of this file, nothing
+ * the client sent, so it needs no escaping) or the reason phrase. */
+static conn_write *response_error(int status, const char *why)
 {
-    char body[96];
-    int n = snprintf(body, sizeof body, "{\"error\":\"%s\"}", status_reason(status));
+    char body[256];
+    int n = snprintf(body, sizeof body, "{\"error\":\"%s\"}", why ? why : status_reason(status));
+    if (n < 0 || (size_t)n >= sizeof body)
+        n = snprintf(body, sizeof body, "{\"error\":\"%s\"}", status_reason(status));
     return response_build(status, "application/json", body, (size_t)n, NULL, 0);
 }
 
@@ -498,7 +526,7 @@ static void on_timer(uv_timer_t *t)
         /* Covers a slow client too: the clock runs from the request's first
          * byte, not from the last one received. */
         if (c->in_request)
-            conn_fail(c, 408);
+            conn_fail(c, 408, NULL);
         conn_update(c);
         break;
     case TIMER_IDLE:
@@ -765,17 +793,21 @@ static void request_reset(http_conn *c)
     c->content_type = c->authorization = NULL;
     c->header_bytes = 0;
     c->fail_status = 0;
+    c->fail_reason = NULL;
     c->in_request = 0;
     c->headers_done = 0;
     c->expect_continue = 0;
     c->have_content_type = 0;
     c->have_authorization = 0;
+    c->have_host = 0;
+    c->have_version = 0;
     c->forwarded = 0;
 }
 
-/* Answers with an error of the server's own and reads no further request.
- * The answer waits its turn behind earlier ones like any other. */
-static void conn_fail(http_conn *c, int status)
+/* Answers with an error of the server's own (why: static text or NULL,
+ * see response_error) and reads no further request. The answer waits its
+ * turn behind earlier ones like any other. */
+static void conn_fail(http_conn *c, int status, const char *why)
 {
     if (c->closing || c->shutting)
         return;
@@ -786,7 +818,7 @@ static void conn_fail(http_conn *c, int status)
         conn_close(c);
         return;
     }
-    ex->out = response_error(status);
+    ex->out = response_error(status, why);
     ex->answered = 1;
     queue_push(c, ex);
     conn_flush(c);
@@ -869,6 +901,13 @@ static int parse_refuse(http_conn *c, int status)
     return -1;
 }
 
+/* The same with a static text naming what is wrong. */
+static int parse_refuse_why(http_conn *c, int status, const char *why)
+{
+    c->fail_reason = why;
+    return parse_refuse(c, status);
+}
+
 static int header_count(http_conn *c, size_t n)
 {
     c->header_bytes += n;
@@ -912,6 +951,25 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n)
     return dbuf_append(&c->value, at, n) < 0 ? parse_refuse(c, 503) : 0;
 }
 
+/* A Host value as RFC 9110 7.2 has it: uri-host [":" port], where uri-host
+ * is a reg-name (unreserved, pct-encoded, sub-delims), an IPv4 address or
+ * an IP literal in brackets; empty is allowed (a target without an
+ * authority). Only the characters are checked, as nginx does: the server
+ * serves one site and reads the name for nothing, but a value with a
+ * space, '/', '@' or a control character is not a host and is refused
+ * before anything could log or forward it. */
+static int host_valid(const char *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)v[i];
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'))
+            continue;
+        if (!strchr("-._~!$&'()*+,;=%:[]", ch) || ch == '\0')
+            return 0;
+    }
+    return 1;
+}
+
 static int field_is(const http_conn *c, const char *name)
 {
     size_t n = strlen(name);
@@ -931,14 +989,25 @@ static int header_store(http_conn *c)
         /* Two media types would leave the handler guessing which one the
          * body follows, so such a request is refused. */
         if (c->have_content_type)
-            return parse_refuse(c, 400);
+            return parse_refuse_why(c, 400, "more than one Content-Type header");
         c->have_content_type = 1;
         c->content_type = media_type(v, n);
         return c->content_type ? 0 : parse_refuse(c, 503);
     }
+    if (field_is(c, "host")) {
+        /* RFC 9112 3.2: 400 for more than one Host or an invalid one. */
+        if (c->have_host)
+            return parse_refuse_why(c, 400, "more than one Host header");
+        c->have_host = 1;
+        if (!host_valid(v, n))
+            return parse_refuse_why(c, 400,
+                                    "the Host header is not a host name or address "
+                                    "with an optional port");
+        return 0;
+    }
     if (field_is(c, "authorization")) {
         if (c->have_authorization)
-            return parse_refuse(c, 400);
+            return parse_refuse_why(c, 400, "more than one Authorization header");
         c->have_authorization = 1;
         c->authorization = obligo_strndup(v, n);
         return c->authorization ? 0 : parse_refuse(c, 503);
@@ -955,6 +1024,10 @@ static int header_store(http_conn *c)
 static int on_header_value_complete(llhttp_t *p)
 {
     http_conn *c = parser_conn(p);
+    /* llhttp takes a line such as ": v"; a field name is a token of at
+     * least one character (RFC 9110 5.1). */
+    if (!c->headers_done && c->field.len == 0)
+        return parse_refuse_why(c, 400, "a header line has no name before its colon");
     int rc = c->headers_done ? 0 : header_store(c);
     c->field.len = c->value.len = 0;
     return rc;
@@ -974,10 +1047,24 @@ static void conn_send_raw(http_conn *c, const char *text)
     conn_send(c, w, NULL);
 }
 
+static int on_version_complete(llhttp_t *p)
+{
+    parser_conn(p)->have_version = 1;
+    return 0;
+}
+
 static int on_headers_complete(llhttp_t *p)
 {
     http_conn *c = parser_conn(p);
     c->headers_done = 1;
+    /* llhttp takes "GET /" as an HTTP/0.9 request; RFC 9112 3 requires
+     * the version in the request line. */
+    if (!c->have_version)
+        return parse_refuse_why(c, 400, "the request line has no HTTP version; send HTTP/1.1");
+    if (p->http_major != 1)
+        return parse_refuse_why(c, 505, "only HTTP/1.0 and HTTP/1.1 are served");
+    if (p->http_minor == 1 && !c->have_host)
+        return parse_refuse_why(c, 400, "an HTTP/1.1 request must have a Host header");
     int has_length = (p->flags & F_CONTENT_LENGTH) != 0;
     if (has_length && p->content_length > c->srv->limits.max_body_bytes)
         return parse_refuse(c, 413); /* before a byte of the body is read */
@@ -1014,7 +1101,10 @@ static int on_message_complete(llhttp_t *p)
     int rc = target_split(c->url.p ? c->url.p : "", c->url.len, &ex->target);
     if (rc < 0) {
         exchange_free(ex);
-        return parse_refuse(c, rc == OBLIGO_EINVAL ? 400 : 503);
+        return rc == OBLIGO_EINVAL
+                   ? parse_refuse_why(c, 400,
+                                      "the request path has a broken %-escape or an encoded NUL")
+                   : parse_refuse(c, 503);
     }
     ex->req.method = llhttp_method_name((llhttp_method_t)p->method);
     ex->req.path = ex->target;
@@ -1051,6 +1141,109 @@ static int on_message_complete(llhttp_t *p)
     return HPE_PAUSED;
 }
 
+/* Looks at the head of the request being read, ahead of llhttp, for what
+ * llhttp 8.1 takes even in strict mode: a line starting with SP or HTAB
+ * (obs-fold, which llhttp joins to the previous value, RFC 9112 5.2), and
+ * line ends other than CRLF (bare CR, bare LF; llhttp refuses most, this
+ * names them). It starts at the first byte of each request and stops at
+ * the blank line ending its head, so a body is never looked at and each
+ * byte once. Returns 0, or -1 with c->fail_reason set. */
+static int head_scan(http_conn *c, const char *data, size_t len)
+{
+    for (size_t i = 0; i < len && c->head_at != HEAD_DONE; i++) {
+        char ch = data[i];
+        switch (c->head_at) {
+        case HEAD_START:
+            if (ch == '\r' || ch == '\n')
+                break; /* empty lines before a request: llhttp's to judge */
+            c->head_at = HEAD_LINE;
+            /* fall through */
+        case HEAD_LINE:
+            if (ch == '\r')
+                c->head_at = HEAD_LINE_CR;
+            else if (ch == '\n')
+                goto bare_lf;
+            break;
+        case HEAD_LINE_CR:
+            if (ch != '\n')
+                goto bare_cr;
+            c->head_at = HEAD_BOL;
+            break;
+        case HEAD_BOL:
+            if (ch == ' ' || ch == '\t') {
+                c->fail_reason = "a header line starts with whitespace (obs-fold continuation "
+                                 "lines are not accepted)";
+                return -1;
+            }
+            if (ch == '\r')
+                c->head_at = HEAD_BOL_CR;
+            else if (ch == '\n')
+                goto bare_lf;
+            else
+                c->head_at = HEAD_LINE;
+            break;
+        case HEAD_BOL_CR:
+            if (ch != '\n')
+                goto bare_cr;
+            c->head_at = HEAD_DONE;
+            break;
+        case HEAD_DONE:
+            break;
+        }
+    }
+    return 0;
+bare_cr:
+    c->fail_reason = "a CR in the request head is not followed by LF (bare CR)";
+    return -1;
+bare_lf:
+    c->fail_reason = "a line of the request head ends in LF without CR (bare LF)";
+    return -1;
+}
+
+/* What llhttp refused, in words for the client. Static text. */
+static const char *parse_error_text(const llhttp_t *p, llhttp_errno_t err)
+{
+    const char *reason = llhttp_get_error_reason(p);
+    const char *pos = llhttp_get_error_pos(p);
+    reason = reason ? reason : "";
+    switch (err) {
+    case HPE_INVALID_HEADER_TOKEN:
+        if (strstr(reason, "value"))
+            return "a header value holds a character that is not allowed (such as a control "
+                   "character)";
+        /* llhttp stops at the offending byte */
+        if (pos && (*pos == ' ' || *pos == '\t'))
+            return "whitespace between a header name and its colon";
+        return "a header name holds a character that is not allowed";
+    case HPE_LF_EXPECTED:
+        return "a CR in the request head is not followed by LF (bare CR)";
+    case HPE_STRICT:
+        if (strstr(reason, "chunk"))
+            return "a chunk of the body is not followed by CRLF";
+        return "a CR in the request is not followed by LF (bare CR)";
+    case HPE_INVALID_METHOD:
+        return "the request line does not start with a known method";
+    case HPE_INVALID_URL:
+        return "the request target holds a character that is not allowed";
+    case HPE_INVALID_CONSTANT:
+    case HPE_INVALID_VERSION:
+    case HPE_UNEXPECTED_SPACE:
+        return "the request line is not METHOD SP target SP HTTP/1.1";
+    case HPE_UNEXPECTED_CONTENT_LENGTH:
+        if (strstr(reason, "Duplicate"))
+            return "more than one Content-Length";
+        return "Content-Length and Transfer-Encoding together";
+    case HPE_INVALID_CONTENT_LENGTH:
+        return "an invalid Content-Length";
+    case HPE_INVALID_TRANSFER_ENCODING:
+        return "an invalid Transfer-Encoding";
+    case HPE_INVALID_CHUNK_SIZE:
+        return "an invalid chunk size";
+    default:
+        return "the request is not valid HTTP/1.1";
+    }
+}
+
 /* Parses data until it is used up or parsing must wait; hands each complete
  * request to the handler. Returns the number of bytes used. */
 static size_t conn_parse(http_conn *c, const char *data, size_t len)
@@ -1059,6 +1252,11 @@ static size_t conn_parse(http_conn *c, const char *data, size_t len)
     c->parsing = 1;
     while (off < len && !c->input_done && !c->closing && c->queued < HTTP_PIPELINE_MAX &&
            c->write_bytes < HTTP_WRITE_HIGH) {
+        if (head_scan(c, data + off, len - off) < 0) {
+            conn_fail(c, 400, c->fail_reason);
+            off = len;
+            break;
+        }
         llhttp_errno_t err = llhttp_execute(&c->parser, data + off, len - off);
         if (err == HPE_OK) {
             off = len;
@@ -1069,11 +1267,15 @@ static size_t conn_parse(http_conn *c, const char *data, size_t len)
             llhttp_resume(&c->parser);
             http_exchange *ex = c->ready;
             c->ready = NULL;
+            c->head_at = HEAD_START; /* the next request's head begins here */
             if (ex)
                 c->srv->handler(c->srv->ud, &ex->req, ex); /* may answer at once */
             continue;
         }
-        conn_fail(c, c->fail_status ? c->fail_status : 400);
+        if (c->fail_status)
+            conn_fail(c, c->fail_status, c->fail_reason);
+        else
+            conn_fail(c, 400, parse_error_text(&c->parser, err));
         off = len;
     }
     c->parsing = 0;
@@ -1199,6 +1401,11 @@ static void on_connection(uv_stream_t *ls, int status)
     srv->alive++;
     srv->open++;
     llhttp_init(&c->parser, HTTP_REQUEST, &srv->settings);
+    /* Off by default; said here so that no one turns one on unawares. */
+    llhttp_set_lenient_headers(&c->parser, 0);
+    llhttp_set_lenient_chunked_length(&c->parser, 0);
+    llhttp_set_lenient_keep_alive(&c->parser, 0);
+    llhttp_set_lenient_transfer_encoding(&c->parser, 0);
     c->parser.data = c;
     if (uv_accept(ls, (uv_stream_t *)&c->tcp) < 0) {
         conn_close(c);
@@ -1274,6 +1481,7 @@ int http_server_listen(uv_loop_t *loop, const char *host, int port, const http_l
     llhttp_settings_init(&srv->settings);
     srv->settings.on_message_begin = on_message_begin;
     srv->settings.on_url = on_url;
+    srv->settings.on_version_complete = on_version_complete;
     srv->settings.on_header_field = on_header_field;
     srv->settings.on_header_value = on_header_value;
     srv->settings.on_header_value_complete = on_header_value_complete;

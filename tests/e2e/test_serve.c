@@ -189,6 +189,68 @@ static void status_codes_and_batch_atomicity(void **state)
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* Strict JSON intake over HTTP: a member name twice (the engine read the
+ * first id, GET /v1/events re-emitted both) and 1e400 (stored as null)
+ * are refused with 400 naming the path, and kept in rejected; in a batch
+ * the element's own bytes are kept, at its index. A FHIR document gets
+ * the same host-side check before the plugin reads it. */
+static void strict_json_is_refused_naming_the_path(void **state)
+{
+    fx *f = *state;
+    pid_t pid = client_start_server(f->db, RULES, f->port, f->log);
+    assert_true(pid > 0);
+    char *resp = NULL;
+    static const char dup[] =
+        "{\"specversion\":\"1.0\",\"id\":\"j1\",\"source\":\"urn:test\","
+        "\"type\":\"nl.avg.breach.reported\",\"time\":\"2026-02-02T09:15:00+01:00\","
+        "\"data\":{\"breach_id\":\"B-J1\",\"aware_at\":\"2026-02-02T09:00:00+01:00\","
+        "\"user\":{\"id\":\"u1\",\"id\":\"u2\"}}}";
+    assert_int_equal(client_request(f->port, "POST", "/v1/events", "application/cloudevents+json",
+                                    dup, strlen(dup), &resp),
+                     400);
+    assert_non_null(strstr(resp, "\"field\":\"data.user.id\""));
+    assert_non_null(strstr(resp, "data.user.id: duplicate member name \\\"id\\\""));
+    free(resp);
+    assert_int_equal(db_count(f->db, "SELECT count(*) FROM events WHERE id='j1'"), 0);
+    assert_int_equal(db_count(f->db, "SELECT count(*) FROM rejected WHERE field='data.user.id' "
+                                     "AND reason LIKE '%duplicate member name%'"),
+                     1);
+    char good[1024], body[4096];
+    breach(good, sizeof good, "j2", "B-J2", "2026-02-02T09:15:00+01:00");
+    snprintf(body, sizeof body,
+             "[%s, {\"specversion\":\"1.0\",\"id\":\"j3\",\"source\":\"urn:test\","
+             "\"type\":\"nl.avg.breach.reported\",\"time\":\"2026-02-02T09:15:00+01:00\","
+             "\"data\":{\"breach_id\":\"B-J3\",\"aware_at\":\"2026-02-02T09:00:00+01:00\","
+             "\"count\":1e400}} ]",
+             good);
+    assert_int_equal(client_request(f->port, "POST", "/v1/events",
+                                    "application/cloudevents-batch+json", body, strlen(body),
+                                    &resp),
+                     400);
+    assert_non_null(strstr(resp, "\"index\":1"));
+    assert_non_null(strstr(resp, "\"field\":\"data.count\""));
+    assert_non_null(strstr(resp, "does not fit a double"));
+    free(resp);
+    assert_int_equal(db_count(f->db, "SELECT count(*) FROM events WHERE id IN ('j2','j3')"), 0);
+    assert_int_equal(db_count(f->db, "SELECT count(*) FROM rejected WHERE field='data.count' "
+                                     "AND CAST(raw AS TEXT) LIKE '%\"count\":1e400}}'"),
+                     1);
+    /* NDJSON: the second line */
+    snprintf(body, sizeof body, "%s\n%s\n", good, dup);
+    post_expect(f->port, "application/x-ndjson", body, strlen(body), 400,
+                "\"field\":\"data.user.id\"");
+    /* a FHIR document: refused before the plugin converts it */
+    static const char fhir[] = "{\"resourceType\":\"AuditEvent\",\"resourceType\":\"Patient\"}";
+    assert_int_equal(client_request(f->port, "POST", "/v1/fhir/AuditEvent", "application/fhir+json",
+                                    fhir, strlen(fhir), &resp),
+                     400);
+    assert_non_null(strstr(resp, "resourceType: duplicate member name"));
+    free(resp);
+    int status = client_stop_server(pid, SIGTERM);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static void acknowledged_events_survive_kill_9(void **state)
 {
     fx *f = *state;
@@ -412,6 +474,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(status_codes_and_batch_atomicity, setup, teardown),
+        cmocka_unit_test_setup_teardown(strict_json_is_refused_naming_the_path, setup, teardown),
         cmocka_unit_test_setup_teardown(acknowledged_events_survive_kill_9, setup, teardown),
         cmocka_unit_test_setup_teardown(deadline_passed_while_stopped_fires_once_after_restart,
                                         setup, teardown),

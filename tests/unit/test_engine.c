@@ -458,6 +458,47 @@ static void decode_rejects_with_field(void **state)
     }
 }
 
+/* What cJSON takes but the engine could not keep as sent: a member name
+ * twice (the engine read the first "id", a last-wins reader of the
+ * journal the second) and a number beyond a double (stored as null). */
+static void decode_refuses_duplicates_and_numbers_beyond_a_double(void **state)
+{
+    fixture *f = *state;
+    static const char head[] = "{\"specversion\":\"1.0\",\"source\":\"s\",\"type\":\"t\","
+                               "\"time\":\"2026-02-10T10:00:00Z\",";
+    static const struct {
+        const char *rest, *field, *reason;
+    } cases[] = {
+        {"\"id\":\"a\",\"id\":\"b\"}", "id", "id: duplicate member name \"id\""},
+        {"\"id\":\"a\",\"data\":{\"user\":{\"id\":\"u1\",\"id\":\"u2\"}}}", "data.user.id",
+         "data.user.id: duplicate member name \"id\""},
+        {"\"id\":\"a\",\"data\":{\"count\":1e400}}", "data.count",
+         "data.count: number does not fit a double (its magnitude is above 1.8e308)"},
+        {"\"id\":\"a\",\"data\":{\"list\":[{\"v\":-1e999}]}}", "data.list[0].v",
+         "data.list[0].v: number does not fit a double (its magnitude is above 1.8e308)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char raw[512];
+        snprintf(raw, sizeof raw, "%s%s", head, cases[i].rest);
+        char *field = NULL, *reason = NULL;
+        cJSON *ev = engine_decode(&f->e, raw, strlen(raw), &field, &reason);
+        if (ev)
+            fail_msg("accepted: %s", raw);
+        assert_non_null(field);
+        assert_string_equal(field, cases[i].field);
+        assert_string_equal(reason, cases[i].reason);
+        obligo_free(field);
+        obligo_free(reason);
+    }
+    /* the same members once each, and a large number that fits, pass */
+    char raw[512], *field = NULL, *reason = NULL;
+    snprintf(raw, sizeof raw, "%s%s", head, "\"id\":\"a\",\"data\":{\"id\":1e308}}");
+    cJSON *ev = engine_decode(&f->e, raw, strlen(raw), &field, &reason);
+    if (!ev)
+        fail_msg("%s", reason);
+    cJSON_Delete(ev);
+}
+
 /* JSON has no raw control characters (RFC 8259): cJSON takes them, and a
  * raw NUL inside a string cut the string short while the journal kept the
  * whole text. Escaped ones, and blanks between tokens, are fine, except
@@ -664,6 +705,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(reminders_of_a_duty_already_past_due_are_not_sent, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(decode_rejects_with_field, setup, teardown),
+        cmocka_unit_test_setup_teardown(decode_refuses_duplicates_and_numbers_beyond_a_double,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
