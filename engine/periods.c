@@ -207,6 +207,45 @@ obligo_time periods_due(obligo_time from, period p)
     return from; /* not a unit: no period */
 }
 
+/* Months back on the wall clock, the day clamped to the month's last; no
+ * roll past non-working days (a reminder is not a due date). */
+static obligo_time sub_months(obligo_time due, int64_t n)
+{
+    if (n == 0)
+        return due;
+    civil c;
+    clock_to_ams(due, &c);
+    int64_t total = (int64_t)c.year * 12 + (c.month - 1);
+    if (__builtin_sub_overflow(total, n, &total))
+        return saturate(n < 0);
+    int64_t y = floor_div(total, 12);
+    if (y > YEAR_LIMIT || y < -YEAR_LIMIT)
+        return saturate(y > 0);
+    c.year = (int)y;
+    c.month = (int)floor_mod(total, 12) + 1;
+    int last = clock_days_in_month(c.year, c.month);
+    if (c.day > last)
+        c.day = last;
+    return clock_from_ams(&c);
+}
+
+obligo_time periods_before(obligo_time due, period p)
+{
+    if (p.n == INT64_MIN)
+        return saturate(1);
+    switch (p.unit) {
+    case PERIOD_HOURS:
+        return add_hours(due, -p.n);
+    case PERIOD_DAYS:
+        return add_days(due, -p.n);
+    case PERIOD_MONTHS:
+        return sub_months(due, p.n);
+    case PERIOD_YEARS:
+        return add_years(due, -p.n);
+    }
+    return due;
+}
+
 obligo_time periods_legal_limit(obligo_time from, period p)
 {
     if (p.unit != PERIOD_HOURS)

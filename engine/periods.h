@@ -45,6 +45,12 @@ int periods_is_non_working(int y, int m, int d);
 
 /* The due instant of a period starting at `from`. */
 obligo_time periods_due(obligo_time from, period p);
+/* The instant a period before `due`, for reminders: hours exactly, days,
+ * months and years on the Amsterdam wall clock (a reminder two days before
+ * a deadline at 16:00 is at 16:00, across a DST change too), a month's day
+ * clamped to its last. A wall-clock time that does not occur or occurs
+ * twice is resolved as for due dates (clock_from_ams). */
+obligo_time periods_before(obligo_time due, period p);
 /* The legal outer limit (1182/71 art. 3(1)): for hours, the next full hour
  * after `from` plus the period; for the other units the same as due. */
 obligo_time periods_legal_limit(obligo_time from, period p);

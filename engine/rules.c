@@ -1842,17 +1842,7 @@ const rules_kind *rules_kind_find(const rules *r, const char *name)
 
 obligo_time rules_reminder_at(obligo_time due, period before)
 {
-    switch (before.unit) {
-    case PERIOD_HOURS:
-        return due - before.n * 3600;
-    case PERIOD_DAYS:
-        return due - before.n * 86400;
-    case PERIOD_MONTHS:
-        return due - before.n * 30 * 86400;
-    case PERIOD_YEARS:
-        return due - before.n * 365 * 86400;
-    }
-    return due;
+    return periods_before(due, before);
 }
 
 /* ---- evaluation ----------------------------------------------------------- */

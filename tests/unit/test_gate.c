@@ -32,13 +32,15 @@ static const char RULES[] =
 static const char TESTS[] =
     "test \"opens\" {\n"
     "  events = { { type = \"t.ev\", time = \"2026-01-01T10:00:00Z\", data = { id = \"A\" } } },\n"
-    "  obligations = { { kind = \"t.duty\", subject = \"A\", due_at = \"2026-01-01T11:00:00Z\" } },\n"
+    "  obligations = { { kind = \"t.duty\", subject = \"A\", due_at = \"2026-01-01T11:00:00Z\" } "
+    "},\n"
     "}\n";
 
 static const char FAILING[] =
     "test \"wrong\" {\n"
     "  events = { { type = \"t.ev\", time = \"2026-01-01T10:00:00Z\", data = { id = \"B\" } } },\n"
-    "  obligations = { { kind = \"t.duty\", subject = \"B\", due_at = \"2026-01-01T12:00:00Z\" } },\n"
+    "  obligations = { { kind = \"t.duty\", subject = \"B\", due_at = \"2026-01-01T12:00:00Z\" } "
+    "},\n"
     "}\n";
 
 typedef struct fixture {

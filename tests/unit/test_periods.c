@@ -510,6 +510,34 @@ static void test_days_dst(void **state)
 
 /* ---- extremes --------------------------------------------------------- */
 
+/* Reminders count back on the wall clock: two days before 16:00 is 16:00,
+ * also when the clocks changed in between. */
+static void test_before(void **state)
+{
+    (void)state;
+    /* spring: due Mon 30 March 2026 16:00 CEST, two days before is Sat 28
+     * March 16:00 CET (15:00Z), not 48 hours before (14:00Z) */
+    assert_int_equal(periods_before(at("2026-03-30T16:00:00+02:00"), P(PERIOD_DAYS, 2)),
+                     at("2026-03-28T16:00:00+01:00"));
+    /* autumn (the clocks go back on Sunday 25 October): due Mon 26 October
+     * 2026 09:00 CET, two days before is Sat 24 October 09:00 CEST */
+    assert_int_equal(periods_before(at("2026-10-26T09:00:00+01:00"), P(PERIOD_DAYS, 2)),
+                     at("2026-10-24T09:00:00+02:00"));
+    /* hours are exact hours whatever the clock does */
+    assert_int_equal(periods_before(at("2026-03-29T04:00:00+02:00"), P(PERIOD_HOURS, 3)),
+                     at("2026-03-29T00:00:00+01:00"));
+    /* a month before 31 March is the last of February; no working-day roll */
+    assert_int_equal(periods_before(at("2026-03-31T23:59:59+02:00"), P(PERIOD_MONTHS, 1)),
+                     at("2026-02-28T23:59:59+01:00"));
+    assert_int_equal(periods_before(at("2026-01-15T12:00:00+01:00"), P(PERIOD_MONTHS, 13)),
+                     at("2024-12-15T12:00:00+01:00"));
+    /* a year before 29 February is 28 February */
+    assert_int_equal(periods_before(at("2028-02-29T10:00:00+01:00"), P(PERIOD_YEARS, 1)),
+                     at("2027-02-28T10:00:00+01:00"));
+    assert_int_equal(periods_before(at("2026-06-01T10:00:00+02:00"), P(PERIOD_DAYS, 0)),
+                     at("2026-06-01T10:00:00+02:00"));
+}
+
 static void test_saturation(void **state)
 {
     obligo_time from = at("2026-02-05T09:15:00+01:00");
@@ -538,7 +566,7 @@ int main(void)
         cmocka_unit_test(test_days),       cmocka_unit_test(test_months_domain_example),
         cmocka_unit_test(test_months),     cmocka_unit_test(test_years),
         cmocka_unit_test(test_years_dst),  cmocka_unit_test(test_days_dst),
-        cmocka_unit_test(test_saturation),
+        cmocka_unit_test(test_before),     cmocka_unit_test(test_saturation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
