@@ -6,12 +6,6 @@
 #ifndef OBLIGO_CLI_H
 #define OBLIGO_CLI_H
 
-#include <stdio.h>
-
-#include "config.h"
-#include "plugins.h"
-#include "rules.h"
-
 int cli_ingest(int argc, char **argv);
 int cli_obligations(int argc, char **argv);
 int cli_alerts(int argc, char **argv);
@@ -21,7 +15,6 @@ int cli_serve(int argc, char **argv);
 int cli_plugins(int argc, char **argv);
 int cli_check(int argc, char **argv);
 int cli_test(int argc, char **argv);
-
 int cli_token(int argc, char **argv);
 
 /* serve.c: splits the body of POST /v1/events into raw events by its content
