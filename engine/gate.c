@@ -72,7 +72,7 @@ static char *gate_failures(const ruletest_report *r)
     return why ? why : obligo_strdup("rule tests failed");
 }
 
-int gate_prepare(const config *cfg, plugins *p, rules **out, char **why)
+int gate_prepare(const config *cfg, plugins *p, const atomic_int *cancel, rules **out, char **why)
 {
     *out = NULL;
     *why = NULL;
@@ -109,7 +109,8 @@ int gate_prepare(const config *cfg, plugins *p, rules **out, char **why)
         if ((rc = rules_load_sources(&src, empty, &cfg->limits, p, &defaults, why)))
             goto done;
     }
-    ruletest_env env = {.cfg = cfg, .plugins = p, .src = &src, .defaults = defaults};
+    ruletest_env env = {
+        .cfg = cfg, .plugins = p, .src = &src, .defaults = defaults, .cancel = cancel};
     ruletest_report report;
     if ((rc = ruletest_run(&env, NULL, &report)))
         goto done;

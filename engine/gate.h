@@ -18,18 +18,22 @@
 #ifndef OBLIGO_GATE_H
 #define OBLIGO_GATE_H
 
+#include <stdatomic.h>
+
 #include "config.h"
 #include "plugins.h"
 #include "rules.h"
 
 /* Reads, compiles, checks and tests cfg->rules_dir with the plugins p
- * (loaded once by the caller, borrowed). Returns 0 with *out the new set
+ * (loaded once by the caller, borrowed). cancel (may be NULL), once set,
+ * stops the run before its next rule test with OBLIGO_EBUSY (a server
+ * that is stopping does not wait for every test). Returns 0 with *out the new set
  * (caller owns), or a negative code (OBLIGO_ERULE: it does not load, has
  * findings or failing tests) with *why saying so for a person: the
  * findings as "file:line: message" and the failing tests as "FAIL
  * file:line: test: problem", joined by "; " (caller frees; NULL when
  * memory ran out). Any thread, one gate at a time per registry's rule
  * functions being in use elsewhere is fine (plugins_call_rule). */
-int gate_prepare(const config *cfg, plugins *p, rules **out, char **why);
+int gate_prepare(const config *cfg, plugins *p, const atomic_int *cancel, rules **out, char **why);
 
 #endif

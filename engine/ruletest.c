@@ -460,6 +460,10 @@ int ruletest_run(const ruletest_env *env, const char *pattern, ruletest_report *
             const char *name = test_str(entry, "name");
             if (pattern && (!name || !strstr(name, pattern)))
                 continue;
+            if (env->cancel && atomic_load(env->cancel)) {
+                rc = OBLIGO_EBUSY;
+                break;
+            }
             test_case t = {f->path, name ? name : "?",
                            (int)cJSON_GetObjectItemCaseSensitive(entry, "line")->valuedouble, NULL};
             test_run_one(&run, &t, cJSON_GetObjectItemCaseSensitive(entry, "spec"));

@@ -32,6 +32,7 @@
 #define OBLIGO_RULETEST_H
 
 #include <cjson/cJSON.h>
+#include <stdatomic.h>
 
 #include "config.h"
 #include "engine.h"
@@ -44,6 +45,7 @@ typedef struct ruletest_env {
     plugins *plugins;         /* loaded once by the caller; borrowed */
     const rules_sources *src; /* the test files, and the rule files for own policies */
     rules *defaults;          /* src compiled with the pack's defaults (an empty policy) */
+    const atomic_int *cancel; /* may be NULL; when set, the run stops before the next test */
 } ruletest_env;
 
 typedef struct ruletest_report {
@@ -59,8 +61,8 @@ typedef struct ruletest_report {
 
 /* Runs the tests of env->src whose name contains pattern (NULL: all).
  * Returns 0 with *out filled (free with ruletest_report_free), or
- * OBLIGO_ENOMEM with *out empty. Uses env->defaults and the plugins' rule
- * functions from the calling thread; the caller owns both meanwhile. */
+ * OBLIGO_ENOMEM (or OBLIGO_EBUSY when cancelled) with *out empty. Uses env->defaults and the
+ * plugins' rule functions from the calling thread; the caller owns both meanwhile. */
 int ruletest_run(const ruletest_env *env, const char *pattern, ruletest_report *out);
 void ruletest_report_free(ruletest_report *r);
 

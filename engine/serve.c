@@ -85,6 +85,7 @@ typedef struct serve {
     /* The reload gate runs on a thread of its own (serve_reload_start),
      * which wakes the loop through reload_done when it ends. */
     uv_async_t reload_done;
+    atomic_int reload_cancel;           /* set when stopping: the gate ends early */
     struct serve_reload *reloading;     /* the run under way, or NULL */
     struct serve_pending **reload_next; /* requests the next run answers */
     int nreload_next;
@@ -475,7 +476,7 @@ static void serve_reload_main(void *arg)
     /* On Linux a nice value belongs to a thread (setpriority on its tid).
      * Should it fail, the gate runs at normal priority: still correct. */
     (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), SERVE_GATE_NICE);
-    rl->rc = gate_prepare(&rl->s->cfg, rl->plugins, &rl->fresh, &rl->why);
+    rl->rc = gate_prepare(&rl->s->cfg, rl->plugins, &rl->s->reload_cancel, &rl->fresh, &rl->why);
     atomic_store(&rl->finished, 1);
     uv_async_send(&rl->s->reload_done);
 }
@@ -493,7 +494,7 @@ static void serve_on_reload_done(uv_async_t *a)
     uv_thread_join(&rl->thread);
     s->reloading = NULL;
     uv_unref((uv_handle_t *)&s->reload_done);
-    writer_job *j = s->w ? writer_job_new(WRITER_RELOAD, rl) : NULL;
+    writer_job *j = s->w && !s->stopping ? writer_job_new(WRITER_RELOAD, rl) : NULL;
     if (j) {
         j->fresh = rl->fresh;
         j->rc = rl->rc;
@@ -1324,6 +1325,7 @@ static void serve_on_signal(uv_signal_t *sig, int signum)
     if (s->stopping)
         return;
     s->stopping = 1;
+    atomic_store(&s->reload_cancel, 1);
     fprintf(stderr,
             "obligo serve: %s received: no new connections; finishing in-flight "
             "requests\n",

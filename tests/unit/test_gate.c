@@ -6,6 +6,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -89,7 +90,7 @@ static void a_clean_set_passes_and_is_the_set_compiled(void **state)
     fixture *f = *state;
     rules *fresh = NULL, *direct = NULL;
     char *why = NULL, *err = NULL;
-    assert_int_equal(gate_prepare(&f->cfg, f->p, &fresh, &why), 0);
+    assert_int_equal(gate_prepare(&f->cfg, f->p, NULL, &fresh, &why), 0);
     assert_null(why);
     assert_non_null(fresh);
     assert_int_equal(rules_load(f->rules, f->cfg.policy, &f->cfg.limits, f->p, &direct, &err), 0);
@@ -133,7 +134,7 @@ static void a_failing_test_is_said_once(void **state)
     free(support_write(f->dir, "rules/u_test.lua", FAILING));
     rules *fresh = NULL;
     char *why = NULL;
-    assert_int_equal(gate_prepare(&f->cfg, f->p, &fresh, &why), OBLIGO_ERULE);
+    assert_int_equal(gate_prepare(&f->cfg, f->p, NULL, &fresh, &why), OBLIGO_ERULE);
     assert_null(fresh);
     assert_non_null(why);
     char want[700];
@@ -157,7 +158,7 @@ static void a_finding_blocks(void **state)
                        "  end }\n"));
     rules *fresh = NULL;
     char *why = NULL;
-    assert_int_equal(gate_prepare(&f->cfg, f->p, &fresh, &why), OBLIGO_ERULE);
+    assert_int_equal(gate_prepare(&f->cfg, f->p, NULL, &fresh, &why), OBLIGO_ERULE);
     assert_null(fresh);
     char want[700];
     snprintf(want, sizeof want, "%s/v.lua:3: unknown obligation kind \"v.undeclared\"", f->rules);
@@ -176,7 +177,7 @@ static void a_site_policy_never_keeps_rules_out(void **state)
     cJSON_AddNumberToObject(f->cfg.policy, "nobody.reads.this", 1);
     rules *fresh = NULL;
     char *why = NULL;
-    assert_int_equal(gate_prepare(&f->cfg, f->p, &fresh, &why), 0);
+    assert_int_equal(gate_prepare(&f->cfg, f->p, NULL, &fresh, &why), 0);
     assert_null(why);
     const rules_kind *k = rules_kind_find(fresh, "t.duty");
     assert_non_null(k);
@@ -191,10 +192,23 @@ static void a_syntax_error_is_refused(void **state)
     free(support_write(f->dir, "rules/w.lua", "-- a new rule\nlocal x = = 1\n"));
     rules *fresh = NULL;
     char *why = NULL;
-    assert_int_equal(gate_prepare(&f->cfg, f->p, &fresh, &why), OBLIGO_ERULE);
+    assert_int_equal(gate_prepare(&f->cfg, f->p, NULL, &fresh, &why), OBLIGO_ERULE);
     assert_null(fresh);
     if (!why || !strstr(why, "w.lua:2:"))
         fail_msg("why: %s", why ? why : "(none)");
+    obligo_free(why);
+}
+
+/* A server that is stopping cancels the gate: it ends before its next rule
+ * test and returns nothing to go live. */
+static void a_cancelled_gate_returns_nothing(void **state)
+{
+    fixture *f = *state;
+    atomic_int cancel = 1;
+    rules *fresh = NULL;
+    char *why = NULL;
+    assert_int_equal(gate_prepare(&f->cfg, f->p, &cancel, &fresh, &why), OBLIGO_EBUSY);
+    assert_null(fresh);
     obligo_free(why);
 }
 
@@ -209,6 +223,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_finding_blocks, setup, teardown),
         cmocka_unit_test_setup_teardown(a_site_policy_never_keeps_rules_out, setup, teardown),
         cmocka_unit_test_setup_teardown(a_syntax_error_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_cancelled_gate_returns_nothing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
