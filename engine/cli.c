@@ -22,6 +22,23 @@
 #include "outbox.h"
 #include "registers.h"
 
+/* Whether a command takes the option --name: --config and --plugin-dir
+ * always; any other when its usage text names it — the usage is the one
+ * list of what a command takes, so help and parsing cannot disagree. */
+static int cli_takes(const char *usage_text, const char *name)
+{
+    /* every command takes these (README, Command line) */
+    if (strcmp(name, "config") == 0 || strcmp(name, "plugin-dir") == 0)
+        return 1;
+    size_t n = strlen(name);
+    for (const char *p = strstr(usage_text, "--"); p; p = strstr(p + 2, "--")) {
+        char after = p[2 + n];
+        if (strncmp(p + 2, name, n) == 0 && !(after == '-' || (after >= 'a' && after <= 'z')))
+            return 1;
+    }
+    return 0;
+}
+
 int cli_parse(int argc, char **argv, cli_opts *o, const char *usage_text)
 {
     static const struct option longopts[] = {
@@ -50,8 +67,15 @@ int cli_parse(int argc, char **argv, cli_opts *o, const char *usage_text)
     memset(o, 0, sizeof *o);
     optind = 1;
     opterr = 0;
-    int ch;
-    while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    int ch, index = -1;
+    while ((ch = getopt_long(argc, argv, "h", longopts, &index)) != -1) {
+        if (ch != '?' && ch != ':' && ch != 'h' && index >= 0 &&
+            !cli_takes(usage_text, longopts[index].name)) {
+            fprintf(stderr, "obligo %s: option --%s is not an option of this command\n%s", argv[0],
+                    longopts[index].name, usage_text);
+            return -1;
+        }
+        index = -1;
         switch (ch) {
         case 'c':
             o->config = optarg;

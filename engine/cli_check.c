@@ -36,7 +36,7 @@ static long check_print(const cJSON *findings, FILE *out)
 }
 
 static const char check_usage[] =
-    "usage: obligo check [DIR] [--config F] [--plugin-dir DIR]...\n"
+    "usage: obligo check [DIR | --rules DIR] [--config F] [--plugin-dir DIR]...\n"
     "Compiles and lints the rules in DIR (default: the configured rules directory)\n"
     "without running the engine. Findings are printed as file:line: message; exit 1\n"
     "when there is any.\n";

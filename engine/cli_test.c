@@ -20,7 +20,7 @@ static double test_percent(const ruletest_report *r)
 }
 
 static const char test_usage[] =
-    "usage: obligo test [DIR] [--run PATTERN] [--min-coverage P] [--config F]\n"
+    "usage: obligo test [DIR | --rules DIR] [--run PATTERN] [--min-coverage P] [--config F]\n"
     "                   [--plugin-dir DIR]...\n"
     "Runs the rule tests (*_test.lua) under DIR (default: the configured rules\n"
     "directory) against the rules in DIR; exit 1 on a failure or coverage below P.\n";

@@ -106,12 +106,37 @@ static void a_misspelt_policy_is_found(void **state)
     free(dir);
 }
 
+/* Each command takes the options its usage names, and no others: one it
+ * does not take is a usage error (exit 2) naming it, not silently ignored. */
+static void an_option_a_command_does_not_take_is_refused(void **state)
+{
+    (void)state;
+    char *err = NULL;
+    char *verify[] = {OBLIGO_BIN, "verify", "--db", "/nonexistent/x.db", "--listen", "x", NULL};
+    assert_int_equal(support_run(verify, NULL, &err), 2);
+    if (!err || !strstr(err, "option --listen is not an option of this command"))
+        fail_msg("stderr: %s", err ? err : "(none)");
+    free(err);
+    err = NULL;
+    char *alerts[] = {OBLIGO_BIN, "alerts", "--history", NULL};
+    assert_int_equal(support_run(alerts, NULL, &err), 2);
+    assert_non_null(strstr(err, "--history"));
+    free(err);
+    /* what the usage names is taken: check --rules DIR as check DIR */
+    char *out = NULL;
+    char *by_option[] = {OBLIGO_BIN, "check", "--rules", OBLIGO_SOURCE_DIR "/rules", NULL};
+    assert_int_equal(support_run(by_option, &out, NULL), 0);
+    assert_non_null(strstr(out, "no findings"));
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(shipped_pack_is_clean),
         cmocka_unit_test(planted_mistakes_are_found),
         cmocka_unit_test(a_misspelt_policy_is_found),
+        cmocka_unit_test(an_option_a_command_does_not_take_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
