@@ -359,6 +359,18 @@ int cli_register(int argc, char **argv)
     return 0;
 }
 
+static void cli_say_journal(void *ud, const char *finding)
+{
+    (void)ud;
+    fprintf(stderr, "journal: %s\n", finding);
+}
+
+static void cli_say_register(void *ud, const char *finding)
+{
+    (void)ud;
+    fprintf(stderr, "%s\n", finding);
+}
+
 static const char verify_usage[] = "usage: obligo verify [--config F] [--db F]\n"
                                    "Checks the journal's and the registers' hash chains and the "
                                    "database's integrity; exit 1 on any finding.\n";
@@ -384,7 +396,8 @@ int cli_verify(int argc, char **argv)
     }
     if (s)
         sqlite3_reset(s);
-    long j = journal_verify(&e.st), r = registers_verify(&e.st);
+    long j = journal_verify(&e.st, cli_say_journal, NULL);
+    long r = registers_verify(&e.st, cli_say_register, NULL);
     findings += (j < 0 ? 1 : j) + (r < 0 ? 1 : r);
     if (findings)
         fprintf(stderr, "obligo verify: %ld finding(s)\n", findings);

@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "error.h"
 
@@ -39,6 +40,18 @@ static EVP_MD_CTX *digest_ctx(void)
         md = NULL;
     }
     return md;
+}
+
+int digest_chain_step(char prev[DIGEST_HEX_LEN], const char *prev_hash, const char *want,
+                      const char *hash)
+{
+    int broken = 0;
+    if (strcmp(prev_hash, prev) != 0)
+        broken |= DIGEST_CHAIN_UNLINKED;
+    if (strcmp(want, hash) != 0)
+        broken |= DIGEST_CHAIN_ALTERED;
+    snprintf(prev, DIGEST_HEX_LEN, "%s", hash);
+    return broken;
 }
 
 int digest_parts(char out[DIGEST_HEX_LEN], int n, const void *const *parts, const size_t *lens)

@@ -14,4 +14,18 @@
  * OBLIGO_ENOMEM. */
 int digest_parts(char out[DIGEST_HEX_LEN], int n, const void *const *parts, const size_t *lens);
 
+/* One link of a hash chain, for the journal and the registers alike. prev
+ * is the hash of the link before (empty before the first); the link claims
+ * prev_hash and hash, and want is its hash recomputed. Returns 0 or a mask
+ * of DIGEST_CHAIN_UNLINKED (prev_hash is not the link before's hash) and
+ * DIGEST_CHAIN_ALTERED (hash is not want), and moves prev on to hash. */
+#define DIGEST_CHAIN_UNLINKED 1
+#define DIGEST_CHAIN_ALTERED 2
+int digest_chain_step(char prev[DIGEST_HEX_LEN], const char *prev_hash, const char *want,
+                      const char *hash);
+
+/* Where a chain check reports a broken link: one line for a person, such
+ * as "event 12 (urn:x e-1) was altered: its hash does not match". */
+typedef void (*digest_finding)(void *ud, const char *finding);
+
 #endif

@@ -170,7 +170,7 @@ int journal_decisions(store *st, int64_t seq, const cJSON *decisions)
     return 0;
 }
 
-long journal_verify(store *st)
+long journal_verify(store *st, digest_finding say, void *ud)
 {
     sqlite3_stmt *s = store_stmt(st, "SELECT seq,source,id,type,raw,hash,prev_hash FROM events "
                                      "ORDER BY seq");
@@ -188,18 +188,20 @@ long journal_verify(store *st)
         const char *hash = (const char *)sqlite3_column_text(s, 5);
         const char *prev_hash = (const char *)sqlite3_column_text(s, 6);
         char want[DIGEST_HEX_LEN];
-        if (strcmp(prev_hash, prev) != 0) {
-            fprintf(stderr, "journal: event %lld (%s %s) does not link to the event before it\n",
-                    seq, source, id);
-            broken++;
-        }
         journal_hash(want, prev_hash, source, id, type, raw, len);
-        if (strcmp(want, hash) != 0) {
-            fprintf(stderr, "journal: event %lld (%s %s) was altered: its hash does not match\n",
-                    seq, source, id);
+        int how = digest_chain_step(prev, prev_hash, want, hash);
+        static const char *const what[] = {"does not link to the event before it",
+                                           "was altered: its hash does not match"};
+        for (int b = 0; b < 2; b++) {
+            if (!(how & (1 << b)))
+                continue;
             broken++;
+            char *line =
+                say ? obligo_asprintf("event %lld (%s %s) %s", seq, source, id, what[b]) : NULL;
+            if (line)
+                say(ud, line);
+            obligo_free(line);
         }
-        snprintf(prev, sizeof prev, "%s", hash);
     }
     sqlite3_reset(s);
     return broken;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "clock.h"
+#include "digest.h"
 #include "store.h"
 
 /* Appends a validated event. raw/len are the bytes as received (stored as
@@ -28,8 +29,9 @@ int journal_reject(store *st, const char *origin, const char *raw, size_t len, c
 /* Records the decisions (a JSON array, borrowed) an event caused. */
 int journal_decisions(store *st, int64_t seq, const cJSON *decisions);
 
-/* Checks the journal's hash chain; returns the number of broken links and
- * prints each to stderr with its sequence number. */
-long journal_verify(store *st);
+/* Checks the journal's hash chain; returns the number of broken links (or
+ * -1 on a database error) and tells say (may be NULL) of each, naming its
+ * sequence number. */
+long journal_verify(store *st, digest_finding say, void *ud);
 
 #endif

@@ -147,7 +147,7 @@ cJSON *registers_list(store *st, const char *name, int history)
     return out;
 }
 
-long registers_verify(store *st)
+long registers_verify(store *st, digest_finding say, void *ud)
 {
     sqlite3_stmt *s = store_stmt(st, "SELECT register,key,version,at,data,hash,prev_hash,seq "
                                      "FROM registers ORDER BY register, seq");
@@ -169,18 +169,21 @@ long registers_verify(store *st)
             prev[0] = '\0';
         }
         char want[DIGEST_HEX_LEN];
-        if (strcmp(prev, prev_hash) != 0) {
-            fprintf(stderr, "register %s: %s version %lld does not link to the version before it\n",
-                    reg, key, version);
-            broken++;
-        }
         registers_hash(want, prev_hash, reg, key, version, at, data);
-        if (strcmp(want, hash) != 0) {
-            fprintf(stderr, "register %s: %s version %lld was altered: its hash does not match\n",
-                    reg, key, version);
+        int how = digest_chain_step(prev, prev_hash, want, hash);
+        static const char *const what[] = {"does not link to the version before it",
+                                           "was altered: its hash does not match"};
+        for (int b = 0; b < 2; b++) {
+            if (!(how & (1 << b)))
+                continue;
             broken++;
+            char *line =
+                say ? obligo_asprintf("register %s: %s version %lld %s", reg, key, version, what[b])
+                    : NULL;
+            if (line)
+                say(ud, line);
+            obligo_free(line);
         }
-        snprintf(prev, sizeof prev, "%s", hash);
     }
     sqlite3_reset(s);
     obligo_free(name);

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "clock.h"
+#include "digest.h"
 #include "store.h"
 
 /* Merges fields (an object, borrowed) into the entry's current data and
@@ -30,8 +31,8 @@ cJSON *registers_current(store *st, const char *name, const char *key);
  * history is set. Caller frees. */
 cJSON *registers_list(store *st, const char *name, int history);
 
-/* Recomputes every chain; prints each broken link to stderr and returns
- * their number (or -1 on a database error). */
-long registers_verify(store *st);
+/* Recomputes every chain; returns the number of broken links (or -1 on a
+ * database error) and tells say (may be NULL) of each. */
+long registers_verify(store *st, digest_finding say, void *ud);
 
 #endif
