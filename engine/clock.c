@@ -22,21 +22,6 @@
 
 #define SECS_PER_DAY INT64_C(86400)
 
-/* Floor division and modulo for a positive divisor. */
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    if ((a % b) != 0 && a < 0)
-        q--;
-    return q;
-}
-
-static int64_t floor_mod(int64_t a, int64_t b)
-{
-    int64_t r = a % b;
-    return r < 0 ? r + b : r;
-}
-
 static int is_leap(int64_t y)
 {
     return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
@@ -47,7 +32,7 @@ static int is_leap(int64_t y)
 static int64_t days_from_civil64(int64_t y, int64_t m, int64_t d)
 {
     y -= m <= 2;
-    int64_t era = floor_div(y, 400);
+    int64_t era = clock_floor_div(y, 400);
     int64_t yoe = y - era * 400;                                   /* [0, 399] */
     int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1; /* [0, 365] */
     int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;           /* [0, 146096] */
@@ -58,8 +43,8 @@ int64_t clock_days_from_civil(int y, int m, int d)
 {
     /* Normalise the month so that any int input stays meaningful. */
     int64_t mm = (int64_t)m - 1;
-    int64_t yy = (int64_t)y + floor_div(mm, 12);
-    return days_from_civil64(yy, floor_mod(mm, 12) + 1, d);
+    int64_t yy = (int64_t)y + clock_floor_div(mm, 12);
+    return days_from_civil64(yy, clock_floor_mod(mm, 12) + 1, d);
 }
 
 void clock_civil_from_days(int64_t days, int *y, int *m, int *d, int *wday)
@@ -74,7 +59,7 @@ void clock_civil_from_days(int64_t days, int *y, int *m, int *d, int *wday)
         days = hi;
 
     int64_t z = days + 719468;
-    int64_t era = floor_div(z, 146097);
+    int64_t era = clock_floor_div(z, 146097);
     int64_t doe = z - era * 146097;                                      /* [0, 146096] */
     int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
     int64_t yy = yoe + era * 400;
@@ -91,7 +76,7 @@ void clock_civil_from_days(int64_t days, int *y, int *m, int *d, int *wday)
     if (d)
         *d = (int)dd;
     if (wday)
-        *wday = (int)floor_mod(days + 4, 7); /* 1970-01-01 was a Thursday */
+        *wday = (int)clock_floor_mod(days + 4, 7); /* 1970-01-01 was a Thursday */
 }
 
 int clock_days_in_month(int y, int m)
@@ -106,7 +91,7 @@ int clock_days_in_month(int y, int m)
 
 int clock_weekday(int y, int m, int d)
 {
-    return (int)floor_mod(clock_days_from_civil(y, m, d) + 4, 7);
+    return (int)clock_floor_mod(clock_days_from_civil(y, m, d) + 4, 7);
 }
 
 /* ---- Europe/Amsterdam ------------------------------------------------- */
@@ -115,13 +100,13 @@ int clock_weekday(int y, int m, int d)
 static int64_t last_sunday(int64_t y, int m)
 {
     int64_t last = days_from_civil64(y, m, 31);
-    return last - floor_mod(last + 4, 7);
+    return last - clock_floor_mod(last + 4, 7);
 }
 
 int clock_ams_offset(obligo_time t)
 {
     int y;
-    clock_civil_from_days(floor_div(t, SECS_PER_DAY), &y, NULL, NULL, NULL);
+    clock_civil_from_days(clock_floor_div(t, SECS_PER_DAY), &y, NULL, NULL, NULL);
     /* Summer time runs from 01:00 UTC on the last Sunday of March to 01:00
      * UTC on the last Sunday of October. */
     int64_t start = last_sunday(y, 3) * SECS_PER_DAY + 3600;
@@ -133,8 +118,8 @@ int clock_ams_offset(obligo_time t)
  * t + offset (t may be near the int64 limits). */
 static void split(obligo_time t, int offset, civil *out)
 {
-    int64_t days = floor_div(t, SECS_PER_DAY);
-    int64_t sod = floor_mod(t, SECS_PER_DAY) + offset;
+    int64_t days = clock_floor_div(t, SECS_PER_DAY);
+    int64_t sod = clock_floor_mod(t, SECS_PER_DAY) + offset;
     if (sod >= SECS_PER_DAY) {
         sod -= SECS_PER_DAY;
         days++;

@@ -22,6 +22,22 @@ typedef struct civil {
     int hour, min, sec;
 } civil;
 
+/* Floor division and modulo for a positive divisor b (C's / and %
+ * truncate toward zero: -1 / 86400 is 0, the day before is -1). */
+static inline int64_t clock_floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    if ((a % b) != 0 && a < 0)
+        q--;
+    return q;
+}
+
+static inline int64_t clock_floor_mod(int64_t a, int64_t b)
+{
+    int64_t r = a % b;
+    return r < 0 ? r + b : r;
+}
+
 /* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
 int64_t clock_days_from_civil(int y, int m, int d);
 /* The inverse; *wday gets 0 = Sunday .. 6 = Saturday when non-NULL. */

@@ -31,20 +31,6 @@
 #define SECS_PER_DAY INT64_C(86400)
 #define YEAR_LIMIT INT64_C(1000000000) /* far beyond any deadline */
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    if ((a % b) != 0 && a < 0)
-        q--;
-    return q;
-}
-
-static int64_t floor_mod(int64_t a, int64_t b)
-{
-    int64_t r = a % b;
-    return r < 0 ? r + b : r;
-}
-
 static obligo_time saturate(int positive)
 {
     return positive ? INT64_MAX : INT64_MIN;
@@ -73,17 +59,17 @@ void periods_easter(int y, int *month, int *day)
     /* Anonymous Gregorian algorithm (Meeus/Jones/Butcher), with floor
      * division so that it stays well defined for any int year. */
     int64_t Y = y;
-    int64_t a = floor_mod(Y, 19);
-    int64_t b = floor_div(Y, 100);
-    int64_t c = floor_mod(Y, 100);
-    int64_t d = floor_div(b, 4);
-    int64_t e = floor_mod(b, 4);
-    int64_t f = floor_div(b + 8, 25);
-    int64_t g = floor_div(b - f + 1, 3);
-    int64_t h = floor_mod(19 * a + b - d - g + 15, 30);
+    int64_t a = clock_floor_mod(Y, 19);
+    int64_t b = clock_floor_div(Y, 100);
+    int64_t c = clock_floor_mod(Y, 100);
+    int64_t d = clock_floor_div(b, 4);
+    int64_t e = clock_floor_mod(b, 4);
+    int64_t f = clock_floor_div(b + 8, 25);
+    int64_t g = clock_floor_div(b - f + 1, 3);
+    int64_t h = clock_floor_mod(19 * a + b - d - g + 15, 30);
     int64_t i = c / 4;
     int64_t k = c % 4;
-    int64_t l = floor_mod(32 + 2 * e + 2 * i - h - k, 7);
+    int64_t l = clock_floor_mod(32 + 2 * e + 2 * i - h - k, 7);
     int64_t m = (a + 11 * h + 22 * l) / 451;
     int64_t x = h + l - 7 * m + 114;
     if (month)
@@ -175,10 +161,10 @@ static obligo_time add_months(obligo_time from, int64_t n)
     int64_t total = (int64_t)c.year * 12 + (c.month - 1);
     if (__builtin_add_overflow(total, n, &total))
         return saturate(n > 0);
-    int64_t y = floor_div(total, 12);
+    int64_t y = clock_floor_div(total, 12);
     if (y > YEAR_LIMIT || y < -YEAR_LIMIT)
         return saturate(y > 0);
-    int m = (int)floor_mod(total, 12) + 1;
+    int m = (int)clock_floor_mod(total, 12) + 1;
     int d = c.day;
     int last = clock_days_in_month((int)y, m);
     if (d > last)
@@ -218,11 +204,11 @@ static obligo_time sub_months(obligo_time due, int64_t n)
     int64_t total = (int64_t)c.year * 12 + (c.month - 1);
     if (__builtin_sub_overflow(total, n, &total))
         return saturate(n < 0);
-    int64_t y = floor_div(total, 12);
+    int64_t y = clock_floor_div(total, 12);
     if (y > YEAR_LIMIT || y < -YEAR_LIMIT)
         return saturate(y > 0);
     c.year = (int)y;
-    c.month = (int)floor_mod(total, 12) + 1;
+    c.month = (int)clock_floor_mod(total, 12) + 1;
     int last = clock_days_in_month(c.year, c.month);
     if (c.day > last)
         c.day = last;
@@ -252,7 +238,7 @@ obligo_time periods_legal_limit(obligo_time from, period p)
         return periods_due(from, p);
     /* The hour in which the event happens is not counted: start at the next
      * full hour (an event exactly on the hour starts the one after it). */
-    int64_t hour = floor_div(from, 3600);
+    int64_t hour = clock_floor_div(from, 3600);
     if (hour >= INT64_MAX / 3600)
         return INT64_MAX;
     return add_hours((hour + 1) * 3600, p.n);
