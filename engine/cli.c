@@ -57,6 +57,7 @@ int cli_parse(int argc, char **argv, cli_opts *o, const char *usage_text)
         {"role", required_argument, NULL, 'R'},
         {"note", required_argument, NULL, 'N'},
         {"allow-insecure-listen", no_argument, NULL, 'I'},
+        {"clock-start", required_argument, NULL, 'T'},
         {"plugin-dir", required_argument, NULL, 'P'},
         {"format", required_argument, NULL, 'F'},
         {"run", required_argument, NULL, 'X'},
@@ -121,6 +122,9 @@ int cli_parse(int argc, char **argv, cli_opts *o, const char *usage_text)
             break;
         case 'I':
             o->allow_insecure = 1;
+            break;
+        case 'T':
+            o->clock_start = optarg;
             break;
         case 'P':
             if (o->nplugin_dirs == 8) {

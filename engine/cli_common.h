@@ -12,6 +12,7 @@ typedef struct cli_opts {
     const char *role, *note; /* token create */
     int json, csv, history;
     int allow_insecure;         /* serve --allow-insecure-listen */
+    const char *clock_start;    /* serve --clock-start T (a test aid) */
     const char *plugin_dirs[8]; /* --plugin-dir DIR, repeatable */
     int nplugin_dirs;
     const char *format;             /* ingest --format NAME (an input adapter) */

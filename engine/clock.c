@@ -17,10 +17,32 @@
 #include "clock.h"
 
 #include <limits.h>
+#include <stdatomic.h>
+#include <time.h>
 
 #include "error.h"
 
 #define SECS_PER_DAY INT64_C(86400)
+
+/* Seconds added to the system clock (clock_start_at); 0 in production. */
+static _Atomic int64_t clock_offset;
+
+obligo_time clock_now(void)
+{
+    return (obligo_time)time(NULL) + atomic_load(&clock_offset);
+}
+
+int64_t clock_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + atomic_load(&clock_offset) * 1000;
+}
+
+void clock_start_at(obligo_time t)
+{
+    atomic_store(&clock_offset, t - (obligo_time)time(NULL));
+}
 
 static int is_leap(int64_t y)
 {

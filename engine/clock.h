@@ -51,6 +51,16 @@ int clock_weekday(int y, int m, int d);
  * 2026-02-30, hours > 23, offsets beyond ±23:59, and anything trailing.
  * Returns 0 or OBLIGO_EINVAL. */
 int clock_parse_rfc3339(const char *s, obligo_time *out);
+
+/* The engine's wall clock: the system's, unless clock_start_at moved it —
+ * a test aid (`obligo serve --clock-start T`), so that a test dates its
+ * events relative to a known instant whatever today's date is. The clock
+ * then runs at the system's pace from T. Any thread. */
+obligo_time clock_now(void);
+/* The same in milliseconds, for timers armed to the millisecond. */
+int64_t clock_now_ms(void);
+/* From now on clock_now() reads T at this moment. Call before threads start. */
+void clock_start_at(obligo_time t);
 /* Parses a plain date "YYYY-MM-DD" as 00:00 Europe/Amsterdam that day.
  * Returns 0 or OBLIGO_EINVAL. */
 int clock_parse_date(const char *s, obligo_time *out);

@@ -293,7 +293,7 @@ int engine_note(engine *e, const char *kind, const char *subject, const char *se
                 const char *message)
 {
     static unsigned long counter;
-    obligo_time now = (obligo_time)time(NULL);
+    obligo_time now = clock_now();
     if (now > e->now)
         e->now = now;
     char id[64], when[CLOCK_RFC3339_LEN];

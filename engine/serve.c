@@ -382,9 +382,7 @@ static void serve_arm(serve *s)
     if (writer_next_due(s->w, &at)) {
         /* to the millisecond: a deadline at second T fires as T begins,
          * not up to a second later */
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        int64_t now_ms = clock_now_ms();
         int64_t at_ms = (int64_t)at * 1000;
         uint64_t until = at_ms <= now_ms ? 0 : (uint64_t)(at_ms - now_ms);
         if (until < ms)
@@ -1376,12 +1374,13 @@ static void serve_walk_close(uv_handle_t *h, void *arg)
 
 static const char serve_usage[] =
     "usage: obligo serve [--config F] [--db F] [--rules DIR] [--listen ADDR:PORT]\n"
-    "                    [--allow-insecure-listen]\n"
+    "                    [--allow-insecure-listen] [--clock-start T]\n"
     "Runs the daemon: POST /v1/events, GET /v1/obligations, /v1/alerts,\n"
     "/v1/registers/NAME, /v1/events/SOURCE/ID, /metrics, /healthz, POST /v1/rules/reload;\n"
     "fires deadlines. Defaults: --db var/obligo.db, --rules rules, --listen 127.0.0.1:8787.\n"
     "A listen address off this machine needs TLS in front (see the README) and\n"
-    "--allow-insecure-listen to acknowledge that Obligo itself speaks plain HTTP.\n";
+    "--allow-insecure-listen to acknowledge that Obligo itself speaks plain HTTP.\n"
+    "--clock-start T (a test aid): engine time starts at T and runs from there.\n";
 
 int cli_serve(int argc, char **argv)
 {
@@ -1389,6 +1388,16 @@ int cli_serve(int argc, char **argv)
     int prc = cli_parse(argc, argv, &o, serve_usage);
     if (prc)
         return prc > 0 ? 0 : 2;
+    if (o.clock_start) {
+        obligo_time start;
+        if (clock_parse_rfc3339(o.clock_start, &start)) {
+            fprintf(stderr,
+                    "obligo serve: --clock-start '%s' is not an RFC 3339 time with offset\n",
+                    o.clock_start);
+            return 2;
+        }
+        clock_start_at(start);
+    }
     serve *s = obligo_calloc(1, sizeof *s);
     if (!s)
         return 2;
@@ -1398,6 +1407,7 @@ int cli_serve(int argc, char **argv)
     }
     if (o.allow_insecure)
         s->cfg.allow_insecure_listen = 1;
+
     char host[128], *err = NULL;
     int port, rc = 2;
     if (serve_split_listen(s->cfg.listen, host, sizeof host, &port)) {
@@ -1431,7 +1441,7 @@ int cli_serve(int argc, char **argv)
         fprintf(stderr, "obligo serve: cannot create the event loop: %s\n", uv_strerror(lr));
         goto out_rd;
     }
-    s->started = (obligo_time)time(NULL);
+    s->started = clock_now();
     /* Initialised before anything can call serve_arm (each writer result
      * does), so the timer is a valid handle whatever fails later. */
     uv_timer_init(&s->loop, &s->deadline);

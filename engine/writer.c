@@ -184,7 +184,7 @@ static void writer_reload(writer *w, writer_job *j)
 static void writer_group(writer *w, writer_job *jobs)
 {
     engine *e = w->e;
-    obligo_time now = (obligo_time)time(NULL);
+    obligo_time now = clock_now();
     if (now > e->now)
         e->now = now;
     for (writer_job *j = jobs; j; j = j->next)
