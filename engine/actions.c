@@ -73,10 +73,10 @@ int actions_apply(action_ctx *ctx, const cJSON *decisions)
         const char *op;
         int (*apply)(action_ctx *, const cJSON *);
     } table[] = {
-        {"open", obligations_open},       {"fulfil", obligations_fulfil},
-        {"cancel", obligations_cancel},   {"extend", obligations_extend},
-        {"overdue", obligations_overdue}, {"alert", outbox_alert},
-        {"register", actions_register},   {"set", actions_set},
+        {DECISION_OPEN, obligations_open},       {DECISION_FULFIL, obligations_fulfil},
+        {DECISION_CANCEL, obligations_cancel},   {DECISION_EXTEND, obligations_extend},
+        {DECISION_OVERDUE, obligations_overdue}, {DECISION_ALERT, outbox_alert},
+        {DECISION_REGISTER, actions_register},   {DECISION_SET, actions_set},
     };
     for (const cJSON *d = decisions ? decisions->child : NULL; d; d = d->next) {
         const cJSON *op = cJSON_GetObjectItemCaseSensitive(d, "op");

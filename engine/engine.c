@@ -279,7 +279,7 @@ static int engine_builtin_note(const cJSON *ev, cJSON *decisions)
     cJSON *a = cJSON_CreateObject();
     if (!a)
         return OBLIGO_ENOMEM;
-    cJSON_AddStringToObject(a, "op", "alert");
+    cJSON_AddStringToObject(a, "op", DECISION_ALERT);
     cJSON_AddStringToObject(a, "rule", "obligo.engine");
     cJSON_AddStringToObject(a, "kind", kind);
     cJSON_AddStringToObject(a, "subject", subject);
@@ -409,7 +409,7 @@ static int engine_builtin(engine *e, const cJSON *ev, const char *type, cJSON *d
     int ok = 1;
     if (overdue) {
         cJSON *d = cJSON_CreateObject();
-        ok = d && cJSON_AddStringToObject(d, "op", "overdue") &&
+        ok = d && cJSON_AddStringToObject(d, "op", DECISION_OVERDUE) &&
              cJSON_AddStringToObject(d, "rule", "obligo.engine") &&
              cJSON_AddNumberToObject(d, "obligation", id->valuedouble) &&
              cJSON_AddItemToArray(decisions, d);
@@ -429,7 +429,7 @@ static int engine_builtin(engine *e, const cJSON *ev, const char *type, cJSON *d
                                       "(Europe/Amsterdam) gedaan zijn.",
                                       title, o.kind, o.subject, local);
     cJSON *a = msg ? cJSON_CreateObject() : NULL, *ad = NULL;
-    ok = a && cJSON_AddStringToObject(a, "op", "alert") &&
+    ok = a && cJSON_AddStringToObject(a, "op", DECISION_ALERT) &&
          cJSON_AddStringToObject(a, "rule", "obligo.engine") &&
          cJSON_AddStringToObject(
              a, "kind", overdue ? "obligo.obligation_overdue" : "obligo.obligation_reminder") &&
@@ -464,7 +464,7 @@ static int engine_rule_error_alerts(engine *e, const cJSON *errors, cJSON *decis
                                     "vastgelegd; controleer en herstel de regel.",
                                     rule, file, (int)line->valuedouble, message);
         cJSON *a = msg ? cJSON_CreateObject() : NULL;
-        int ok = a && cJSON_AddStringToObject(a, "op", "alert") &&
+        int ok = a && cJSON_AddStringToObject(a, "op", DECISION_ALERT) &&
                  cJSON_AddStringToObject(a, "rule", "obligo.engine") &&
                  cJSON_AddStringToObject(a, "kind", "obligo.rule_error") &&
                  cJSON_AddStringToObject(a, "subject", rule) &&

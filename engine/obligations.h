@@ -15,7 +15,7 @@
 #include <cjson/cJSON.h>
 #include <stdint.h>
 
-#include "actions.h"
+#include "decision.h"
 
 /* {"op":"open","kind","subject","from","due_at","legal_limit"?,"remind"?,
  * "once"?,"latest"?,"data"?} (d is borrowed). With nothing active a new

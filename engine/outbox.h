@@ -16,7 +16,7 @@
 #include <cjson/cJSON.h>
 #include <stdint.h>
 
-#include "actions.h"
+#include "decision.h"
 #include "plugins.h"
 
 /* {"op":"alert", kind, subject, severity, message, data?, rule?} */

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 
 #include "alloc.h"
+#include "decision.h"
 #include "json.h"
 #include "error.h"
 #include "validate.h"
@@ -1064,7 +1065,7 @@ static int rules_act_open(lua_State *L)
             return luaL_error(L, "act.open: due must be a period such as days(14)");
         lua_pop(L, 1);
     }
-    cJSON *d = rules_decision(L, "open");
+    cJSON *d = rules_decision(L, DECISION_OPEN);
     obligo_time due = periods_due(from, p);
     cJSON_AddStringToObject(d, "kind", k->name);
     cJSON_AddStringToObject(d, "subject", subject);
@@ -1090,7 +1091,7 @@ static int rules_act_fulfil(lua_State *L)
     obligo_time at;
     if (!rules_opt_time(L, 3, "at", &at))
         return luaL_error(L, "act.fulfil(\"%s\", ...) needs { at = time }", k->name);
-    cJSON *d = rules_decision(L, "fulfil");
+    cJSON *d = rules_decision(L, DECISION_FULFIL);
     cJSON_AddStringToObject(d, "kind", k->name);
     cJSON_AddStringToObject(d, "subject", subject);
     rules_add_time(d, "at", at);
@@ -1102,7 +1103,7 @@ static int rules_act_cancel(lua_State *L)
 {
     const rules_kind *k = rules_check_kind(L, 1);
     const char *subject = rules_text_arg(L, 2, "act", "subject", RULES_MAX_SUBJECT);
-    cJSON *d = rules_decision(L, "cancel");
+    cJSON *d = rules_decision(L, DECISION_CANCEL);
     cJSON_AddStringToObject(d, "kind", k->name);
     cJSON_AddStringToObject(d, "subject", subject);
     obligo_time at;
@@ -1127,7 +1128,7 @@ static int rules_act_extend(lua_State *L)
     if (!rules_to_period(L, -1, &p))
         return luaL_error(L, "act.extend: due must be a period such as months(3)");
     lua_pop(L, 1);
-    cJSON *d = rules_decision(L, "extend");
+    cJSON *d = rules_decision(L, DECISION_EXTEND);
     obligo_time due = periods_due(from, p);
     cJSON_AddStringToObject(d, "kind", k->name);
     cJSON_AddStringToObject(d, "subject", subject);
@@ -1159,7 +1160,7 @@ static int rules_act_alert(lua_State *L)
     if (lua_type(L, -1) != LUA_TSTRING)
         return luaL_error(L, "act.alert(\"%s\", ...) needs a message", kind);
     rules_text_arg(L, lua_gettop(L), "act.alert", "message", RULES_MAX_MESSAGE);
-    cJSON *d = rules_decision(L, "alert");
+    cJSON *d = rules_decision(L, DECISION_ALERT);
     cJSON_AddStringToObject(d, "kind", kind);
     cJSON_AddStringToObject(d, "subject", subject);
     cJSON_AddStringToObject(d, "severity", sev);
@@ -1177,7 +1178,7 @@ static int rules_act_register(lua_State *L)
     const char *key = rules_text_arg(L, 2, "act.register", "key", RULES_MAX_NAME);
     luaL_checktype(L, 3, LUA_TTABLE);
     /* the decision first: it is held by the pending list, the data is not */
-    cJSON *d = rules_decision(L, "register");
+    cJSON *d = rules_decision(L, DECISION_REGISTER);
     cJSON *data = rules_to_json(L, 3, 0);
     if (!data) {
         rules_self(L)->oom = 1;
@@ -1200,7 +1201,7 @@ static int rules_act_set(lua_State *L)
 {
     const char *ns = rules_text_arg(L, 1, "act.set", "namespace", RULES_MAX_NAME);
     const char *key = rules_text_arg(L, 2, "act.set", "key", RULES_MAX_NAME);
-    cJSON *d = rules_decision(L, "set");
+    cJSON *d = rules_decision(L, DECISION_SET);
     cJSON *v = rules_to_json(L, 3, 0);
     if (!v) {
         rules_self(L)->oom = 1;
@@ -1935,7 +1936,10 @@ static int rules_trigger_decision(const rules_kind *k, rules_trigger_kind t,
     /* A periodic duty's fulfilling event starts the next period: "open"
      * re-arms an open obligation and renews an overdue one. */
     int open = t == RULES_OPENED_BY || (t == RULES_FULFILLED_BY && k->periodic);
-    cJSON_AddStringToObject(d, "op", open ? "open" : t == RULES_FULFILLED_BY ? "fulfil" : "cancel");
+    cJSON_AddStringToObject(d, "op",
+                            open                      ? DECISION_OPEN
+                            : t == RULES_FULFILLED_BY ? DECISION_FULFIL
+                                                      : DECISION_CANCEL);
     cJSON_AddStringToObject(d, "rule", rule);
     cJSON_AddStringToObject(d, "kind", k->name);
     cJSON_AddStringToObject(d, "subject", subject);
