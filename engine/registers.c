@@ -147,6 +147,36 @@ cJSON *registers_list(store *st, const char *name, int history)
     return out;
 }
 
+cJSON *registers_history(store *st, const char *name, int64_t after_seq, int limit)
+{
+    sqlite3_stmt *s = store_stmt(st, "SELECT register,key,version,at,data,hash,prev_hash,seq "
+                                     "FROM registers WHERE register=?1 AND seq > ?2 "
+                                     "ORDER BY seq LIMIT ?3");
+    if (!s)
+        return NULL;
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, after_seq);
+    sqlite3_bind_int64(s, 3, limit > 0 ? limit : -1);
+    cJSON *out = cJSON_CreateArray();
+    while (out && sqlite3_step(s) == SQLITE_ROW) {
+        cJSON *e = cJSON_CreateObject();
+        char at[CLOCK_RFC3339_LEN];
+        clock_format_utc(sqlite3_column_int64(s, 3), at);
+        cJSON_AddStringToObject(e, "register", (const char *)sqlite3_column_text(s, 0));
+        cJSON_AddStringToObject(e, "key", (const char *)sqlite3_column_text(s, 1));
+        cJSON_AddNumberToObject(e, "version", (double)sqlite3_column_int64(s, 2));
+        cJSON_AddStringToObject(e, "at", at);
+        cJSON *data = cJSON_Parse((const char *)sqlite3_column_text(s, 4));
+        json_put(e, "data", data ? data : cJSON_CreateObject());
+        cJSON_AddStringToObject(e, "hash", (const char *)sqlite3_column_text(s, 5));
+        cJSON_AddStringToObject(e, "prev_hash", (const char *)sqlite3_column_text(s, 6));
+        cJSON_AddNumberToObject(e, "seq", (double)sqlite3_column_int64(s, 7));
+        cJSON_AddItemToArray(out, e);
+    }
+    sqlite3_reset(s);
+    return out;
+}
+
 long registers_verify(store *st)
 {
     sqlite3_stmt *s = store_stmt(st, "SELECT register,key,version,at,data,hash,prev_hash,seq "
