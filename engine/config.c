@@ -84,10 +84,11 @@ static const char *const config_strings[] = {"db", "rules", "listen"};
 static const char *const config_bools[] = {"allow_unknown_types", "access_log",
                                            "allow_insecure_listen", "watch_rules"};
 static const char *const config_counts[] = {"max_queue_events", "max_connections"};
-static const char *const config_sizes[] = {"max_event_bytes", "max_body_bytes", "lua_memory_bytes",
-                                           "lua_instructions", "lua_event_instructions"};
-static const char *const config_others[] = {"commit_interval_ms", "sinks", "plugin_dirs", "plugins",
-                                            "policy"};
+static const char *const config_sizes[] = {"max_event_bytes",        "max_body_bytes",
+                                           "lua_memory_bytes",       "lua_instructions",
+                                           "lua_event_instructions", "max_answer_bytes"};
+static const char *const config_others[] = {
+    "commit_interval_ms", "sinks", "plugin_dirs", "plugins", "policy", "reader_threads"};
 static const struct {
     const char *const *keys;
     int n;
@@ -240,9 +241,15 @@ static int config_apply(config *cfg, const cJSON *root, const char *path, char *
             CONFIG_BAD("commit_interval_ms", "a number of milliseconds between 0 and 1000");
         cfg->commit_interval_ms = v->valuedouble;
     }
+    if ((v = cJSON_GetObjectItemCaseSensitive(root, "reader_threads"))) {
+        if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 64 ||
+            v->valuedouble != (double)(int)v->valuedouble)
+            CONFIG_BAD("reader_threads", "a whole number between 1 and 64");
+        cfg->reader_threads = (int)v->valuedouble;
+    }
     const char *const *sizes = config_sizes;
-    _Static_assert(CONFIG_N(config_sizes) == 5, "a slot for every size key");
-    for (int i = 0; i < 5; i++) {
+    _Static_assert(CONFIG_N(config_sizes) == 6, "a slot for every size key");
+    for (int i = 0; i < 6; i++) {
         if ((v = cJSON_GetObjectItemCaseSensitive(root, sizes[i]))) {
             if (!cJSON_IsNumber(v) || v->valuedouble < 1024 || v->valuedouble > 1e12)
                 CONFIG_BAD(sizes[i], "a number between 1024 and 10^12");
@@ -255,8 +262,10 @@ static int config_apply(config *cfg, const cJSON *root, const char *path, char *
                 cfg->limits.memory_bytes = n;
             else if (i == 3)
                 cfg->limits.instructions = n;
-            else
+            else if (i == 4)
                 cfg->limits.event_instructions = n;
+            else
+                cfg->max_answer_bytes = n;
         }
     }
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "sinks"))) {
@@ -331,6 +340,8 @@ int config_load(config *cfg, const char *path, char **err)
     cfg->max_event_bytes = 1u << 20;
     cfg->max_body_bytes = 16u << 20;
     cfg->commit_interval_ms = 1;
+    cfg->reader_threads = 2;
+    cfg->max_answer_bytes = 8u << 20;
     int rc = OBLIGO_ENOMEM;
     if (config_set(&cfg->db_path, "var/obligo.db") || config_set(&cfg->rules_dir, "rules") ||
         config_set(&cfg->listen, "127.0.0.1:8787") || !(cfg->sinks[0] = obligo_strdup("stdout")) ||

@@ -8,7 +8,7 @@
  * "file:PATH"), "policy" (object of rule policies, read by policy() in
  * rules), "lua_memory_bytes", "lua_instructions", "access_log",
  * "allow_insecure_listen", "max_queue_events", "max_connections",
- * "commit_interval_ms",
+ * "commit_interval_ms", "reader_threads", "max_answer_bytes",
  * "plugin_dirs" (list), "plugins" (object: each plugin's configuration),
  * "watch_rules". Any other key, or a key given twice, is refused (naming
  * it, with the nearest known key when one is close): a misspelt key would
@@ -42,6 +42,8 @@ typedef struct config {
     size_t max_queue_events;   /* serve: events waiting for the writer; 0: 65,536 */
     unsigned max_connections;  /* serve: open connections; 0: 20,000 */
     double commit_interval_ms; /* serve: least time between group commits (default 1) */
+    int reader_threads;        /* serve: threads answering GETs (default 2, 1..64) */
+    size_t max_answer_bytes;   /* serve: largest answer to a GET (default 8 MiB) */
     cJSON *policy;             /* owned; an object, possibly empty */
     /* Plugin directories; none configured: the binary's own (plugins.h). */
     char *plugin_dirs[CONFIG_MAX_PLUGIN_DIRS];

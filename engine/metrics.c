@@ -1,8 +1,8 @@
 /*
  * metrics.c — Prometheus text exposition of a metrics_snapshot (metrics.h).
  *
- * Depends on alloc.c for the output buffer and, for metrics_alert_counts
- * only, on store.c. The format (text/plain; version=0.0.4): per metric
+ * Depends on alloc.c for the output buffer; it reads no database (the
+ * counts come from the writer, writer.c). The format (text/plain; version=0.0.4): per metric
  * family a "# HELP" and a "# TYPE" line, then its samples
  * `name{label="value"} number`, each line ending in "\n"; label values
  * escape backslash, double quote and newline; a histogram's buckets are
@@ -232,31 +232,4 @@ char *metrics_render(const metrics_snapshot *m)
         return NULL;
     }
     return b.p;
-}
-
-int metrics_alert_counts(store *st, metrics_snapshot *m)
-{
-    m->nalerts = 0;
-    sqlite3_stmt *s = store_stmt(st, "SELECT kind, count(*) FROM alerts GROUP BY kind "
-                                     "ORDER BY count(*) DESC, kind");
-    if (!s) {
-        int rc = store_error(sqlite3_errcode(st->db));
-        return rc ? rc : OBLIGO_EDB;
-    }
-    int src;
-    while ((src = sqlite3_step(s)) == SQLITE_ROW && m->nalerts < METRICS_MAX_ALERT_KINDS) {
-        const char *kind = (const char *)sqlite3_column_text(s, 0);
-        size_t len = kind ? strlen(kind) : 0;
-        if (!kind || len >= METRICS_KIND_LEN)
-            continue;
-        metrics_alert_count *a = &m->alerts[m->nalerts++];
-        memcpy(a->kind, kind, len + 1);
-        a->count = (uint64_t)sqlite3_column_int64(s, 1);
-    }
-    sqlite3_reset(s);
-    if (src != SQLITE_ROW && src != SQLITE_DONE) {
-        m->nalerts = 0;
-        return store_error(src) ? store_error(src) : OBLIGO_EDB;
-    }
-    return 0;
 }

@@ -2,17 +2,15 @@
  * metrics.h — the numbers behind GET /metrics, rendered in the Prometheus
  * text exposition format, version 0.0.4 (DESIGN §4).
  *
- * The server gathers a metrics_snapshot (counters it keeps, a few counts
- * from the database) and metrics_render turns it into text; this module does
- * no I/O and keeps no state of its own, so it can be tested with a
- * hand-built snapshot. Depends on store.h (metrics_alert_counts only).
+ * The server gathers a metrics_snapshot (counters it keeps, running counts
+ * the writer keeps as it commits) and metrics_render turns it into text;
+ * this module does no I/O and keeps no state of its own, so it can be tested
+ * with a hand-built snapshot.
  */
 #ifndef OBLIGO_METRICS_H
 #define OBLIGO_METRICS_H
 
 #include <stdint.h>
-
-#include "store.h"
 
 /* Upper bounds in seconds of the latency buckets; the last bucket, +Inf,
  * follows them and is not in this array. */
@@ -62,12 +60,5 @@ typedef struct metrics_snapshot {
 /* The exposition text of m, every line ending in "\n", as a new string the
  * caller frees with obligo_free; NULL when out of memory. Pure; any thread. */
 char *metrics_render(const metrics_snapshot *m);
-
-/* Fills m->alerts and m->nalerts from the alerts table (the most frequent
- * METRICS_MAX_ALERT_KINDS kinds; a kind longer than METRICS_KIND_LEN - 1
- * bytes is left out rather than cut, so that no two series share a label).
- * Reads only: a read-only store will do; the store's thread. Returns 0 or a
- * negative code (then m->nalerts is 0). */
-int metrics_alert_counts(store *st, metrics_snapshot *m);
 
 #endif

@@ -431,3 +431,50 @@ int obligations_count_by_status(store *st, long counts[5])
     sqlite3_reset(s);
     return 0;
 }
+
+/* Triggers on the writer's connection keep temp.obligo_obligation_counts
+ * equal to the GROUP BY below: in the transaction that changes a status, so
+ * a rollback undoes the count with the change. Temporary objects belong to
+ * this connection alone; writes by another process (obligo ingest beside a
+ * running serve) show after the next start. */
+static const char obligations_counts_sql[] =
+    "DROP TABLE IF EXISTS temp.obligo_obligation_counts;"
+    "CREATE TEMP TABLE obligo_obligation_counts(status TEXT PRIMARY KEY, n INTEGER NOT NULL);"
+    "INSERT INTO temp.obligo_obligation_counts(status, n) "
+    "  SELECT status, count(*) FROM main.obligations GROUP BY status;"
+    "CREATE TEMP TRIGGER obligo_obligation_counts_insert AFTER INSERT ON main.obligations BEGIN"
+    "  INSERT INTO obligo_obligation_counts(status, n) VALUES(new.status, 1)"
+    "    ON CONFLICT(status) DO UPDATE SET n = n + 1;"
+    "END;"
+    "CREATE TEMP TRIGGER obligo_obligation_counts_update AFTER UPDATE OF status ON "
+    "main.obligations WHEN old.status IS NOT new.status BEGIN"
+    "  UPDATE obligo_obligation_counts SET n = n - 1 WHERE status = old.status;"
+    "  INSERT INTO obligo_obligation_counts(status, n) VALUES(new.status, 1)"
+    "    ON CONFLICT(status) DO UPDATE SET n = n + 1;"
+    "END;"
+    "CREATE TEMP TRIGGER obligo_obligation_counts_delete AFTER DELETE ON main.obligations BEGIN"
+    "  UPDATE obligo_obligation_counts SET n = n - 1 WHERE status = old.status;"
+    "END;";
+
+int obligations_counts_start(store *st)
+{
+    int src = sqlite3_exec(st->db, obligations_counts_sql, NULL, NULL, NULL);
+    return src == SQLITE_OK ? 0 : store_error(src) ? store_error(src) : OBLIGO_EDB;
+}
+
+int obligations_counts(store *st, long counts[5])
+{
+    static const char *const names[5] = {"open", "fulfilled", "overdue", "late", "cancelled"};
+    memset(counts, 0, 5 * sizeof counts[0]);
+    sqlite3_stmt *s = store_stmt(st, "SELECT status, n FROM temp.obligo_obligation_counts");
+    if (!s)
+        return OBLIGO_EDB;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        const char *st_name = (const char *)sqlite3_column_text(s, 0);
+        for (int i = 0; i < 5; i++)
+            if (st_name && strcmp(st_name, names[i]) == 0)
+                counts[i] = (long)sqlite3_column_int64(s, 1);
+    }
+    sqlite3_reset(s);
+    return 0;
+}

@@ -64,4 +64,13 @@ int obligations_delete_timer(store *st, const obligations_timer *t);
  * order open, fulfilled, overdue, late, cancelled. */
 int obligations_count_by_status(store *st, long counts[5]);
 
+/* Running counts by status for /metrics: obligations_counts_start counts
+ * once (a scan) and installs triggers on this connection that keep the
+ * counts as it writes, inside its transactions; obligations_counts then
+ * reads them (five rows) in the order above. The writer's connection, on
+ * its thread, outside a transaction for _start. Return 0 or a negative
+ * code. */
+int obligations_counts_start(store *st);
+int obligations_counts(store *st, long counts[5]);
+
 #endif

@@ -338,3 +338,51 @@ long outbox_pending(store *st)
     sqlite3_reset(s);
     return n;
 }
+
+/* As obligations_counts_start (obligations.c) for alerts by kind. Alerts
+ * are never deleted, so an insert trigger is all it takes. */
+static const char outbox_counts_sql[] =
+    "DROP TABLE IF EXISTS temp.obligo_alert_counts;"
+    "CREATE TEMP TABLE obligo_alert_counts(kind TEXT PRIMARY KEY, n INTEGER NOT NULL);"
+    "INSERT INTO temp.obligo_alert_counts(kind, n) "
+    "  SELECT kind, count(*) FROM main.alerts GROUP BY kind;"
+    "CREATE TEMP TRIGGER obligo_alert_counts_insert AFTER INSERT ON main.alerts BEGIN"
+    "  INSERT INTO obligo_alert_counts(kind, n) VALUES(new.kind, 1)"
+    "    ON CONFLICT(kind) DO UPDATE SET n = n + 1;"
+    "END;"
+    "CREATE TEMP TRIGGER obligo_alert_counts_delete AFTER DELETE ON main.alerts BEGIN"
+    "  UPDATE obligo_alert_counts SET n = n - 1 WHERE kind = old.kind;"
+    "END;";
+
+int outbox_counts_start(store *st)
+{
+    int src = sqlite3_exec(st->db, outbox_counts_sql, NULL, NULL, NULL);
+    return src == SQLITE_OK ? 0 : store_error(src) ? store_error(src) : OBLIGO_EDB;
+}
+
+int outbox_alert_counts(store *st, metrics_alert_count *out, int max, int *n)
+{
+    *n = 0;
+    sqlite3_stmt *s = store_stmt(st, "SELECT kind, n FROM temp.obligo_alert_counts WHERE n > 0 "
+                                     "ORDER BY n DESC, kind");
+    if (!s) {
+        int rc = store_error(sqlite3_errcode(st->db));
+        return rc ? rc : OBLIGO_EDB;
+    }
+    int src;
+    while ((src = sqlite3_step(s)) == SQLITE_ROW && *n < max) {
+        const char *kind = (const char *)sqlite3_column_text(s, 0);
+        size_t len = kind ? strlen(kind) : 0;
+        if (!kind || len >= METRICS_KIND_LEN)
+            continue; /* left out rather than cut: no two series share a label */
+        metrics_alert_count *a = &out[(*n)++];
+        memcpy(a->kind, kind, len + 1);
+        a->count = (uint64_t)sqlite3_column_int64(s, 1);
+    }
+    sqlite3_reset(s);
+    if (src != SQLITE_ROW && src != SQLITE_DONE) {
+        *n = 0;
+        return store_error(src) ? store_error(src) : OBLIGO_EDB;
+    }
+    return 0;
+}

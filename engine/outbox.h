@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "decision.h"
+#include "metrics.h"
 #include "plugins.h"
 
 /* {"op":"alert", kind, subject, severity, message, data?, rule?} */
@@ -43,5 +44,14 @@ int outbox_deliver(store *st, const char *const *sinks, int nsinks, const plugin
 
 /* Pending rows (the delivery backlog). */
 long outbox_pending(store *st);
+
+/* Running counts of alerts by kind for /metrics, as obligations_counts_start
+ * (obligations.h) has them for obligations: outbox_counts_start counts once
+ * and installs the triggers on this connection; outbox_alert_counts fills
+ * out[0..*n) with the most frequent kinds first (ties by kind), at most
+ * max, leaving out a kind longer than METRICS_KIND_LEN - 1 bytes rather
+ * than cutting it. Return 0 or a negative code (then *n is 0). */
+int outbox_counts_start(store *st);
+int outbox_alert_counts(store *st, metrics_alert_count *out, int max, int *n);
 
 #endif

@@ -116,18 +116,10 @@ out:
     return rc;
 }
 
-cJSON *registers_list(store *st, const char *name, int history)
+/* The rows of a statement selecting register,key,version,at,data,hash,
+ * prev_hash[,seq] as output JSON; with_seq adds "seq". Resets s. */
+static cJSON *registers_rows(sqlite3_stmt *s, int with_seq)
 {
-    const char *sql_all = "SELECT register,key,version,at,data,hash,prev_hash FROM registers "
-                          "WHERE register=?1 ORDER BY key, version";
-    const char *sql_latest =
-        "SELECT r.register,r.key,r.version,r.at,r.data,r.hash,r.prev_hash FROM registers r "
-        "WHERE r.register=?1 AND r.version=(SELECT max(version) FROM registers x "
-        "WHERE x.register=r.register AND x.key=r.key) ORDER BY r.key";
-    sqlite3_stmt *s = store_stmt(st, history ? sql_all : sql_latest);
-    if (!s)
-        return NULL;
-    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
     cJSON *out = cJSON_CreateArray();
     while (out && sqlite3_step(s) == SQLITE_ROW) {
         cJSON *e = cJSON_CreateObject();
@@ -141,10 +133,40 @@ cJSON *registers_list(store *st, const char *name, int history)
         json_put(e, "data", data ? data : cJSON_CreateObject());
         cJSON_AddStringToObject(e, "hash", (const char *)sqlite3_column_text(s, 5));
         cJSON_AddStringToObject(e, "prev_hash", (const char *)sqlite3_column_text(s, 6));
+        if (with_seq)
+            cJSON_AddNumberToObject(e, "seq", (double)sqlite3_column_int64(s, 7));
         cJSON_AddItemToArray(out, e);
     }
     sqlite3_reset(s);
     return out;
+}
+
+cJSON *registers_list(store *st, const char *name, int history)
+{
+    const char *sql_all = "SELECT register,key,version,at,data,hash,prev_hash FROM registers "
+                          "WHERE register=?1 ORDER BY key, version";
+    const char *sql_latest =
+        "SELECT r.register,r.key,r.version,r.at,r.data,r.hash,r.prev_hash FROM registers r "
+        "WHERE r.register=?1 AND r.version=(SELECT max(version) FROM registers x "
+        "WHERE x.register=r.register AND x.key=r.key) ORDER BY r.key";
+    sqlite3_stmt *s = store_stmt(st, history ? sql_all : sql_latest);
+    if (!s)
+        return NULL;
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    return registers_rows(s, 0);
+}
+
+cJSON *registers_history(store *st, const char *name, int64_t after_seq, int limit)
+{
+    sqlite3_stmt *s = store_stmt(st, "SELECT register,key,version,at,data,hash,prev_hash,seq "
+                                     "FROM registers WHERE register=?1 AND seq > ?2 "
+                                     "ORDER BY seq LIMIT ?3");
+    if (!s)
+        return NULL;
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, after_seq);
+    sqlite3_bind_int64(s, 3, limit > 0 ? limit : -1);
+    return registers_rows(s, 1);
 }
 
 long registers_verify(store *st, digest_finding say, void *ud)

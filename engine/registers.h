@@ -31,6 +31,14 @@ cJSON *registers_current(store *st, const char *name, const char *key);
  * history is set. Caller frees. */
 cJSON *registers_list(store *st, const char *name, int history);
 
+/* One page of the register's history in the order the versions were
+ * appended (the chain's order), each row as registers_list has it plus its
+ * "seq": the versions with seq > after_seq, at most limit of them (0: no
+ * limit). Paging on with the last seq seen returns every version exactly
+ * once, also while versions are being appended. Caller frees; NULL on a
+ * database error. */
+cJSON *registers_history(store *st, const char *name, int64_t after_seq, int limit);
+
 /* Recomputes every chain; returns the number of broken links (or -1 on a
  * database error) and tells say (may be NULL) of each. */
 long registers_verify(store *st, digest_finding say, void *ud);

@@ -36,6 +36,7 @@
 #include "metrics.h"
 #include "obligations.h"
 #include "outbox.h"
+#include "reader.h"
 #include "registers.h"
 #include "tokens.h"
 #include "transport_http.h"
@@ -64,9 +65,10 @@ typedef struct serve {
     uv_signal_t sigterm, sigint, sighup;
     http_server *http;
     writer *w;
-    engine e;            /* belongs to the writer thread while it runs */
-    store rd;            /* read-only connection for this thread */
-    tokens_cache tokens; /* the tokens table as of at most a second ago */
+    engine e;             /* belongs to the writer thread while it runs */
+    store rd;             /* read-only connection for this thread: token checks */
+    reader_pool *readers; /* the GETs that read the database (reader.h) */
+    tokens_cache tokens;  /* the tokens table as of at most a second ago */
     config cfg;
     obligo_time started;
     int stopping, fire_pending;
@@ -166,18 +168,6 @@ typedef struct serve_req {
 static void serve_reply(serve_req *r, int status, const char *body, const char *extra)
 {
     serve_send(r->s, r->ex, r->req->peer, r->req->method, r->route, r->t0, status, body, extra);
-}
-
-static void serve_reply_json(serve_req *r, int status, cJSON *body)
-{
-    char *text = body ? cJSON_PrintUnformatted(body) : NULL;
-    cJSON_Delete(body);
-    if (!text) {
-        serve_reply(r, 500, "{\"error\":\"out of memory\"}", NULL);
-        return;
-    }
-    serve_reply(r, status, text, NULL);
-    cJSON_free(text);
 }
 
 static void serve_reply_error(serve_req *r, int status, const char *message, const char *extra)
@@ -1013,6 +1003,20 @@ static int serve_int_param(const char *q, const char *name, long long def, long 
     return 0;
 }
 
+/* Paging by the last id seen (after) with a limit, as every list has it.
+ * Returns 0, or -1 after answering 400. */
+static int serve_paging(serve_req *r, long long *after, long long *limit)
+{
+    const char *q = r->req->query;
+    if (serve_int_param(q, "after", 0, INT64_MAX, after) ||
+        serve_int_param(q, "limit", 1000, 10000, limit)) {
+        serve_reply_error(r, 400, "after and limit must be whole numbers (limit at most 10000)",
+                          NULL);
+        return -1;
+    }
+    return 0;
+}
+
 /* The parameters every list shares: one time bound (due_before, since),
  * and paging by the last id seen (after) with a limit. Returns 0, or -1
  * after answering 400 naming the parameter. */
@@ -1028,76 +1032,101 @@ static int serve_list_params(serve_req *r, const char *time_name, obligo_time *t
         serve_reply_error(r, 400, msg, NULL);
         return -1;
     }
-    if (serve_int_param(q, "after", 0, INT64_MAX, after) ||
-        serve_int_param(q, "limit", 1000, 10000, limit)) {
-        serve_reply_error(r, 400, "after and limit must be whole numbers (limit at most 10000)",
-                          NULL);
-        return -1;
-    }
-    return 0;
+    return serve_paging(r, after, limit);
 }
 
-static void serve_get_obligations(serve_req *r)
-{
-    char b1[256], b2[256], b3[256];
-    const char *q = r->req->query;
-    obligations_filter f = {
-        .status = serve_query(q, "status", b1, sizeof b1),
-        .kind = serve_query(q, "kind", b2, sizeof b2),
-        .subject = serve_query(q, "subject", b3, sizeof b3),
-    };
+/* ---- reads, on the reader threads ------------------------------------------
+ *
+ * The loop thread parses a GET's parameters into a serve_read and hands it
+ * to the reader pool (reader.h); a reader thread runs the query and prints
+ * the answer with its own read-only connection; the loop writes it out
+ * (serve_on_read). Each answer is at most max_answer_bytes: a larger one is
+ * refused with 422 naming the cap (README, "Limits"). 422 and not 413: 413
+ * is about the request's content (RFC 9110 §15.5.14) and would tell the
+ * client to shrink a body it never sent, and a 5xx would invite retries
+ * that cannot succeed; 422 says the request is well-formed but will not be
+ * carried out as asked, and the message says what would: a smaller limit,
+ * or a larger cap. */
+
+typedef enum serve_read_kind {
+    SERVE_READ_EVENT,
+    SERVE_READ_OBLIGATIONS,
+    SERVE_READ_ALERTS,
+    SERVE_READ_REGISTER,
+} serve_read_kind;
+
+typedef struct serve_read {
+    reader_job job; /* first: the pool hands this back */
+    serve_pending p;
+    serve_read_kind kind;
+    size_t max_bytes;
+    char b1[1024], b2[1024], b3[256]; /* source, id; or status, kind, subject */
+    char *name;                       /* the register's name, owned */
+    int has1, has2, has3;
+    obligo_time t;
     long long after, limit;
-    if (serve_list_params(r, "due_before", &f.due_before, &after, &limit))
-        return;
-    f.after_id = after;
-    f.limit = (int)limit;
-    serve_reply_json(r, 200, obligations_list(&r->s->rd, &f));
-}
+    int history;
+} serve_read;
 
-static void serve_get_alerts(serve_req *r)
+/* Reader thread: the answer is `text` (taken over; NULL: out of memory)
+ * unless it is larger than the cap. */
+static void serve_read_answer(serve_read *rd, int status, char *text, const char *what)
 {
-    char b2[256];
-    outbox_filter f = {.kind = serve_query(r->req->query, "kind", b2, sizeof b2)};
-    long long after, limit;
-    if (serve_list_params(r, "since", &f.since, &after, &limit))
-        return;
-    f.after_seq = after;
-    f.limit = (int)limit;
-    serve_reply_json(r, 200, outbox_list(&r->s->rd, &f));
-}
-
-/* GET /v1/events/{source}/{id}: the last path segment is the id, the rest
- * the source (percent-decoded by the server). ?source=&id= works too, for
- * identifiers that contain '/'. */
-static void serve_get_event(serve_req *r, const char *rest)
-{
-    char sbuf[1024], ibuf[1024];
-    const char *source = serve_query(r->req->query, "source", sbuf, sizeof sbuf);
-    const char *id = serve_query(r->req->query, "id", ibuf, sizeof ibuf);
-    if (!source || !id) {
-        const char *slash = strrchr(rest, '/');
-        if (!slash || slash == rest || !slash[1] || (size_t)(slash - rest) >= sizeof sbuf) {
-            serve_reply_error(r, 404, "use /v1/events/{source}/{id}", NULL);
-            return;
-        }
-        memcpy(sbuf, rest, (size_t)(slash - rest));
-        sbuf[slash - rest] = '\0';
-        snprintf(ibuf, sizeof ibuf, "%s", slash + 1);
-        source = sbuf;
-        id = ibuf;
+    size_t len = text ? strlen(text) : 0;
+    if (text && len > rd->max_bytes) {
+        cJSON_free(text);
+        char msg[320];
+        snprintf(msg, sizeof msg,
+                 "the answer would be %zu bytes, more than max_answer_bytes (%zu) allows; %s", len,
+                 rd->max_bytes, what);
+        text = serve_error_body(msg, -1, NULL);
+        status = 422;
+        len = text ? strlen(text) : 0;
     }
-    store *st = &r->s->rd;
+    rd->job.status = text ? status : 500;
+    rd->job.body = text;
+    rd->job.len = len;
+}
+
+static void serve_read_json(serve_read *rd, int status, cJSON *body, const char *what)
+{
+    char *text = body ? cJSON_PrintUnformatted(body) : NULL;
+    cJSON_Delete(body);
+    serve_read_answer(rd, status, text, what);
+}
+
+static void serve_read_error(serve_read *rd, int status, const char *message)
+{
+    serve_read_answer(rd, status, serve_error_body(message, -1, NULL), "");
+}
+
+/* GET /v1/events/{source}/{id}: the journaled event and its decisions. */
+static void serve_read_event(serve_read *rd, store *st)
+{
     sqlite3_stmt *q = store_stmt(st, "SELECT seq,raw,received_at,ruleset FROM events "
                                      "WHERE source=?1 AND id=?2");
     if (!q) {
-        serve_reply_error(r, 500, "database error", NULL);
+        serve_read_error(rd, 500, "database error");
         return;
     }
-    sqlite3_bind_text(q, 1, source, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 1, rd->b1, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, rd->b2, -1, SQLITE_STATIC);
     if (sqlite3_step(q) != SQLITE_ROW) {
         sqlite3_reset(q);
-        serve_reply_error(r, 404, "no such event", NULL);
+        serve_read_error(rd, 404, "no such event");
+        return;
+    }
+    /* Refused before it is parsed: an event larger than the cap would
+     * otherwise cost several times its size in memory first. */
+    size_t raw_bytes = (size_t)sqlite3_column_bytes(q, 1);
+    if (raw_bytes > rd->max_bytes) {
+        sqlite3_reset(q);
+        char msg[320];
+        snprintf(msg, sizeof msg,
+                 "the journaled event is %zu bytes, more than max_answer_bytes (%zu) allows in "
+                 "one answer; raise max_answer_bytes to read it",
+                 raw_bytes, rd->max_bytes);
+        serve_read_error(rd, 422, msg);
         return;
     }
     int64_t seq = sqlite3_column_int64(q, 0);
@@ -1120,7 +1149,172 @@ static void serve_get_event(serve_req *r, const char *rest)
         }
         sqlite3_reset(q);
     }
-    serve_reply_json(r, 200, out);
+    serve_read_json(rd, 200, out, "raise max_answer_bytes to read this event");
+}
+
+static void serve_read_run(reader_job *job, store *st)
+{
+    serve_read *rd = (serve_read *)job;
+    static const char fewer[] = "ask for fewer rows with limit";
+    switch (rd->kind) {
+    case SERVE_READ_EVENT:
+        serve_read_event(rd, st);
+        return;
+    case SERVE_READ_OBLIGATIONS: {
+        obligations_filter f = {
+            .status = rd->has1 ? rd->b1 : NULL,
+            .kind = rd->has2 ? rd->b2 : NULL,
+            .subject = rd->has3 ? rd->b3 : NULL,
+            .due_before = rd->t,
+            .after_id = rd->after,
+            .limit = (int)rd->limit,
+        };
+        serve_read_json(rd, 200, obligations_list(st, &f), fewer);
+        return;
+    }
+    case SERVE_READ_ALERTS: {
+        outbox_filter f = {.kind = rd->has2 ? rd->b2 : NULL,
+                           .since = rd->t,
+                           .after_seq = rd->after,
+                           .limit = (int)rd->limit};
+        serve_read_json(rd, 200, outbox_list(st, &f), fewer);
+        return;
+    }
+    case SERVE_READ_REGISTER:
+        serve_read_json(rd, 200,
+                        rd->history ? registers_history(st, rd->name, rd->after, (int)rd->limit)
+                                    : registers_list(st, rd->name, 0),
+                        rd->history ? fewer : "raise max_answer_bytes to read this register");
+        return;
+    }
+}
+
+static void serve_read_free(serve_read *rd)
+{
+    obligo_free(rd->job.body);
+    obligo_free(rd->name);
+    obligo_free(rd);
+}
+
+/* A new read for this request, or NULL after answering 503. */
+static serve_read *serve_read_new(serve_req *r, serve_read_kind kind)
+{
+    serve_read *rd = obligo_calloc(1, sizeof *rd);
+    if (!rd) {
+        serve_reply_error(r, 503, "out of memory; retry later", "Retry-After: 1\r\n");
+        return NULL;
+    }
+    rd->job.run = serve_read_run;
+    rd->kind = kind;
+    rd->max_bytes = r->s->cfg.max_answer_bytes;
+    rd->p.s = r->s;
+    rd->p.ex = r->ex;
+    rd->p.route = r->route;
+    rd->p.t0 = r->t0;
+    snprintf(rd->p.method, sizeof rd->p.method, "%s", r->req->method);
+    snprintf(rd->p.peer, sizeof rd->p.peer, "%s", r->req->peer ? r->req->peer : "");
+    return rd;
+}
+
+/* Hands the read to a reader thread (taken over). */
+static void serve_read_submit(serve_req *r, serve_read *rd)
+{
+    if (reader_submit(r->s->readers, &rd->job) != 0) {
+        serve_read_free(rd);
+        serve_reply_error(r, 503, "too many reads are waiting; retry shortly",
+                          "Retry-After: 1\r\n");
+    }
+}
+
+/* Loop thread: a reader thread finished. */
+static void serve_on_read(reader_job *job, void *ud)
+{
+    serve *s = ud;
+    serve_read *rd = (serve_read *)job;
+    serve_pending *p = &rd->p;
+    if (job->body) {
+        http_respond(p->ex, job->status, "application/json", job->body, job->len, NULL);
+        serve_log(s, p->peer, p->method, p->route, job->status, job->len, p->t0);
+    } else {
+        serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, 500,
+                   "{\"error\":\"out of memory\"}", NULL);
+    }
+    serve_read_free(rd);
+}
+
+static void serve_get_obligations(serve_req *r)
+{
+    serve_read *rd = serve_read_new(r, SERVE_READ_OBLIGATIONS);
+    if (!rd)
+        return;
+    const char *q = r->req->query;
+    rd->has1 = serve_query(q, "status", rd->b1, 256) != NULL;
+    rd->has2 = serve_query(q, "kind", rd->b2, 256) != NULL;
+    rd->has3 = serve_query(q, "subject", rd->b3, sizeof rd->b3) != NULL;
+    if (serve_list_params(r, "due_before", &rd->t, &rd->after, &rd->limit)) {
+        serve_read_free(rd);
+        return;
+    }
+    serve_read_submit(r, rd);
+}
+
+static void serve_get_alerts(serve_req *r)
+{
+    serve_read *rd = serve_read_new(r, SERVE_READ_ALERTS);
+    if (!rd)
+        return;
+    rd->has2 = serve_query(r->req->query, "kind", rd->b2, 256) != NULL;
+    if (serve_list_params(r, "since", &rd->t, &rd->after, &rd->limit)) {
+        serve_read_free(rd);
+        return;
+    }
+    serve_read_submit(r, rd);
+}
+
+/* GET /v1/registers/{name}[?history=1]: the history is paged like the
+ * other lists, by the last seq seen. */
+static void serve_get_register(serve_req *r, const char *name)
+{
+    serve_read *rd = serve_read_new(r, SERVE_READ_REGISTER);
+    if (!rd)
+        return;
+    char h[8];
+    const char *hist = serve_query(r->req->query, "history", h, sizeof h);
+    rd->history = hist && strcmp(hist, "0") != 0;
+    if (rd->history && serve_paging(r, &rd->after, &rd->limit)) {
+        serve_read_free(rd);
+        return;
+    }
+    if (!(rd->name = obligo_strdup(name))) {
+        serve_read_free(rd);
+        serve_reply_error(r, 503, "out of memory; retry later", "Retry-After: 1\r\n");
+        return;
+    }
+    serve_read_submit(r, rd);
+}
+
+/* GET /v1/events/{source}/{id}: the last path segment is the id, the rest
+ * the source (percent-decoded by the server). ?source=&id= works too, for
+ * identifiers that contain '/'. */
+static void serve_get_event(serve_req *r, const char *rest)
+{
+    serve_read *rd = serve_read_new(r, SERVE_READ_EVENT);
+    if (!rd)
+        return;
+    const char *source = serve_query(r->req->query, "source", rd->b1, sizeof rd->b1);
+    const char *id = serve_query(r->req->query, "id", rd->b2, sizeof rd->b2);
+    if (!source || !id) {
+        const char *slash = strrchr(rest, '/');
+        if (!slash || slash == rest || !slash[1] || (size_t)(slash - rest) >= sizeof rd->b1) {
+            serve_read_free(rd);
+            serve_reply_error(r, 404, "use /v1/events/{source}/{id}", NULL);
+            return;
+        }
+        memcpy(rd->b1, rest, (size_t)(slash - rest));
+        rd->b1[slash - rest] = '\0';
+        snprintf(rd->b2, sizeof rd->b2, "%s", slash + 1);
+    }
+    serve_read_submit(r, rd);
 }
 
 /* ---- /metrics ------------------------------------------------------------- */
@@ -1140,7 +1334,8 @@ static void serve_metrics_reply(serve_pending *p, writer_job *j)
     m.obligations_overdue = (uint64_t)j->obligations[2];
     m.obligations_late = (uint64_t)j->obligations[3];
     m.obligations_cancelled = (uint64_t)j->obligations[4];
-    metrics_alert_counts(&s->rd, &m);
+    memcpy(m.alerts, j->alerts, sizeof m.alerts);
+    m.nalerts = j->nalerts;
     m.outbox_backlog = (uint64_t)(j->outbox_backlog < 0 ? 0 : j->outbox_backlog);
     m.open_connections = s->http ? http_server_connections(s->http) : 0;
     m.http_2xx = s->responses[2];
@@ -1270,13 +1465,9 @@ static void serve_handle(void *ud, const http_request *req, http_exchange *ex)
         case 5:
             serve_get_alerts(&r);
             return;
-        case 6: {
-            char h[8];
-            const char *hist = serve_query(req->query, "history", h, sizeof h);
-            serve_reply_json(&r, 200,
-                             registers_list(&s->rd, path + len, hist && strcmp(hist, "0") != 0));
+        case 6:
+            serve_get_register(&r, path + len);
             return;
-        }
         case 7: {
             serve_pending *p = serve_pending_new(&r);
             if (!p)
@@ -1305,8 +1496,10 @@ static void serve_http_closed(void *arg)
 {
     serve *s = arg;
     s->http = NULL;
-    /* every request was answered; the writer finishes what it holds, then
-     * the outbox thread delivers what the last commits raised */
+    /* every request was answered, reads too; the writer finishes what it
+     * holds, then the outbox thread delivers what the last commits raised */
+    reader_stop(s->readers);
+    s->readers = NULL;
     writer_stop(s->w);
     s->w = NULL;
     serve_deliverer_stop(s);
@@ -1459,14 +1652,26 @@ int cli_serve(int argc, char **argv)
         obligo_free(err);
         goto out_loop;
     }
-    if (serve_deliverer_start(s))
+    int rr = reader_start(&s->loop, s->cfg.db_path, s->cfg.reader_threads, serve_on_read, s,
+                          &s->readers, &err);
+    if (rr) {
+        fprintf(stderr, "obligo serve: %s\n", err ? err : obligo_strerror(rr));
+        obligo_free(err);
         goto out_loop;
+    }
+    if (serve_deliverer_start(s)) {
+        reader_stop(s->readers);
+        s->readers = NULL;
+        goto out_loop;
+    }
     int wr = writer_start(&s->loop, &s->e, s->cfg.max_queue_events, serve_on_done, s, &s->w, &err);
     if (wr) {
         fprintf(stderr, "obligo serve: cannot start the writer thread: %s\n",
                 err ? err : obligo_strerror(wr));
         obligo_free(err);
         serve_deliverer_stop(s);
+        reader_stop(s->readers);
+        s->readers = NULL;
         goto out_loop;
     }
     writer_on_commit(s->w, serve_committed);

@@ -133,7 +133,11 @@ static void writer_stats(writer *w, writer_job *j)
 {
     engine *e = w->e;
     j->stats = e->stats;
-    obligations_count_by_status(&e->st, j->obligations);
+    /* Running counts, kept in the writer connection's temporary tables by
+     * triggers as it writes (obligations_counts_start): a scrape costs a
+     * few rows, not a scan of every obligation and alert. */
+    obligations_counts(&e->st, j->obligations);
+    outbox_alert_counts(&e->st, j->alerts, METRICS_MAX_ALERT_KINDS, &j->nalerts);
     j->outbox_backlog = outbox_pending(&e->st);
     snprintf(j->revision, sizeof j->revision, "%s", e->rules ? rules_revision(e->rules) : "");
     j->commit_seconds = w->commit_seconds;
@@ -378,7 +382,17 @@ int writer_start(uv_loop_t *loop, engine *e, size_t max_queue_events, writer_don
     w->max_queue_events = max_queue_events ? max_queue_events : 65536;
     obligo_time due = 0;
     atomic_store(&w->next_due, engine_next_due(e, &due) == 1 ? (long long)due : 0);
-    int rc = uv_mutex_init(&w->lock);
+    /* The counts /metrics shows are counted once here, then kept up to date
+     * by the writer's own commits. */
+    int rc = obligations_counts_start(&e->st);
+    if (!rc)
+        rc = outbox_counts_start(&e->st);
+    if (rc) {
+        if (err)
+            *err = obligo_asprintf("counting obligations and alerts: %s", obligo_strerror(rc));
+        goto fail_free;
+    }
+    rc = uv_mutex_init(&w->lock);
     if (rc) {
         rc = writer_uv_fail(rc, "creating its lock", err);
         goto fail_free;

@@ -61,7 +61,9 @@ typedef struct writer_job {
     char *message;   /* WRITER_RELOAD: what happened, for a person (in: the gate's why) */
     /* WRITER_STATS */
     engine_stats stats;
-    long obligations[5]; /* open, fulfilled, overdue, late, cancelled */
+    long obligations[5]; /* open, fulfilled, overdue, late, cancelled: running counts */
+    metrics_alert_count alerts[METRICS_MAX_ALERT_KINDS]; /* running counts, most first */
+    int nalerts;
     long outbox_backlog;
     char revision[17];
     metrics_histogram commit_seconds; /* begin to durable commit, per group */

@@ -101,6 +101,8 @@ static void defaults_without_a_file(void **state)
     assert_int_equal(cfg.max_event_bytes, 1024 * 1024);
     assert_int_equal(cfg.max_body_bytes, 16 * 1024 * 1024);
     assert_true(cfg.commit_interval_ms == 1.0);
+    assert_int_equal(cfg.reader_threads, 2);
+    assert_int_equal(cfg.max_answer_bytes, 8 * 1024 * 1024);
     assert_true(cJSON_IsObject(cfg.policy));
     assert_null(cfg.policy->child);
     /* 0 means the sandbox's own defaults */
@@ -126,6 +128,8 @@ static void file_overrides_every_key(void **state)
                         "  \"lua_instructions\": 5000000,\n"
                         "  \"lua_event_instructions\": 7000000,\n"
                         "  \"commit_interval_ms\": 0.5,\n"
+                        "  \"reader_threads\": 1,\n"
+                        "  \"max_answer_bytes\": 65536,\n"
                         "  \"policy\": {\"avg.complete_notification.days\": 14,\n"
                         "             \"avg.inform_subjects.hours\": 24}\n"
                         "}\n");
@@ -144,6 +148,8 @@ static void file_overrides_every_key(void **state)
     assert_int_equal(cfg.max_event_bytes, 2048);
     assert_int_equal(cfg.max_body_bytes, 4096);
     assert_true(cfg.commit_interval_ms == 0.5);
+    assert_int_equal(cfg.reader_threads, 1);
+    assert_int_equal(cfg.max_answer_bytes, 65536);
     assert_int_equal(cfg.limits.memory_bytes, 33554432);
     assert_int_equal(cfg.limits.instructions, 5000000);
     assert_int_equal(cfg.limits.event_instructions, 7000000);
@@ -264,6 +270,10 @@ static void other_bad_values_name_their_key(void **state)
 {
     fixture *f = *state;
     assert_refused(f, "{\"policy\": [1, 2]}", OBLIGO_EINVAL, "\"policy\"", NULL);
+    assert_refused(f, "{\"reader_threads\": 0}", OBLIGO_EINVAL, "\"reader_threads\"", NULL);
+    assert_refused(f, "{\"reader_threads\": 1.5}", OBLIGO_EINVAL, "\"reader_threads\"", NULL);
+    assert_refused(f, "{\"reader_threads\": 65}", OBLIGO_EINVAL, "\"reader_threads\"", NULL);
+    assert_refused(f, "{\"max_answer_bytes\": 100}", OBLIGO_EINVAL, "\"max_answer_bytes\"", NULL);
     assert_refused(f, "{\"policy\": \"strict\"}", OBLIGO_EINVAL, "\"policy\"", NULL);
     assert_refused(f, "{\"db\": \"\"}", OBLIGO_EINVAL, "\"db\"", NULL);
     assert_refused(f, "{\"rules\": 7}", OBLIGO_EINVAL, "\"rules\"", NULL);

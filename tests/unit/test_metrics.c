@@ -239,43 +239,6 @@ static void empty_snapshot_renders_zeroes(void **state)
     obligo_free(text);
 }
 
-static void alert_counts_come_from_the_database(void **state)
-{
-    (void)state;
-    char *dir = support_tmpdir();
-    char path[1100];
-    snprintf(path, sizeof path, "%s/obligo.db", dir);
-    store st;
-    char *err = NULL;
-    if (store_open(&st, path, 0, &err))
-        fail_msg("%s", err);
-    assert_int_equal(
-        sqlite3_exec(st.db,
-                     "INSERT INTO events(seq,source,id,type,time,raw,received_at,ruleset,hash,"
-                     "prev_hash) VALUES(1,'s','e1','t',0,'{}',0,'r','h','p');"
-                     "INSERT INTO alerts(id,kind,severity,subject,at,message,event) VALUES"
-                     "('a1','avg.late_notification','high','B-1',0,'m',1),"
-                     "('a2','obligo.rule_error','high','x',0,'m',1),"
-                     "('a3','obligo.rule_error','high','y',0,'m',1);",
-                     NULL, NULL, NULL),
-        SQLITE_OK);
-    store_close(&st);
-    /* read-only, as the server's read connection */
-    if (store_open(&st, path, 1, &err))
-        fail_msg("%s", err);
-    metrics_snapshot m;
-    memset(&m, 0, sizeof m);
-    assert_int_equal(metrics_alert_counts(&st, &m), 0);
-    assert_int_equal(m.nalerts, 2);
-    char *text = metrics_render(&m);
-    expect_line(text, "obligo_alerts_total{kind=\"avg.late_notification\"} 1");
-    expect_line(text, "obligo_alerts_total{kind=\"obligo.rule_error\"} 2");
-    obligo_free(text);
-    store_close(&st);
-    support_rmtree(dir);
-    free(dir);
-}
-
 static void render_out_of_memory_returns_null(void **state)
 {
     (void)state;
@@ -302,7 +265,6 @@ int main(void)
         cmocka_unit_test(histogram_buckets_are_cumulative),
         cmocka_unit_test(label_values_are_escaped),
         cmocka_unit_test(empty_snapshot_renders_zeroes),
-        cmocka_unit_test(alert_counts_come_from_the_database),
         cmocka_unit_test(render_out_of_memory_returns_null),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -576,6 +576,56 @@ static void backlog_of_unconfigured_sink_does_not_block_delivery(void **state)
     cJSON_Delete(lines);
 }
 
+/* /metrics counts alerts by kind from running counts: counted once from
+ * the table, then kept by triggers as alerts are written, undone with a
+ * rolled-back transaction, most frequent first, a too-long kind left out. */
+static void alert_counts_are_kept_as_alerts_are_written(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(
+        sqlite3_exec(f->st.db,
+                     "INSERT INTO events(seq,source,id,type,time,raw,received_at,ruleset,hash,"
+                     "prev_hash) VALUES(1,'s','e1','t',0,'{}',0,'r','h','p');"
+                     "INSERT INTO alerts(id,kind,severity,subject,at,message,event) VALUES"
+                     "('a1','avg.late_notification','high','B-1',0,'m',1);",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    assert_int_equal(outbox_counts_start(&f->st), 0);
+    assert_int_equal(
+        sqlite3_exec(f->st.db,
+                     "INSERT INTO alerts(id,kind,severity,subject,at,message,event) VALUES"
+                     "('a2','obligo.rule_error','high','x',0,'m',1),"
+                     "('a3','obligo.rule_error','high','y',0,'m',1);"
+                     "BEGIN; INSERT INTO alerts(id,kind,severity,subject,at,message,event) VALUES"
+                     "('a4','avg.late_notification','high','z',0,'m',1); ROLLBACK;",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    char long_kind[METRICS_KIND_LEN + 8];
+    memset(long_kind, 'k', sizeof long_kind - 1);
+    long_kind[sizeof long_kind - 1] = '\0';
+    sqlite3_stmt *ins;
+    assert_int_equal(sqlite3_prepare_v2(f->st.db,
+                                        "INSERT INTO alerts(id,kind,severity,subject,at,message,"
+                                        "event) VALUES('a5',?1,'high','x',0,'m',1)",
+                                        -1, &ins, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(ins, 1, long_kind, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(ins), SQLITE_DONE);
+    sqlite3_finalize(ins);
+    metrics_alert_count counts[METRICS_MAX_ALERT_KINDS];
+    int n = -1;
+    assert_int_equal(outbox_alert_counts(&f->st, counts, METRICS_MAX_ALERT_KINDS, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(counts[0].kind, "obligo.rule_error");
+    assert_int_equal(counts[0].count, 2);
+    assert_string_equal(counts[1].kind, "avg.late_notification");
+    assert_int_equal(counts[1].count, 1);
+    /* the same as counting the table */
+    assert_int_equal(support_sql_int(f->st.db, "SELECT count(*) FROM alerts WHERE "
+                                               "kind='avg.late_notification'"),
+                     1);
+}
+
 int main(void)
 {
     engine_global_init();
@@ -592,6 +642,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(rows_of_unconfigured_sinks_stay_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(failing_sink_leaves_rows_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(list_filters_and_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(alert_counts_are_kept_as_alerts_are_written, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(backlog_of_unconfigured_sink_does_not_block_delivery, setup,
                                         teardown),
     };

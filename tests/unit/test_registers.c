@@ -257,6 +257,40 @@ static void list_latest_and_history(void **state)
     cJSON_Delete(empty);
 }
 
+/* The history in pages by the last seq seen: every version once, in the
+ * chain's order, with the rows registers_list has plus seq. */
+static void history_pages_by_seq(void **state)
+{
+    fixture *f = *state;
+    append(f, "datalekken", "B-2", "{\"status\":\"reported\"}", T0);
+    append(f, "other", "X", "{\"v\":1}", T0);
+    append(f, "datalekken", "B-1", "{\"status\":\"reported\"}", T0 + 3600);
+    append(f, "datalekken", "B-2", "{\"status\":\"closed\"}", T0 + 7200);
+    static const struct {
+        const char *key;
+        int version;
+    } want[] = {{"B-2", 1}, {"B-1", 1}, {"B-2", 2}};
+    int seen = 0;
+    double after = 0;
+    for (int page = 0; page < 10; page++) {
+        cJSON *rows = registers_history(&f->st, "datalekken", (int64_t)after, 2);
+        assert_non_null(rows);
+        int n = cJSON_GetArraySize(rows);
+        for (int i = 0; i < n; i++, seen++) {
+            const cJSON *e = cJSON_GetArrayItem(rows, i);
+            assert_true(seen < 3);
+            assert_string_equal(str(e, "key"), want[seen].key);
+            assert_int_equal((int)num(e, "version"), want[seen].version);
+            assert_true(num(e, "seq") > after);
+            after = num(e, "seq");
+        }
+        cJSON_Delete(rows);
+        if (n == 0)
+            break;
+    }
+    assert_int_equal(seen, 3);
+}
+
 static void verify_clean_chain(void **state)
 {
     fixture *f = *state;
@@ -383,6 +417,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(unchanged_append_adds_no_version, setup, teardown),
         cmocka_unit_test_setup_teardown(current_returns_latest_data, setup, teardown),
         cmocka_unit_test_setup_teardown(list_latest_and_history, setup, teardown),
+        cmocka_unit_test_setup_teardown(history_pages_by_seq, setup, teardown),
         cmocka_unit_test_setup_teardown(verify_clean_chain, setup, teardown),
         cmocka_unit_test_setup_teardown(verify_detects_tampered_data, setup, teardown),
         cmocka_unit_test_setup_teardown(verify_detects_tampered_instant, setup, teardown),
