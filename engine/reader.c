@@ -9,6 +9,9 @@
 #include "reader.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -41,11 +44,17 @@ struct reader_pool {
     void *ud;
 };
 
+#define READER_NICE 5
+
 static void reader_main(void *arg)
 {
     reader_thread *t = arg;
     reader_pool *p = t->pool;
     pthread_setname_np(pthread_self(), "obligo-reader");
+    /* Bulk reads give way to what must stay quick: the loop thread's
+     * answers (/healthz) and the writer's commits. On Linux a nice value
+     * belongs to a thread; should it fail, reads run at normal priority. */
+    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), READER_NICE);
     for (;;) {
         uv_mutex_lock(&p->lock);
         while (!p->head && !p->stopping)
