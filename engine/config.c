@@ -83,10 +83,11 @@ static int config_sink_name_ok(const char *s)
 static const char *const config_strings[] = {"db", "rules", "listen"};
 static const char *const config_bools[] = {"allow_unknown_types", "access_log",
                                            "allow_insecure_listen", "watch_rules"};
-static const char *const config_counts[] = {"max_queue_events", "max_connections"};
-static const char *const config_sizes[] = {"max_event_bytes",        "max_body_bytes",
-                                           "lua_memory_bytes",       "lua_instructions",
-                                           "lua_event_instructions", "max_answer_bytes"};
+static const char *const config_counts[] = {"max_queue_events", "max_connections",
+                                            "max_connections_per_client"};
+static const char *const config_sizes[] = {
+    "max_event_bytes",        "max_body_bytes",          "lua_memory_bytes", "lua_instructions",
+    "lua_event_instructions", "max_buffered_body_bytes", "max_answer_bytes"};
 static const char *const config_others[] = {
     "commit_interval_ms", "sinks", "plugin_dirs", "plugins", "policy", "reader_threads"};
 static const struct {
@@ -225,15 +226,17 @@ static int config_apply(config *cfg, const cJSON *root, const char *path, char *
         }
     }
     const char *const *counts = config_counts;
-    _Static_assert(CONFIG_N(config_counts) == 2, "a slot for every count key");
-    for (int i = 0; i < 2; i++) {
+    _Static_assert(CONFIG_N(config_counts) == 3, "a slot for every count key");
+    for (int i = 0; i < 3; i++) {
         if ((v = cJSON_GetObjectItemCaseSensitive(root, counts[i]))) {
             if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 10000000)
                 CONFIG_BAD(counts[i], "a number between 1 and 10,000,000");
             if (i == 0)
                 cfg->max_queue_events = (size_t)v->valuedouble;
-            else
+            else if (i == 1)
                 cfg->max_connections = (unsigned)v->valuedouble;
+            else
+                cfg->max_connections_per_client = (unsigned)v->valuedouble;
         }
     }
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "commit_interval_ms"))) {
@@ -248,8 +251,8 @@ static int config_apply(config *cfg, const cJSON *root, const char *path, char *
         cfg->reader_threads = (int)v->valuedouble;
     }
     const char *const *sizes = config_sizes;
-    _Static_assert(CONFIG_N(config_sizes) == 6, "a slot for every size key");
-    for (int i = 0; i < 6; i++) {
+    _Static_assert(CONFIG_N(config_sizes) == 7, "a slot for every size key");
+    for (int i = 0; i < 7; i++) {
         if ((v = cJSON_GetObjectItemCaseSensitive(root, sizes[i]))) {
             if (!cJSON_IsNumber(v) || v->valuedouble < 1024 || v->valuedouble > 1e12)
                 CONFIG_BAD(sizes[i], "a number between 1024 and 10^12");
@@ -264,9 +267,20 @@ static int config_apply(config *cfg, const cJSON *root, const char *path, char *
                 cfg->limits.instructions = n;
             else if (i == 4)
                 cfg->limits.event_instructions = n;
+            else if (i == 5)
+                cfg->max_buffered_body_bytes = n;
             else
                 cfg->max_answer_bytes = n;
         }
+    }
+    /* One body must fit in what all bodies together may hold (with its
+     * NUL), or a request within max_body_bytes could never be admitted. */
+    if (cfg->max_buffered_body_bytes <= cfg->max_body_bytes) {
+        *err = obligo_asprintf("%s: \"max_buffered_body_bytes\" (%zu) must be larger than "
+                               "\"max_body_bytes\" (%zu): one body must fit in what all bodies "
+                               "together may hold",
+                               path, cfg->max_buffered_body_bytes, cfg->max_body_bytes);
+        return OBLIGO_EINVAL;
     }
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "sinks"))) {
         if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > CONFIG_MAX_SINKS)
@@ -339,6 +353,8 @@ int config_load(config *cfg, const char *path, char **err)
     cfg->watch_rules = 1;
     cfg->max_event_bytes = 1u << 20;
     cfg->max_body_bytes = 16u << 20;
+    cfg->max_buffered_body_bytes = (size_t)256 << 20;
+    cfg->max_connections_per_client = 256;
     cfg->commit_interval_ms = 1;
     cfg->reader_threads = 2;
     cfg->max_answer_bytes = 8u << 20;

@@ -8,7 +8,9 @@
  * "file:PATH"), "policy" (object of rule policies, read by policy() in
  * rules), "lua_memory_bytes", "lua_instructions", "access_log",
  * "allow_insecure_listen", "max_queue_events", "max_connections",
- * "commit_interval_ms", "reader_threads", "max_answer_bytes",
+ * "max_connections_per_client", "max_buffered_body_bytes" (at least
+ * "max_body_bytes" + 1), "commit_interval_ms", "reader_threads",
+ * "max_answer_bytes",
  * "plugin_dirs" (list), "plugins" (object: each plugin's configuration),
  * "watch_rules". Any other key, or a key given twice, is refused (naming
  * it, with the nearest known key when one is close): a misspelt key would
@@ -36,15 +38,17 @@ typedef struct config {
     size_t max_body_bytes;  /* default 16 MiB */
     char *sinks[CONFIG_MAX_SINKS];
     int nsinks;
-    int access_log;            /* serve: one line per request on stderr (default on) */
-    int watch_rules;           /* serve: reload when a rule file changes (default on) */
-    int allow_insecure_listen; /* serve: permit a non-loopback listen address */
-    size_t max_queue_events;   /* serve: events waiting for the writer; 0: 65,536 */
-    unsigned max_connections;  /* serve: open connections; 0: 20,000 */
-    double commit_interval_ms; /* serve: least time between group commits (default 1) */
-    int reader_threads;        /* serve: threads answering GETs (default 2, 1..64) */
-    size_t max_answer_bytes;   /* serve: largest answer to a GET (default 8 MiB) */
-    cJSON *policy;             /* owned; an object, possibly empty */
+    int access_log;                      /* serve: one line per request on stderr (default on) */
+    int watch_rules;                     /* serve: reload when a rule file changes (default on) */
+    int allow_insecure_listen;           /* serve: permit a non-loopback listen address */
+    size_t max_queue_events;             /* serve: events waiting for the writer; 0: 65,536 */
+    unsigned max_connections;            /* serve: open connections; 0: 20,000 */
+    unsigned max_connections_per_client; /* serve: open connections per address (default 256) */
+    size_t max_buffered_body_bytes;      /* serve: request bodies held at once (default 256 MiB) */
+    double commit_interval_ms;           /* serve: least time between group commits (default 1) */
+    int reader_threads;                  /* serve: threads answering GETs (default 2, 1..64) */
+    size_t max_answer_bytes;             /* serve: largest answer to a GET (default 8 MiB) */
+    cJSON *policy;                       /* owned; an object, possibly empty */
     /* Plugin directories; none configured: the binary's own (plugins.h). */
     char *plugin_dirs[CONFIG_MAX_PLUGIN_DIRS];
     int nplugin_dirs;

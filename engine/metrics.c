@@ -208,6 +208,21 @@ char *metrics_render(const metrics_snapshot *m)
     metrics_family(&b, "obligo_http_open_connections", "gauge", "HTTP connections open now.");
     metrics_sample(&b, "obligo_http_open_connections", NULL, NULL, m->open_connections);
 
+    metrics_family(&b, "obligo_http_buffered_body_bytes", "gauge",
+                   "Bytes held for HTTP request bodies now, all connections together.");
+    metrics_sample(&b, "obligo_http_buffered_body_bytes", NULL, NULL, m->http_buffered_body_bytes);
+    metrics_family(&b, "obligo_http_buffered_body_bytes_peak", "gauge",
+                   "The most bytes ever held for HTTP request bodies at once.");
+    metrics_sample(&b, "obligo_http_buffered_body_bytes_peak", NULL, NULL,
+                   m->http_buffered_body_bytes_peak);
+    metrics_family(&b, "obligo_http_buffered_body_bytes_limit", "gauge",
+                   "max_buffered_body_bytes: the most bytes request bodies may hold.");
+    metrics_sample(&b, "obligo_http_buffered_body_bytes_limit", NULL, NULL,
+                   m->http_buffered_body_bytes_limit);
+    metrics_family(&b, "obligo_http_bodies_waiting", "gauge",
+                   "Connections whose request body waits for room (reads paused).");
+    metrics_sample(&b, "obligo_http_bodies_waiting", NULL, NULL, m->http_bodies_waiting);
+
     metrics_family(&b, "obligo_http_requests_total", "counter",
                    "HTTP requests answered, by status code class.");
     metrics_sample(&b, "obligo_http_requests_total", "code", "2xx", m->http_2xx);

@@ -51,6 +51,10 @@ typedef struct metrics_snapshot {
     int nalerts;
     uint64_t outbox_backlog;   /* alert deliveries pending */
     uint64_t open_connections; /* HTTP connections open now */
+    /* bytes held for HTTP request bodies now, the most ever, the limit,
+     * and connections waiting for room for a body (transport_http.h) */
+    uint64_t http_buffered_body_bytes, http_buffered_body_bytes_peak,
+        http_buffered_body_bytes_limit, http_bodies_waiting;
     uint64_t http_2xx, http_4xx, http_5xx;
     metrics_histogram commit_seconds;
     uint64_t queue_events; /* events waiting for the writer */

@@ -38,8 +38,25 @@
  *     make a proxied request look local. Each gets 400 naming the problem,
  *     and the connection is closed: after a framing error the bytes that
  *     follow cannot be trusted to start a request.
+ *   - Refusing before reading: when the head of a request is complete, the
+ *     head handler (if any) decides whether it may go on (route, token,
+ *     role, media type). A refusal of a request that announced a body is
+ *     answered at once and ends the connection: the body is never read into
+ *     memory and no 100 Continue is sent. So is a Content-Length over
+ *     max_body_bytes.
+ *   - Bounded memory: every byte of capacity held for request bodies, from
+ *     the moment it is reserved until the request is answered (or dropped),
+ *     counts against the server's max_buffered_body_bytes. A Content-Length
+ *     body is reserved whole at its head, a chunked one chunk by chunk. A
+ *     reservation that does not fit makes the connection wait: llhttp is
+ *     paused, reading stops, and the connection joins a first-come queue
+ *     that is admitted as memory is released (from an idle callback, never
+ *     from inside another connection's parsing or writing, so answers keep
+ *     their order), or answered 503 with Retry-After after body_wait_ms.
+ *     Each connection holds besides at most its head (max_header_bytes) and
+ *     one read's worth of input not yet parsed (HTTP_READ_BUF).
  *   - Memory: a connection holds one reference per open libuv handle (tcp
- *     and timer, released in their close callbacks, the libuv rule) and one
+ *     and two timers, released in their close callbacks, the libuv rule) and one
  *     per exchange not yet freed. It is freed when the count reaches zero,
  *     so an exchange stays valid for its handler after the client has gone.
  *     The server is freed when it is stopping, its listener is closed and no
@@ -69,6 +86,17 @@
 #define DEFAULT_IDLE_TIMEOUT_MS 60000u
 #define DEFAULT_REQUEST_TIMEOUT_MS 30000u
 #define DEFAULT_MAX_CONNECTIONS 20000u
+#define DEFAULT_MAX_BUFFERED_BODY_BYTES ((size_t)256 * 1024 * 1024)
+#define DEFAULT_BODY_WAIT_MS 5000u
+#define DEFAULT_MAX_CONNECTIONS_PER_CLIENT 256u
+#define HTTP_CLIENT_BUCKETS 1024 /* hash buckets of the per-address counts */
+
+/* Open connections from one client address. */
+typedef struct client_count {
+    struct client_count *next;
+    unsigned char addr[16]; /* IPv6, or IPv4 as ::ffff:a.b.c.d */
+    unsigned n;
+} client_count;
 
 typedef struct http_conn http_conn;
 
@@ -123,11 +151,13 @@ struct http_exchange {
     char *content_type;
     char *authorization;
     char *body;
+    size_t body_reserved; /* counted in the server's buffered bytes */
 };
 
 struct http_conn {
     uv_tcp_t tcp;
     uv_timer_t timer;
+    uv_timer_t wait_timer; /* runs while the connection waits for room for a body */
     http_server *srv;
     http_conn *prev, *next; /* the server's list of connections not yet freed */
     unsigned refs;
@@ -136,7 +166,14 @@ struct http_conn {
 
     /* The request being parsed. */
     dbuf url, field, value, body;
+    size_t body_reserved; /* == body.cap: counted in the server's buffered bytes */
+    size_t body_need;     /* while waiting: the capacity the body needs */
     char *content_type, *authorization;
+    char *target;                     /* "path\0query\0" once the head is complete */
+    conn_write *refusal;              /* the head handler's answer to a request without a body */
+    conn_write *fail_write;           /* the head handler's answer that ends the connection */
+    http_conn *wait_prev, *wait_next; /* the server's queue of waiting connections */
+    client_count *client;             /* this connection's address count, or NULL */
     size_t header_bytes;
     int fail_status;         /* the answer when a parser callback refuses */
     const char *fail_reason; /* static text naming what is wrong, or NULL */
@@ -164,6 +201,12 @@ struct http_conn {
     unsigned shutting : 1; /* last response queued, shutdown requested */
     unsigned closing : 1;  /* uv_close called */
     unsigned loopback : 1;
+    unsigned chunked : 1;
+    unsigned refused : 1;       /* the head handler refused the request being read */
+    unsigned waiting : 1;       /* in the server's wait queue, llhttp paused */
+    unsigned continue_owed : 1; /* a 100 Continue to send once admitted */
+    unsigned have_addr : 1;
+    unsigned char addr[16];
     char peer[64];
 };
 
@@ -172,6 +215,7 @@ struct http_server {
     uv_tcp_t listener;
     http_limits limits;
     http_handler handler;
+    http_head_handler on_head;
     void *ud;
     llhttp_settings_t settings; /* must outlive every parser, hence here */
     int port;
@@ -179,8 +223,17 @@ struct http_server {
     unsigned alive;     /* connections not yet freed */
     unsigned rejecting; /* refused sockets whose close is pending */
     http_conn *conns;
+    /* Bodies: bytes held, the most ever held, and the connections waiting
+     * for room in first-come order; admit_idle admits them. */
+    size_t buffered, buffered_peak;
+    http_conn *wait_head, *wait_tail;
+    unsigned nwaiting;
+    unsigned long wait_refused, client_refused;
+    uv_idle_t admit_idle;
+    client_count *clients[HTTP_CLIENT_BUCKETS];
     unsigned stopping : 1;
     unsigned listener_closed : 1;
+    unsigned idle_open : 1; /* admit_idle initialised and not yet closed */
     void (*on_closed)(void *arg);
     void *on_closed_arg;
     /* One read buffer for all connections: reads are delivered one at a
@@ -190,8 +243,11 @@ struct http_server {
 
 static void conn_close(http_conn *c);
 static void conn_fail(http_conn *c, int status, const char *why);
+static void conn_fail_write(http_conn *c, conn_write *w);
 static void conn_update(http_conn *c);
 static void conn_pump(http_conn *c);
+static void on_admit_idle(uv_idle_t *h);
+static void body_unreserve(http_server *srv, size_t n);
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -362,10 +418,17 @@ static void peer_describe(http_conn *c)
     c->loopback = addr_is_loopback(&ss) ? 1 : 0;
     if (ss.ss_family == AF_INET) {
         const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+        /* kept as ::ffff:a.b.c.d, the form a dual-stack listener reports */
+        memset(c->addr, 0, 10);
+        c->addr[10] = c->addr[11] = 0xff;
+        memcpy(c->addr + 12, &a->sin_addr, 4);
+        c->have_addr = 1;
         uv_ip4_name(a, ip, sizeof ip);
         snprintf(c->peer, sizeof c->peer, "%s:%u", ip, (unsigned)ntohs(a->sin_port));
     } else if (ss.ss_family == AF_INET6) {
         const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+        memcpy(c->addr, &a->sin6_addr, 16);
+        c->have_addr = 1;
         uv_ip6_name(a, ip, sizeof ip);
         snprintf(c->peer, sizeof c->peer, "[%s]:%u", ip, (unsigned)ntohs(a->sin6_port));
     }
@@ -497,7 +560,10 @@ static conn_write *response_error(int status, const char *why)
     int n = snprintf(body, sizeof body, "{\"error\":\"%s\"}", why ? why : status_reason(status));
     if (n < 0 || (size_t)n >= sizeof body)
         n = snprintf(body, sizeof body, "{\"error\":\"%s\"}", status_reason(status));
-    return response_build(status, "application/json", body, (size_t)n, NULL, 0);
+    /* A 503 of the server's own is about load (memory, room for a body):
+     * worth trying again soon. */
+    return response_build(status, "application/json", body, (size_t)n,
+                          status == 503 ? "Retry-After: 1\r\n" : NULL, 0);
 }
 
 /* ---- timers ----------------------------------------------------------- */
@@ -539,6 +605,190 @@ static void on_timer(uv_timer_t *t)
     }
 }
 
+/* ---- room for bodies -------------------------------------------------- */
+
+/* Gives n bytes back to the server's budget; waiting connections are
+ * looked at from admit_idle, on the loop's next turn, so that no
+ * connection is parsed from inside another one's callbacks. */
+static void body_unreserve(http_server *srv, size_t n)
+{
+    srv->buffered -= n;
+    if (srv->wait_head && srv->idle_open && !srv->stopping)
+        uv_idle_start(&srv->admit_idle, on_admit_idle);
+}
+
+/* Grows c's body buffer to hold need bytes (its NUL included) if the
+ * server's budget has room. Returns 0 when it holds them, 1 when there is
+ * no room now, or OBLIGO_ENOMEM. A chunked body is given room to double, up
+ * to the body limit, so that many small chunks do not mean many copies; the
+ * room counts as held. */
+static int body_reserve(http_conn *c, size_t need)
+{
+    http_server *srv = c->srv;
+    if (need <= c->body.cap)
+        return 0;
+    size_t room = srv->limits.max_buffered_body_bytes - srv->buffered;
+    size_t cap = need;
+    if (c->chunked && c->body.cap <= SIZE_MAX / 2) {
+        size_t more = c->body.cap * 2, top = srv->limits.max_body_bytes + 1;
+        if (more > top)
+            more = top;
+        if (more > cap && more - c->body_reserved <= room)
+            cap = more;
+    }
+    if (cap - c->body_reserved > room)
+        return 1;
+    char *p = obligo_realloc(c->body.p, cap);
+    if (!p)
+        return OBLIGO_ENOMEM;
+    c->body.p = p;
+    srv->buffered += cap - c->body_reserved;
+    if (srv->buffered > srv->buffered_peak)
+        srv->buffered_peak = srv->buffered;
+    c->body.cap = c->body_reserved = cap;
+    return 0;
+}
+
+/* Frees c's body buffer and gives its room back. */
+static void body_release(http_conn *c)
+{
+    size_t n = c->body_reserved;
+    c->body_reserved = 0;
+    dbuf_free(&c->body);
+    if (n)
+        body_unreserve(c->srv, n);
+}
+
+static void on_wait_timer(uv_timer_t *t);
+
+/* Puts c at the end of the queue for need bytes; llhttp is paused by the
+ * caller and reading stops (conn_update). */
+static void wait_enqueue(http_conn *c, size_t need)
+{
+    http_server *srv = c->srv;
+    c->waiting = 1;
+    c->body_need = need;
+    c->wait_next = NULL;
+    c->wait_prev = srv->wait_tail;
+    if (srv->wait_tail)
+        srv->wait_tail->wait_next = c;
+    else
+        srv->wait_head = c;
+    srv->wait_tail = c;
+    srv->nwaiting++;
+    uv_timer_start(&c->wait_timer, on_wait_timer, srv->limits.body_wait_ms, 0);
+}
+
+static void wait_remove(http_conn *c)
+{
+    if (!c->waiting)
+        return;
+    http_server *srv = c->srv;
+    if (c->wait_prev)
+        c->wait_prev->wait_next = c->wait_next;
+    else
+        srv->wait_head = c->wait_next;
+    if (c->wait_next)
+        c->wait_next->wait_prev = c->wait_prev;
+    else
+        srv->wait_tail = c->wait_prev;
+    c->wait_prev = c->wait_next = NULL;
+    c->waiting = 0;
+    c->continue_owed = 0;
+    srv->nwaiting--;
+    if (!c->closing)
+        uv_timer_stop(&c->wait_timer);
+}
+
+static void on_wait_timer(uv_timer_t *t)
+{
+    http_conn *c = t->data;
+    if (!c->waiting || c->closing)
+        return;
+    c->srv->wait_refused++;
+    conn_fail(c, 503, "the server holds as many request bodies as it may; retry later");
+    conn_update(c);
+}
+
+static void conn_send_raw(http_conn *c, const char *text);
+
+/* Admits waiting connections in their order while there is room; the
+ * first that does not fit keeps the others waiting (first come, first
+ * served: a large body is not passed over forever by small ones). */
+static void on_admit_idle(uv_idle_t *h)
+{
+    http_server *srv = h->data;
+    uv_idle_stop(h);
+    while (srv->wait_head) {
+        http_conn *c = srv->wait_head;
+        int rc = body_reserve(c, c->body_need);
+        if (rc == 1)
+            break;
+        int send_continue = c->continue_owed && !c->head;
+        wait_remove(c);
+        if (rc < 0) {
+            conn_fail(c, 503, NULL);
+            conn_update(c);
+            continue;
+        }
+        if (send_continue)
+            conn_send_raw(c, "HTTP/1.1 100 Continue\r\n\r\n");
+        if (c->closing)
+            continue;
+        llhttp_resume(&c->parser);
+        conn_pump(c);
+        conn_update(c);
+    }
+}
+
+/* ---- client addresses ------------------------------------------------- */
+
+static client_count **client_slot(http_server *srv, const unsigned char *addr)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (int i = 0; i < 16; i++)
+        h = (h ^ addr[i]) * 16777619u;
+    client_count **pp = &srv->clients[h % HTTP_CLIENT_BUCKETS];
+    while (*pp && memcmp((*pp)->addr, addr, 16) != 0)
+        pp = &(*pp)->next;
+    return pp;
+}
+
+/* Counts c against its address. Returns 0, 1 when the address has its
+ * share already, or OBLIGO_ENOMEM. */
+static int client_admit(http_conn *c)
+{
+    if (!c->have_addr)
+        return 0;
+    client_count **pp = client_slot(c->srv, c->addr);
+    client_count *e = *pp;
+    if (e && e->n >= c->srv->limits.max_connections_per_client)
+        return 1;
+    if (!e) {
+        e = obligo_calloc(1, sizeof *e);
+        if (!e)
+            return OBLIGO_ENOMEM;
+        memcpy(e->addr, c->addr, 16);
+        *pp = e;
+    }
+    e->n++;
+    c->client = e;
+    return 0;
+}
+
+static void client_leave(http_conn *c)
+{
+    if (!c->client)
+        return;
+    client_count **pp = client_slot(c->srv, c->addr);
+    c->client = NULL;
+    if (*pp && --(*pp)->n == 0) {
+        client_count *e = *pp;
+        *pp = e->next;
+        obligo_free(e);
+    }
+}
+
 /* ---- exchanges -------------------------------------------------------- */
 
 static void conn_free(http_conn *c);
@@ -552,6 +802,8 @@ static void conn_unref(http_conn *c)
 static void exchange_free(http_exchange *ex)
 {
     http_conn *c = ex->conn;
+    if (ex->body_reserved)
+        body_unreserve(c->srv, ex->body_reserved);
     obligo_free(ex->out);
     obligo_free(ex->target);
     obligo_free(ex->content_type);
@@ -760,7 +1012,7 @@ static void conn_update(http_conn *c)
 {
     if (c->closing)
         return;
-    int want = c->shutting || (!c->input_done && c->queued < HTTP_PIPELINE_MAX &&
+    int want = c->shutting || (!c->input_done && !c->waiting && c->queued < HTTP_PIPELINE_MAX &&
                                c->write_bytes < HTTP_WRITE_HIGH);
     if (want && !c->reading) {
         if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0) {
@@ -787,10 +1039,17 @@ static void conn_update(http_conn *c)
 static void request_reset(http_conn *c)
 {
     c->url.len = c->field.len = c->value.len = 0;
-    dbuf_free(&c->body);
+    wait_remove(c);
+    body_release(c);
     obligo_free(c->content_type);
     obligo_free(c->authorization);
-    c->content_type = c->authorization = NULL;
+    obligo_free(c->target);
+    obligo_free(c->refusal);
+    obligo_free(c->fail_write);
+    c->content_type = c->authorization = c->target = NULL;
+    c->refusal = c->fail_write = NULL;
+    c->chunked = 0;
+    c->refused = 0;
     c->header_bytes = 0;
     c->fail_status = 0;
     c->fail_reason = NULL;
@@ -809,16 +1068,26 @@ static void request_reset(http_conn *c)
  * turn behind earlier ones like any other. */
 static void conn_fail(http_conn *c, int status, const char *why)
 {
-    if (c->closing || c->shutting)
+    conn_fail_write(c, response_error(status, why));
+}
+
+/* The same with a ready answer w (taken over; NULL: out of memory, which
+ * closes the connection in the answer's turn). */
+static void conn_fail_write(http_conn *c, conn_write *w)
+{
+    if (c->closing || c->shutting) {
+        obligo_free(w);
         return;
+    }
     c->input_done = 1;
     request_reset(c);
     http_exchange *ex = exchange_new(c);
     if (!ex) {
+        obligo_free(w);
         conn_close(c);
         return;
     }
-    ex->out = response_error(status, why);
+    ex->out = w;
     ex->answered = 1;
     queue_push(c, ex);
     conn_flush(c);
@@ -834,11 +1103,14 @@ static void conn_close(http_conn *c)
 {
     if (c->closing)
         return;
+    wait_remove(c); /* before closing, while its timer may still be stopped */
     c->closing = 1;
     c->reading = 0;
     c->srv->open--;
+    client_leave(c);
     uv_close((uv_handle_t *)&c->tcp, on_conn_handle_close);
     uv_close((uv_handle_t *)&c->timer, on_conn_handle_close);
+    uv_close((uv_handle_t *)&c->wait_timer, on_conn_handle_close);
     /* Answers waiting behind an unanswered one can never leave now; the
      * unanswered ones stay queued until their handler calls http_respond. */
     http_exchange **pp = &c->head;
@@ -859,7 +1131,8 @@ static void conn_close(http_conn *c)
 
 static void server_maybe_finish(http_server *srv)
 {
-    if (!srv->stopping || !srv->listener_closed || srv->alive > 0 || srv->rejecting > 0)
+    if (!srv->stopping || !srv->listener_closed || srv->alive > 0 || srv->rejecting > 0 ||
+        srv->idle_open)
         return;
     void (*cb)(void *) = srv->on_closed;
     void *arg = srv->on_closed_arg;
@@ -1053,6 +1326,51 @@ static int on_version_complete(llhttp_t *p)
     return 0;
 }
 
+/* Asks the head handler about the request whose head is complete. Returns
+ * 0 to go on, or -1 after arranging its refusal: a request with a body is
+ * refused with the connection (conn_parse answers), one without is answered
+ * in its turn once llhttp has seen its end (on_message_complete). */
+static int head_decide(http_conn *c, llhttp_t *p, int has_body)
+{
+    http_server *srv = c->srv;
+    if (!srv->on_head)
+        return 0;
+    http_head h = {
+        .method = llhttp_method_name((llhttp_method_t)p->method),
+        .path = c->target,
+        .query = c->target + strlen(c->target) + 1,
+        .content_type = c->content_type ? c->content_type : "",
+        .authorization = c->authorization ? c->authorization : "",
+        .has_length = (p->flags & F_CONTENT_LENGTH) != 0,
+        .content_length = (p->flags & F_CONTENT_LENGTH) ? (unsigned long long)p->content_length : 0,
+        .chunked = c->chunked,
+        .peer_is_loopback = c->loopback && !c->forwarded,
+        .peer = c->peer,
+    };
+    http_answer *ans = obligo_calloc(1, sizeof *ans);
+    if (!ans)
+        return parse_refuse(c, 503);
+    if (srv->on_head(srv->ud, &h, ans) == 0) {
+        obligo_free(ans);
+        return 0;
+    }
+    size_t blen = ans->body_len < sizeof ans->body ? ans->body_len : sizeof ans->body;
+    ans->headers[sizeof ans->headers - 1] = '\0';
+    conn_write *w = response_build(ans->status, ans->content_type, ans->body, blen, ans->headers,
+                                   p->method == HTTP_HEAD);
+    int close = ans->close;
+    obligo_free(ans);
+    if (!w)
+        return parse_refuse(c, 503);
+    if (has_body || close) {
+        c->fail_write = w;
+        return -1;
+    }
+    c->refused = 1;
+    c->refusal = w;
+    return 0;
+}
+
 static int on_headers_complete(llhttp_t *p)
 {
     http_conn *c = parser_conn(p);
@@ -1065,17 +1383,40 @@ static int on_headers_complete(llhttp_t *p)
         return parse_refuse_why(c, 505, "only HTTP/1.0 and HTTP/1.1 are served");
     if (p->http_minor == 1 && !c->have_host)
         return parse_refuse_why(c, 400, "an HTTP/1.1 request must have a Host header");
+    int rc = target_split(c->url.p ? c->url.p : "", c->url.len, &c->target);
+    if (rc < 0)
+        return rc == OBLIGO_EINVAL
+                   ? parse_refuse_why(c, 400,
+                                      "the request path has a broken %-escape or an encoded NUL")
+                   : parse_refuse(c, 503);
     int has_length = (p->flags & F_CONTENT_LENGTH) != 0;
+    c->chunked = (p->flags & F_CHUNKED) != 0;
+    int has_body = (has_length && p->content_length > 0) || c->chunked;
+    /* Who may ask what is decided before a byte of the body is read. */
+    if (head_decide(c, p, has_body) < 0)
+        return -1;
+    if (c->refused)
+        return 0; /* no body: the answer waits for the request's end */
     if (has_length && p->content_length > c->srv->limits.max_body_bytes)
         return parse_refuse(c, 413); /* before a byte of the body is read */
-    if (has_length && p->content_length > 0 && dbuf_reserve(&c->body, p->content_length) < 0)
-        return parse_refuse(c, 503);
     /* A client that asked to be told before sending a body is told now,
      * unless earlier answers are still owed (c->head is the queue's first):
      * an interim response must not overtake them, and the client sends
-     * anyway after its own timeout. */
-    int has_body = (has_length && p->content_length > 0) || (p->flags & F_CHUNKED);
-    if (c->expect_continue && has_body && p->http_major == 1 && p->http_minor >= 1 && !c->head) {
+     * anyway after its own timeout. When the body must wait for room, it
+     * is told once the body is admitted. */
+    int want_continue = c->expect_continue && has_body && p->http_major == 1 && p->http_minor >= 1;
+    if (has_length && p->content_length > 0) {
+        size_t need = (size_t)p->content_length + 1;
+        rc = body_reserve(c, need);
+        if (rc < 0)
+            return parse_refuse(c, 503);
+        if (rc > 0) {
+            c->continue_owed = want_continue;
+            wait_enqueue(c, need);
+            return HPE_PAUSED; /* conn_parse keeps the rest; admit_idle resumes */
+        }
+    }
+    if (want_continue && !c->head) {
         conn_send_raw(c, "HTTP/1.1 100 Continue\r\n\r\n");
         if (c->closing)
             return -1;
@@ -1083,13 +1424,40 @@ static int on_headers_complete(llhttp_t *p)
     return 0;
 }
 
+/* A chunk's size is known before its data: room for it is found first, or
+ * the connection waits as for a Content-Length body. */
+static int on_chunk_header(llhttp_t *p)
+{
+    http_conn *c = parser_conn(p);
+    uint64_t n = p->content_length;
+    if (n > c->srv->limits.max_body_bytes - c->body.len)
+        return parse_refuse(c, 413);
+    if (n == 0)
+        return 0; /* the last chunk */
+    size_t need = c->body.len + (size_t)n + 1;
+    int rc = body_reserve(c, need);
+    if (rc < 0)
+        return parse_refuse(c, 503);
+    if (rc > 0) {
+        wait_enqueue(c, need);
+        return HPE_PAUSED;
+    }
+    return 0;
+}
+
 static int on_body(llhttp_t *p, const char *at, size_t n)
 {
     http_conn *c = parser_conn(p);
-    /* Chunked bodies announce no length, so the total is checked as it grows. */
-    if (n > c->srv->limits.max_body_bytes - c->body.len)
+    if (c->refused)
+        return 0; /* cannot happen: a refused request with a body ends the connection */
+    /* Room was found at the head or the chunk's header; more data than
+     * announced cannot come (llhttp counts), so this is a bug if it does. */
+    if (n > c->srv->limits.max_body_bytes - c->body.len || c->body.len + n >= c->body.cap)
         return parse_refuse(c, 413);
-    return dbuf_append(&c->body, at, n) < 0 ? parse_refuse(c, 503) : 0;
+    memcpy(c->body.p + c->body.len, at, n);
+    c->body.len += n;
+    c->body.p[c->body.len] = '\0';
+    return 0;
 }
 
 static int on_message_complete(llhttp_t *p)
@@ -1098,23 +1466,26 @@ static int on_message_complete(llhttp_t *p)
     http_exchange *ex = exchange_new(c);
     if (!ex)
         return parse_refuse(c, 503);
-    int rc = target_split(c->url.p ? c->url.p : "", c->url.len, &ex->target);
-    if (rc < 0) {
-        exchange_free(ex);
-        return rc == OBLIGO_EINVAL
-                   ? parse_refuse_why(c, 400,
-                                      "the request path has a broken %-escape or an encoded NUL")
-                   : parse_refuse(c, 503);
-    }
+    ex->target = c->target;
+    c->target = NULL;
     ex->req.method = llhttp_method_name((llhttp_method_t)p->method);
     ex->req.path = ex->target;
     ex->req.query = ex->target + strlen(ex->target) + 1;
     if (c->body.p) {
-        ex->body = c->body.p; /* dbuf keeps it NUL-terminated */
+        ex->body = c->body.p; /* kept NUL-terminated */
         ex->req.body = ex->body;
         ex->req.body_len = c->body.len;
+        ex->body_reserved = c->body_reserved;
         c->body.p = NULL;
         c->body.len = c->body.cap = 0;
+        c->body_reserved = 0;
+    }
+    if (c->refused) {
+        /* The head handler's answer; the handler never sees the request. */
+        ex->out = c->refusal;
+        ex->answered = 1;
+        c->refusal = NULL;
+        c->refused = 0;
     }
     ex->content_type = c->content_type;
     ex->authorization = c->authorization;
@@ -1250,8 +1621,8 @@ static size_t conn_parse(http_conn *c, const char *data, size_t len)
 {
     size_t off = 0;
     c->parsing = 1;
-    while (off < len && !c->input_done && !c->closing && c->queued < HTTP_PIPELINE_MAX &&
-           c->write_bytes < HTTP_WRITE_HIGH) {
+    while (off < len && !c->input_done && !c->closing && !c->waiting &&
+           c->queued < HTTP_PIPELINE_MAX && c->write_bytes < HTTP_WRITE_HIGH) {
         if (head_scan(c, data + off, len - off) < 0) {
             conn_fail(c, 400, c->fail_reason);
             off = len;
@@ -1264,15 +1635,23 @@ static size_t conn_parse(http_conn *c, const char *data, size_t len)
         }
         if (err == HPE_PAUSED) {
             off = (size_t)(llhttp_get_error_pos(&c->parser) - data);
+            if (c->waiting)
+                break; /* no room for the body yet: admit_idle resumes llhttp */
             llhttp_resume(&c->parser);
             http_exchange *ex = c->ready;
             c->ready = NULL;
             c->head_at = HEAD_START; /* the next request's head begins here */
-            if (ex)
+            if (ex && ex->answered)
+                conn_flush(c); /* refused by the head handler */
+            else if (ex)
                 c->srv->handler(c->srv->ud, &ex->req, ex); /* may answer at once */
             continue;
         }
-        if (c->fail_status)
+        if (c->fail_write) {
+            conn_write *w = c->fail_write;
+            c->fail_write = NULL;
+            conn_fail_write(c, w);
+        } else if (c->fail_status)
             conn_fail(c, c->fail_status, c->fail_reason);
         else
             conn_fail(c, 400, parse_error_text(&c->parser, err));
@@ -1341,6 +1720,15 @@ static const char REJECT_503[] = "HTTP/1.1 503 Service Unavailable\r\n"
                                  "Connection: close\r\n"
                                  "\r\n" REJECT_BODY;
 
+#define REJECT_429_BODY "{\"error\":\"too many connections from this address\"}"
+_Static_assert(sizeof REJECT_429_BODY - 1 == 50, "Content-Length of REJECT_429");
+static const char REJECT_429[] = "HTTP/1.1 429 Too Many Requests\r\n"
+                                 "Content-Type: application/json\r\n"
+                                 "Content-Length: 50\r\n"
+                                 "Retry-After: 1\r\n"
+                                 "Connection: close\r\n"
+                                 "\r\n" REJECT_429_BODY;
+
 static void on_reject_close(uv_handle_t *h)
 {
     http_server *srv = h->data;
@@ -1390,10 +1778,12 @@ static void on_connection(uv_stream_t *ls, int status)
         return;
     }
     uv_timer_init(srv->loop, &c->timer);
+    uv_timer_init(srv->loop, &c->wait_timer);
     c->srv = srv;
     c->tcp.data = c;
     c->timer.data = c;
-    c->refs = 2; /* tcp and timer, released in on_conn_handle_close */
+    c->wait_timer.data = c;
+    c->refs = 3; /* tcp and the two timers, released in on_conn_handle_close */
     c->next = srv->conns;
     if (srv->conns)
         srv->conns->prev = c;
@@ -1412,12 +1802,32 @@ static void on_connection(uv_stream_t *ls, int status)
         return;
     }
     peer_describe(c);
+    int crc = client_admit(c);
+    if (crc != 0) {
+        /* One address holds its share of connections (or memory ran out):
+         * told so if the socket takes it at once, then closed, like a
+         * connection over max_connections. */
+        if (crc > 0) {
+            srv->client_refused++;
+            uv_buf_t b = uv_buf_init((char *)REJECT_429, (unsigned)(sizeof REJECT_429 - 1));
+            (void)uv_try_write((uv_stream_t *)&c->tcp, &b, 1); /* best effort, by design */
+        }
+        conn_close(c);
+        return;
+    }
     /* Responses are written whole, so waiting to coalesce only adds delay. */
     uv_tcp_nodelay(&c->tcp, 1);
     conn_update(c);
 }
 
 /* ---- public ----------------------------------------------------------- */
+
+static void on_idle_close(uv_handle_t *h)
+{
+    http_server *srv = h->data;
+    srv->idle_open = 0;
+    server_maybe_finish(srv);
+}
 
 static void on_listener_close(uv_handle_t *h)
 {
@@ -1477,6 +1887,14 @@ int http_server_listen(uv_loop_t *loop, const char *host, int port, const http_l
         srv->limits.request_timeout_ms = DEFAULT_REQUEST_TIMEOUT_MS;
     if (!srv->limits.max_connections)
         srv->limits.max_connections = DEFAULT_MAX_CONNECTIONS;
+    if (!srv->limits.max_buffered_body_bytes)
+        srv->limits.max_buffered_body_bytes = DEFAULT_MAX_BUFFERED_BODY_BYTES;
+    if (srv->limits.max_buffered_body_bytes <= srv->limits.max_body_bytes)
+        srv->limits.max_buffered_body_bytes = srv->limits.max_body_bytes + 1;
+    if (!srv->limits.body_wait_ms)
+        srv->limits.body_wait_ms = DEFAULT_BODY_WAIT_MS;
+    if (!srv->limits.max_connections_per_client)
+        srv->limits.max_connections_per_client = DEFAULT_MAX_CONNECTIONS_PER_CLIENT;
 
     llhttp_settings_init(&srv->settings);
     srv->settings.on_message_begin = on_message_begin;
@@ -1486,6 +1904,7 @@ int http_server_listen(uv_loop_t *loop, const char *host, int port, const http_l
     srv->settings.on_header_value = on_header_value;
     srv->settings.on_header_value_complete = on_header_value_complete;
     srv->settings.on_headers_complete = on_headers_complete;
+    srv->settings.on_chunk_header = on_chunk_header;
     srv->settings.on_body = on_body;
     srv->settings.on_message_complete = on_message_complete;
 
@@ -1516,6 +1935,9 @@ int http_server_listen(uv_loop_t *loop, const char *host, int port, const http_l
         uv_close((uv_handle_t *)&srv->listener, on_listener_close);
         return server_uv_fail(rc, err);
     }
+    uv_idle_init(loop, &srv->admit_idle);
+    srv->admit_idle.data = srv;
+    srv->idle_open = 1;
     *out = srv;
     return 0;
 }
@@ -1534,6 +1956,20 @@ int http_server_port(const http_server *srv)
 unsigned http_server_connections(const http_server *srv)
 {
     return srv->open;
+}
+
+void http_server_on_head(http_server *srv, http_head_handler on_head)
+{
+    srv->on_head = on_head;
+}
+
+void http_server_stats_get(const http_server *srv, http_server_stats *st)
+{
+    st->buffered_body_bytes = srv->buffered;
+    st->buffered_body_bytes_peak = srv->buffered_peak;
+    st->bodies_waiting = srv->nwaiting;
+    st->body_wait_refused = srv->wait_refused;
+    st->client_refused = srv->client_refused;
 }
 
 void http_respond(http_exchange *ex, int status, const char *content_type, const char *body,
@@ -1564,6 +2000,7 @@ void http_server_stop(http_server *srv, void (*on_closed)(void *arg), void *arg)
     srv->on_closed = on_closed;
     srv->on_closed_arg = arg;
     uv_close((uv_handle_t *)&srv->listener, on_listener_close);
+    uv_close((uv_handle_t *)&srv->admit_idle, on_idle_close);
     for (http_conn *c = srv->conns; c; c = c->next) {
         if (c->closing || c->shutting)
             continue;

@@ -4,10 +4,14 @@
  * Parsing is done by llhttp (Debian's node-llhttp sources). The server owns
  * connections and framing: keep-alive, pipelining (responses leave in request
  * order), limits on header size (431), body size (413), idle and slow clients
- * (timeouts) and the number of open connections. What a request means is the
- * handler's business: the server hands it a complete request and a response
- * handle, and the handler answers now or later (for example after a commit
- * on another thread, by calling http_respond from the loop thread).
+ * (timeouts), the number of open connections (in all and per client address)
+ * and the bytes of request bodies held at once across all connections. What
+ * a request means is the handler's business: the server hands it a complete
+ * request and a response handle, and the handler answers now or later (for
+ * example after a commit on another thread, by calling http_respond from the
+ * loop thread). An optional head handler (http_server_on_head) sees each
+ * request as soon as its head is in and may refuse it before a byte of its
+ * body is read or buffered.
  *
  * All functions run on the loop thread.
  */
@@ -41,13 +45,72 @@ typedef struct http_request {
  * response is discarded. */
 typedef void (*http_handler)(void *ud, const http_request *req, http_exchange *ex);
 
+/* The head of a request, as soon as it is complete: what the head handler
+ * decides on. Everything is borrowed for the duration of the call. */
+typedef struct http_head {
+    const char *method;                /* "GET", "POST", ... */
+    const char *path;                  /* decoded path without the query */
+    const char *query;                 /* raw query string without '?', or "" */
+    const char *content_type;          /* as in http_request */
+    const char *authorization;         /* raw Authorization header value or "" */
+    int has_length;                    /* a Content-Length was given ... */
+    unsigned long long content_length; /* ... of this many bytes */
+    int chunked;                       /* Transfer-Encoding: chunked */
+    int peer_is_loopback;              /* as in http_request */
+    const char *peer;
+} http_head;
+
+/* A head handler's refusal: a complete answer, filled in by the handler. */
+typedef struct http_answer {
+    int status;               /* 200..599 */
+    const char *content_type; /* static text, or NULL */
+    char body[512];           /* body_len bytes */
+    size_t body_len;
+    char headers[256]; /* "" or "Name: value\r\n" lines */
+    int close;         /* end the connection after it even without a body */
+} http_answer;
+
+/* Called on the loop thread when a request's head is complete and valid,
+ * before its body is read: returns 0 to let the request go on (its body is
+ * then read, within the limits, and the request handed to the http_handler)
+ * or non-zero after filling *ans, which the server sends in the request's
+ * turn instead of calling the handler. A refused request that announced a
+ * body ends the connection after the answer: its body is never read into
+ * memory (the bytes the client still sends are thrown away while the
+ * connection closes), and no 100 Continue is sent for it. A refused request
+ * without a body keeps the connection open unless ans->close is set (for
+ * example a 411: bytes that follow may be a body sent without framing). The handler must not call
+ * into the server. */
+typedef int (*http_head_handler)(void *ud, const http_head *head, http_answer *ans);
+
 typedef struct http_limits {
     size_t max_header_bytes;     /* 0: 16 KiB -> 431 */
     size_t max_body_bytes;       /* 0: 16 MiB -> 413 */
     unsigned idle_timeout_ms;    /* keep-alive idle; 0: 60 s */
     unsigned request_timeout_ms; /* a request must be complete within; 0: 30 s */
-    unsigned max_connections;    /* 0: 20,000; beyond it new ones are closed */
+    unsigned max_connections;    /* 0: 20,000; beyond it new ones get 503 and are closed */
+    /* Bytes of request bodies held at once by all connections together:
+     * bodies being read and bodies handed to the handler and not yet
+     * answered. A body that does not fit waits (its connection is not read)
+     * until others are released, at most body_wait_ms, then gets 503 with
+     * Retry-After. 0: 256 MiB; at least max_body_bytes + 1 (a body and its
+     * NUL) or raised to that. */
+    size_t max_buffered_body_bytes;
+    unsigned body_wait_ms; /* 0: 5 s */
+    /* Open connections from one client address (IPv4, or IPv6 in full;
+     * loopback counts like any address); beyond it new ones get 429 and
+     * are closed. 0: 256. */
+    unsigned max_connections_per_client;
 } http_limits;
+
+/* What the server holds, for /metrics and tests. */
+typedef struct http_server_stats {
+    size_t buffered_body_bytes;      /* bytes held for bodies now */
+    size_t buffered_body_bytes_peak; /* the most ever held at once */
+    unsigned bodies_waiting;         /* connections waiting for room for a body */
+    unsigned long body_wait_refused; /* 503s after waiting body_wait_ms */
+    unsigned long client_refused;    /* connections refused by the per-client cap */
+} http_server_stats;
 
 /* Starts listening on host:port (IPv4 or IPv6 literal; host names are not
  * looked up). limits may be NULL. Returns 0 or a negative code of error.h,
@@ -66,6 +129,13 @@ int http_server_listen(uv_loop_t *loop, const char *host, int port, const http_l
  * code. */
 int http_server_start(uv_loop_t *loop, const char *host, int port, const http_limits *limits,
                       http_handler handler, void *ud, http_server **out);
+
+/* Installs a head handler (NULL: none, every request is read whole); it
+ * gets the same ud as the handler. Call before the loop runs. */
+void http_server_on_head(http_server *srv, http_head_handler on_head);
+
+/* Fills *st with the server's figures. */
+void http_server_stats_get(const http_server *srv, http_server_stats *st);
 
 /* The port actually bound (useful with port 0). */
 int http_server_port(const http_server *srv);

@@ -4,6 +4,9 @@
  * code, reads, /metrics, pipelined requests, a body sent one byte at a time,
  * a client that disconnects mid-body, and a SIGTERM that drains.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -12,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -147,6 +151,137 @@ static void tokens_and_roles(void **state)
     free(ingest);
     free(officer);
     free(admin);
+}
+
+/* Connects, sends the head only (never a byte of the body it announces)
+ * and reads until the server closes, waiting up to 20 s for each read.
+ * Returns what was read (caller frees); *closed is 1 when the server
+ * closed the connection, 0 when the wait ran out. */
+static char *send_head_only(int port, const char *head, int *closed)
+{
+    *closed = 0;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    size_t len = strlen(head);
+    assert_int_equal(write(fd, head, len), (ssize_t)len);
+    size_t cap = 8192, got = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 20000) <= 0)
+            break;
+        ssize_t r = read(fd, buf + got, cap - got - 1);
+        if (r == 0)
+            *closed = 1;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+        if (got + 1 == cap)
+            buf = realloc(buf, cap *= 2);
+    }
+    buf[got] = '\0';
+    close(fd);
+    return buf;
+}
+
+/* send_head_only must get exactly one answer, `status`, and then the end of
+ * the connection. */
+static void head_refused(fx *f, const char *method, const char *path, const char *token,
+                         const char *headers, int status)
+{
+    char head[1024], auth[128] = "";
+    if (token)
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", token);
+    snprintf(head, sizeof head, "%s %s HTTP/1.1\r\nHost: t\r\n%s%s\r\n", method, path, auth,
+             headers);
+    int closed = 0;
+    char *resp = send_head_only(f->port, head, &closed);
+    char want[32];
+    snprintf(want, sizeof want, "HTTP/1.1 %d ", status);
+    if (strncmp(resp, want, strlen(want)) != 0)
+        fail_msg("%s %s (%s): wanted %d at once, got \"%.80s\"", method, path, headers, status,
+                 resp);
+    if (client_count(resp, "HTTP/1.1 ") != 1 || !strstr(resp, "Connection: close\r\n") ||
+        !closed) /* one answer (no 100 Continue either), then the end */
+        fail_msg("%s %s (%s): not one answer then the end: closed %d, \"%s\"", method, path,
+                 headers, closed, resp);
+    free(resp);
+}
+
+/* Issue 13: a request that will be refused is refused when its head is in,
+ * before a byte of its body is sent, and the connection ends; a POST
+ * announcing 16 MB without a token no longer makes the server wait for
+ * (and hold) the 16 MB first. */
+static void refused_before_the_body(void **state)
+{
+    fx *f = *state;
+    char *ingest = make_token(f, "ingest");
+    char *officer = make_token(f, "officer");
+    f->pid = client_start_server(f->db, RULES, f->port, f->log);
+    assert_true(f->pid > 0);
+    const char *big = "Content-Type: application/cloudevents+json\r\n"
+                      "Content-Length: 16000000\r\n";
+    head_refused(f, "POST", "/v1/events", NULL, big, 401);
+    head_refused(f, "POST", "/v1/events", "obl_0000000000000000000000000000000000000000", big, 401);
+    head_refused(f, "POST", "/v1/events", officer, big, 403);      /* a reader may not post */
+    head_refused(f, "POST", "/v1/rules/reload", ingest, big, 403); /* nor ingest reload */
+    head_refused(f, "POST", "/v1/nothing-here", ingest, big, 404);
+    head_refused(f, "PUT", "/v1/events", ingest, big, 405);
+    head_refused(f, "POST", "/v1/events", ingest,
+                 "Content-Type: text/plain\r\nContent-Length: 16000000\r\n", 415);
+    /* 411: a POST of events must say how long its body is */
+    head_refused(f, "POST", "/v1/events", ingest, "Content-Type: application/x-ndjson\r\n", 411);
+    head_refused(f, "POST", "/v1/events", ingest,
+                 "Content-Type: application/x-ndjson\r\nContent-Length: 17000000\r\n", 413);
+    /* Expect: 100-continue with a bad token: 401, never 100 Continue */
+    head_refused(f, "POST", "/v1/events", "obl_1111111111111111111111111111111111111111",
+                 "Expect: 100-continue\r\nContent-Type: application/cloudevents+json\r\n"
+                 "Content-Length: 16000000\r\n",
+                 401);
+    /* ... and with a good one: 100 Continue, then the answer to the body */
+    char ev[1024], head[1024];
+    event(ev, sizeof ev, "x100");
+    snprintf(head, sizeof head,
+             "POST /v1/events HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\n"
+             "Expect: 100-continue\r\nContent-Type: application/cloudevents+json\r\n"
+             "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+             ingest, strlen(ev));
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)f->port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(write(fd, head, strlen(head)), (ssize_t)strlen(head));
+    const char *cont = "HTTP/1.1 100 Continue\r\n\r\n";
+    char got[4096];
+    size_t n = 0;
+    while (n < strlen(cont)) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        assert_true(poll(&p, 1, 20000) == 1);
+        ssize_t r = read(fd, got + n, strlen(cont) - n);
+        assert_true(r > 0);
+        n += (size_t)r;
+    }
+    assert_memory_equal(got, cont, strlen(cont));
+    assert_int_equal(write(fd, ev, strlen(ev)), (ssize_t)strlen(ev));
+    n = 0;
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 20000) <= 0)
+            break;
+        ssize_t r = read(fd, got + n, sizeof got - 1 - n);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    got[n] = '\0';
+    close(fd);
+    if (strncmp(got, "HTTP/1.1 202 ", 13) != 0)
+        fail_msg("wanted 202 after 100 Continue, got \"%.80s\"", got);
+    free(ingest);
+    free(officer);
 }
 
 static void status_codes_reads_and_metrics(void **state)
@@ -407,6 +542,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(tokens_and_roles, setup, teardown),
+        cmocka_unit_test_setup_teardown(refused_before_the_body, setup, teardown),
         cmocka_unit_test_setup_teardown(status_codes_reads_and_metrics, setup, teardown),
         cmocka_unit_test_setup_teardown(pipelined_byte_by_byte_and_disconnects, setup, teardown),
         cmocka_unit_test_setup_teardown(sigterm_drains_in_flight_requests, setup, teardown),

@@ -61,6 +61,20 @@ static int teardown(void **state)
     return 0;
 }
 
+/* `obligo token create --role ROLE` on db; returns the token (caller frees). */
+static char *make_token(const char *db, const char *role)
+{
+    char *out = NULL;
+    char *argv[] = {(char *)OBLIGO_BIN, "token", "create",   "--role",
+                    (char *)role,       "--db",  (char *)db, NULL};
+    assert_int_equal(support_run(argv, &out, NULL), 0);
+    char *tok = strstr(out, "obl_");
+    assert_non_null(tok);
+    char *t = strndup(tok, strspn(tok, "obl_0123456789abcdef"));
+    free(out);
+    return t;
+}
+
 static long db_count(const char *db, const char *sql)
 {
     char *out = NULL;
@@ -488,6 +502,219 @@ static void unparsable_address_exits_2_without_a_crash(void **state)
     assert_refused(status, f->out, f->err, prefix, "not an IPv4 or IPv6 address");
 }
 
+/* ---- memory stays bounded whatever clients send (issue 13) -------------- */
+
+#define MB_CONNS 64
+#define MB_LENGTH 16000000UL                /* each body, as announced */
+#define MB_CAP ((unsigned long)64 << 20)    /* max_buffered_body_bytes */
+#define MB_MARGIN ((unsigned long)64 << 20) /* for everything but bodies */
+
+/* A figure of /proc/PID/status in bytes ("VmHWM", "VmRSS"), or -1. */
+static long proc_status_bytes(pid_t pid, const char *key)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return -1;
+    long kb = -1;
+    size_t n = strlen(key);
+    while (fgets(line, sizeof line, fp))
+        if (strncmp(line, key, n) == 0 && line[n] == ':')
+            kb = atol(line + n + 1);
+    fclose(fp);
+    return kb < 0 ? -1 : kb * 1024;
+}
+
+/* A sample of /metrics (with token, may be NULL), or -1. */
+static double metric(int port, const char *token, const char *name)
+{
+    char *text = NULL;
+    double v = -1;
+    if (client_request_auth(port, "GET", "/metrics", NULL, NULL, 0, token, &text) == 200) {
+        size_t n = strlen(name);
+        for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+            if (strncmp(p, name, n) == 0 && p[n] == ' ')
+                v = atof(p + n + 1);
+    }
+    free(text);
+    return v;
+}
+
+static int connect_nonblocking(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    /* A small send buffer: a connection the server does not read stalls
+     * after a little, instead of parking megabytes in the kernel. */
+    int sndbuf = 64 * 1024;
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    return fd;
+}
+
+/* 64 connections each announce a 16,000,000-byte body and push it in
+ * pieces (all but its last byte, so that no request completes), against
+ * a server that may hold 64 MiB of bodies. With tokens, 64 more announce
+ * the same without a token. The server must never hold more than the cap
+ * (its peak gauge), must make the rest wait (reads paused) and admit them
+ * as room is released (a connection closed) or answer 503 with Retry-After,
+ * and must answer the tokenless ones 401 at once; its resident peak may
+ * grow by the cap and a margin, not by 64 x 16 MB. Nothing here is timed:
+ * the loop runs until every connection has an outcome. */
+static void memory_bound(fx *f, int with_tokens)
+{
+    char *cfg = support_write(f->dir, "obligo.json",
+                              "{\"max_body_bytes\": 16777216, "
+                              "\"max_buffered_body_bytes\": 67108864}");
+    char *ingest = NULL, *officer = NULL;
+    if (with_tokens) {
+        ingest = make_token(f->db, "ingest");
+        officer = make_token(f->db, "officer");
+    }
+    /* ASan keeps freed blocks in a quarantine of up to 256 MiB, resident:
+     * for the server of this test freed bodies go back at once, so that
+     * its resident peak measures what it holds. Other builds ignore it. */
+    const char *old = getenv("ASAN_OPTIONS");
+    char *saved = old ? strdup(old) : NULL;
+    char asan[1024];
+    snprintf(asan, sizeof asan, "%s%squarantine_size_mb=0", old ? old : "", old ? ":" : "");
+    setenv("ASAN_OPTIONS", asan, 1);
+    char *extra[] = {"--config", cfg, NULL};
+    pid_t pid = client_start_server_args(f->db, RULES, f->port, f->log, extra);
+    if (saved)
+        setenv("ASAN_OPTIONS", saved, 1);
+    else
+        unsetenv("ASAN_OPTIONS");
+    free(saved);
+    assert_true(pid > 0);
+    long base = proc_status_bytes(pid, "VmHWM");
+    assert_true(base > 0);
+    assert_true(metric(f->port, officer, "obligo_http_buffered_body_bytes_limit") == MB_CAP);
+
+    int n = with_tokens ? 2 * MB_CONNS : MB_CONNS;
+    int fd[2 * MB_CONNS];
+    size_t sent[2 * MB_CONNS];
+    int outcome[2 * MB_CONNS]; /* 0 open, 1 pushed whole, 503, 401 */
+    char head[512];
+    for (int i = 0; i < n; i++) {
+        int authorised = i < MB_CONNS;
+        char auth[128] = "";
+        if (authorised && ingest)
+            snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", ingest);
+        snprintf(head, sizeof head,
+                 "POST /v1/events HTTP/1.1\r\nHost: t\r\n%sContent-Type: application/x-ndjson\r\n"
+                 "Content-Length: %lu\r\n\r\n",
+                 auth, MB_LENGTH);
+        fd[i] = connect_nonblocking(f->port);
+        assert_int_equal(write(fd[i], head, strlen(head)), (ssize_t)strlen(head));
+        sent[i] = 0;
+        outcome[i] = 0;
+    }
+    static char piece[256 * 1024];
+    memset(piece, 'x', sizeof piece);
+    int open = n, pushed = 0, refused = 0, unauthorised = 0;
+    double waiting_seen = 0;
+    struct pollfd pfd[2 * MB_CONNS];
+    while (open > 0) {
+        int k = 0, idx[2 * MB_CONNS];
+        for (int i = 0; i < n; i++) {
+            if (outcome[i])
+                continue;
+            pfd[k].fd = fd[i];
+            pfd[k].events = POLLIN | (i < MB_CONNS ? POLLOUT : 0);
+            pfd[k].revents = 0;
+            idx[k++] = i;
+        }
+        /* a server that answered no one within a minute is stuck */
+        assert_true(poll(pfd, (nfds_t)k, 60000) > 0);
+        for (int j = 0; j < k; j++) {
+            int i = idx[j];
+            if (pfd[j].revents & (POLLIN | POLLHUP | POLLERR)) {
+                char buf[4096];
+                ssize_t r = read(fd[i], buf, sizeof buf - 1);
+                buf[r > 0 ? r : 0] = '\0';
+                if (i >= MB_CONNS && strncmp(buf, "HTTP/1.1 401 ", 13) == 0) {
+                    outcome[i] = 401;
+                    unauthorised++;
+                } else if (i < MB_CONNS && strncmp(buf, "HTTP/1.1 503 ", 13) == 0 &&
+                           strstr(buf, "Retry-After: ")) {
+                    outcome[i] = 503;
+                    refused++;
+                } else {
+                    fail_msg("connection %d (sent %zu): unexpected \"%.60s\"", i, sent[i], buf);
+                }
+                close(fd[i]);
+                open--;
+                continue;
+            }
+            if (!(pfd[j].revents & POLLOUT))
+                continue;
+            size_t want = MB_LENGTH - 1 - sent[i];
+            ssize_t w = write(fd[i], piece, want < sizeof piece ? want : sizeof piece);
+            if (w > 0)
+                sent[i] += (size_t)w;
+            if (sent[i] < MB_LENGTH - 1)
+                continue;
+            /* all but the last byte is in: more than the kernel buffers
+             * hold, so the server admitted this body and read most of it.
+             * Look at the server's figures while it holds it. */
+            double held = metric(f->port, officer, "obligo_http_buffered_body_bytes");
+            double peak = metric(f->port, officer, "obligo_http_buffered_body_bytes_peak");
+            double waiting = metric(f->port, officer, "obligo_http_bodies_waiting");
+            assert_true(held >= MB_LENGTH + 1 && held <= MB_CAP);
+            assert_true(peak <= MB_CAP);
+            if (waiting > waiting_seen)
+                waiting_seen = waiting;
+            long rss = proc_status_bytes(pid, "VmRSS");
+            if (rss - base > (long)(MB_CAP + MB_MARGIN))
+                fail_msg("resident %ld bytes above the start while holding bodies", rss - base);
+            outcome[i] = 1;
+            pushed++;
+            close(fd[i]); /* gives its room to the next */
+            open--;
+        }
+    }
+    /* every body was admitted in turn or refused; the tokenless got 401 */
+    assert_int_equal(pushed + refused, MB_CONNS);
+    assert_true(pushed >= 4);
+    assert_int_equal(unauthorised, with_tokens ? MB_CONNS : 0);
+    assert_true(waiting_seen >= 1); /* some did wait, unread */
+    double held = -1;
+    for (int i = 0; i < 600 && held != 0; i++) {
+        held = metric(f->port, officer, "obligo_http_buffered_body_bytes");
+        if (held != 0)
+            usleep(50 * 1000);
+    }
+    assert_true(held == 0);
+    double peak = metric(f->port, officer, "obligo_http_buffered_body_bytes_peak");
+    assert_true(peak >= 4.0 * (MB_LENGTH + 1) && peak <= MB_CAP);
+    long hwm = proc_status_bytes(pid, "VmHWM");
+    fprintf(stderr,
+            "memory_bound(tokens=%d): %d bodies pushed whole, %d got 503, peak held %.0f "
+            "bytes, resident peak %ld -> %ld bytes (+%ld)\n",
+            with_tokens, pushed, refused, peak, base, hwm, hwm - base);
+    if (hwm - base > (long)(MB_CAP + MB_MARGIN))
+        fail_msg("resident peak grew by %ld bytes, more than the cap and the margin", hwm - base);
+    assert_int_equal(client_stop_server(pid, SIGTERM), 0);
+    free(ingest);
+    free(officer);
+    free(cfg);
+}
+
+static void bodies_stay_within_the_cap(void **state)
+{
+    memory_bound(*state, 0);
+}
+
+static void bodies_stay_within_the_cap_with_tokens(void **state)
+{
+    memory_bound(*state, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -499,6 +726,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(taken_port_exits_2_without_a_crash, setup, teardown),
         cmocka_unit_test_setup_teardown(unparsable_address_exits_2_without_a_crash, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(bodies_stay_within_the_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(bodies_stay_within_the_cap_with_tokens, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -110,6 +110,21 @@ static void handler(void *ud, const http_request *req, http_exchange *ex)
                                                   : NULL);
 }
 
+/* "/refuse/NNN" is refused with NNN when its head is in (before its body
+ * is read), the way serve.c refuses a missing token. */
+static int head_handler(void *ud, const http_head *h, http_answer *ans)
+{
+    (void)ud;
+    if (strncmp(h->path, "/refuse/", 8) != 0)
+        return 0;
+    long status = strtol(h->path + 8, NULL, 10);
+    ans->status = status >= 200 && status <= 599 ? (int)status : 401;
+    ans->content_type = "application/json";
+    ans->body_len = (size_t)snprintf(ans->body, sizeof ans->body, "{\"error\":\"refused\"}");
+    ans->close = strcmp(h->query, "close") == 0;
+    return 1;
+}
+
 static void on_server_closed(void *arg)
 {
     *(int *)arg = 1;
@@ -142,9 +157,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     big = malloc(BIG_BYTES);
     FUZZ_CHECK(big != NULL, "out of memory");
     memset(big, 'x', BIG_BYTES);
-    http_limits limits = {.max_header_bytes = 2048, .max_body_bytes = 8192};
+    /* Room for two bodies at most: pipelined ones wait for room. */
+    http_limits limits = {.max_header_bytes = 2048,
+                          .max_body_bytes = 8192,
+                          .max_buffered_body_bytes = 16386,
+                          .body_wait_ms = 100};
     int rc = http_server_start(&loop, "127.0.0.1", 0, &limits, handler, NULL, &srv);
     FUZZ_CHECK(rc == 0, "http_server_start: %s", obligo_strerror(rc));
+    http_server_on_head(srv, head_handler);
     port = http_server_port(srv);
     atexit(fuzz_http_cleanup);
     return 0;

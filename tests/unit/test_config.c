@@ -100,6 +100,8 @@ static void defaults_without_a_file(void **state)
     assert_int_equal(cfg.allow_unknown_types, 1);
     assert_int_equal(cfg.max_event_bytes, 1024 * 1024);
     assert_int_equal(cfg.max_body_bytes, 16 * 1024 * 1024);
+    assert_int_equal(cfg.max_buffered_body_bytes, 256 * 1024 * 1024);
+    assert_int_equal(cfg.max_connections_per_client, 256);
     assert_true(cfg.commit_interval_ms == 1.0);
     assert_int_equal(cfg.reader_threads, 2);
     assert_int_equal(cfg.max_answer_bytes, 8 * 1024 * 1024);
@@ -247,6 +249,31 @@ static void sink_listed_twice_is_refused_or_merged(void **state)
         assert_non_null(strstr(err, "\"sinks\""));
         obligo_free(err);
     }
+}
+
+/* max_buffered_body_bytes bounds all bodies together, so one body of
+ * max_body_bytes (and its NUL) must fit in it. */
+static void buffered_bodies_and_connections_per_client(void **state)
+{
+    fixture *f = *state;
+    const char *path = write_config(f, "{\"max_buffered_body_bytes\": 67108864, "
+                                       "\"max_connections_per_client\": 8}");
+    config cfg;
+    char *err = NULL;
+    assert_int_equal(config_load(&cfg, path, &err), 0);
+    assert_int_equal(cfg.max_buffered_body_bytes, 64 * 1024 * 1024);
+    assert_int_equal(cfg.max_connections_per_client, 8);
+    config_free(&cfg);
+    assert_refused(f, "{\"max_buffered_body_bytes\": 16777216}", OBLIGO_EINVAL,
+                   "\"max_buffered_body_bytes\"", "\"max_body_bytes\"");
+    assert_refused(f, "{\"max_body_bytes\": 1e9}", OBLIGO_EINVAL, "\"max_buffered_body_bytes\"",
+                   NULL);
+    assert_refused(f, "{\"max_buffered_body_bytes\": 100}", OBLIGO_EINVAL,
+                   "\"max_buffered_body_bytes\"", NULL);
+    assert_refused(f, "{\"max_connections_per_client\": 0}", OBLIGO_EINVAL,
+                   "\"max_connections_per_client\"", NULL);
+    assert_refused(f, "{\"max_conections_per_client\": 8}", OBLIGO_EINVAL,
+                   "did you mean \"max_connections_per_client\"", NULL);
 }
 
 static void sizes_out_of_range_are_refused(void **state)
@@ -439,6 +466,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(defaults_without_a_file),
         cmocka_unit_test_setup_teardown(file_overrides_every_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(buffered_bodies_and_connections_per_client, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(keys_not_in_the_file_keep_their_defaults, setup, teardown),
         cmocka_unit_test_setup_teardown(not_json_names_file_and_line, setup, teardown),
         cmocka_unit_test_setup_teardown(text_after_the_object_is_refused, setup, teardown),

@@ -61,6 +61,10 @@ static void fill(metrics_snapshot *m)
     m->nalerts = 2;
     m->outbox_backlog = 6;
     m->open_connections = 2;
+    m->http_buffered_body_bytes = 4096;
+    m->http_buffered_body_bytes_peak = 8192;
+    m->http_buffered_body_bytes_limit = 268435456;
+    m->http_bodies_waiting = 3;
     m->http_2xx = 100;
     m->http_4xx = 9;
     m->http_5xx = 1;
@@ -98,6 +102,12 @@ static void render_has_expected_lines(void **state)
         "obligo_outbox_backlog 6",
         "# TYPE obligo_http_open_connections gauge",
         "obligo_http_open_connections 2",
+        "# TYPE obligo_http_buffered_body_bytes gauge",
+        "obligo_http_buffered_body_bytes 4096",
+        "obligo_http_buffered_body_bytes_peak 8192",
+        "obligo_http_buffered_body_bytes_limit 268435456",
+        "# TYPE obligo_http_bodies_waiting gauge",
+        "obligo_http_bodies_waiting 3",
         "# TYPE obligo_http_requests_total counter",
         "obligo_http_requests_total{code=\"2xx\"} 100",
         "obligo_http_requests_total{code=\"4xx\"} 9",
@@ -138,7 +148,7 @@ static void render_has_expected_lines(void **state)
         }
         line = end + 1;
     }
-    assert_int_equal(types, 11);
+    assert_int_equal(types, 15);
     obligo_free(text);
 }
 

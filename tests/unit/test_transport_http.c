@@ -56,6 +56,7 @@ typedef struct fixture {
     int port;
     /* Seen by the handler, guarded by mu. */
     int requests;
+    int heads;
     int deferred_answered;
     int closed;
     unsigned connections;
@@ -250,6 +251,29 @@ static unsigned server_connections(fixture *fx)
     return fx->connections;
 }
 
+static http_server_stats stats_seen;
+
+static void cmd_stats(fixture *fx)
+{
+    http_server_stats_get(fx->srv, &stats_seen);
+}
+
+static http_server_stats server_stats(fixture *fx)
+{
+    run_on_loop(fx, cmd_stats);
+    return stats_seen;
+}
+
+/* Waits (up to WAIT_MS, in steps of a millisecond) until the server has
+ * `want` connections waiting for room for a body. */
+static unsigned wait_bodies_waiting(fixture *fx, unsigned want)
+{
+    unsigned n = 0;
+    for (int i = 0; i < WAIT_MS && (n = server_stats(fx).bodies_waiting) != want; i++)
+        usleep(1000);
+    return n;
+}
+
 static void on_closed(void *arg)
 {
     fixture *fx = arg;
@@ -285,7 +309,24 @@ static void cmd_stop(fixture *fx)
     uv_close((uv_handle_t *)&fx->async, NULL);
 }
 
-static fixture *fixture_start_on(const char *host, const http_limits *limits)
+/* The head handler of fixture_start_head: "/refuse?code=N" is refused
+ * with N (default 401) when its head is in; everything else goes on. */
+static int head_handler(void *ud, const http_head *h, http_answer *ans)
+{
+    fixture *fx = ud;
+    pthread_mutex_lock(&fx->mu);
+    fx->heads++;
+    pthread_mutex_unlock(&fx->mu);
+    if (strcmp(h->path, "/refuse") != 0)
+        return 0;
+    ans->status = query_int(h->query, "code", 401);
+    ans->content_type = "application/json";
+    ans->body_len = (size_t)snprintf(ans->body, sizeof ans->body, "{\"error\":\"refused\"}");
+    snprintf(ans->headers, sizeof ans->headers, "X-Refused: 1\r\n");
+    return 1;
+}
+
+static fixture *fixture_start_on(const char *host, const http_limits *limits, int with_head)
 {
     fixture *fx = calloc(1, sizeof *fx);
     assert_non_null(fx);
@@ -302,6 +343,8 @@ static fixture *fixture_start_on(const char *host, const http_limits *limits)
         free(fx);
         return NULL;
     }
+    if (with_head)
+        http_server_on_head(fx->srv, head_handler);
     fx->port = http_server_port(fx->srv);
     assert_true(fx->port > 0);
     assert_int_equal(uv_async_init(&fx->loop, &fx->async, on_async), 0);
@@ -312,7 +355,14 @@ static fixture *fixture_start_on(const char *host, const http_limits *limits)
 
 static fixture *fixture_start(const http_limits *limits)
 {
-    fixture *fx = fixture_start_on("127.0.0.1", limits);
+    fixture *fx = fixture_start_on("127.0.0.1", limits, 0);
+    assert_non_null(fx);
+    return fx;
+}
+
+static fixture *fixture_start_head(const http_limits *limits)
+{
+    fixture *fx = fixture_start_on("127.0.0.1", limits, 1);
     assert_non_null(fx);
     return fx;
 }
@@ -1228,7 +1278,7 @@ static void test_head_204_and_expect(void **state)
 
 static void test_ipv6(void **state)
 {
-    fixture *fx = fixture_start_on("::1", NULL);
+    fixture *fx = fixture_start_on("::1", NULL, 0);
     if (!fx)
         skip(); /* no IPv6 here */
     client *cl = client_open_at("::1", fx->port);
@@ -1240,7 +1290,7 @@ static void test_ipv6(void **state)
     fixture_stop(fx);
 
     /* An IPv4 client of a dual-stack listener is ::ffff:127.0.0.1. */
-    fx = fixture_start_on("::", NULL);
+    fx = fixture_start_on("::", NULL, 0);
     if (!fx)
         skip();
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -1359,6 +1409,189 @@ static void test_start_errors(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* ---- refusing at the head, room for bodies, per-client connections ---- */
+
+static void test_head_refused_before_body(void **state)
+{
+    fixture *fx = fixture_start_head(NULL);
+    client *cl = client_open(fx);
+    /* Only the head is sent: the answer must come without the body. */
+    client_sends(cl, "POST /refuse HTTP/1.1\r\nHost: t\r\nContent-Length: 16000000\r\n\r\n");
+    response r;
+    assert_int_equal(read_response(cl, &r), 0);
+    assert_int_equal(r.status, 401);
+    assert_non_null(strstr(r.head, "X-Refused: 1\r\n"));
+    assert_non_null(has_close(&r));
+    assert_true(client_sees_eof(cl));
+    client_close(cl);
+
+    /* Expect: 100-continue on a refused head: the refusal, never 100. */
+    cl = client_open(fx);
+    client_sends(cl, "POST /refuse?code=403 HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+                     "Content-Length: 16000000\r\n\r\n");
+    assert_int_equal(read_response(cl, &r), 0);
+    assert_int_equal(r.status, 403);
+    assert_true(client_sees_eof(cl));
+    client_close(cl);
+
+    /* Chunked, refused at its head too. */
+    cl = client_open(fx);
+    client_sends(cl, "POST /refuse?code=415 HTTP/1.1\r\nHost: t\r\n"
+                     "Transfer-Encoding: chunked\r\n\r\n");
+    assert_int_equal(read_response(cl, &r), 0);
+    assert_int_equal(r.status, 415);
+    assert_true(client_sees_eof(cl));
+    client_close(cl);
+
+    /* Without a body the connection stays open, and the next request is
+     * served in order; an accepted Expect gets 100 first. */
+    cl = client_open(fx);
+    client_sends(cl, "GET /refuse?code=404 HTTP/1.1\r\nHost: t\r\n\r\n"
+                     "GET /next HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_int_equal(read_response(cl, &r), 0);
+    assert_int_equal(r.status, 404);
+    assert_null(has_close(&r));
+    assert_int_equal(read_response(cl, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\"path\":\"/next\""));
+    client_sends(
+        cl, "POST /e HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+    assert_int_equal(read_response(cl, &r), 0);
+    assert_int_equal(r.status, 100);
+    client_sends(cl, "hello");
+    assert_int_equal(read_response(cl, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\"body\":\"hello\""));
+    client_close(cl);
+    /* The handler saw only the two requests that went on. */
+    assert_int_equal(get_count(fx, &fx->requests), 2);
+    assert_int_equal(server_stats(fx).buffered_body_bytes, 0);
+    assert_int_equal(server_stats(fx).buffered_body_bytes_peak, 6);
+    fixture_stop(fx);
+}
+
+/* Two bodies of 100 bytes where the server may hold 150: the second waits,
+ * unread, until the first is answered, then is read from where it stopped
+ * (its Expect: 100-continue answered only then). */
+static void test_body_waits_for_room(void **state)
+{
+    http_limits lim = {.max_body_bytes = 100, .max_buffered_body_bytes = 150};
+    fixture *fx = fixture_start(&lim);
+    char body[101];
+    memset(body, 'a', 100);
+    body[100] = '\0';
+    char req[512];
+    client *c1 = client_open(fx);
+    snprintf(req, sizeof req, "POST /hold HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n%s",
+             body);
+    client_sends(c1, req);
+    assert_int_equal(wait_count(fx, &fx->requests, 1), 1);
+    assert_int_equal(server_stats(fx).buffered_body_bytes, 101);
+
+    client *c2 = client_open(fx);
+    client_sends(c2, "POST /second HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+                     "Content-Length: 100\r\n\r\n");
+    assert_int_equal(wait_bodies_waiting(fx, 1), 1);
+    /* Nothing for c2 while it waits: no 100 Continue. */
+    struct pollfd pfd = {.fd = c2->fd, .events = POLLIN};
+    assert_int_equal(poll(&pfd, 1, 0), 0);
+    memset(body, 'b', 100);
+    client_sends(c2, body);
+
+    run_on_loop(fx, cmd_release);
+    response r;
+    assert_int_equal(read_response(c1, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(read_response(c2, &r), 0);
+    assert_int_equal(r.status, 100);
+    assert_int_equal(read_response(c2, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\"path\":\"/second\""));
+    assert_non_null(strstr(r.body, "\"body_len\":100,\"body\":\"bbbbbbbbbb"));
+    http_server_stats st = server_stats(fx);
+    assert_int_equal(st.bodies_waiting, 0);
+    assert_true(st.buffered_body_bytes_peak <= 150);
+    client_close(c1);
+    client_close(c2);
+    fixture_stop(fx);
+}
+
+/* A body that finds no room within body_wait_ms gets 503 with
+ * Retry-After; chunked bodies wait chunk by chunk under the same rule. */
+static void test_body_wait_gives_503(void **state)
+{
+    http_limits lim = {.max_body_bytes = 100, .max_buffered_body_bytes = 150, .body_wait_ms = 200};
+    fixture *fx = fixture_start(&lim);
+    char body[101];
+    memset(body, 'a', 100);
+    body[100] = '\0';
+    char req[512];
+    client *c1 = client_open(fx);
+    snprintf(req, sizeof req, "POST /hold HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n%s",
+             body);
+    client_sends(c1, req);
+    assert_int_equal(wait_count(fx, &fx->requests, 1), 1);
+
+    client *c2 = client_open(fx);
+    client_sends(c2, "POST /late HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n");
+    response r;
+    assert_int_equal(read_response(c2, &r), 0);
+    assert_int_equal(r.status, 503);
+    assert_non_null(find_header(&r, "Retry-After"));
+    assert_true(client_sees_eof(c2));
+    client_close(c2);
+
+    client *c3 = client_open(fx);
+    snprintf(req, sizeof req,
+             "POST /chunks HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+             "3c\r\n%.60s\r\n",
+             body);
+    client_sends(c3, req);
+    assert_int_equal(read_response(c3, &r), 0);
+    assert_int_equal(r.status, 503);
+    assert_true(client_sees_eof(c3));
+    client_close(c3);
+    assert_int_equal(server_stats(fx).body_wait_refused, 2);
+    assert_int_equal(get_count(fx, &fx->requests), 1);
+
+    run_on_loop(fx, cmd_release);
+    assert_int_equal(read_response(c1, &r), 0);
+    assert_int_equal(r.status, 200);
+    client_close(c1);
+    fixture_stop(fx);
+}
+
+static void test_connections_per_client(void **state)
+{
+    http_limits lim = {.max_connections_per_client = 2};
+    fixture *fx = fixture_start(&lim);
+    client *c1 = client_open(fx);
+    client *c2 = client_open(fx);
+    response r;
+    client_sends(c1, "GET /1 HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_int_equal(read_response(c1, &r), 0);
+    client_sends(c2, "GET /2 HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_int_equal(read_response(c2, &r), 0);
+
+    client *c3 = client_open(fx);
+    assert_int_equal(read_response(c3, &r), 0);
+    assert_int_equal(r.status, 429);
+    assert_true(client_sees_eof(c3));
+    client_close(c3);
+    assert_int_equal(server_stats(fx).client_refused, 1);
+
+    client_close(c1);
+    for (int i = 0; i < 1000 && server_connections(fx) > 1; i++)
+        usleep(5000);
+    client *c4 = client_open(fx);
+    client_sends(c4, "GET /4 HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_int_equal(read_response(c4, &r), 0);
+    assert_int_equal(r.status, 200);
+    client_close(c4);
+    client_close(c2);
+    fixture_stop(fx);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -1383,6 +1616,10 @@ int main(void)
         cmocka_unit_test(test_client_disconnects),
         cmocka_unit_test(test_connection_close),
         cmocka_unit_test(test_max_connections),
+        cmocka_unit_test(test_head_refused_before_body),
+        cmocka_unit_test(test_body_waits_for_room),
+        cmocka_unit_test(test_body_wait_gives_503),
+        cmocka_unit_test(test_connections_per_client),
         cmocka_unit_test(test_stop_drains_inflight),
         cmocka_unit_test(test_stop_waits_for_abandoned_exchange),
         cmocka_unit_test(test_head_204_and_expect),
