@@ -32,8 +32,10 @@ static int cli_takes(const char *usage_text, const char *name)
         return 1;
     size_t n = strlen(name);
     for (const char *p = strstr(usage_text, "--"); p; p = strstr(p + 2, "--")) {
+        if (strncmp(p + 2, name, n) != 0)
+            continue; /* (and p[2 + n] may lie past the end) */
         char after = p[2 + n];
-        if (strncmp(p + 2, name, n) == 0 && !(after == '-' || (after >= 'a' && after <= 'z')))
+        if (!(after == '-' || (after >= 'a' && after <= 'z')))
             return 1;
     }
     return 0;
