@@ -1,5 +1,5 @@
 /*
- * cli.c — the reading commands (cli.h). `ingest` lives in cli_ingest.c,
+ * cli.c — the reading commands (cli.h). `ingest` lives in cmd_ingest.c,
  * `serve` in serve.c.
  *
  * Reading commands open the database read-only and print either a table for

@@ -1,5 +1,5 @@
 /*
- * cli_check.c — `obligo check [DIR]`: compiles and lints a rule directory
+ * cmd_check.c — `obligo check [DIR]`: compiles and lints a rule directory
  * without running the engine, for the privacy officer who edits rules.
  *
  * Every finding is one line `file:line: message` (check.h says what is

@@ -1,5 +1,5 @@
 /*
- * cli_ingest.c — `obligo ingest`: NDJSON files, or the documents of an input
+ * cmd_ingest.c — `obligo ingest`: NDJSON files, or the documents of an input
  * adapter, through the pipeline (cli.h).
  *
  * Two threads share the work on NDJSON. The reading thread (the caller's)

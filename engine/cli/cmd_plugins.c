@@ -1,5 +1,5 @@
 /*
- * cli_plugins.c — `obligo plugins [--json]`: what the plugin directories
+ * cmd_plugins.c — `obligo plugins [--json]`: what the plugin directories
  * hold and what each plugin registers, loaded exactly as serve and ingest
  * would load them (so a refusal shows here first).
  */

@@ -1,5 +1,5 @@
 /*
- * cli_test.c — `obligo test [DIR]`: runs the rule tests that live beside
+ * cmd_test.c — `obligo test [DIR]`: runs the rule tests that live beside
  * the rules (*_test.lua; ruletest.h says how they are written and run) and
  * prints one line per test, the coverage and the totals.
  */

@@ -1,5 +1,5 @@
 /*
- * cli_token.c — `obligo token create|list|revoke` (cli.h), the command-line
+ * cmd_token.c — `obligo token create|list|revoke` (cli.h), the command-line
  * face of tokens.c.
  *
  * These commands open the database directly (store.h) rather than through

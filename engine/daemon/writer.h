@@ -4,9 +4,11 @@
  *
  * The loop thread parses and validates requests and submits jobs; the writer
  * thread takes every job waiting (up to WRITER_BATCH_EVENTS events), runs
- * them through the pipeline in ONE transaction — each job under its own
- * savepoint, so a job that fails is undone alone — and commits once, so one
- * fsync covers many requests. Only then are the jobs handed back to the loop
+ * them through the pipeline in ONE transaction and commits once, so one
+ * fsync covers many requests. Should a job fail (a full disk, memory), the
+ * group is rolled back and each job runs again in a transaction of its own,
+ * so one job's failure never costs another's events (writer.c,
+ * writer_group). Only then are the jobs handed back to the loop
  * (through a uv_async) to be answered: a request is acknowledged only after
  * its own events are on disk.
  *

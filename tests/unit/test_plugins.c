@@ -1,5 +1,5 @@
 /*
- * test_plugins.c — the plugin loader and registry (engine/plugins.c) on the
+ * test_plugins.c — the plugin loader and registry (engine/host/plugins.c) on the
  * fixture plugins of tests/plugins, one directory per case under
  * OBLIGO_BINARY_DIR/test-plugins: a good plugin loads and shows what it
  * registered; every refusal names the file and the reason and leaves no
@@ -14,7 +14,7 @@
  *
  * This file is built twice. unit/test_plugins runs it against the engine
  * as it is; unit/test_plugins_next_abi (tests/plugins/CMakeLists.txt)
- * compiles it and engine/plugins.c against a generated header in which ABI
+ * compiles it and engine/host/plugins.c against a generated header in which ABI
  * 1.1 appends a field (next_abi_probe) to every struct a plugin hands over,
  * OBLIGO_TEST_NEXT_ABI set: the day that happens for real, every 1.0
  * plugin's structs are shorter than the host's, and under AddressSanitizer
@@ -630,12 +630,8 @@ static void the_default_dir_is_next_to_the_binary(void **state)
 /* Every allocation of a load, in turn, fails: the load fails cleanly, or it
  * succeeds with the complete registry — never a plugin half registered or
  * silently left out.
- *
- * ENGINE BUG engine/plugins.c:531 and :537: when obligo_asprintf fails for
- * a file's path, names[i] is NULL and the load loop skips it ("if (!rc &&
- * names[i])"), so when that is the last allocation the load succeeds
- * without the plugin (allocation 15 here: v1abi is silently left out — a
- * regulation's duties would go unkept). The fix: rc = OBLIGO_ENOMEM there. */
+ * (A file's path that cannot be allocated stops the load with
+ * OBLIGO_ENOMEM: skipping it would leave a regulation's duties unkept.) */
 static void out_of_memory_at_any_allocation(void **state)
 {
     static const char *const dirs[] = {FIXTURES "/good", FIXTURES "/v1abi"};
@@ -674,8 +670,7 @@ static void out_of_memory_at_any_allocation(void **state)
     cJSON_free(want);
     assert_int_not_equal(complete, 0);
     if (incomplete)
-        fail_msg("ENGINE BUG engine/plugins.c:531: allocation %ld failed, yet the load "
-                 "succeeded without all its plugins",
+        fail_msg("allocation %ld failed, yet the load succeeded without all its plugins",
                  incomplete);
 }
 

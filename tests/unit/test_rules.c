@@ -1,5 +1,5 @@
 /*
- * test_rules.c — the rule DSL and evaluation (engine/rules.c), without a
+ * test_rules.c — the rule DSL and evaluation (engine/evaluate/rules.c), without a
  * database: rules read state through a fake rules_state_ops.
  */
 #include <setjmp.h>
