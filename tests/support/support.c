@@ -206,3 +206,25 @@ void support_sha256_parts(char out[65], int n, const char *const *parts, const s
     for (int i = 0; i < 32; i++)
         sprintf(out + 2 * i, "%02x", d[i]);
 }
+
+void support_store_open(store *st, const char *dir, const char *name)
+{
+    char path[4096], *err = NULL;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (store_open(st, path, 0, &err))
+        fail_msg("cannot open %s: %s", path, err ? err : "(no message)");
+}
+
+char *support_store_fresh(store *st)
+{
+    char *dir = support_tmpdir();
+    support_store_open(st, dir, "obligo.db");
+    return dir;
+}
+
+void support_store_done(store *st, char *dir)
+{
+    store_close(st);
+    support_rmtree(dir);
+    free(dir);
+}

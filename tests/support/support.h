@@ -9,6 +9,8 @@
 #include <sqlite3.h>
 #include <stddef.h>
 
+#include "store.h"
+
 /* A fresh directory under $TMPDIR; the caller frees the path and removes
  * the tree with support_rmtree. */
 char *support_tmpdir(void);
@@ -16,6 +18,14 @@ void support_rmtree(const char *path);
 /* Writes text to dir/name (creating parent directories); returns the path
  * (caller frees). */
 char *support_write(const char *dir, const char *name, const char *text);
+
+/* The store fixture of the unit tests: opens a fresh database NAME (e.g.
+ * "obligo.db") in dir, failing the test with the store's message when it
+ * cannot. support_store_fresh makes the directory too and returns it
+ * (support_store_done closes the store and removes and frees it). */
+void support_store_open(store *st, const char *dir, const char *name);
+char *support_store_fresh(store *st);
+void support_store_done(store *st, char *dir);
 
 /* Runs argv (NULL-terminated) with stdin from /dev/null; captures stdout
  * (caller frees *out, may be NULL) and returns the exit status, or -1. */

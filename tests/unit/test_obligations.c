@@ -36,11 +36,7 @@ typedef struct fixture {
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    f->dir = support_tmpdir();
-    char path[1024], *err = NULL;
-    snprintf(path, sizeof path, "%s/obligo.db", f->dir);
-    if (store_open(&f->st, path, 0, &err))
-        fail_msg("%s", err);
+    f->dir = support_store_fresh(&f->st);
     f->ctx.st = &f->st;
     f->ctx.event_source = "urn:test";
     f->ctx.event_id = f->event_id;
@@ -51,9 +47,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    store_close(&f->st);
-    support_rmtree(f->dir);
-    free(f->dir);
+    support_store_done(&f->st, f->dir);
     free(f);
     return 0;
 }

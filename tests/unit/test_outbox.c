@@ -37,19 +37,10 @@ typedef struct fixture {
     const char *sinks[2];
 } fixture;
 
-static void open_store(store *st, const char *dir, const char *name)
-{
-    char path[1100], *err = NULL;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (store_open(st, path, 0, &err))
-        fail_msg("%s", err);
-}
-
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    f->dir = support_tmpdir();
-    open_store(&f->st, f->dir, "obligo.db");
+    f->dir = support_store_fresh(&f->st);
     snprintf(f->sink_a, sizeof f->sink_a, "file:%s/alerts.jsonl", f->dir);
     snprintf(f->sink_b, sizeof f->sink_b, "file:%s/second.jsonl", f->dir);
     f->sinks[0] = f->sink_a;
@@ -66,9 +57,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    store_close(&f->st);
-    support_rmtree(f->dir);
-    free(f->dir);
+    support_store_done(&f->st, f->dir);
     free(f);
     return 0;
 }
@@ -262,7 +251,7 @@ static void alert_ids_are_stable(void **state)
     /* a fresh database that replays the same event (at another instant,
      * with other alert contents) gives the same id */
     store other;
-    open_store(&other, f->dir, "replay.db");
+    support_store_open(&other, f->dir, "replay.db");
     action_ctx ctx = {.event_source = "urn:test", .event_id = "e1"};
     event_in(&other, &ctx, "urn:test", "e1", T0 + 5 * H);
     assert_int_equal(alert(&ctx, "other.kind", "X", "different text", NULL, NULL), 0);

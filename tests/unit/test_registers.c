@@ -33,11 +33,7 @@ typedef struct fixture {
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    f->dir = support_tmpdir();
-    char path[1024], *err = NULL;
-    snprintf(path, sizeof path, "%s/obligo.db", f->dir);
-    if (store_open(&f->st, path, 0, &err))
-        fail_msg("%s", err);
+    f->dir = support_store_fresh(&f->st);
     /* registers.event references events(seq) and foreign keys are on */
     cJSON *ev = cJSON_Parse("{\"specversion\":\"1.0\",\"id\":\"e1\",\"source\":\"s\","
                             "\"type\":\"t\",\"time\":\"2026-01-01T10:00:00Z\"}");
@@ -52,9 +48,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    store_close(&f->st);
-    support_rmtree(f->dir);
-    free(f->dir);
+    support_store_done(&f->st, f->dir);
     free(f);
     return 0;
 }

@@ -44,9 +44,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    store_close(&f->st);
-    support_rmtree(f->dir);
-    free(f->dir);
+    support_store_done(&f->st, f->dir);
     free(f);
     return 0;
 }
