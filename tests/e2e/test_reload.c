@@ -193,11 +193,9 @@ static void a_hostile_rule_file_fails_alone(void **state)
     int port = client_free_port();
     pid_t pid = client_start_server(db, rules, port, log);
     assert_true(pid > 0);
-    /* The server runs on the wall clock: the breach is dated an hour before
-     * it, so its 72-hour duty is open, not already overdue, when read. */
-    char when[32];
-    time_t aware = time(NULL) - 3600;
-    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&aware));
+    /* The breach is dated an hour before the server's clock
+     * (CLIENT_CLOCK_START), so its 72-hour duty is open when read. */
+    const char *when = "2026-12-01T11:00:00+01:00";
     for (int round = 0; round < 2; round++) {
         snprintf(ev, sizeof ev,
                  "{\"specversion\":\"1.0\",\"id\":\"h%d\",\"source\":\"urn:test\","

@@ -154,9 +154,15 @@ pid_t client_start_server_args(const char *db, const char *rules, int port, cons
         dup2(fd, 2);
         char *argv[32] = {(char *)OBLIGO_BIN, "serve",       "--db",     (char *)db,
                           "--rules",          (char *)rules, "--listen", listen};
-        int n = 8;
-        for (int i = 0; extra && extra[i] && n < 31; i++)
+        int n = 8, clock_given = 0;
+        for (int i = 0; extra && extra[i] && n < 29; i++) {
+            clock_given |= strcmp(extra[i], "--clock-start") == 0;
             argv[n++] = extra[i];
+        }
+        if (!clock_given) { /* the same engine time on any date */
+            argv[n++] = "--clock-start";
+            argv[n++] = CLIENT_CLOCK_START;
+        }
         argv[n] = NULL;
         execv(OBLIGO_BIN, argv);
         _exit(127);

@@ -29,6 +29,12 @@ char *client_raw(int port, const char *raw, size_t len, size_t chunk, int timeou
 /* Counts the occurrences of needle in haystack. */
 int client_count(const char *haystack, const char *needle);
 
+/* The engine time a test server starts at unless the test passes its own
+ * --clock-start: tests date their events relative to it, so that they
+ * exercise the same paths on any date (events of early 2026 have their
+ * deadlines long past). */
+#define CLIENT_CLOCK_START "2026-12-01T12:00:00+01:00"
+
 /* Like client_start_server, with extra arguments for `obligo serve`
  * (NULL-terminated, may be NULL). */
 pid_t client_start_server_args(const char *db, const char *rules, int port, const char *log,
