@@ -15,13 +15,13 @@
 
 #include "actions.h"
 #include "alloc.h"
-#include "json.h"
+#include "decode.h"
 #include "error.h"
+#include "json.h"
 #include "journal.h"
 #include "obligations.h"
 #include "outbox.h"
 #include "registers.h"
-#include "validate.h"
 
 #define ENGINE_SOURCE "urn:obligo:engine"
 
@@ -120,93 +120,20 @@ void engine_close(engine *e)
 
 char *engine_text_problem(const char *text, size_t len, int *oom)
 {
-    json_text_problem what;
-    long at = json_text_check(text, len, &what);
-    char *why = NULL;
-    if (what == JSON_TEXT_RAW_CONTROL)
-        why = obligo_asprintf("not valid JSON: a raw control character (0x%02X) at byte %ld; "
-                              "inside a string write it escaped (\\n, \\t, \\u001f)",
-                              (unsigned)(unsigned char)text[at], at + 1);
-    else if (what == JSON_TEXT_ESCAPED_NUL)
-        why = obligo_asprintf("a string holds \\u0000 at byte %ld: strings may not contain "
-                              "U+0000, which could not be kept",
-                              at + 1);
-    *oom = what != JSON_TEXT_OK && !why;
-    return why;
+    return decode_text_problem(text, len, oom);
 }
 
 char *engine_json_problem(const char *text, size_t len, char **field, int *oom)
 {
-    *field = NULL;
-    char *why = engine_text_problem(text, len, oom);
-    if (why || *oom)
-        return why;
-    cJSON *doc = cJSON_ParseWithLength(text, len);
-    if (!doc)
-        return NULL; /* not JSON: the adapter says so in its own words */
-    int rc = json_tree_check(doc, field, &why);
-    cJSON_Delete(doc);
-    *oom = rc == OBLIGO_ENOMEM;
-    return why;
+    return decode_json_problem(text, len, field, oom);
 }
 
 cJSON *engine_decode(engine *e, const char *raw, size_t len, char **field, char **reason)
 {
-    *field = NULL;
-    *reason = NULL;
-    if (len > e->cfg->max_event_bytes) {
-        *reason = obligo_asprintf("event is %zu bytes, more than the limit of %zu", len,
-                                  e->cfg->max_event_bytes);
-        return NULL;
-    }
-    int oom = 0;
-    if ((*reason = engine_text_problem(raw, len, &oom)) || oom)
-        return NULL;
-    const char *end = NULL;
-    cJSON *ev = cJSON_ParseWithLengthOpts(raw, len, &end, 0);
-    if (ev) {
-        /* cJSON stops at the end of the first value: anything after it but
-         * blanks means the input was not one JSON value. */
-        while (end && (size_t)(end - raw) < len &&
-               (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
-            end++;
-        if (end && (size_t)(end - raw) < len) {
-            *reason = obligo_asprintf("not valid JSON: unexpected text at byte %zu",
-                                      (size_t)(end - raw) + 1);
-            cJSON_Delete(ev);
-            return NULL;
-        }
-    } else {
-        /* cJSON leaves the error's position in end (its global error
-         * pointer is shared by every thread that parses) */
-        const char *at = end;
-        size_t off = at && at >= raw && at <= raw + len ? (size_t)(at - raw) : 0;
-        *reason = obligo_asprintf("not valid JSON (error near byte %zu)", off + 1);
-        return NULL;
-    }
-    /* Before validation: a schema would read the first of two "id"s, or
-     * the infinity cJSON made of 1e400. */
-    int trc = json_tree_check(ev, field, reason);
-    if (trc) {
-        if (trc == OBLIGO_ENOMEM)
-            *reason = obligo_strdup("out of memory while validating");
-        cJSON_Delete(ev);
-        return NULL;
-    }
-    validate_result vr = {0};
-    int rc = validate_event(ev, e->catalogue, e->cfg->allow_unknown_types, &vr);
-    if (rc) {
-        if (rc == OBLIGO_ENOMEM) {
-            *reason = obligo_strdup("out of memory while validating");
-        } else {
-            *field = vr.field ? obligo_strdup(vr.field) : NULL;
-            *reason = obligo_strdup(vr.message ? vr.message : "invalid event");
-        }
-        validate_result_clear(&vr);
-        cJSON_Delete(ev);
-        return NULL;
-    }
-    return ev;
+    decode_rules how = {.max_event_bytes = e->cfg->max_event_bytes,
+                        .catalogue = e->catalogue,
+                        .allow_unknown_types = e->cfg->allow_unknown_types};
+    return decode_event(&how, raw, len, field, reason);
 }
 
 int engine_begin(engine *e)

@@ -57,25 +57,15 @@ int engine_open(engine *e, const config *cfg, int read_only, char **err);
 int engine_open_with(engine *e, const config *cfg, plugins *p, rules *r, char **err);
 void engine_close(engine *e);
 
-/* Parses and validates one event. Returns the parsed event (caller frees
- * with cJSON_Delete), or NULL with *field (may be NULL: not JSON at all) and
+/* decode_event (decode.h) with the engine's limits and catalogue: parses
+ * and validates one event. Returns the parsed event (caller frees with
+ * cJSON_Delete), or NULL with *field (may be NULL: not JSON at all) and
  * *reason set (caller frees both). */
 cJSON *engine_decode(engine *e, const char *raw, size_t len, char **field, char **reason);
 
-/* Why JSON text cannot be taken as sent (json_text_check: a raw control
- * character, or \u0000 in a string), naming the byte; NULL when it can
- * (or when the reason could not be allocated: then *oom is set). The
- * caller frees the reason. */
+/* decode_text_problem and decode_json_problem (decode.h), for the
+ * transports: the same checks and texts wherever bytes come in. */
 char *engine_text_problem(const char *text, size_t len, int *oom);
-
-/* engine_text_problem, then, for text that parses, json_tree_check: the
- * host's check of a document for a JSON input adapter (FHIR) before the
- * plugin reads it, so that a plugin, which cannot call the engine, gets
- * no duplicate member names and no number beyond a double. Returns the
- * reason naming the path ("entry[0].resource.id: duplicate member name
- * \"id\"") with *field the path (NULL at the top), or NULL when there is
- * nothing to say (also for text that is not JSON: the adapter names that
- * itself) or when memory ran out (*oom set). The caller frees both. */
 char *engine_json_problem(const char *text, size_t len, char **field, int *oom);
 
 int engine_begin(engine *e);
