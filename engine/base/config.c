@@ -77,8 +77,8 @@ static int config_sink_name_ok(const char *s)
 
 /* The keys of the top level, by the kind of value each takes; config_check_keys
  * refuses any other. A key added to one of the typed lists is read by that
- * list's loop in config_apply (its _Static_assert keeps the slots in step);
- * one added to config_others needs code of its own there. */
+ * list's loop in a step of config_apply (its _Static_assert keeps the slots
+ * in step); one added to config_others needs code of its own there. */
 #define CONFIG_N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 static const char *const config_strings[] = {"db", "rules", "listen"};
 static const char *const config_bools[] = {"allow_unknown_types", "access_log",
@@ -192,17 +192,19 @@ static int config_check_keys(const cJSON *obj, int closed, const char *where, co
     return 0;
 }
 
-static int config_apply(config *cfg, const cJSON *root, const char *path, char **err)
-{
-    const cJSON *v;
+/* The steps of config_apply, one per kind of key. Each reads its keys of
+ * root (the file's top level) into cfg and returns 0, OBLIGO_ENOMEM, or
+ * OBLIGO_EINVAL with *err (owned by the caller) naming path and the key;
+ * CONFIG_BAD is that refusal. */
 #define CONFIG_BAD(key, what)                                                                      \
     do {                                                                                           \
         *err = obligo_asprintf("%s: \"%s\" must be %s", path, key, what);                          \
         return OBLIGO_EINVAL;                                                                      \
     } while (0)
-    int rc = config_check_keys(root, 1, "at the top level", path, err);
-    if (rc)
-        return rc;
+
+static int config_apply_strings(config *cfg, const cJSON *root, const char *path, char **err)
+{
+    const cJSON *v;
     const char *const *strings = config_strings;
     char **slots[] = {&cfg->db_path, &cfg->rules_dir, &cfg->listen};
     _Static_assert(CONFIG_N(config_strings) == 3, "a slot for every string key");
@@ -214,6 +216,12 @@ static int config_apply(config *cfg, const cJSON *root, const char *path, char *
                 return OBLIGO_ENOMEM;
         }
     }
+    return 0;
+}
+
+static int config_apply_bools(config *cfg, const cJSON *root, const char *path, char **err)
+{
+    const cJSON *v;
     const char *const *bools = config_bools;
     int *bool_slots[] = {&cfg->allow_unknown_types, &cfg->access_log, &cfg->allow_insecure_listen,
                          &cfg->watch_rules};
@@ -225,6 +233,13 @@ static int config_apply(config *cfg, const cJSON *root, const char *path, char *
             *bool_slots[i] = cJSON_IsTrue(v);
         }
     }
+    return 0;
+}
+
+/* The counts, the commit interval and the number of reader threads. */
+static int config_apply_numbers(config *cfg, const cJSON *root, const char *path, char **err)
+{
+    const cJSON *v;
     const char *const *counts = config_counts;
     _Static_assert(CONFIG_N(config_counts) == 3, "a slot for every count key");
     for (int i = 0; i < 3; i++) {
@@ -250,6 +265,13 @@ static int config_apply(config *cfg, const cJSON *root, const char *path, char *
             CONFIG_BAD("reader_threads", "a whole number between 1 and 64");
         cfg->reader_threads = (int)v->valuedouble;
     }
+    return 0;
+}
+
+/* The byte sizes, and that one body fits in what all may hold. */
+static int config_apply_sizes(config *cfg, const cJSON *root, const char *path, char **err)
+{
+    const cJSON *v;
     const char *const *sizes = config_sizes;
     _Static_assert(CONFIG_N(config_sizes) == 7, "a slot for every size key");
     for (int i = 0; i < 7; i++) {
@@ -282,6 +304,13 @@ static int config_apply(config *cfg, const cJSON *root, const char *path, char *
                                path, cfg->max_buffered_body_bytes, cfg->max_body_bytes);
         return OBLIGO_EINVAL;
     }
+    return 0;
+}
+
+/* The lists: sinks and plugin directories. */
+static int config_apply_lists(config *cfg, const cJSON *root, const char *path, char **err)
+{
+    const cJSON *v;
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "sinks"))) {
         if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > CONFIG_MAX_SINKS)
             CONFIG_BAD("sinks", "a list of at most 8 sinks (\"stdout\", \"file:PATH\")");
@@ -311,6 +340,14 @@ static int config_apply(config *cfg, const cJSON *root, const char *path, char *
                 return OBLIGO_ENOMEM;
         }
     }
+    return 0;
+}
+
+/* The objects whose keys this file does not know: plugins and policy. */
+static int config_apply_open(config *cfg, const cJSON *root, const char *path, char **err)
+{
+    const cJSON *v;
+    int rc;
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "plugins"))) {
         if (!cJSON_IsObject(v))
             CONFIG_BAD("plugins", "an object of plugin names and their configuration");
@@ -340,7 +377,25 @@ static int config_apply(config *cfg, const cJSON *root, const char *path, char *
         cJSON_Delete(cfg->policy);
         cfg->policy = copy;
     }
+    return 0;
+}
+
 #undef CONFIG_BAD
+
+/* Reads root, the configuration file's top level (path names it in
+ * messages), into cfg over its defaults; see the step functions above. */
+static int config_apply(config *cfg, const cJSON *root, const char *path, char **err)
+{
+    int rc = config_check_keys(root, 1, "at the top level", path, err);
+    if (rc)
+        return rc;
+    if ((rc = config_apply_strings(cfg, root, path, err)) ||
+        (rc = config_apply_bools(cfg, root, path, err)) ||
+        (rc = config_apply_numbers(cfg, root, path, err)) ||
+        (rc = config_apply_sizes(cfg, root, path, err)) ||
+        (rc = config_apply_lists(cfg, root, path, err)) ||
+        (rc = config_apply_open(cfg, root, path, err)))
+        return rc;
     return 0;
 }
 

@@ -470,63 +470,50 @@ static int plugins_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Loads one file; on refusal *err says why (naming the file). */
-static int plugins_load_one(plugins *p, const char *file, const cJSON *configs, char **err)
+/* Opens file and takes its description: an entry point, an ABI this host
+ * speaks, a name and an init function, a name no plugin loaded before has.
+ * Returns 0, or -1 with *why (NULL when memory ran out) saying why the
+ * plugin is refused; l keeps what was opened for the caller to release. */
+static int plugins_open(plugins *p, plugins_loaded *l, const char *file, char **why)
 {
-    if (plugins_grow((void **)&p->loaded, p->nloaded, sizeof *p->loaded))
-        return OBLIGO_ENOMEM;
-    plugins_loaded *l = &p->loaded[p->nloaded];
-    memset(l, 0, sizeof *l);
-    l->file = obligo_strdup(file);
-    if (!l->file)
-        return OBLIGO_ENOMEM;
-    l->host = obligo_calloc(1, sizeof *l->host);
-    if (!l->host) {
-        obligo_free(l->file);
-        return OBLIGO_ENOMEM;
-    }
-    *l->host = (obligo_host){.reg = p, .index = p->nloaded};
-    char *why = NULL;
-    int rc = OBLIGO_EINVAL;
-
     l->handle = dlopen(file, RTLD_NOW | RTLD_LOCAL);
     if (!l->handle) {
         const char *dl = dlerror();
-        why = obligo_asprintf("cannot be loaded: %s", dl ? dl : "unknown error");
-        goto refuse;
+        *why = obligo_asprintf("cannot be loaded: %s", dl ? dl : "unknown error");
+        return -1;
     }
     obligo_plugin_entry_fn entry;
     *(void **)&entry = dlsym(l->handle, OBLIGO_PLUGIN_ENTRY_NAME);
     if (!entry) {
-        why = obligo_asprintf("has no entry point %s()", OBLIGO_PLUGIN_ENTRY_NAME);
-        goto refuse;
+        *why = obligo_asprintf("has no entry point %s()", OBLIGO_PLUGIN_ENTRY_NAME);
+        return -1;
     }
     const obligo_plugin *d = entry();
     if (!d) {
-        why = obligo_strdup("its entry point returned no description");
-        goto refuse;
+        *why = obligo_strdup("its entry point returned no description");
+        return -1;
     }
     if (OBLIGO_ABI_MAJOR_OF(d->abi_version) != OBLIGO_ABI_MAJOR) {
-        why = obligo_asprintf("was built for plugin ABI %u.%u; this obligo speaks %u.%u "
-                              "(rebuild the plugin against this obligo's plugin.h)",
-                              OBLIGO_ABI_MAJOR_OF(d->abi_version),
-                              OBLIGO_ABI_MINOR_OF(d->abi_version), OBLIGO_ABI_MAJOR,
-                              OBLIGO_ABI_MINOR);
-        goto refuse;
+        *why = obligo_asprintf("was built for plugin ABI %u.%u; this obligo speaks %u.%u "
+                               "(rebuild the plugin against this obligo's plugin.h)",
+                               OBLIGO_ABI_MAJOR_OF(d->abi_version),
+                               OBLIGO_ABI_MINOR_OF(d->abi_version), OBLIGO_ABI_MAJOR,
+                               OBLIGO_ABI_MINOR);
+        return -1;
     }
     if (OBLIGO_ABI_MINOR_OF(d->abi_version) > OBLIGO_ABI_MINOR) {
-        why = obligo_asprintf("needs plugin ABI %u.%u; this obligo speaks %u.%u (use a newer "
-                              "obligo)",
-                              OBLIGO_ABI_MAJOR_OF(d->abi_version),
-                              OBLIGO_ABI_MINOR_OF(d->abi_version), OBLIGO_ABI_MAJOR,
-                              OBLIGO_ABI_MINOR);
-        goto refuse;
+        *why = obligo_asprintf("needs plugin ABI %u.%u; this obligo speaks %u.%u (use a newer "
+                               "obligo)",
+                               OBLIGO_ABI_MAJOR_OF(d->abi_version),
+                               OBLIGO_ABI_MINOR_OF(d->abi_version), OBLIGO_ABI_MAJOR,
+                               OBLIGO_ABI_MINOR);
+        return -1;
     }
     if (d->struct_size < PLUGIN_V1_SIZE) {
-        why = obligo_asprintf("describes itself with a struct of %u bytes, shorter than the "
-                              "%zu bytes of ABI 1.0",
-                              d->struct_size, (size_t)PLUGIN_V1_SIZE);
-        goto refuse;
+        *why = obligo_asprintf("describes itself with a struct of %u bytes, shorter than the "
+                               "%zu bytes of ABI 1.0",
+                               d->struct_size, (size_t)PLUGIN_V1_SIZE);
+        return -1;
     }
     /* From here on the host reads its own copy, never the plugin's struct
      * (the rule at PLUGINS_COPY). */
@@ -534,23 +521,26 @@ static int plugins_load_one(plugins *p, const char *file, const cJSON *configs, 
     l->described = 1;
     d = &l->desc;
     if (!d->name || !*d->name || !d->init) {
-        why = obligo_strdup("has no name or no init function");
-        goto refuse;
+        *why = obligo_strdup("has no name or no init function");
+        return -1;
     }
     for (int i = 0; i < p->nloaded; i++) {
         if (strcmp(p->loaded[i].desc.name, d->name) == 0) {
-            why = obligo_asprintf("is named %s, like %s", d->name, p->loaded[i].file);
-            goto refuse;
+            *why = obligo_asprintf("is named %s, like %s", d->name, p->loaded[i].file);
+            return -1;
         }
     }
+    return 0;
+}
 
-    /* The configuration is checked before the plugin runs any code of its
-     * own beyond describing itself. */
-    const cJSON *conf = configs ? cJSON_GetObjectItemCaseSensitive(configs, d->name) : NULL;
-    if (conf && !cJSON_IsObject(conf)) {
-        why = obligo_asprintf("configuration plugins.%s must be an object", d->name);
-        goto refuse;
-    }
+/* When the described plugin l has a schema that an empty configuration
+ * does not meet, and conf (its configuration, or NULL) is not given, l is
+ * listed in p->skipped with the reason, closed and its record cleared.
+ * Returns 1 when it was, 0 when loading goes on. */
+static int plugins_skip_unconfigured(plugins *p, plugins_loaded *l, const char *file,
+                                     const cJSON *conf)
+{
+    const obligo_plugin *d = &l->desc;
     if (d->config_schema && !conf) {
         /* A plugin that cannot run without configuration (a webhook needs a
          * URL) and has none is not started; it is listed as such. */
@@ -572,9 +562,17 @@ static int plugins_load_one(plugins *p, const char *file, const cJSON *configs, 
             obligo_free(l->file);
             plugins_host_free(l->host);
             memset(l, 0, sizeof *l);
-            return 0;
+            return 1;
         }
     }
+    return 0;
+}
+
+/* Checks conf (the plugin's configuration object, or NULL) against the
+ * schema of d, or that a plugin without one is given none. Returns 0, or
+ * -1 with *why (NULL when memory ran out). */
+static int plugins_check_config(const obligo_plugin *d, const cJSON *conf, char **why)
+{
     if (d->config_schema) {
         cJSON *empty = conf ? NULL : cJSON_CreateObject();
         char path[160];
@@ -583,19 +581,27 @@ static int plugins_load_one(plugins *p, const char *file, const cJSON *configs, 
         int vrc = validate_value(conf ? conf : empty, d->config_schema, path, &vr);
         cJSON_Delete(empty);
         if (vrc) {
-            why = obligo_asprintf("configuration refused: %s", vr.message ? vr.message : path);
+            *why = obligo_asprintf("configuration refused: %s", vr.message ? vr.message : path);
             validate_result_clear(&vr);
-            goto refuse;
+            return -1;
         }
     } else if (conf && conf->child) {
-        why = obligo_asprintf("takes no configuration, but plugins.%s has some", d->name);
-        goto refuse;
+        *why = obligo_asprintf("takes no configuration, but plugins.%s has some", d->name);
+        return -1;
     }
+    return 0;
+}
+
+/* Runs the init of the described plugin l with conf (or "{}") as text and
+ * keeps what it registered. Returns 0; OBLIGO_ENOMEM; or OBLIGO_EINVAL with
+ * *why (NULL when memory ran out) when init failed or the host refused one
+ * of its registrations, which are then undone. */
+static int plugins_start(plugins *p, plugins_loaded *l, const cJSON *conf, char **why)
+{
+    const obligo_plugin *d = &l->desc;
     char *conf_text = conf ? cJSON_PrintUnformatted(conf) : obligo_strdup("{}");
-    if (!conf_text) {
-        rc = OBLIGO_ENOMEM;
-        goto refuse;
-    }
+    if (!conf_text)
+        return OBLIGO_ENOMEM;
     p->nloaded++; /* from here the record is live: registrations point at it */
     char *init_err = NULL;
     l->host->initialising = 1;
@@ -606,25 +612,64 @@ static int plugins_load_one(plugins *p, const char *file, const cJSON *configs, 
         const char *host_why = l->host->refusal ? l->host->refusal : "out of memory";
         plugins_undo(p, l->host->index);
         if (irc != 0 && l->host->refused)
-            why = obligo_asprintf("init failed: %s; the host refused a registration: %s",
-                                  init_err ? init_err : "no reason given", host_why);
+            *why = obligo_asprintf("init failed: %s; the host refused a registration: %s",
+                                   init_err ? init_err : "no reason given", host_why);
         else if (irc != 0)
-            why = obligo_asprintf("init failed: %s", init_err ? init_err : "no reason given");
+            *why = obligo_asprintf("init failed: %s", init_err ? init_err : "no reason given");
         else
-            why = obligo_asprintf("the host refused a registration, and init went on as if "
-                                  "it had succeeded: %s",
-                                  host_why);
+            *why = obligo_asprintf("the host refused a registration, and init went on as if "
+                                   "it had succeeded: %s",
+                                   host_why);
         /* An init that succeeded has state to release; a failed one freed
          * its own (plugin.h). */
         if (irc == 0 && d->fini)
             d->fini(l->state);
         obligo_free(init_err);
         p->nloaded--;
-        goto refuse;
+        return OBLIGO_EINVAL;
     }
     obligo_free(init_err);
     l->initialised = 1;
     return 0;
+}
+
+/* Loads one file; on refusal *err says why (naming the file). */
+static int plugins_load_one(plugins *p, const char *file, const cJSON *configs, char **err)
+{
+    if (plugins_grow((void **)&p->loaded, p->nloaded, sizeof *p->loaded))
+        return OBLIGO_ENOMEM;
+    plugins_loaded *l = &p->loaded[p->nloaded];
+    memset(l, 0, sizeof *l);
+    l->file = obligo_strdup(file);
+    if (!l->file)
+        return OBLIGO_ENOMEM;
+    l->host = obligo_calloc(1, sizeof *l->host);
+    if (!l->host) {
+        obligo_free(l->file);
+        return OBLIGO_ENOMEM;
+    }
+    *l->host = (obligo_host){.reg = p, .index = p->nloaded};
+    char *why = NULL;
+    int rc = OBLIGO_EINVAL;
+
+    if (plugins_open(p, l, file, &why) < 0)
+        goto refuse;
+    const obligo_plugin *d = &l->desc;
+
+    /* The configuration is checked before the plugin runs any code of its
+     * own beyond describing itself. */
+    const cJSON *conf = configs ? cJSON_GetObjectItemCaseSensitive(configs, d->name) : NULL;
+    if (conf && !cJSON_IsObject(conf)) {
+        why = obligo_asprintf("configuration plugins.%s must be an object", d->name);
+        goto refuse;
+    }
+    if (plugins_skip_unconfigured(p, l, file, conf))
+        return 0;
+    if (plugins_check_config(d, conf, &why) < 0)
+        goto refuse;
+    rc = plugins_start(p, l, conf, &why);
+    if (rc == 0)
+        return 0;
 refuse:
     *err = obligo_asprintf("%s: plugin refused: %s", file, why ? why : "out of memory");
     obligo_free(why);
