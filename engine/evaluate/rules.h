@@ -65,7 +65,7 @@ typedef struct rules_kind {
 typedef struct rules rules;
 
 /* How a rule reads engine state. Each function returns a new cJSON value the
- * caller (rules.c) frees, or NULL when there is nothing. */
+ * caller (rules_act.c) frees, or NULL when there is nothing. */
 typedef struct rules_state_ops {
     void *ud;
     cJSON *(*state_get)(void *ud, const char *ns, const char *key);
