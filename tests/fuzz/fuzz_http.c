@@ -1,11 +1,11 @@
 /*
- * fuzz_http.c — the HTTP/1.1 server of engine/transport_http.c (llhttp,
+ * fuzz_http.c — the HTTP/1.1 server of engine/transport/ (llhttp,
  * framing, pipelining, limits, the order of answers) fed hostile bytes.
  *
  * The server has no entry point that parses without a connection: bytes
  * reach llhttp only through a libuv stream read (on_read -> conn_parse), and
  * answers leave through uv_write on the same stream. Rather than add a seam
- * to the engine, the harness does what tests/unit/test_transport_http.c
+ * to the engine, the harness does what tests/unit/transport/test_transport_http.c
  * does, in one thread: the server listens on 127.0.0.1 (a port the kernel
  * picks) on a loop of the harness's own, and for every input a libuv client
  * on the same loop connects, sends the input (in two writes, with a turn of

@@ -1,5 +1,5 @@
 /*
- * test_transport_http.c — unit tests for engine/transport_http.c.
+ * test_transport_http.c — unit tests for engine/transport/ (the HTTP/1.1 server).
  *
  * A real libuv loop runs the server in a thread of its own; the test thread
  * is the client, with blocking POSIX sockets on 127.0.0.1 and a port chosen
