@@ -84,7 +84,7 @@ size_t sandbox_memory_used(const sandbox *sb);
 
 void sandbox_error_clear(sandbox_error *err);
 
-/* ---- sealing (see sandbox.c, "sealing") ----
+/* ---- sealing (see sandbox_seal.c, "sealing") ----
  *
  * A table whose metatable has this field shows its contents elsewhere:
  * the field is the table of contents, or a function(t) returning it.
