@@ -45,10 +45,11 @@
  * A CPU-time backstop, for what no count sees: comparing two distinct long
  * strings (== and <, a memcmp or strcoll) or using one as a table key is a
  * single instruction, so `while s == t do end` on 1 MB strings would run for
- * minutes within budget. Every SB_CPU_CHECK_TICKS hook ticks the hook reads
- * the thread's CPU time and stops a call that used more than
+ * minutes within budget. Every hook tick (and every 256th charge from C)
+ * looks at the monotonic clock, and once that much wall time has passed,
+ * at the thread's CPU time, and stops a call that used more than
  * SB_CPU_NS_PER_INSTRUCTION for each budgeted instruction (at least
- * SB_CPU_MIN_NS: one second for the default budget), with the same error
+ * SB_CPU_MIN_NS, 100 ms; 250 ms for the default budget), with the same error
  * as the budget. Ordinary code runs at ~3 ns per instruction, so only such
  * loops reach it. Setting SB_CPU_NS_PER_INSTRUCTION to 0 turns it off.
  *

@@ -88,7 +88,7 @@ void sandbox_error_clear(sandbox_error *err);
  *
  * A table whose metatable has this field shows its contents elsewhere:
  * the field is the table of contents, or a function(t) returning it.
- * Frozen tables, library proxies and rules.c's event views have it; the
+ * Frozen tables, library proxies and rules_json.c's event views have it; the
  * sandbox's pairs, next and rawlen read through it. Rules cannot reach a
  * metatable, so they cannot reach the contents table either. */
 #define SANDBOX_CONTENTS "__obligo_contents"

@@ -7,7 +7,7 @@
  * Role in the pipeline: part of the Lua sandbox (sandbox.c). The rule
  * loader (rules.c) calls sandbox_protect_globals before it loads the rule
  * files and sandbox_freeze after, and sandbox_restore after each call;
- * rules.c's event views use SANDBOX_CONTENTS and sandbox_push_contents.
+ * rules_json.c's event views use SANDBOX_CONTENTS and sandbox_push_contents.
  * Depends on liblua5.4, on alloc.h and error.h, and on sandbox_internal.h
  * for the sandbox's state and its budget. Why each piece is needed is
  * said under "sealing" below.
@@ -44,7 +44,7 @@ static int sb_lib_newindex(lua_State *L)
 
 /* Pushes the read-only proxy for the real table at index real. pairs,
  * next and rawlen see the real table's contents through SANDBOX_CONTENTS
- * (sb_push_contents) but never get the table itself. */
+ * (sandbox_push_contents) but never get the table itself. */
 void sb_push_lib_proxy(lua_State *L, int real, const char *name)
 {
     lua_newtable(L);
@@ -99,7 +99,7 @@ int sb_global_newindex(lua_State *L)
  *     others and for later events. They are frozen in place: the contents
  *     move to a hidden table behind a locked metatable whose __newindex
  *     raises. The metatable's SANDBOX_CONTENTS field lets pairs, next,
- *     rawlen and the engine's own conversion (rules.c) see the contents
+ *     rawlen and the engine's own conversion (rules_json.c) see the contents
  *     without ever handing the hidden table to a rule;
  *   - pairs and next walk a table in hash order, which depends on the
  *     string hash seed (random per state) and on addresses. Here they walk

@@ -1,6 +1,6 @@
 /*
  * fuzz_rules.c — the Lua rule loader (engine/evaluate/rules.c rules_load) and its
- * sandbox (engine/evaluate/sandbox.c) fed hostile rule files.
+ * sandbox (engine/evaluate/sandbox*.c) fed hostile rule files.
  *
  * A temporary directory is made once; for every input it holds exactly one
  * rule file, fuzz.lua, whose text is the input. The loader compiles and runs

@@ -1,5 +1,5 @@
 /*
- * test_sandbox.c — unit tests for sandbox.c: every way out of the sandbox a
+ * test_sandbox.c — unit tests for the sandbox (sandbox*.c): every way out of the sandbox a
  * rule might try, the limits (memory, instructions, strings, patterns), the
  * structured errors, and that a sandbox stays usable after each failure.
  *
