@@ -1,6 +1,6 @@
 /*
- * cli.c — the reading commands (cli.h). `ingest` lives in cmd_ingest.c,
- * `serve` in serve.c.
+ * cli.c — the reading commands (cli.h). The other commands live in
+ * cmd_<command>.c.
  *
  * Reading commands open the database read-only and print either a table for
  * people or, with --json, exactly one JSON array of the shapes of DESIGN §2.

@@ -24,9 +24,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "cli.h"
 #include "engine.h"
 #include "fuzz.h"
+#include "serve.h"
 #include "transport_http.h"
 #include "writer.h"
 

@@ -1,0 +1,164 @@
+/*
+ * serve_internal.h — what the files of the daemon share (serve.c and the
+ * serve_*.c beside it): the serve struct the loop thread owns, a request
+ * waiting for its answer, and the functions each file offers the others.
+ * Not for use outside engine/daemon/serve*.c; the daemon's entry is serve.h.
+ *
+ * Every function here runs on the loop thread unless it says otherwise.
+ */
+#ifndef OBLIGO_SERVE_INTERNAL_H
+#define OBLIGO_SERVE_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <uv.h>
+
+#include "config.h"
+#include "engine.h"
+#include "plugins.h"
+#include "reader.h"
+#include "store.h"
+#include "tokens.h"
+#include "transport_http.h"
+#include "writer.h"
+
+/* The 415 message of POST /v1/events (serve_head and serve_post_events). */
+#define SERVE_EVENTS_MEDIA                                                                         \
+    "use application/cloudevents+json, application/cloudevents-batch+json or "                     \
+    "application/x-ndjson"
+
+/* The outbox thread: hands committed alerts to their sinks (plugin sinks
+ * such as the webhook may take seconds) with its own database connection,
+ * woken after each commit and at least every second for retries. */
+typedef struct serve_deliverer {
+    uv_thread_t thread;
+    uv_mutex_t lock;
+    uv_cond_t wake;
+    int pending, stopping, running;
+    store st;
+    const config *cfg;
+    const plugins *plugins;
+} serve_deliverer;
+
+typedef struct serve {
+    uv_loop_t loop;
+    uv_timer_t deadline;
+    uv_signal_t sigterm, sigint, sighup;
+    http_server *http;
+    writer *w;
+    engine *e;            /* borrowed; belongs to the writer thread while it runs */
+    store rd;             /* read-only connection for this thread: token checks */
+    reader_pool *readers; /* the GETs that read the database (reader.h) */
+    tokens_cache tokens;  /* the tokens table as of at most a second ago */
+    const config *cfg;    /* borrowed */
+    obligo_time started;
+    int stopping, fire_pending;
+    unsigned long responses[6]; /* by status class: 1xx..5xx */
+    FILE *access;               /* the access log: stderr, fully buffered */
+    int access_dirty;
+    uv_check_t flush; /* writes the access log out once per loop turn */
+    unsigned long validation_rejects;
+    serve_deliverer out;
+    /* Rule files are watched (inotify through libuv); a change reloads the
+     * rules once things have been quiet for half a second. */
+    uv_fs_event_t **watches;
+    int nwatches;
+    uv_timer_t debounce;
+    int watching;
+    /* The reload gate runs on a thread of its own (serve_reload_start),
+     * which wakes the loop through reload_done when it ends. */
+    uv_async_t reload_done;
+    atomic_int reload_cancel;           /* set when stopping: the gate ends early */
+    struct serve_reload *reloading;     /* the run under way, or NULL */
+    struct serve_pending **reload_next; /* requests the next run answers */
+    int nreload_next;
+    int reload_again; /* a reload was asked for during the run under way */
+} serve;
+
+/* A request whose answer waits for the writer. */
+typedef struct serve_pending {
+    serve *s;
+    http_exchange *ex;
+    char method[8];
+    const char *route; /* static: the route, never a path with identifiers */
+    char peer[64];
+    uint64_t t0;
+    char *body_400; /* WRITER_REJECT: the 400 answer to give once the input is kept */
+} serve_pending;
+
+typedef struct serve_req {
+    serve *s;
+    const http_request *req;
+    http_exchange *ex;
+    const char *route;
+    uint64_t t0;
+} serve_req;
+
+/* ---- serve.c: answers, the access log and the writer ---------------------- */
+
+/* Counts the answer by status class and writes its access-log line (the
+ * route, never the path). */
+void serve_log(serve *s, const char *peer, const char *method, const char *route, int status,
+               size_t bytes, uint64_t t0);
+/* Answers ex with the JSON body (borrowed) and logs it. */
+void serve_send(serve *s, http_exchange *ex, const char *peer, const char *method,
+                const char *route, uint64_t t0, int status, const char *body, const char *extra);
+/* {"error": message}, with index and field when index >= 0. The caller
+ * frees it with cJSON_free; NULL when memory ran out. */
+char *serve_error_body(const char *message, int index, const char *field);
+void serve_reply(serve_req *r, int status, const char *body, const char *extra);
+void serve_reply_error(serve_req *r, int status, const char *message, const char *extra);
+/* A pending answer for the request (the caller owns it), or NULL. */
+serve_pending *serve_pending_new(serve_req *r);
+/* Hands j (taken over) to the writer; p (taken over) is answered when it is
+ * done. Answers 413 or 503 itself when the writer cannot take it. */
+void serve_submit(serve_req *r, writer_job *j, serve_pending *p);
+
+/* ---- serve_routes.c: the transport's handlers ----------------------------- */
+
+/* At the end of a request's head: 1 after refusing it (ans filled), else 0. */
+int serve_head(void *ud, const http_head *h, http_answer *ans);
+/* A complete request: routed, authorised and handled. */
+void serve_handle(void *ud, const http_request *req, http_exchange *ex);
+
+/* ---- serve_events.c: POST /v1/events and the input adapters ---------------- */
+
+void serve_post_events(serve_req *r);
+void serve_post_adapter(serve_req *r, const plugins_adapter *a);
+
+/* ---- serve_reads.c: the GETs, run on the reader threads -------------------- */
+
+void serve_get_event(serve_req *r, const char *rest);
+void serve_get_obligations(serve_req *r);
+void serve_get_alerts(serve_req *r);
+void serve_get_register(serve_req *r, const char *name);
+/* The reader pool's done callback: writes the answer out. */
+void serve_on_read(reader_job *job, void *ud);
+
+/* ---- serve_reload.c: reloading the rules ---------------------------------- */
+
+/* A reload asked for by a rule file, SIGHUP or a request p (NULL for none;
+ * taken over, answered with the outcome). */
+void serve_reload_request(serve *s, serve_pending *p);
+/* reload_done's callback: the gate's thread has finished. */
+void serve_on_reload_done(uv_async_t *a);
+/* The writer put a WRITER_RELOAD job into effect: answer its requests. */
+void serve_reload_done(serve *s, writer_job *j);
+
+/* ---- serve_watch.c: watching the rule files -------------------------------- */
+
+/* Watches dir and the folders below it (to a depth of 8). */
+void serve_watch_dir(serve *s, const char *dir, int depth);
+void serve_watch_stop(serve *s);
+
+/* ---- serve_deliver.c: the outbox thread ------------------------------------ */
+
+/* Starts the outbox thread: 0, or a negative code already said on stderr. */
+int serve_deliverer_start(serve *s);
+/* Lets the thread make its last pass and joins it. */
+void serve_deliverer_stop(serve *s);
+/* Writer thread: a commit happened (writer_on_commit). */
+void serve_committed(void *ud);
+
+#endif

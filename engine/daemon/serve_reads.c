@@ -1,0 +1,380 @@
+/*
+ * serve_reads.c — the daemon's GETs over the database: an event with its
+ * decisions, the obligations, the alerts and the registers. The loop thread
+ * parses the parameters; a reader thread (reader.h) runs the query and
+ * prints the answer with its own read-only connection.
+ *
+ * serve_read_run and what it calls run on a reader thread; everything else
+ * in this file on the loop thread.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "clock.h"
+#include "json.h"
+#include "obligations.h"
+#include "outbox.h"
+#include "registers.h"
+#include "serve_internal.h"
+
+/* ---- reads ---------------------------------------------------------------- */
+
+/* The value of name in a query string, decoded into buf; NULL if absent. */
+static const char *serve_query(const char *q, const char *name, char *buf, size_t n)
+{
+    size_t len = strlen(name);
+    for (const char *p = q; p && *p;) {
+        const char *amp = strchr(p, '&');
+        const char *end = amp ? amp : p + strlen(p);
+        if ((size_t)(end - p) > len && strncmp(p, name, len) == 0 && p[len] == '=') {
+            size_t o = 0;
+            for (const char *c = p + len + 1; c < end && o + 1 < n; c++) {
+                if (*c == '%' && end - c > 2) {
+                    char hex[3] = {c[1], c[2], 0};
+                    buf[o++] = (char)strtol(hex, NULL, 16);
+                    c += 2;
+                } else {
+                    buf[o++] = *c == '+' ? ' ' : *c;
+                }
+            }
+            buf[o] = '\0';
+            return buf;
+        }
+        p = amp ? amp + 1 : NULL;
+    }
+    return NULL;
+}
+
+/* A paging parameter: a non-negative integer, or the default. */
+static int serve_int_param(const char *q, const char *name, long long def, long long max,
+                           long long *out)
+{
+    char buf[32];
+    const char *v = serve_query(q, name, buf, sizeof buf);
+    if (!v) {
+        *out = def;
+        return 0;
+    }
+    char *end;
+    long long n = strtoll(v, &end, 10);
+    if (*end || end == v || n < 0 || n > max)
+        return -1;
+    *out = n;
+    return 0;
+}
+
+/* Paging by the last id seen (after) with a limit, as every list has it.
+ * Returns 0, or -1 after answering 400. */
+static int serve_paging(serve_req *r, long long *after, long long *limit)
+{
+    const char *q = r->req->query;
+    if (serve_int_param(q, "after", 0, INT64_MAX, after) ||
+        serve_int_param(q, "limit", 1000, 10000, limit)) {
+        serve_reply_error(r, 400, "after and limit must be whole numbers (limit at most 10000)",
+                          NULL);
+        return -1;
+    }
+    return 0;
+}
+
+/* The parameters every list shares: one time bound (due_before, since),
+ * and paging by the last id seen (after) with a limit. Returns 0, or -1
+ * after answering 400 naming the parameter. */
+static int serve_list_params(serve_req *r, const char *time_name, obligo_time *t, long long *after,
+                             long long *limit)
+{
+    char buf[64];
+    const char *q = r->req->query;
+    const char *v = serve_query(q, time_name, buf, sizeof buf);
+    if (v && clock_parse_any(v, t)) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "%s must be an RFC 3339 time with offset", time_name);
+        serve_reply_error(r, 400, msg, NULL);
+        return -1;
+    }
+    return serve_paging(r, after, limit);
+}
+
+/* ---- reads, on the reader threads ------------------------------------------
+ *
+ * The loop thread parses a GET's parameters into a serve_read and hands it
+ * to the reader pool (reader.h); a reader thread runs the query and prints
+ * the answer with its own read-only connection; the loop writes it out
+ * (serve_on_read). Each answer is at most max_answer_bytes: a larger one is
+ * refused with 422 naming the cap (README, "Limits"). 422 and not 413: 413
+ * is about the request's content (RFC 9110 §15.5.14) and would tell the
+ * client to shrink a body it never sent, and a 5xx would invite retries
+ * that cannot succeed; 422 says the request is well-formed but will not be
+ * carried out as asked, and the message says what would: a smaller limit,
+ * or a larger cap. */
+
+typedef enum serve_read_kind {
+    SERVE_READ_EVENT,
+    SERVE_READ_OBLIGATIONS,
+    SERVE_READ_ALERTS,
+    SERVE_READ_REGISTER,
+} serve_read_kind;
+
+typedef struct serve_read {
+    reader_job job; /* first: the pool hands this back */
+    serve_pending p;
+    serve_read_kind kind;
+    size_t max_bytes;
+    char b1[1024], b2[1024], b3[256]; /* source, id; or status, kind, subject */
+    char *name;                       /* the register's name, owned */
+    int has1, has2, has3;
+    obligo_time t;
+    long long after, limit;
+    int history;
+} serve_read;
+
+/* Reader thread: the answer is `text` (taken over; NULL: out of memory)
+ * unless it is larger than the cap. */
+static void serve_read_answer(serve_read *rd, int status, char *text, const char *what)
+{
+    size_t len = text ? strlen(text) : 0;
+    if (text && len > rd->max_bytes) {
+        cJSON_free(text);
+        char msg[320];
+        snprintf(msg, sizeof msg,
+                 "the answer would be %zu bytes, more than max_answer_bytes (%zu) allows; %s", len,
+                 rd->max_bytes, what);
+        text = serve_error_body(msg, -1, NULL);
+        status = 422;
+        len = text ? strlen(text) : 0;
+    }
+    rd->job.status = text ? status : 500;
+    rd->job.body = text;
+    rd->job.len = len;
+}
+
+static void serve_read_json(serve_read *rd, int status, cJSON *body, const char *what)
+{
+    char *text = body ? cJSON_PrintUnformatted(body) : NULL;
+    cJSON_Delete(body);
+    serve_read_answer(rd, status, text, what);
+}
+
+static void serve_read_error(serve_read *rd, int status, const char *message)
+{
+    serve_read_answer(rd, status, serve_error_body(message, -1, NULL), "");
+}
+
+/* GET /v1/events/{source}/{id}: the journaled event and its decisions. */
+static void serve_read_event(serve_read *rd, store *st)
+{
+    sqlite3_stmt *q = store_stmt(st, "SELECT seq,raw,received_at,ruleset FROM events "
+                                     "WHERE source=?1 AND id=?2");
+    if (!q) {
+        serve_read_error(rd, 500, "database error");
+        return;
+    }
+    sqlite3_bind_text(q, 1, rd->b1, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, rd->b2, -1, SQLITE_STATIC);
+    if (sqlite3_step(q) != SQLITE_ROW) {
+        sqlite3_reset(q);
+        serve_read_error(rd, 404, "no such event");
+        return;
+    }
+    /* Refused before it is parsed: an event larger than the cap would
+     * otherwise cost several times its size in memory first. */
+    size_t raw_bytes = (size_t)sqlite3_column_bytes(q, 1);
+    if (raw_bytes > rd->max_bytes) {
+        sqlite3_reset(q);
+        char msg[320];
+        snprintf(msg, sizeof msg,
+                 "the journaled event is %zu bytes, more than max_answer_bytes (%zu) allows in "
+                 "one answer; raise max_answer_bytes to read it",
+                 raw_bytes, rd->max_bytes);
+        serve_read_error(rd, 422, msg);
+        return;
+    }
+    int64_t seq = sqlite3_column_int64(q, 0);
+    cJSON *out = cJSON_CreateObject();
+    cJSON *ev = cJSON_Parse((const char *)sqlite3_column_text(q, 1));
+    char at[CLOCK_RFC3339_LEN];
+    clock_format_utc(sqlite3_column_int64(q, 2), at);
+    json_put(out, "event", ev ? ev : cJSON_CreateNull());
+    cJSON_AddStringToObject(out, "received_at", at);
+    cJSON_AddStringToObject(out, "ruleset", (const char *)sqlite3_column_text(q, 3));
+    sqlite3_reset(q);
+    cJSON *decisions = cJSON_AddArrayToObject(out, "decisions");
+    q = store_stmt(st, "SELECT decision FROM decisions WHERE event=?1 ORDER BY n");
+    if (q) {
+        sqlite3_bind_int64(q, 1, seq);
+        while (sqlite3_step(q) == SQLITE_ROW) {
+            cJSON *d = cJSON_Parse((const char *)sqlite3_column_text(q, 0));
+            if (d)
+                cJSON_AddItemToArray(decisions, d);
+        }
+        sqlite3_reset(q);
+    }
+    serve_read_json(rd, 200, out, "raise max_answer_bytes to read this event");
+}
+
+static void serve_read_run(reader_job *job, store *st)
+{
+    serve_read *rd = (serve_read *)job;
+    static const char fewer[] = "ask for fewer rows with limit";
+    switch (rd->kind) {
+    case SERVE_READ_EVENT:
+        serve_read_event(rd, st);
+        return;
+    case SERVE_READ_OBLIGATIONS: {
+        obligations_filter f = {
+            .status = rd->has1 ? rd->b1 : NULL,
+            .kind = rd->has2 ? rd->b2 : NULL,
+            .subject = rd->has3 ? rd->b3 : NULL,
+            .due_before = rd->t,
+            .after_id = rd->after,
+            .limit = (int)rd->limit,
+        };
+        serve_read_json(rd, 200, obligations_list(st, &f), fewer);
+        return;
+    }
+    case SERVE_READ_ALERTS: {
+        outbox_filter f = {.kind = rd->has2 ? rd->b2 : NULL,
+                           .since = rd->t,
+                           .after_seq = rd->after,
+                           .limit = (int)rd->limit};
+        serve_read_json(rd, 200, outbox_list(st, &f), fewer);
+        return;
+    }
+    case SERVE_READ_REGISTER:
+        serve_read_json(rd, 200,
+                        rd->history ? registers_history(st, rd->name, rd->after, (int)rd->limit)
+                                    : registers_list(st, rd->name, 0),
+                        rd->history ? fewer : "raise max_answer_bytes to read this register");
+        return;
+    }
+}
+
+static void serve_read_free(serve_read *rd)
+{
+    obligo_free(rd->job.body);
+    obligo_free(rd->name);
+    obligo_free(rd);
+}
+
+/* A new read for this request, or NULL after answering 503. */
+static serve_read *serve_read_new(serve_req *r, serve_read_kind kind)
+{
+    serve_read *rd = obligo_calloc(1, sizeof *rd);
+    if (!rd) {
+        serve_reply_error(r, 503, "out of memory; retry later", "Retry-After: 1\r\n");
+        return NULL;
+    }
+    rd->job.run = serve_read_run;
+    rd->kind = kind;
+    rd->max_bytes = r->s->cfg->max_answer_bytes;
+    rd->p.s = r->s;
+    rd->p.ex = r->ex;
+    rd->p.route = r->route;
+    rd->p.t0 = r->t0;
+    snprintf(rd->p.method, sizeof rd->p.method, "%s", r->req->method);
+    snprintf(rd->p.peer, sizeof rd->p.peer, "%s", r->req->peer ? r->req->peer : "");
+    return rd;
+}
+
+/* Hands the read to a reader thread (taken over). */
+static void serve_read_submit(serve_req *r, serve_read *rd)
+{
+    if (reader_submit(r->s->readers, &rd->job) != 0) {
+        serve_read_free(rd);
+        serve_reply_error(r, 503, "too many reads are waiting; retry shortly",
+                          "Retry-After: 1\r\n");
+    }
+}
+
+/* Loop thread: a reader thread finished. */
+void serve_on_read(reader_job *job, void *ud)
+{
+    serve *s = ud;
+    serve_read *rd = (serve_read *)job;
+    serve_pending *p = &rd->p;
+    if (job->body) {
+        http_respond(p->ex, job->status, "application/json", job->body, job->len, NULL);
+        serve_log(s, p->peer, p->method, p->route, job->status, job->len, p->t0);
+    } else {
+        serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, 500,
+                   "{\"error\":\"out of memory\"}", NULL);
+    }
+    serve_read_free(rd);
+}
+
+void serve_get_obligations(serve_req *r)
+{
+    serve_read *rd = serve_read_new(r, SERVE_READ_OBLIGATIONS);
+    if (!rd)
+        return;
+    const char *q = r->req->query;
+    rd->has1 = serve_query(q, "status", rd->b1, 256) != NULL;
+    rd->has2 = serve_query(q, "kind", rd->b2, 256) != NULL;
+    rd->has3 = serve_query(q, "subject", rd->b3, sizeof rd->b3) != NULL;
+    if (serve_list_params(r, "due_before", &rd->t, &rd->after, &rd->limit)) {
+        serve_read_free(rd);
+        return;
+    }
+    serve_read_submit(r, rd);
+}
+
+void serve_get_alerts(serve_req *r)
+{
+    serve_read *rd = serve_read_new(r, SERVE_READ_ALERTS);
+    if (!rd)
+        return;
+    rd->has2 = serve_query(r->req->query, "kind", rd->b2, 256) != NULL;
+    if (serve_list_params(r, "since", &rd->t, &rd->after, &rd->limit)) {
+        serve_read_free(rd);
+        return;
+    }
+    serve_read_submit(r, rd);
+}
+
+/* GET /v1/registers/{name}[?history=1]: the history is paged like the
+ * other lists, by the last seq seen. */
+void serve_get_register(serve_req *r, const char *name)
+{
+    serve_read *rd = serve_read_new(r, SERVE_READ_REGISTER);
+    if (!rd)
+        return;
+    char h[8];
+    const char *hist = serve_query(r->req->query, "history", h, sizeof h);
+    rd->history = hist && strcmp(hist, "0") != 0;
+    if (rd->history && serve_paging(r, &rd->after, &rd->limit)) {
+        serve_read_free(rd);
+        return;
+    }
+    if (!(rd->name = obligo_strdup(name))) {
+        serve_read_free(rd);
+        serve_reply_error(r, 503, "out of memory; retry later", "Retry-After: 1\r\n");
+        return;
+    }
+    serve_read_submit(r, rd);
+}
+
+/* GET /v1/events/{source}/{id}: the last path segment is the id, the rest
+ * the source (percent-decoded by the server). ?source=&id= works too, for
+ * identifiers that contain '/'. */
+void serve_get_event(serve_req *r, const char *rest)
+{
+    serve_read *rd = serve_read_new(r, SERVE_READ_EVENT);
+    if (!rd)
+        return;
+    const char *source = serve_query(r->req->query, "source", rd->b1, sizeof rd->b1);
+    const char *id = serve_query(r->req->query, "id", rd->b2, sizeof rd->b2);
+    if (!source || !id) {
+        const char *slash = strrchr(rest, '/');
+        if (!slash || slash == rest || !slash[1] || (size_t)(slash - rest) >= sizeof rd->b1) {
+            serve_read_free(rd);
+            serve_reply_error(r, 404, "use /v1/events/{source}/{id}", NULL);
+            return;
+        }
+        memcpy(rd->b1, rest, (size_t)(slash - rest));
+        rd->b1[slash - rest] = '\0';
+        snprintf(rd->b2, sizeof rd->b2, "%s", slash + 1);
+    }
+    serve_read_submit(r, rd);
+}
