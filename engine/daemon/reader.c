@@ -3,7 +3,7 @@
  *
  * Depends on store.c for the read-only connections and libuv for the
  * threads, their lock and the async wake-up. What a job reads is the
- * submitter's business (serve.c): the pool only runs job->run.
+ * submitter's business (serve_reads.c): the pool only runs job->run.
  */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include "reader.h"

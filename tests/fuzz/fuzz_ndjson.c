@@ -1,6 +1,6 @@
 /*
  * fuzz_ndjson.c — how `obligo serve` splits the body of POST /v1/events into
- * raw events (serve_split in engine/daemon/serve.c, declared in cli.h): NDJSON
+ * raw events (serve_split in engine/daemon/serve_events.c, declared in serve.h): NDJSON
  * lines, one structured CloudEvent, or a batch (a JSON array whose elements
  * are printed again one by one).
  *
