@@ -360,7 +360,7 @@ int outbox_counts_start(store *st)
     return src == SQLITE_OK ? 0 : store_error(src) ? store_error(src) : OBLIGO_EDB;
 }
 
-int outbox_alert_counts(store *st, metrics_alert_count *out, int max, int *n)
+int outbox_alert_counts(store *st, outbox_alert_count *out, int max, int *n)
 {
     *n = 0;
     sqlite3_stmt *s = store_stmt(st, "SELECT kind, n FROM temp.obligo_alert_counts WHERE n > 0 "
@@ -373,9 +373,9 @@ int outbox_alert_counts(store *st, metrics_alert_count *out, int max, int *n)
     while ((src = sqlite3_step(s)) == SQLITE_ROW && *n < max) {
         const char *kind = (const char *)sqlite3_column_text(s, 0);
         size_t len = kind ? strlen(kind) : 0;
-        if (!kind || len >= METRICS_KIND_LEN)
+        if (!kind || len >= OUTBOX_KIND_LEN)
             continue; /* left out rather than cut: no two series share a label */
-        metrics_alert_count *a = &out[(*n)++];
+        outbox_alert_count *a = &out[(*n)++];
         memcpy(a->kind, kind, len + 1);
         a->count = (uint64_t)sqlite3_column_int64(s, 1);
     }

@@ -17,7 +17,6 @@
 #include <stdint.h>
 
 #include "decision.h"
-#include "metrics.h"
 #include "plugins.h"
 
 /* {"op":"alert", kind, subject, severity, message, data?, rule?} */
@@ -45,13 +44,20 @@ int outbox_deliver(store *st, const char *const *sinks, int nsinks, const plugin
 /* Pending rows (the delivery backlog). */
 long outbox_pending(store *st);
 
+/* A kind of alert and how many were raised (what /metrics shows). */
+#define OUTBOX_KIND_LEN 128 /* longest kind kept, with its NUL */
+typedef struct outbox_alert_count {
+    char kind[OUTBOX_KIND_LEN];
+    uint64_t count;
+} outbox_alert_count;
+
 /* Running counts of alerts by kind for /metrics, as obligations_counts_start
  * (obligations.h) has them for obligations: outbox_counts_start counts once
  * and installs the triggers on this connection; outbox_alert_counts fills
  * out[0..*n) with the most frequent kinds first (ties by kind), at most
- * max, leaving out a kind longer than METRICS_KIND_LEN - 1 bytes rather
+ * max, leaving out a kind longer than OUTBOX_KIND_LEN - 1 bytes rather
  * than cutting it. Return 0 or a negative code (then *n is 0). */
 int outbox_counts_start(store *st);
-int outbox_alert_counts(store *st, metrics_alert_count *out, int max, int *n);
+int outbox_alert_counts(store *st, outbox_alert_count *out, int max, int *n);
 
 #endif

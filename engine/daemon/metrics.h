@@ -12,6 +12,8 @@
 
 #include <stdint.h>
 
+#include "outbox.h"
+
 /* Upper bounds in seconds of the latency buckets; the last bucket, +Inf,
  * follows them and is not in this array. */
 #define METRICS_NBOUNDS 12
@@ -30,13 +32,10 @@ typedef struct metrics_histogram {
 void metrics_histogram_observe(metrics_histogram *h, double seconds);
 
 #define METRICS_MAX_ALERT_KINDS 64
-#define METRICS_KIND_LEN 128 /* longest kind kept, with its NUL */
+#define METRICS_KIND_LEN OUTBOX_KIND_LEN
 #define METRICS_REVISION_LEN 65
 
-typedef struct metrics_alert_count {
-    char kind[METRICS_KIND_LEN];
-    uint64_t count;
-} metrics_alert_count;
+typedef outbox_alert_count metrics_alert_count; /* the outbox keeps the counts */
 
 /* Everything /metrics shows, by value so that a snapshot can be copied
  * whole from one thread to another. Zero-initialise, then fill. */

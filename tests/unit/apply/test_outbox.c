@@ -589,7 +589,7 @@ static void alert_counts_are_kept_as_alerts_are_written(void **state)
                      "('a4','avg.late_notification','high','z',0,'m',1); ROLLBACK;",
                      NULL, NULL, NULL),
         SQLITE_OK);
-    char long_kind[METRICS_KIND_LEN + 8];
+    char long_kind[OUTBOX_KIND_LEN + 8];
     memset(long_kind, 'k', sizeof long_kind - 1);
     long_kind[sizeof long_kind - 1] = '\0';
     sqlite3_stmt *ins;
@@ -601,9 +601,9 @@ static void alert_counts_are_kept_as_alerts_are_written(void **state)
     sqlite3_bind_text(ins, 1, long_kind, -1, SQLITE_STATIC);
     assert_int_equal(sqlite3_step(ins), SQLITE_DONE);
     sqlite3_finalize(ins);
-    metrics_alert_count counts[METRICS_MAX_ALERT_KINDS];
+    outbox_alert_count counts[64];
     int n = -1;
-    assert_int_equal(outbox_alert_counts(&f->st, counts, METRICS_MAX_ALERT_KINDS, &n), 0);
+    assert_int_equal(outbox_alert_counts(&f->st, counts, 64, &n), 0);
     assert_int_equal(n, 2);
     assert_string_equal(counts[0].kind, "obligo.rule_error");
     assert_int_equal(counts[0].count, 2);
