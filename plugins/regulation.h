@@ -13,6 +13,7 @@
 #include <obligo/plugin.h>
 
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 /* clang-format off */
@@ -35,13 +36,11 @@
 static inline char *regulation_message(const obligo_host_api *api, const char *a, const char *b,
                                        const char *c)
 {
-    size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
-    char *s = api->alloc(la + lb + lc + 1);
+    size_t n = strlen(a) + strlen(b) + strlen(c) + 1;
+    char *s = api->alloc(n);
     if (!s)
         return NULL;
-    memcpy(s, a, la);
-    memcpy(s + la, b, lb);
-    memcpy(s + la + lb, c, lc + 1);
+    snprintf(s, n, "%s%s%s", a, b, c);
     return s;
 }
 

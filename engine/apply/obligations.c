@@ -35,10 +35,15 @@ static int obl_step_done(sqlite3_stmt *s)
 
 /* The active (open or overdue) obligation of kind+subject: returns 1 and
  * fills id/status/due and, when starts is not NULL, the instant it runs
- * from; 0 when none, or a negative code. */
+ * from; 0 when none, or a negative code (the outputs then zero and ""). */
 static int obl_active(store *st, const char *kind, const char *subject, int64_t *id,
                       char status[16], obligo_time *due, obligo_time *starts)
 {
+    *id = 0;
+    status[0] = '\0';
+    *due = 0;
+    if (starts)
+        *starts = 0;
     sqlite3_stmt *s =
         store_stmt(st, "SELECT id,status,due_at,starts_at FROM obligations WHERE kind=?1 AND "
                        "subject=?2 AND status IN ('open','overdue')");

@@ -235,8 +235,8 @@ int clock_parse_rfc3339(const char *s, obligo_time *out)
     }
     if (*p != '\0')
         return OBLIGO_EINVAL;
-    *out = clock_days_from_civil(y, mo, d) * SECS_PER_DAY + (int64_t)h * 3600 + mi * 60 + sec -
-           (int64_t)sign * (oh * 3600 + om * 60);
+    *out = clock_days_from_civil(y, mo, d) * SECS_PER_DAY + (int64_t)h * 3600 + (int64_t)mi * 60 +
+           sec - (int64_t)sign * (oh * 3600 + om * 60);
     return 0;
 }
 

@@ -73,7 +73,7 @@ int digest_parts(char out[DIGEST_HEX_LEN], int n, const void *const *parts, cons
     if (!ok)
         return OBLIGO_ENOMEM;
     static const char hex[] = "0123456789abcdef";
-    for (int i = 0; i < 32; i++) {
+    for (size_t i = 0; i < 32; i++) {
         out[2 * i] = hex[d[i] >> 4];
         out[2 * i + 1] = hex[d[i] & 15];
     }

@@ -32,7 +32,7 @@
     X(ESYS, -14, "operating system error")
 
 enum obligo_error {
-#define OBLIGO_ERROR_ENUM(name, code, text) OBLIGO_##name = code,
+#define OBLIGO_ERROR_ENUM(name, code, text) OBLIGO_##name = (code),
     OBLIGO_ERRORS(OBLIGO_ERROR_ENUM)
 #undef OBLIGO_ERROR_ENUM
 };

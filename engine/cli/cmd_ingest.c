@@ -102,7 +102,7 @@ static ingest_chunk *ingest_chunk_new(const char *name)
     c->name = name;
     c->n = 0;
     c->text_len = 0;
-    c->text_cap = 256 * 1024;
+    c->text_cap = (size_t)256 * 1024;
     if (!(c->text = obligo_malloc(c->text_cap))) {
         obligo_free(c);
         return NULL;

@@ -18,9 +18,12 @@
 #include "digest.h"
 #include "error.h"
 
+#define TOKENS_ID_PREFIX "tok_"
+#define TOKENS_ID_PREFIX_LEN (sizeof TOKENS_ID_PREFIX - 1)
 #define TOKENS_ID_BYTES 4 /* "tok_" and 8 hex digits */
+#define TOKENS_ID_LEN (TOKENS_ID_PREFIX_LEN + (size_t)2 * TOKENS_ID_BYTES)
 #define TOKENS_PREFIX_LEN (sizeof TOKENS_PREFIX - 1)
-#define TOKENS_TEXT_LEN (TOKENS_PREFIX_LEN + 2 * TOKENS_SECRET_BYTES)
+#define TOKENS_TEXT_LEN (TOKENS_PREFIX_LEN + (size_t)2 * TOKENS_SECRET_BYTES)
 
 /* The roles, in one place; tokens_check hands out these very strings so the
  * caller may keep the pointer for as long as the process runs. */
@@ -117,7 +120,7 @@ int tokens_create(store *st, const char *role, const char *note, char **token_ou
     const char *r = tokens_role(role);
     if (!r)
         return OBLIGO_EINVAL;
-    char token[TOKENS_TEXT_LEN + 1], id[sizeof "tok_" + 2 * TOKENS_ID_BYTES];
+    char token[TOKENS_TEXT_LEN + 1], id[TOKENS_ID_LEN + 1];
     char hash[DIGEST_HEX_LEN];
     int rc = 0;
     /* A new id colliding with an existing one (1 in 2^32 per token) is
@@ -129,8 +132,8 @@ int tokens_create(store *st, const char *role, const char *note, char **token_ou
             return rc;
         memcpy(token, TOKENS_PREFIX, TOKENS_PREFIX_LEN);
         tokens_hex(token + TOKENS_PREFIX_LEN, secret, sizeof secret);
-        memcpy(id, "tok_", 4);
-        tokens_hex(id + 4, idbytes, sizeof idbytes);
+        memcpy(id, TOKENS_ID_PREFIX, TOKENS_ID_PREFIX_LEN);
+        tokens_hex(id + TOKENS_ID_PREFIX_LEN, idbytes, sizeof idbytes);
         explicit_bzero(secret, sizeof secret);
         if ((rc = tokens_hash(token, TOKENS_TEXT_LEN, hash)))
             break;

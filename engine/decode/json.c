@@ -28,6 +28,7 @@
 typedef struct json_member {
     const char *name;
     size_t index; /* place in the object, for the first repeat in document order */
+    const cJSON *item;
 } json_member;
 
 typedef struct json_walk {
@@ -137,20 +138,19 @@ static const cJSON *json_first_duplicate(json_walk *w, const cJSON *v, size_t m,
     for (const cJSON *c = v->child; c; c = c->next, i++) {
         w->members[i].name = c->string ? c->string : "";
         w->members[i].index = i;
+        w->members[i].item = c;
     }
     qsort(w->members, m, sizeof *w->members, json_member_cmp);
     size_t first = SIZE_MAX;
+    const cJSON *dup = NULL;
     for (i = 1; i < m; i++)
         if (strcmp(w->members[i - 1].name, w->members[i].name) == 0 &&
             w->members[i].index < first &&
-            (i < 2 || strcmp(w->members[i - 2].name, w->members[i].name) != 0))
+            (i < 2 || strcmp(w->members[i - 2].name, w->members[i].name) != 0)) {
             first = w->members[i].index; /* the second of its run: its first repeat */
-    if (first == SIZE_MAX)
-        return NULL;
-    const cJSON *c = v->child;
-    for (i = 0; i < first; i++)
-        c = c->next;
-    return c;
+            dup = w->members[i].item;
+        }
+    return dup;
 }
 
 /* Depth first: cJSON's nesting limit (CJSON_NESTING_LIMIT, 1000) bounds

@@ -21,6 +21,8 @@
  * Depends on cJSON (the parsed event), clock.c (RFC 3339 and date parsing)
  * and alloc.c (the result strings). No mutable state: any thread may call it.
  */
+#define _GNU_SOURCE /* mempcpy */
+
 #include "validate.h"
 
 #include <stdarg.h>
@@ -36,7 +38,7 @@
 #define VALIDATE_MAX_ID 1024
 /* Any other string (descriptions, rationales) is capped so one event cannot
  * bloat the journal and every register version that copies it. */
-#define VALIDATE_MAX_STRING (64 * 1024)
+#define VALIDATE_MAX_STRING ((size_t)64 * 1024)
 /* How much of a bad value a message quotes: enough to recognise it, not
  * enough to copy a whole description (which may hold personal data) into
  * logs and the rejected-events reason. */
@@ -83,7 +85,7 @@ validate_fail(validate_result *res, const char *path, const char *fmt, ...)
 
 /* Room for VALIDATE_QUOTE_BYTES bytes escaped as \u00XX, the quotes, "..."
  * and the NUL. */
-#define VALIDATE_QUOTE_SIZE (VALIDATE_QUOTE_BYTES * 6 + 8)
+#define VALIDATE_QUOTE_SIZE ((size_t)VALIDATE_QUOTE_BYTES * 6 + 8)
 
 /* Writes s as a double-quoted string of at most its first
  * VALIDATE_QUOTE_BYTES bytes, cut on a UTF-8 character boundary, with quotes,
@@ -170,9 +172,12 @@ static int validate_child_path(char out[VALIDATE_PATH_MAX], const char *parent, 
     size_t a = strlen(parent), b = strlen(name), dot = a ? 1 : 0;
     if (a + dot + b >= VALIDATE_PATH_MAX)
         return 0;
-    memcpy(out, parent, a);
-    out[a] = '.';
-    memcpy(out + a + dot, name, b + 1);
+    char *o = out;
+    if (a) {
+        o = mempcpy(o, parent, a);
+        *o++ = '.';
+    }
+    memcpy(o, name, b + 1); /* with its NUL */
     return 1;
 }
 
@@ -504,6 +509,7 @@ static const obligo_event_type *validate_lookup(const validate_catalogue *cat, c
  * a plugin's struct_size (plugin.h), and such a type takes any data. */
 static const obligo_schema *validate_data_schema(const obligo_event_type *et)
 {
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression): the pointer member's own size is meant */
     if (et->struct_size < offsetof(obligo_event_type, data) + sizeof et->data)
         return NULL;
     return et->data;

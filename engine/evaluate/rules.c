@@ -392,7 +392,7 @@ int rules_load_sources(const rules_sources *src, const cJSON *policy, const sand
     unsigned int dlen = 0;
     EVP_DigestFinal_ex(md, digest, &dlen);
     EVP_MD_CTX_free(md);
-    for (int i = 0; i < 8; i++)
+    for (size_t i = 0; i < 8; i++)
         snprintf(r->revision + 2 * i, 3, "%02x", digest[i]);
     *out = r;
     return 0;
@@ -775,9 +775,7 @@ int rules_evaluate(rules *r, const cJSON *event, const rules_state_ops *ops, cJS
             while ((d = cJSON_DetachItemFromArray(r->pending, 0)))
                 cJSON_AddItemToArray(decisions, d);
         } else {
-            if (r->oom || crc == OBLIGO_ENOMEM)
-                rc = OBLIGO_ENOMEM;
-            else if (rules_add_error(errors, &r->rules[ri], &se))
+            if (r->oom || crc == OBLIGO_ENOMEM || rules_add_error(errors, &r->rules[ri], &se))
                 rc = OBLIGO_ENOMEM;
             sandbox_error_clear(&se);
         }

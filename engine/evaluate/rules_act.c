@@ -221,7 +221,8 @@ int rules_act_alert(lua_State *L)
     luaL_checktype(L, 3, LUA_TTABLE);
     rules_getfield(L, 3, "severity");
     const char *sev = lua_tostring(L, -1);
-    if (!sev || (strcmp(sev, "info") && strcmp(sev, "warning") && strcmp(sev, "critical")))
+    if (!sev ||
+        (strcmp(sev, "info") != 0 && strcmp(sev, "warning") != 0 && strcmp(sev, "critical") != 0))
         return luaL_error(L,
                           "act.alert(\"%s\", ...): severity must be info, warning or "
                           "critical",

@@ -100,11 +100,11 @@ static int rules_to_time(lua_State *L, int idx, obligo_time *t)
 obligo_time rules_check_time(lua_State *L, int idx, const char *what)
 {
     obligo_time t;
-    if (!rules_to_time(L, idx, &t))
-        luaL_error(L, "%s must be a time (RFC 3339 text or seconds), got %s", what,
-                   lua_type(L, idx) == LUA_TSTRING ? "text that is not a time"
-                                                   : luaL_typename(L, idx));
-    return t;
+    if (rules_to_time(L, idx, &t))
+        return t;
+    luaL_error(L, "%s must be a time (RFC 3339 text or seconds), got %s", what,
+               lua_type(L, idx) == LUA_TSTRING ? "text that is not a time" : luaL_typename(L, idx));
+    return 0; /* not reached: luaL_error does not return */
 }
 
 /* time(s): seconds since the epoch for RFC 3339 text, nil when it is not. */
@@ -163,13 +163,13 @@ int rules_policy(lua_State *L)
     if (r->policy_names && !cJSON_GetObjectItemCaseSensitive(r->policy_names, name))
         cJSON_AddTrueToObject(r->policy_names, name);
     const cJSON *v = r->policy ? cJSON_GetObjectItemCaseSensitive(r->policy, name) : NULL;
-    if (cJSON_IsNumber(v)) {
+    if (v && cJSON_IsNumber(v)) {
         double d = v->valuedouble;
         if (d == (double)(lua_Integer)d)
             lua_pushinteger(L, (lua_Integer)d);
         else
             lua_pushnumber(L, d);
-    } else if (cJSON_IsString(v)) {
+    } else if (v && cJSON_IsString(v)) {
         lua_pushstring(L, v->valuestring);
     } else if (cJSON_IsBool(v)) {
         lua_pushboolean(L, cJSON_IsTrue(v));

@@ -259,7 +259,8 @@ static const char *pm_balance(pm_state *ms, const char *s, const char *p)
     if (s >= ms->src_end || *s != *p)
         return NULL;
     const char *start = s;
-    int open = *p, close = *(p + 1), cont = 1;
+    char open = *p, close = *(p + 1);
+    int cont = 1;
     while (++s < ms->src_end) {
         if (*s == close) {
             if (--cont == 0) {

@@ -138,9 +138,9 @@ static int test_count(const cJSON *list, const cJSON *want, const cJSON **first)
     *first = NULL;
     for (const cJSON *o = list ? list->child : NULL; o; o = o->next) {
         const char *k = test_str(o, "kind"), *s = test_str(o, "subject");
-        if (kind && (!k || strcmp(k, kind)))
+        if (kind && (!k || strcmp(k, kind) != 0))
             continue;
-        if (subject && (!s || strcmp(s, subject)))
+        if (subject && (!s || strcmp(s, subject) != 0))
             continue;
         if (!*first)
             *first = o;
@@ -164,7 +164,7 @@ static void test_expect(test_case *t, engine *e, const cJSON *spec)
             continue;
         }
         const char *st = test_str(w, "status");
-        if (st && strcmp(st, test_str(o, "status")))
+        if (st && strcmp(st, test_str(o, "status")) != 0)
             test_fail(t, "obligation %s %s: status %s, expected %s", test_str(w, "kind"),
                       test_str(o, "subject"), test_str(o, "status"), st);
         static const char *const times[] = {"due_at", "legal_limit", "closed_at"};
@@ -190,7 +190,7 @@ static void test_expect(test_case *t, engine *e, const cJSON *spec)
             test_fail(t, "alert %s %s: raised %d times", test_str(w, "kind"),
                       test_str(w, "subject") ? test_str(w, "subject") : "", n);
         const char *sev = test_str(w, "severity");
-        if (o && sev && strcmp(sev, test_str(o, "severity")))
+        if (o && sev && strcmp(sev, test_str(o, "severity")) != 0)
             test_fail(t, "alert %s: severity %s, expected %s", test_str(w, "kind"),
                       test_str(o, "severity"), sev);
     }

@@ -8,6 +8,8 @@
  * Depends on: http_internal.h (conn_write) and alloc.h. Pure functions;
  * called on the loop thread.
  */
+#define _GNU_SOURCE /* mempcpy */
+
 #include "http_internal.h"
 
 #include "alloc.h"
@@ -117,15 +119,12 @@ conn_write *response_build(int status, const char *content_type, const char *bod
         return NULL;
     snprintf(w->data, (size_t)head + 1, "HTTP/1.1 %d %s\r\n%s%s%s%s", status, status_reason(status),
              ct ? "Content-Type: " : "", ct ? ct : "", ct ? "\r\n" : "", length);
-    char *r = w->data + head;
-    memcpy(r, ex, ex_len);
-    r += ex_len;
-    if (ex_crlf) {
-        memcpy(r, "\r\n", 2);
-        r += 2;
-    }
-    memcpy(r, "\r\n", 2);
-    r += 2;
+    /* Bytes, not a string: the head's NUL from snprintf is overwritten, and
+     * the writer sends head_len + rest_len bytes. */
+    char *r = mempcpy(w->data + head, ex, ex_len);
+    if (ex_crlf)
+        r = mempcpy(r, "\r\n", 2);
+    r = mempcpy(r, "\r\n", 2);
     if (send_len)
         memcpy(r, body, send_len);
     w->head_len = (size_t)head;

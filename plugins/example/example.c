@@ -220,8 +220,10 @@ static int example_initials(void *state, const char *args_json, char **result_js
         for (size_t i = 0; name[i]; i++) {
             if (name[i] == ' ' || (i > 0 && name[i - 1] != ' '))
                 continue; /* not the first letter of a word */
-            initials[n++] =
-                name[i] >= 'a' && name[i] <= 'z' ? (char)(name[i] - 'a' + 'A') : name[i];
+            char c = name[i];
+            if (c >= 'a' && c <= 'z')
+                c = (char)(c - 'a' + 'A');
+            initials[n++] = c;
             while ((name[i + 1] & 0xc0) == 0x80) /* the rest of its UTF-8 sequence */
                 initials[n++] = name[++i];
         }

@@ -159,7 +159,7 @@ static int deliver(void *state, const char *argument, const char *alert_id, cons
         log_line(w, OBLIGO_LOG_ERROR, "alert %s: HMAC-SHA256 failed", alert_id);
         return OBLIGO_PLUGIN_RETRY;
     }
-    char signature[sizeof "X-Obligo-Signature: sha256=" + 2 * EVP_MAX_MD_SIZE];
+    char signature[sizeof "X-Obligo-Signature: sha256=" + (size_t)2 * EVP_MAX_MD_SIZE];
     int off = snprintf(signature, sizeof signature, "X-Obligo-Signature: sha256=");
     for (unsigned int i = 0; i < mac_len; i++)
         off += snprintf(signature + off, sizeof signature - (size_t)off, "%02x", mac[i]);
