@@ -158,7 +158,7 @@ static void serve_metrics_reply(serve_pending *p, writer_job *j);
 
 /* Room the filesystem holding the database must have for /healthz to say
  * ok. */
-#define SERVE_MIN_FREE_BYTES (1024 * 1024)
+#define SERVE_MIN_FREE_BYTES (1024ULL * 1024)
 
 /* Why the database's filesystem cannot take events, or NULL. The health
  * write alone does not tell: on a full disk a write of one page can still

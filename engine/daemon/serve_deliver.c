@@ -23,7 +23,7 @@ static void serve_deliver_main(void *arg)
     for (;;) {
         uv_mutex_lock(&d->lock);
         while (!d->pending && !d->stopping) {
-            if (uv_cond_timedwait(&d->wake, &d->lock, 1000u * 1000u * 1000u) == UV_ETIMEDOUT)
+            if (uv_cond_timedwait(&d->wake, &d->lock, UINT64_C(1000000000)) == UV_ETIMEDOUT)
                 break;
         }
         int stop = d->stopping;

@@ -266,7 +266,7 @@ static void serve_validate_and_submit(serve_req *r, writer_job *j, int n)
         serve_reply(r, 202, "{\"accepted\":0,\"duplicates\":0}", NULL);
         return;
     }
-    j->events = obligo_calloc((size_t)n, sizeof *j->events);
+    j->events = obligo_calloc((size_t)n, sizeof(cJSON *));
     if (!j->events) {
         writer_job_free(j);
         serve_reply_error(r, 503, "out of memory; retry later", "Retry-After: 1\r\n");

@@ -35,8 +35,10 @@ static const char *serve_query(const char *q, const char *name, char *buf, size_
                     char hex[3] = {c[1], c[2], 0};
                     buf[o++] = (char)strtol(hex, NULL, 16);
                     c += 2;
+                } else if (*c == '+') {
+                    buf[o++] = ' ';
                 } else {
-                    buf[o++] = *c == '+' ? ' ' : *c;
+                    buf[o++] = *c;
                 }
             }
             buf[o] = '\0';

@@ -142,7 +142,7 @@ void serve_reload_request(serve *s, serve_pending *p)
 {
     if (p) {
         serve_pending **nw =
-            obligo_realloc(s->reload_next, sizeof *nw * (size_t)(s->nreload_next + 1));
+            obligo_realloc(s->reload_next, sizeof(serve_pending *) * (size_t)(s->nreload_next + 1));
         if (!nw) {
             serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, 503,
                        "{\"error\":\"out of memory; retry later\"}", "Retry-After: 1\r\n");

@@ -28,7 +28,7 @@ static void serve_on_rules_changed(uv_fs_event_t *h, const char *filename, int e
     /* Editors write temporary files beside the real one; only .lua files
      * count, and a burst of writes is one change. */
     size_t n = filename ? strlen(filename) : 0;
-    if (status < 0 || s->stopping || (filename && (n < 4 || strcmp(filename + n - 4, ".lua"))))
+    if (status < 0 || s->stopping || (filename && (n < 4 || strcmp(filename + n - 4, ".lua") != 0)))
         return;
     uv_timer_start(&s->debounce, serve_on_debounce, SERVE_RELOAD_QUIET_MS, 0);
 }
@@ -37,7 +37,7 @@ void serve_watch_dir(serve *s, const char *dir, int depth)
 {
     uv_fs_event_t *h = obligo_calloc(1, sizeof *h);
     uv_fs_event_t **nw =
-        h ? obligo_realloc(s->watches, sizeof *nw * (size_t)(s->nwatches + 1)) : NULL;
+        h ? obligo_realloc(s->watches, sizeof(uv_fs_event_t *) * (size_t)(s->nwatches + 1)) : NULL;
     if (!nw) {
         obligo_free(h);
         return;
