@@ -172,8 +172,8 @@ static client_count **client_slot(http_server *srv, const unsigned char *addr)
  * share already, or OBLIGO_ENOMEM. */
 int client_admit(http_conn *c)
 {
-    if (!c->have_addr)
-        return 0;
+    if (!c->have_addr || (c->loopback && !c->srv->limits.per_client_loopback))
+        return 0; /* the proxy or this machine: max_connections bounds it */
     client_count **pp = client_slot(c->srv, c->addr);
     client_count *e = *pp;
     if (e && e->n >= c->srv->limits.max_connections_per_client)

@@ -97,10 +97,13 @@ typedef struct http_limits {
      * NUL) or raised to that. */
     size_t max_buffered_body_bytes;
     unsigned body_wait_ms; /* 0: 5 s */
-    /* Open connections from one client address (IPv4, or IPv6 in full;
-     * loopback counts like any address); beyond it new ones get 429 and
-     * are closed. 0: 256. */
+    /* Open connections from one client address (IPv4, or IPv6 in full);
+     * beyond it new ones get 429 and are closed. 0: 256. A loopback peer
+     * is this machine — the TLS proxy, through which every remote client
+     * arrives as 127.0.0.1, or a local tool — and counts only against
+     * max_connections, unless per_client_loopback is set (tests). */
     unsigned max_connections_per_client;
+    int per_client_loopback;
 } http_limits;
 
 /* What the server holds, for /metrics and tests. */

@@ -1563,7 +1563,7 @@ static void test_body_wait_gives_503(void **state)
 
 static void test_connections_per_client(void **state)
 {
-    http_limits lim = {.max_connections_per_client = 2};
+    http_limits lim = {.max_connections_per_client = 2, .per_client_loopback = 1};
     fixture *fx = fixture_start(&lim);
     client *c1 = client_open(fx);
     client *c2 = client_open(fx);
