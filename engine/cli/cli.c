@@ -64,6 +64,7 @@ int cli_parse(int argc, char **argv, cli_opts *o, const char *usage_text)
         {"format", required_argument, NULL, 'F'},
         {"run", required_argument, NULL, 'X'},
         {"min-coverage", required_argument, NULL, 'M'},
+        {"type", required_argument, NULL, 'Y'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -137,6 +138,9 @@ int cli_parse(int argc, char **argv, cli_opts *o, const char *usage_text)
             break;
         case 'F':
             o->format = optarg;
+            break;
+        case 'Y':
+            o->type = optarg;
             break;
         case 'X':
             o->run = optarg;

@@ -16,5 +16,6 @@ int cli_plugins(int argc, char **argv);
 int cli_check(int argc, char **argv);
 int cli_test(int argc, char **argv);
 int cli_token(int argc, char **argv);
+int cli_replay(int argc, char **argv);
 
 #endif

@@ -17,6 +17,7 @@ typedef struct cli_opts {
     int nplugin_dirs;
     const char *format;             /* ingest --format NAME (an input adapter) */
     const char *run, *min_coverage; /* test --run PATTERN --min-coverage P */
+    const char *type;               /* replay --type PATTERN */
     char **args;                    /* positional arguments, borrowed from argv */
     int nargs;
 } cli_opts;

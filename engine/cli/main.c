@@ -22,6 +22,7 @@ static void usage(FILE *out)
           "  check        compile and lint a rule directory (file:line: findings)\n"
           "  test         run the rule tests (*_test.lua) beside the rules\n"
           "  token        create, list and revoke API tokens\n"
+          "  replay       what-if: judge the journal again with other rules, show what differs\n"
           "  version      print the version\n"
           "\n"
           "Run 'obligo <command> --help' for a command's options.\n",
@@ -37,7 +38,7 @@ int main(int argc, char **argv)
         {"serve", cli_serve},     {"ingest", cli_ingest},     {"obligations", cli_obligations},
         {"alerts", cli_alerts},   {"register", cli_register}, {"verify", cli_verify},
         {"plugins", cli_plugins}, {"check", cli_check},       {"test", cli_test},
-        {"token", cli_token},
+        {"token", cli_token},     {"replay", cli_replay},
     };
     engine_global_init();
     if (argc < 2) {

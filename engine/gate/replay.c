@@ -1,0 +1,589 @@
+/*
+ * replay.c — what-if replay of a recorded journal with a candidate rule set
+ * (replay.h). Depends on the engine (an in-memory one judges), the store
+ * (both databases are read with the same queries) and clock.
+ *
+ * Both outcomes are read by the same three queries, sorted by their keys
+ * (SQLite's BINARY order is strcmp's), and compared by walking the two
+ * sorted lists side by side, so the comparison is linear in the outcomes.
+ */
+#include "replay.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "engine.h"
+#include "error.h"
+
+#define REPLAY_ENGINE_SOURCE "urn:obligo:engine"
+#define REPLAY_COMMIT_EVERY 1000
+
+int replay_type_matches(const char *pattern, const char *type)
+{
+    if (!pattern)
+        return 1;
+    size_t n = strlen(pattern);
+    if (n && pattern[n - 1] == '*')
+        return strncmp(pattern, type, n - 1) == 0;
+    return strcmp(pattern, type) == 0;
+}
+
+/* ---- the candidate engine ----------------------------------------------------- */
+
+/* Settings for the candidate engine: src's limits and intake rules, an
+ * in-memory database, no alert sinks (a replay delivers nothing). */
+static int replay_config(const config *src, config *dst)
+{
+    char *err = NULL;
+    if (config_load(dst, NULL, &err)) {
+        obligo_free(err);
+        return OBLIGO_ENOMEM;
+    }
+    int rc = config_set(&dst->db_path, ":memory:");
+    for (int i = 0; i < dst->nsinks; i++)
+        obligo_free(dst->sinks[i]);
+    dst->nsinks = 0;
+    if (src) {
+        dst->limits = src->limits;
+        dst->allow_unknown_types = src->allow_unknown_types;
+        dst->max_event_bytes = src->max_event_bytes;
+    }
+    if (rc) {
+        config_free(dst);
+        return OBLIGO_ENOMEM;
+    }
+    return 0;
+}
+
+static const char *replay_col(sqlite3_stmt *s, int i)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+    return t ? (const char *)t : "";
+}
+
+/* Notes a journaled revision in revs (in order of first appearance). */
+static int replay_note_revision(cJSON *revs, const char *rev)
+{
+    const cJSON *r;
+    cJSON_ArrayForEach(r, revs)
+    {
+        if (strcmp(r->valuestring, rev) == 0)
+            return 0;
+    }
+    return cJSON_AddItemToArray(revs, cJSON_CreateString(rev)) ? 0 : OBLIGO_ENOMEM;
+}
+
+/* Judges one journaled event (the row s points at) on e. */
+static int replay_one(engine *e, sqlite3_stmt *s, char **err)
+{
+    const char *raw = (const char *)sqlite3_column_text(s, 1);
+    size_t len = (size_t)sqlite3_column_bytes(s, 1);
+    obligo_time at = sqlite3_column_int64(s, 2);
+    int rc = 0;
+    /* the deadlines that fall before this event fire first, in order */
+    if (at > e->now && (rc = engine_fire_due(e, at, 0, NULL)))
+        return rc;
+    char *field = NULL, *reason = NULL;
+    cJSON *ev = raw ? engine_decode(e, raw, len, &field, &reason) : NULL;
+    if (!ev) {
+        *err = obligo_asprintf("journal event %lld (source %s, id %s) is refused by the candidate "
+                               "configuration: %s%s%s",
+                               (long long)sqlite3_column_int64(s, 0), replay_col(s, 4),
+                               replay_col(s, 5), field ? field : "", field ? ": " : "",
+                               reason ? reason : "out of memory");
+        rc = reason ? OBLIGO_EINVAL : OBLIGO_ENOMEM;
+    } else {
+        int dup = 0;
+        rc = engine_event(e, ev, raw, len, &dup);
+    }
+    cJSON_Delete(ev);
+    obligo_free(field);
+    obligo_free(reason);
+    return rc;
+}
+
+/* Judges every journaled client event up to end on e, in journal order,
+ * then fires what is due up to end. *judged gets the count, *first the
+ * first event's time; revs the recorded revisions. */
+static int replay_judge(const replay_options *o, engine *e, obligo_time end, cJSON *revs,
+                        long *judged, obligo_time *first, char **err)
+{
+    sqlite3_stmt *s = store_stmt(o->recorded, "SELECT seq, raw, time, ruleset, source, id "
+                                              "FROM events WHERE source <> '" REPLAY_ENGINE_SOURCE
+                                              "' AND time <= ?1 ORDER BY seq");
+    if (!s)
+        return OBLIGO_EDB;
+    sqlite3_bind_int64(s, 1, end);
+    int rc = engine_begin(e), step;
+    while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        if (*judged == 0)
+            *first = sqlite3_column_int64(s, 2);
+        if ((rc = replay_note_revision(revs, replay_col(s, 3))) || (rc = replay_one(e, s, err)))
+            break;
+        /* an in-memory database: a commit now and then only bounds the
+         * transaction's memory */
+        if (++*judged % REPLAY_COMMIT_EVERY == 0 && !(rc = engine_commit(e)))
+            rc = engine_begin(e);
+    }
+    if (!rc && step != SQLITE_DONE)
+        rc = store_error(step);
+    sqlite3_reset(s);
+    if (!rc)
+        rc = engine_fire_due(e, end, 0, NULL);
+    if (!rc)
+        rc = engine_commit(e);
+    if (rc)
+        engine_rollback(e);
+    return rc;
+}
+
+/* ---- the outcomes, read the same way from either database ---------------------- */
+
+/* A row's cause: {"source", "id", "time", "type"} from columns i.. of s. */
+static cJSON *replay_cause(sqlite3_stmt *s, int i)
+{
+    char when[CLOCK_RFC3339_LEN];
+    clock_format_utc(sqlite3_column_int64(s, i + 2), when);
+    cJSON *c = cJSON_CreateObject();
+    if (!c || !cJSON_AddStringToObject(c, "source", replay_col(s, i)) ||
+        !cJSON_AddStringToObject(c, "id", replay_col(s, i + 1)) ||
+        !cJSON_AddStringToObject(c, "time", when) ||
+        !cJSON_AddStringToObject(c, "type", replay_col(s, i + 3))) {
+        cJSON_Delete(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* A new row {"a", "b", "t", "cause"} keyed by columns 0 and 1. */
+static cJSON *replay_row(sqlite3_stmt *s, obligo_time t, int cause_col)
+{
+    cJSON *row = cJSON_CreateObject(), *cause = replay_cause(s, cause_col);
+    if (!row || !cause || !cJSON_AddItemToObject(row, "cause", cause)) {
+        cJSON_Delete(row);
+        cJSON_Delete(cause);
+        return NULL;
+    }
+    if (!cJSON_AddStringToObject(row, "a", replay_col(s, 0)) ||
+        !cJSON_AddStringToObject(row, "b", replay_col(s, 1)) ||
+        !cJSON_AddNumberToObject(row, "t", (double)t)) {
+        cJSON_Delete(row);
+        return NULL;
+    }
+    return row;
+}
+
+static const char *replay_text(const cJSON *o, const char *name)
+{
+    return cJSON_GetObjectItemCaseSensitive(o, name)->valuestring;
+}
+
+static double replay_num(const cJSON *o, const char *name)
+{
+    return cJSON_GetObjectItemCaseSensitive(o, name)->valuedouble;
+}
+
+static int replay_same_key(const cJSON *row, sqlite3_stmt *s)
+{
+    return row && strcmp(replay_text(row, "a"), replay_col(s, 0)) == 0 &&
+           strcmp(replay_text(row, "b"), replay_col(s, 1)) == 0;
+}
+
+/* Appends row to rows, or replaces the last one when it has the same key
+ * (the later row wins: the latest obligation, the current register
+ * version). */
+static int replay_put(cJSON *rows, cJSON *row, int same)
+{
+    if (!row)
+        return OBLIGO_ENOMEM;
+    if (same)
+        return cJSON_ReplaceItemInArray(rows, cJSON_GetArraySize(rows) - 1, row) ? 0
+                                                                                 : OBLIGO_ENOMEM;
+    return cJSON_AddItemToArray(rows, row) ? 0 : OBLIGO_ENOMEM;
+}
+
+/* The latest obligation per (kind, subject) among those opened by events up
+ * to end, with its status as of end: one closed by a later event was still
+ * open then (or overdue, once its due instant had passed). */
+static int replay_obligations(store *st, obligo_time end, cJSON *rows)
+{
+    sqlite3_stmt *s = store_stmt(st, "SELECT o.kind, o.subject, o.status, o.due_at, cb.time, "
+                                     "ev.source, ev.id, ev.time, ev.type FROM obligations o "
+                                     "JOIN events ev ON ev.seq = o.source_event "
+                                     "LEFT JOIN events cb ON cb.seq = o.closed_by "
+                                     "WHERE ev.time <= ?1 ORDER BY o.kind, o.subject, o.id");
+    if (!s)
+        return OBLIGO_EDB;
+    sqlite3_bind_int64(s, 1, end);
+    int rc = 0, step;
+    cJSON *last = NULL;
+    while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *status = replay_col(s, 2);
+        obligo_time due = sqlite3_column_int64(s, 3), t = sqlite3_column_int64(s, 7);
+        int closed = sqlite3_column_type(s, 4) != SQLITE_NULL;
+        if (closed && sqlite3_column_int64(s, 4) > end)
+            status = due <= end ? "overdue" : "open";
+        else if (closed)
+            t = sqlite3_column_int64(s, 4);
+        else if (strcmp(status, "overdue") == 0 && due > end)
+            status = "open";
+        if (strcmp(status, "overdue") == 0 && due > t)
+            t = due;
+        char when[CLOCK_RFC3339_LEN];
+        clock_format_utc(due, when);
+        cJSON *row = replay_row(s, t, 5);
+        if (row && (!cJSON_AddStringToObject(row, "status", status) ||
+                    !cJSON_AddStringToObject(row, "due_at", when))) {
+            cJSON_Delete(row);
+            row = NULL;
+        }
+        int same = replay_same_key(last, s);
+        rc = replay_put(rows, row, same);
+        last = row;
+    }
+    if (!rc && step != SQLITE_DONE)
+        rc = store_error(step);
+    sqlite3_reset(s);
+    return rc;
+}
+
+/* How many alerts per (kind, subject) were raised at or after since by
+ * events up to end whose cause matches type. An alert raised by a
+ * deadline (an engine event) is caused by the event that opened the
+ * obligation. The engine's notes about itself are left out. */
+static int replay_alerts(store *st, const replay_options *o, obligo_time end, cJSON *rows)
+{
+    sqlite3_stmt *s =
+        store_stmt(st, "SELECT a.kind, a.subject, ev.time, "
+                       "coalesce(root.source, ev.source), coalesce(root.id, ev.id), "
+                       "coalesce(root.time, ev.time), coalesce(root.type, ev.type) "
+                       "FROM alerts a JOIN events ev ON ev.seq = a.event "
+                       "LEFT JOIN obligations ob ON ev.source = '" REPLAY_ENGINE_SOURCE "' "
+                       "  AND ob.id = json_extract(ev.raw, '$.data.obligation') "
+                       "LEFT JOIN events root ON root.seq = ob.source_event "
+                       "WHERE ev.type <> 'obligo.engine.note' AND ev.time <= ?1 "
+                       "ORDER BY a.kind, a.subject, a.seq");
+    if (!s)
+        return OBLIGO_EDB;
+    sqlite3_bind_int64(s, 1, end);
+    int rc = 0, step;
+    cJSON *last = NULL;
+    while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        obligo_time t = sqlite3_column_int64(s, 2);
+        if (t < o->since || !replay_type_matches(o->type, replay_col(s, 6)))
+            continue;
+        if (replay_same_key(last, s)) {
+            cJSON *n = cJSON_GetObjectItemCaseSensitive(last, "count");
+            cJSON_SetNumberValue(n, n->valuedouble + 1);
+            continue;
+        }
+        cJSON *row = replay_row(s, t, 3);
+        if (row && !cJSON_AddNumberToObject(row, "count", 1)) {
+            cJSON_Delete(row);
+            row = NULL;
+        }
+        rc = replay_put(rows, row, 0);
+        last = row;
+    }
+    if (!rc && step != SQLITE_DONE)
+        rc = store_error(step);
+    sqlite3_reset(s);
+    return rc;
+}
+
+/* The current version of each register entry as of end. */
+static int replay_registers(store *st, obligo_time end, cJSON *rows)
+{
+    sqlite3_stmt *s =
+        store_stmt(st, "SELECT r.register, r.key, r.data, ev.source, ev.id, ev.time, ev.type "
+                       "FROM registers r JOIN events ev ON ev.seq = r.event "
+                       "WHERE ev.time <= ?1 ORDER BY r.register, r.key, r.version");
+    if (!s)
+        return OBLIGO_EDB;
+    sqlite3_bind_int64(s, 1, end);
+    int rc = 0, step;
+    cJSON *last = NULL;
+    while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        cJSON *row = replay_row(s, sqlite3_column_int64(s, 5), 3);
+        if (row && !cJSON_AddStringToObject(row, "data", replay_col(s, 2))) {
+            cJSON_Delete(row);
+            row = NULL;
+        }
+        int same = replay_same_key(last, s);
+        rc = replay_put(rows, row, same);
+        last = row;
+    }
+    if (!rc && step != SQLITE_DONE)
+        rc = store_error(step);
+    sqlite3_reset(s);
+    return rc;
+}
+
+/* The three outcomes of st: {"obligations", "alerts", "registers"}, each
+ * an array of rows sorted by key. */
+static int replay_outcome(store *st, const replay_options *o, obligo_time end, cJSON **out)
+{
+    cJSON *x = cJSON_CreateObject(), *ob = NULL, *al = NULL, *rg = NULL;
+    int rc = !x || !(ob = cJSON_AddArrayToObject(x, "obligations")) ||
+                     !(al = cJSON_AddArrayToObject(x, "alerts")) ||
+                     !(rg = cJSON_AddArrayToObject(x, "registers"))
+                 ? OBLIGO_ENOMEM
+                 : 0;
+    if (!rc)
+        rc = replay_obligations(st, end, ob);
+    if (!rc)
+        rc = replay_alerts(st, o, end, al);
+    if (!rc)
+        rc = replay_registers(st, end, rg);
+    if (rc) {
+        cJSON_Delete(x);
+        x = NULL;
+    }
+    *out = x;
+    return rc;
+}
+
+/* ---- the comparison ----------------------------------------------------------- */
+
+typedef enum { REPLAY_OBLIGATIONS, REPLAY_ALERTS, REPLAY_REGISTERS } replay_what;
+
+/* What a row says, as the difference shows it (NULL row: JSON null). */
+static cJSON *replay_value(replay_what what, const cJSON *row)
+{
+    if (!row)
+        return cJSON_CreateNull();
+    cJSON *v = cJSON_CreateObject();
+    int ok = v != NULL;
+    if (ok && what == REPLAY_OBLIGATIONS)
+        ok = cJSON_AddStringToObject(v, "status", replay_text(row, "status")) &&
+             cJSON_AddStringToObject(v, "due_at", replay_text(row, "due_at"));
+    else if (ok && what == REPLAY_ALERTS)
+        ok = cJSON_AddNumberToObject(v, "count", replay_num(row, "count")) != NULL;
+    else if (ok) {
+        cJSON *data = cJSON_Parse(replay_text(row, "data"));
+        ok = data && cJSON_AddItemToObject(v, "data", data);
+        if (!ok)
+            cJSON_Delete(data);
+    }
+    if (!ok) {
+        cJSON_Delete(v);
+        return NULL;
+    }
+    return v;
+}
+
+/* The change between rec and cand (either may be NULL), or NULL when none. */
+static const char *replay_change(replay_what what, const cJSON *rec, const cJSON *cand)
+{
+    static const char *const names[3][3] = {
+        {"obligation_opened", "obligation_not_opened", NULL},
+        {"alert_raised", "alert_not_raised", "alert_count"},
+        {"register_added", "register_missing", "register_data"},
+    };
+    if (!rec)
+        return names[what][0];
+    if (!cand)
+        return names[what][1];
+    if (what == REPLAY_OBLIGATIONS) {
+        if (strcmp(replay_text(rec, "status"), replay_text(cand, "status")) != 0)
+            return "obligation_status";
+        return strcmp(replay_text(rec, "due_at"), replay_text(cand, "due_at")) != 0
+                   ? "obligation_due"
+                   : NULL;
+    }
+    if (what == REPLAY_ALERTS)
+        return replay_num(rec, "count") != replay_num(cand, "count") ? names[what][2] : NULL;
+    return strcmp(replay_text(rec, "data"), replay_text(cand, "data")) != 0 ? names[what][2] : NULL;
+}
+
+/* Whether a row lies in what is reported: changed at or after since, and
+ * caused by an event of the type asked for. (Alerts were counted within
+ * it already.) */
+static int replay_reported(const replay_options *o, const cJSON *row)
+{
+    if (!row)
+        return 0;
+    const cJSON *cause = cJSON_GetObjectItemCaseSensitive(row, "cause");
+    return (obligo_time)replay_num(row, "t") >= o->since &&
+           replay_type_matches(o->type, replay_text(cause, "type"));
+}
+
+/* Adds item (taken over; NULL: memory ran out) to o as name. */
+static int replay_add(cJSON *o, const char *name, cJSON *item)
+{
+    if (item && cJSON_AddItemToObject(o, name, item))
+        return 0;
+    cJSON_Delete(item);
+    return OBLIGO_ENOMEM;
+}
+
+/* Adds the difference between rec and cand (same key; either may be NULL)
+ * to diffs and counts, when there is one. */
+static int replay_differ(const replay_options *o, replay_what what, const cJSON *rec,
+                         const cJSON *cand, cJSON *diffs, cJSON *counts)
+{
+    const char *change = replay_change(what, rec, cand);
+    if (!change || (what != REPLAY_ALERTS && !replay_reported(o, rec) && !replay_reported(o, cand)))
+        return 0;
+    const cJSON *row = cand ? cand : rec;
+    int reg = what == REPLAY_REGISTERS;
+    cJSON *d = cJSON_CreateObject();
+    if (!d || !cJSON_AddItemToArray(diffs, d)) {
+        cJSON_Delete(d);
+        return OBLIGO_ENOMEM;
+    }
+    /* d belongs to diffs now: whatever is added below is freed with it */
+    if (!cJSON_AddStringToObject(d, "change", change) ||
+        !cJSON_AddStringToObject(d, reg ? "register" : "kind", replay_text(row, "a")) ||
+        !cJSON_AddStringToObject(d, reg ? "key" : "subject", replay_text(row, "b")) ||
+        replay_add(d, "recorded", replay_value(what, rec)) ||
+        replay_add(d, "candidate", replay_value(what, cand)) ||
+        replay_add(d, "cause", cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(row, "cause"), 1)))
+        return OBLIGO_ENOMEM;
+    cJSON *n = cJSON_GetObjectItemCaseSensitive(counts, change);
+    if (n) {
+        cJSON_SetNumberValue(n, n->valuedouble + 1);
+        return 0;
+    }
+    return cJSON_AddNumberToObject(counts, change, 1) ? 0 : OBLIGO_ENOMEM;
+}
+
+static int replay_key_cmp(const cJSON *x, const cJSON *y)
+{
+    int c = strcmp(replay_text(x, "a"), replay_text(y, "a"));
+    return c ? c : strcmp(replay_text(x, "b"), replay_text(y, "b"));
+}
+
+/* Walks the two sorted lists side by side. */
+static int replay_compare(const replay_options *o, replay_what what, const cJSON *rec,
+                          const cJSON *cand, cJSON *diffs, cJSON *counts)
+{
+    const cJSON *x = rec->child, *y = cand->child;
+    int rc = 0;
+    while (!rc && (x || y)) {
+        int c = !x ? 1 : !y ? -1 : replay_key_cmp(x, y);
+        rc = replay_differ(o, what, c <= 0 ? x : NULL, c >= 0 ? y : NULL, diffs, counts);
+        if (c <= 0)
+            x = x->next;
+        if (c >= 0)
+            y = y->next;
+    }
+    return rc;
+}
+
+/* ---- the whole replay --------------------------------------------------------- */
+
+/* The end of the replay: o->until, or the time of the journal's last event. */
+static int replay_end(const replay_options *o, obligo_time *end, char **err)
+{
+    if (o->until) {
+        *end = o->until;
+        return 0;
+    }
+    sqlite3_stmt *s = store_stmt(o->recorded, "SELECT max(time) FROM events");
+    if (!s)
+        return OBLIGO_EDB;
+    int step = sqlite3_step(s),
+        none = step == SQLITE_ROW && sqlite3_column_type(s, 0) == SQLITE_NULL;
+    if (step == SQLITE_ROW)
+        *end = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    if (step != SQLITE_ROW)
+        return store_error(step);
+    if (none) {
+        *err = obligo_asprintf("the journal of %s holds no events: nothing to replay",
+                               o->recorded->path);
+        return OBLIGO_EINVAL;
+    }
+    return 0;
+}
+
+/* Judges the journal on a fresh engine and compares; the recorded
+ * database is read inside the caller's read transaction. */
+static int replay_in_snapshot(const replay_options *o, cJSON *out, char **err)
+{
+    obligo_time end = 0, first = 0;
+    long judged = 0;
+    int rc = replay_end(o, &end, err);
+    if (rc)
+        return rc;
+    config cfg;
+    if ((rc = replay_config(o->cfg, &cfg)))
+        return rc;
+    engine e;
+    cJSON *revs = cJSON_CreateArray(), *rec = NULL, *cand = NULL, *counts = NULL, *diffs = NULL;
+    if (!revs) {
+        config_free(&cfg);
+        return OBLIGO_ENOMEM;
+    }
+    if ((rc = engine_open_with(&e, &cfg, o->plugins, o->candidate, err))) {
+        cJSON_Delete(revs);
+        config_free(&cfg);
+        return rc;
+    }
+    rc = replay_judge(o, &e, end, revs, &judged, &first, err);
+    if (!rc && judged == 0) {
+        char when[CLOCK_RFC3339_LEN];
+        clock_format_utc(end, when);
+        *err = obligo_asprintf("the journal of %s holds no client event at or before %s: "
+                               "nothing to replay",
+                               o->recorded->path, when);
+        rc = OBLIGO_EINVAL;
+    }
+    if (!rc)
+        rc = replay_outcome(o->recorded, o, end, &rec);
+    if (!rc)
+        rc = replay_outcome(&e.st, o, end, &cand);
+    char from[CLOCK_RFC3339_LEN], to[CLOCK_RFC3339_LEN];
+    clock_format_utc(first, from);
+    clock_format_utc(end, to);
+    cJSON *rv = NULL;
+    if (!rc &&
+        (!cJSON_AddNumberToObject(out, "events", (double)judged) ||
+         !cJSON_AddStringToObject(out, "from", from) || !cJSON_AddStringToObject(out, "to", to) ||
+         !(rv = cJSON_AddObjectToObject(out, "revisions")) ||
+         !cJSON_AddItemToObject(rv, "recorded", revs) ||
+         !cJSON_AddStringToObject(rv, "candidate", rules_revision(o->candidate)) ||
+         !(counts = cJSON_AddObjectToObject(out, "counts")) ||
+         !(diffs = cJSON_AddArrayToObject(out, "differences"))))
+        rc = OBLIGO_ENOMEM;
+    if (rv && cJSON_GetObjectItemCaseSensitive(rv, "recorded") == revs)
+        revs = NULL; /* taken over by out */
+    static const char *const parts[] = {"obligations", "alerts", "registers"};
+    for (int i = 0; !rc && i < 3; i++)
+        rc = replay_compare(o, (replay_what)i, cJSON_GetObjectItemCaseSensitive(rec, parts[i]),
+                            cJSON_GetObjectItemCaseSensitive(cand, parts[i]), diffs, counts);
+    cJSON_Delete(revs);
+    cJSON_Delete(rec);
+    cJSON_Delete(cand);
+    engine_close(&e);
+    config_free(&cfg);
+    return rc;
+}
+
+int replay_run(const replay_options *o, cJSON **out, char **err)
+{
+    *out = NULL;
+    *err = NULL;
+    /* One read transaction: the events judged and the outcome compared
+     * with are one snapshot, whatever a running server commits meanwhile. */
+    char *msg = NULL;
+    if (sqlite3_exec(o->recorded->db, "BEGIN", NULL, NULL, &msg) != SQLITE_OK) {
+        *err = obligo_asprintf("cannot read %s: %s", o->recorded->path, msg ? msg : "?");
+        sqlite3_free(msg);
+        return OBLIGO_EDB;
+    }
+    cJSON *res = cJSON_CreateObject();
+    int rc = res ? replay_in_snapshot(o, res, err) : OBLIGO_ENOMEM;
+    sqlite3_exec(o->recorded->db, "COMMIT", NULL, NULL, NULL);
+    if (rc) {
+        cJSON_Delete(res);
+        if (!*err && rc == OBLIGO_EDB)
+            *err = obligo_asprintf("cannot read %s: %s", o->recorded->path,
+                                   sqlite3_errmsg(o->recorded->db));
+        return rc;
+    }
+    *out = res;
+    return 0;
+}

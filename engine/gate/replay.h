@@ -1,0 +1,64 @@
+/*
+ * replay.h — what-if: what a candidate rule set would have decided over a
+ * recorded journal, compared with what the database holds (`obligo
+ * replay`, DESIGN §4).
+ *
+ * Every journaled client event (not the engine's own deadline and note
+ * events: the candidate engine fires its own deadlines as its time follows
+ * the journal) with a time at or before the end is judged, in journal
+ * order, on a fresh in-memory engine with the candidate rules and the
+ * caller's plugins. Engine time follows the events' `time`: the deadlines
+ * due before an event fire first, and at the end engine time moves to the
+ * end (--until, or else the time of the journal's last event, the
+ * engine's own included, so a deadline the recorded engine fired fires in
+ * the replay too). The recorded database is only read, inside one read
+ * transaction (a consistent snapshot while `obligo serve` writes on).
+ *
+ * Then both outcomes are compared, each taken as of the end:
+ *   - obligations by (kind, subject), the latest one: present or absent,
+ *     status, due_at;
+ *   - alerts by (kind, subject): how many were raised (the engine's notes
+ *     about itself, such as obligo.rules_reloaded, are left out: they are
+ *     no rule's doing; obligo.rule_error, overdue and reminder alerts are
+ *     compared);
+ *   - register entries by (register, key): the current data.
+ * `since` and `type` narrow what is reported, never what is judged: the
+ * state is always built from every earlier event.
+ */
+#ifndef OBLIGO_REPLAY_H
+#define OBLIGO_REPLAY_H
+
+#include <cjson/cJSON.h>
+
+#include "clock.h"
+#include "config.h"
+#include "plugins.h"
+#include "rules.h"
+#include "store.h"
+
+typedef struct replay_options {
+    const config *cfg; /* limits and intake settings (its database and sinks are not used) */
+    plugins *plugins;  /* loaded by the caller; borrowed */
+    rules *candidate;  /* the compiled candidate set; borrowed */
+    store *recorded;   /* the recorded database, opened read-only by the caller; borrowed */
+    obligo_time since; /* report only what changed at or after since (0: everything) */
+    obligo_time until; /* judge the events up to until (0: the whole journal) */
+    const char *type;  /* report only what events of this type caused: an exact type,
+                          or a prefix ending in '*' (NULL: every type) */
+} replay_options;
+
+/* Judges and compares as above. Returns 0 with *out (caller frees) an
+ * object {"events", "from", "to", "revisions": {"recorded": [...],
+ * "candidate"}, "counts": {change: n}, "differences": [{"change", "kind",
+ * "subject" (for registers also "register"), "recorded", "candidate",
+ * "cause": {"source", "id", "time", "type"}}]}; or a negative code with
+ * *err (caller frees) naming what is wrong: an event the candidate
+ * configuration refuses (by its journal seq), a database error, or
+ * OBLIGO_EINVAL when there is no event to judge. The calling thread uses
+ * the plugins' rule functions meanwhile. */
+int replay_run(const replay_options *o, cJSON **out, char **err);
+
+/* 1 when type matches pattern (exact, or a prefix before a final '*'). */
+int replay_type_matches(const char *pattern, const char *type);
+
+#endif
