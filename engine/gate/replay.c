@@ -275,7 +275,7 @@ static int replay_alerts(store *st, const replay_options *o, obligo_time end, cJ
             continue;
         if (replay_same_key(last, s)) {
             cJSON *n = cJSON_GetObjectItemCaseSensitive(last, "count");
-            cJSON_SetNumberValue(n, n->valuedouble + 1);
+            cJSON_SetNumberHelper(n, n->valuedouble + 1);
             continue;
         }
         cJSON *row = replay_row(s, t, 3);
@@ -443,7 +443,7 @@ static int replay_differ(const replay_options *o, replay_what what, const cJSON 
         return OBLIGO_ENOMEM;
     cJSON *n = cJSON_GetObjectItemCaseSensitive(counts, change);
     if (n) {
-        cJSON_SetNumberValue(n, n->valuedouble + 1);
+        cJSON_SetNumberHelper(n, n->valuedouble + 1);
         return 0;
     }
     return cJSON_AddNumberToObject(counts, change, 1) ? 0 : OBLIGO_ENOMEM;
