@@ -281,6 +281,13 @@ static void since_until_and_type_narrow_the_report(void **state)
     expect_text(out, "  recorded:  open, due 2026-06-11T03:30:00Z\n"
                      "  candidate: open, due 2026-06-11T09:30:00Z");
     free(out);
+    /* the backup obligation was opened before --since and has not changed
+     * since, nor has the burst been raised since: nothing is reported */
+    assert_int_equal(replay(f, f->rules, &out, NULL, "--config", f->policy, "--until",
+                            "2026-06-10T12:00:00+02:00", "--since", "2026-06-10T07:00:00Z"),
+                     0);
+    expect_text(out, "differences: 0\n");
+    free(out);
     /* with the pack unchanged and a type nothing matches */
     assert_int_equal(replay(f, OBLIGO_SOURCE_DIR "/rules", &out, NULL, "--type", "nl.avg.*",
                             "--json", NULL, NULL, NULL),
