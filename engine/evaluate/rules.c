@@ -363,7 +363,13 @@ int rules_load_sources(const rules_sources *src, const cJSON *policy, const sand
         const rules_file *f = &src->files[i];
         if (f->is_test)
             continue;
-        EVP_DigestUpdate(md, f->path, strlen(f->path) + 1);
+        /* the path within the directory: the same files are the same
+         * revision wherever the directory is and however it was named */
+        size_t dl = src->dir ? strlen(src->dir) : 0;
+        const char *rel = dl && strncmp(f->path, src->dir, dl) == 0 && f->path[dl] == '/'
+                              ? f->path + dl + 1
+                              : f->path;
+        EVP_DigestUpdate(md, rel, strlen(rel) + 1);
         EVP_DigestUpdate(md, f->text, f->len);
         rules_scan_policy(r, f->text, f->len);
         sandbox_error se = {0};

@@ -120,7 +120,9 @@ int rules_load(const char *dir, const cJSON *policy, const sandbox_limits *limit
 void rules_free(rules *r);
 
 /* The revision of the rule set: the first 16 hex digits of the SHA-256 of
- * every file's path and content. Borrowed. */
+ * every file's path within the directory and content, and of the policy:
+ * the same files give the same revision wherever the directory lies (a
+ * replay compares revisions). Borrowed. */
 const char *rules_revision(const rules *r);
 const rules_kind *rules_kind_find(const rules *r, const char *name);
 int rules_count(const rules *r);

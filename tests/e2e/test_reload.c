@@ -305,7 +305,7 @@ static void ingest_goes_on_while_the_gate_runs(void **state)
                  "waited for the gate");
 
     /* the reload then goes live (up to a minute for a slow machine) */
-    char answer[4096];
+    char answer[4096] = "";
     size_t got = 0;
     while (got < sizeof answer - 1 && !strstr(answer, "}")) {
         pf.revents = 0;

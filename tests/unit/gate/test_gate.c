@@ -126,6 +126,32 @@ static void the_snapshot_is_what_is_compiled(void **state)
     rules_sources_free(&src);
 }
 
+/* The revision names the files and their contents, not where the
+ * directory lies or how its path was written. */
+static void the_revision_is_the_same_wherever_the_files_lie(void **state)
+{
+    fixture *f = *state;
+    char other[700], spelt[700], *err = NULL;
+    snprintf(other, sizeof other, "%s/elsewhere/rules", f->dir);
+    free(support_write(f->dir, "elsewhere/rules/t.lua", RULES));
+    snprintf(spelt, sizeof spelt, "%s/", f->rules);
+    rules *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+    assert_int_equal(rules_load(f->rules, NULL, NULL, f->p, &a, &err), 0);
+    assert_int_equal(rules_load(other, NULL, NULL, f->p, &b, &err), 0);
+    assert_int_equal(rules_load(spelt, NULL, NULL, f->p, &c, &err), 0);
+    assert_string_equal(rules_revision(a), rules_revision(b));
+    assert_string_equal(rules_revision(a), rules_revision(c));
+    /* the same text under another name is another rule set */
+    free(support_write(f->dir, "elsewhere/rules/t.lua", "-- gone\n"));
+    free(support_write(f->dir, "elsewhere/rules/u.lua", RULES));
+    assert_int_equal(rules_load(other, NULL, NULL, f->p, &d, &err), 0);
+    assert_string_not_equal(rules_revision(a), rules_revision(d));
+    rules_free(a);
+    rules_free(b);
+    rules_free(c);
+    rules_free(d);
+}
+
 /* A failing test is said once, with its file, line and problem, and the
  * totals; nothing is returned to go live. */
 static void a_failing_test_is_said_once(void **state)
@@ -219,6 +245,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_clean_set_passes_and_is_the_set_compiled, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(the_snapshot_is_what_is_compiled, setup, teardown),
+        cmocka_unit_test_setup_teardown(the_revision_is_the_same_wherever_the_files_lie, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(a_failing_test_is_said_once, setup, teardown),
         cmocka_unit_test_setup_teardown(a_finding_blocks, setup, teardown),
         cmocka_unit_test_setup_teardown(a_site_policy_never_keeps_rules_out, setup, teardown),
