@@ -369,16 +369,10 @@ int cli_register(int argc, char **argv)
     return 0;
 }
 
-static void cli_say_journal(void *ud, const char *finding)
+/* A broken link of a chain, on stderr after the prefix ud. */
+static void cli_say_finding(void *ud, const char *finding)
 {
-    (void)ud;
-    fprintf(stderr, "journal: %s\n", finding);
-}
-
-static void cli_say_register(void *ud, const char *finding)
-{
-    (void)ud;
-    fprintf(stderr, "%s\n", finding);
+    fprintf(stderr, "%s%s\n", (const char *)ud, finding);
 }
 
 static const char verify_usage[] = "usage: obligo verify [--config F] [--db F]\n"
@@ -406,8 +400,8 @@ int cli_verify(int argc, char **argv)
     }
     if (s)
         sqlite3_reset(s);
-    long j = journal_verify(&e.st, cli_say_journal, NULL);
-    long r = registers_verify(&e.st, cli_say_register, NULL);
+    long j = journal_verify(&e.st, cli_say_finding, "journal: ");
+    long r = registers_verify(&e.st, cli_say_finding, "");
     findings += (j < 0 ? 1 : j) + (r < 0 ? 1 : r);
     if (findings)
         fprintf(stderr, "obligo verify: %ld finding(s)\n", findings);
