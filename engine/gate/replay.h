@@ -36,10 +36,30 @@
 #include "rules.h"
 #include "store.h"
 
+/* How far a replay has come, for a progress line (replay_options.progress). */
+typedef struct replay_progress {
+    long judged;      /* client events judged so far */
+    long total;       /* client events to judge in all */
+    double seconds;   /* since the replay started (monotonic) */
+} replay_progress;
+
 typedef struct replay_options {
     const config *cfg; /* limits and intake settings (its database and sinks are not used) */
     plugins *plugins;  /* loaded by the caller; borrowed */
-    rules *candidate;  /* the compiled candidate set; borrowed */
+    rules *candidate;  /* the compiled candidate set; borrowed. NULL with
+                          recorded_rules: each event is judged with the set
+                          recorded for it */
+    /* The self-check (obligo verify --replay): every journaled event is
+     * judged with the rule-set revision the journal recorded for it, rebuilt
+     * from the rule sources the database keeps (table ruleset_files); a
+     * revision whose sources were not kept is rebuilt from `fallback` when
+     * that set has the same revision, and is an error otherwise. */
+    int recorded_rules;
+    rules *fallback;   /* may be NULL; borrowed */
+    /* Called about every 4,096 events judged and once at the end of
+     * judging (may be NULL), on the replaying thread. */
+    void (*progress)(void *ud, const replay_progress *p);
+    void *progress_ud;
     store *recorded;   /* the recorded database, opened read-only by the caller; borrowed */
     obligo_time since; /* report only what changed at or after since (0: everything) */
     obligo_time until; /* judge the events up to until (0: the whole journal) */
