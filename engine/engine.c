@@ -80,6 +80,11 @@ int engine_open(engine *e, const config *cfg, int read_only, char **err)
     e->catalogue = &e->cat;
     if ((rc = rules_load(cfg->rules_dir, cfg->policy, &cfg->limits, e->plugins, &e->rules, err)))
         goto fail;
+    if ((rc = engine_keep_rules(e, e->rules))) {
+        *err = obligo_asprintf("cannot keep the rule sources in %s: %s", cfg->db_path,
+                               obligo_strerror(rc));
+        goto fail;
+    }
     return 0;
 fail:
     plugins_free(e->plugins);
@@ -104,6 +109,33 @@ int engine_open_with(engine *e, const config *cfg, plugins *p, rules *r, char **
     e->catalogue = &e->cat;
     e->rules = r;
     return 0;
+}
+
+int engine_keep_rules(engine *e, const rules *r)
+{
+    int n = rules_file_count(r);
+    journal_source *files = obligo_calloc(n ? (size_t)n : 1, sizeof *files);
+    const cJSON *policy = rules_policy_of(r);
+    char *policy_text = policy ? cJSON_PrintUnformatted(policy) : NULL;
+    if (!files || (policy && !policy_text)) {
+        obligo_free(files);
+        cJSON_free(policy_text);
+        return OBLIGO_ENOMEM;
+    }
+    for (int i = 0; i < n; i++) {
+        const rules_file *f = rules_file_at(r, i);
+        files[i] = (journal_source){f->path, f->text, f->len};
+    }
+    int rc = store_begin(&e->st);
+    if (!rc)
+        rc = journal_keep_ruleset(&e->st, rules_revision(r), policy_text, files, n, clock_now());
+    if (!rc)
+        rc = store_commit(&e->st);
+    if (rc)
+        store_rollback(&e->st);
+    obligo_free(files);
+    cJSON_free(policy_text);
+    return rc;
 }
 
 void engine_close(engine *e)
@@ -454,6 +486,7 @@ int engine_event(engine *e, const cJSON *event, const char *raw, size_t len, int
         goto out;
     if ((rc = journal_decisions(&e->st, seq, decisions)))
         goto out;
+    e->last_decisions = cJSON_GetArraySize(decisions);
     e->stats.accepted++;
 out:
     cJSON_Delete(decisions);

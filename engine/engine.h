@@ -36,6 +36,7 @@ typedef struct engine {
     rules *rules;
     obligo_time now; /* engine time: never moves backwards */
     engine_stats stats;
+    int last_decisions; /* how many decisions the last event engine_event judged caused */
 } engine;
 
 /* Routes cJSON's allocations through obligo_malloc so out-of-memory tests
@@ -56,6 +57,13 @@ int engine_open(engine *e, const config *cfg, int read_only, char **err);
  * in-memory database, judging with exactly the compiled set under test. */
 int engine_open_with(engine *e, const config *cfg, plugins *p, rules *r, char **err);
 void engine_close(engine *e);
+
+/* Keeps the sources of rule set r in the database (journal_keep_ruleset),
+ * in a transaction of its own, before r judges any event there: every
+ * revision the journal names can then be rebuilt (obligo verify --replay).
+ * engine_open does it for the set it loads; a caller that swaps in another
+ * set does it first. Returns 0 or a negative code. */
+int engine_keep_rules(engine *e, const rules *r);
 
 /* decode_event (decode.h) with the engine's limits and catalogue: parses
  * and validates one event. Returns the parsed event (caller frees with

@@ -65,6 +65,8 @@ int cli_parse(int argc, char **argv, cli_opts *o, const char *usage_text)
         {"run", required_argument, NULL, 'X'},
         {"min-coverage", required_argument, NULL, 'M'},
         {"type", required_argument, NULL, 'Y'},
+        {"replay", no_argument, NULL, 'E'},
+        {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -141,6 +143,12 @@ int cli_parse(int argc, char **argv, cli_opts *o, const char *usage_text)
             break;
         case 'Y':
             o->type = optarg;
+            break;
+        case 'E':
+            o->replay = 1;
+            break;
+        case 'q':
+            o->quiet = 1;
             break;
         case 'X':
             o->run = optarg;
@@ -375,9 +383,16 @@ static void cli_say_finding(void *ud, const char *finding)
     fprintf(stderr, "%s%s\n", (const char *)ud, finding);
 }
 
-static const char verify_usage[] = "usage: obligo verify [--config F] [--db F]\n"
-                                   "Checks the journal's and the registers' hash chains and the "
-                                   "database's integrity; exit 1 on any finding.\n";
+static const char verify_usage[] =
+    "usage: obligo verify [--config F] [--db F]\n"
+    "                     [--replay [--rules DIR] [--quiet] [--json] [--plugin-dir DIR]...]\n"
+    "Checks the journal's and the registers' hash chains and the database's\n"
+    "integrity. --replay also judges the whole journal again, each event with\n"
+    "the rule set recorded for it (rebuilt from the sources the database keeps;\n"
+    "a revision recorded before they were kept is taken from the configured rules\n"
+    "or --rules DIR when that is the same revision), and reports every outcome\n"
+    "that does not reproduce; --json prints that replay's result. Exit 1 on any\n"
+    "finding, 2 when it cannot check (an error, a revision it cannot rebuild).\n";
 
 int cli_verify(int argc, char **argv)
 {
@@ -403,11 +418,22 @@ int cli_verify(int argc, char **argv)
     long j = journal_verify(&e.st, cli_say_finding, "journal: ");
     long r = registers_verify(&e.st, cli_say_finding, "");
     findings += (j < 0 ? 1 : j) + (r < 0 ? 1 : r);
-    if (findings)
+    int status = findings ? 1 : 0;
+    if (o.replay) {
+        /* the replay reports on stdout (or as --json); the chains' findings
+         * stay on stderr */
+        long differ = 0;
+        int rrc = cli_replay_recorded(&o, &cfg, &e.st, &differ);
+        if (rrc)
+            status = 2;
+        findings += differ;
+    }
+    if (status != 2 && findings)
         fprintf(stderr, "obligo verify: %ld finding(s)\n", findings);
-    else
-        printf("obligo verify: journal and registers intact\n");
+    else if (status != 2 && !o.json)
+        printf("obligo verify: journal and registers intact%s\n",
+               o.replay ? ", every recorded outcome reproduces" : "");
     engine_close(&e);
     config_free(&cfg);
-    return findings ? 1 : 0;
+    return status == 2 ? 2 : findings ? 1 : 0;
 }

@@ -18,6 +18,8 @@ typedef struct cli_opts {
     const char *format;             /* ingest --format NAME (an input adapter) */
     const char *run, *min_coverage; /* test --run PATTERN --min-coverage P */
     const char *type;               /* replay --type PATTERN */
+    int replay;                     /* verify --replay */
+    int quiet;                      /* replay, verify --replay: no progress lines */
     char **args;                    /* positional arguments, borrowed from argv */
     int nargs;
 } cli_opts;
@@ -30,5 +32,12 @@ int cli_parse(int argc, char **argv, cli_opts *o, const char *usage_text);
 int cli_config(const cli_opts *o, config *cfg);
 /* cli_config and engine_open; 0, or 2 after printing why. */
 int cli_open(const cli_opts *o, config *cfg, engine *e, int read_only);
+
+/* The self-check of `obligo verify --replay` (cmd_replay.c): judges the
+ * journal of st (opened read-only) again with the rule sets it recorded and
+ * prints what does not reproduce, as `obligo replay` prints differences
+ * (or the result as JSON with o->json). *differences gets their number.
+ * Returns 0, or 2 after printing why it could not run. */
+int cli_replay_recorded(const cli_opts *o, const config *cfg, store *st, long *differences);
 
 #endif

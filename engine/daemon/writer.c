@@ -150,6 +150,18 @@ static void writer_reload(writer *w, writer_job *j)
 {
     engine *e = w->e;
     const char *was = e->rules ? rules_revision(e->rules) : NULL;
+    /* The sources are kept before the set judges anything, so every
+     * revision the journal names can be rebuilt; a set that cannot be kept
+     * does not go live. */
+    int krc = j->fresh ? engine_keep_rules(e, j->fresh) : 0;
+    if (krc) {
+        rules_free(j->fresh);
+        j->fresh = NULL;
+        j->rc = krc;
+        obligo_free(j->message);
+        j->message = obligo_asprintf("its sources could not be kept in the database: %s",
+                                     obligo_strerror(krc));
+    }
     if (!j->fresh) {
         if (!j->rc)
             j->rc = OBLIGO_EINVAL; /* a reload job without an outcome */

@@ -322,6 +322,27 @@ int rules_load(const char *dir, const cJSON *policy, const sandbox_limits *limit
     return rc;
 }
 
+/* Keeps a copy of a file compiled into r (path rel), for rules_file_at. */
+static int rules_keep_file(rules *r, const char *rel, const rules_file *f)
+{
+    rules_file *nk = obligo_realloc(r->kept, ((size_t)r->nkept + 1) * sizeof *nk);
+    if (!nk)
+        return OBLIGO_ENOMEM;
+    r->kept = nk;
+    rules_file *k = &nk[r->nkept];
+    *k = (rules_file){
+        .path = obligo_strdup(rel), .text = obligo_malloc(f->len ? f->len : 1), .len = f->len};
+    if (!k->path || !k->text) {
+        obligo_free(k->path);
+        obligo_free(k->text);
+        return OBLIGO_ENOMEM;
+    }
+    if (f->len)
+        memcpy(k->text, f->text, f->len);
+    r->nkept++;
+    return 0;
+}
+
 int rules_load_sources(const rules_sources *src, const cJSON *policy, const sandbox_limits *limits,
                        const plugins *plug, rules **out, char **err)
 {
@@ -371,6 +392,10 @@ int rules_load_sources(const rules_sources *src, const cJSON *policy, const sand
                               : f->path;
         EVP_DigestUpdate(md, rel, strlen(rel) + 1);
         EVP_DigestUpdate(md, f->text, f->len);
+        if ((rc = rules_keep_file(r, rel, f))) {
+            EVP_MD_CTX_free(md);
+            goto fail;
+        }
         rules_scan_policy(r, f->text, f->len);
         sandbox_error se = {0};
         if ((rc = sandbox_load_buffer(r->sb, f->text, f->len, f->path, &se)) == 0)
@@ -425,6 +450,11 @@ void rules_free(rules *r)
         obligo_free(rr->file);
     }
     obligo_free(r->rules);
+    for (int i = 0; i < r->nkept; i++) {
+        obligo_free(r->kept[i].path);
+        obligo_free(r->kept[i].text);
+    }
+    obligo_free(r->kept);
     obligo_free(r->load_err);
     cJSON_Delete(r->policy_names);
     cJSON_Delete(r->scratch);
@@ -439,6 +469,21 @@ void rules_free(rules *r)
 const char *rules_revision(const rules *r)
 {
     return r->revision;
+}
+
+int rules_file_count(const rules *r)
+{
+    return r->nkept;
+}
+
+const rules_file *rules_file_at(const rules *r, int i)
+{
+    return &r->kept[i];
+}
+
+const cJSON *rules_policy_of(const rules *r)
+{
+    return r->policy;
 }
 
 int rules_count(const rules *r)

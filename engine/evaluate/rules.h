@@ -124,6 +124,14 @@ void rules_free(rules *r);
  * the same files give the same revision wherever the directory lies (a
  * replay compares revisions). Borrowed. */
 const char *rules_revision(const rules *r);
+/* The rule files the set was compiled from, in load order (0 <= i <
+ * rules_file_count): each path within the rule directory, and its bytes;
+ * what the journal keeps per revision (journal_keep_ruleset) so the set
+ * can be rebuilt. Borrowed. */
+int rules_file_count(const rules *r);
+const rules_file *rules_file_at(const rules *r, int i);
+/* The policy the set was compiled with (borrowed; may be NULL). */
+const cJSON *rules_policy_of(const rules *r);
 const rules_kind *rules_kind_find(const rules *r, const char *name);
 int rules_count(const rules *r);
 int rules_kind_count(const rules *r);

@@ -47,6 +47,8 @@ struct rules {
     rules_rule *rules;
     int nrules, caprules;
     char revision[17];
+    rules_file *kept; /* the rule files compiled, with paths within the directory */
+    int nkept;
     int act_ref, state_ref; /* the act and state tables handed to run() */
     /* Evaluation context, valid during rules_evaluate only. */
     const rules_state_ops *ops;

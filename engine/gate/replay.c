@@ -11,6 +11,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "alloc.h"
 #include "engine.h"
@@ -18,6 +19,7 @@
 
 #define REPLAY_ENGINE_SOURCE "urn:obligo:engine"
 #define REPLAY_COMMIT_EVERY 1000
+#define REPLAY_PROGRESS_EVERY 4096
 
 int replay_type_matches(const char *pattern, const char *type)
 {
@@ -74,6 +76,168 @@ static int replay_note_revision(cJSON *revs, const char *rev)
     return cJSON_AddItemToArray(revs, cJSON_CreateString(rev)) ? 0 : OBLIGO_ENOMEM;
 }
 
+/* ---- the rule sets as recorded (the self-check) ---------------------------------- */
+
+/* A revision rebuilt from the sources the database keeps. */
+typedef struct replay_set {
+    char *revision;
+    rules *set;    /* NULL for the revision "none" (no rules) or the fallback */
+    cJSON *policy; /* what set was compiled with: it reads it while judging */
+    int borrowed;  /* set is o->fallback */
+} replay_set;
+
+typedef struct replay_sets {
+    replay_set *v;
+    int n;
+} replay_sets;
+
+static void replay_sets_free(replay_sets *ss)
+{
+    for (int i = 0; i < ss->n; i++) {
+        if (!ss->v[i].borrowed)
+            rules_free(ss->v[i].set);
+        cJSON_Delete(ss->v[i].policy);
+        obligo_free(ss->v[i].revision);
+    }
+    obligo_free(ss->v);
+    ss->v = NULL;
+    ss->n = 0;
+}
+
+/* Reads the kept sources of revision rev from the recorded database into
+ * src (paths within the rule directory, in load order) and *policy.
+ * Returns 1 when the database keeps them, 0 when not, or < 0. */
+static int replay_kept_sources(store *st, const char *rev, rules_sources *src, cJSON **policy)
+{
+    *policy = NULL;
+    /* a database from before the sources were kept has no such table */
+    sqlite3_stmt *s = store_stmt(st, "SELECT count(*) FROM sqlite_master WHERE name = 'rulesets'");
+    if (!s)
+        return OBLIGO_EDB;
+    int step = sqlite3_step(s), kept = step == SQLITE_ROW && sqlite3_column_int(s, 0) > 0, rc = 0;
+    sqlite3_reset(s);
+    if (step != SQLITE_ROW)
+        return store_error(step);
+    if (!kept)
+        return 0;
+    s = store_stmt(st, "SELECT policy FROM rulesets WHERE revision = ?1");
+    if (!s)
+        return OBLIGO_EDB;
+    sqlite3_bind_text(s, 1, rev, -1, SQLITE_STATIC);
+    step = sqlite3_step(s);
+    if (step == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL &&
+        !(*policy = cJSON_Parse(replay_col(s, 0))))
+        rc = OBLIGO_ENOMEM;
+    sqlite3_reset(s);
+    if (step != SQLITE_ROW)
+        return step == SQLITE_DONE ? 0 : store_error(step);
+    if (rc)
+        return rc;
+    s = store_stmt(st, "SELECT path, source FROM ruleset_files WHERE revision = ?1 ORDER BY path");
+    if (!s)
+        return OBLIGO_EDB;
+    sqlite3_bind_text(s, 1, rev, -1, SQLITE_STATIC);
+    while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        rules_file *nf = obligo_realloc(src->files, ((size_t)src->n + 1) * sizeof *nf);
+        if (!nf) {
+            rc = OBLIGO_ENOMEM;
+            break;
+        }
+        src->files = nf;
+        size_t len = (size_t)sqlite3_column_bytes(s, 1);
+        const void *text = sqlite3_column_blob(s, 1);
+        rules_file *f = &nf[src->n];
+        *f = (rules_file){.path = obligo_strdup(replay_col(s, 0)),
+                          .text = obligo_malloc(len ? len : 1),
+                          .len = len};
+        if (!f->path || !f->text) {
+            obligo_free(f->path);
+            obligo_free(f->text);
+            rc = OBLIGO_ENOMEM;
+            break;
+        }
+        if (len)
+            memcpy(f->text, text, len);
+        src->n++;
+    }
+    if (!rc && step != SQLITE_DONE)
+        rc = store_error(step);
+    sqlite3_reset(s);
+    return rc ? rc : 1;
+}
+
+/* Rebuilds revision rev for the event at seq into a new entry of ss. */
+static int replay_rebuild(const replay_options *o, replay_sets *ss, const char *rev, int64_t seq,
+                          char **err)
+{
+    replay_set *nv = obligo_realloc(ss->v, ((size_t)ss->n + 1) * sizeof *nv);
+    if (!nv)
+        return OBLIGO_ENOMEM;
+    ss->v = nv;
+    replay_set *set = &nv[ss->n];
+    *set = (replay_set){.revision = obligo_strdup(rev)};
+    if (!set->revision)
+        return OBLIGO_ENOMEM;
+    ss->n++;
+    if (strcmp(rev, "none") == 0)
+        return 0; /* judged without rules */
+    rules_sources src = {0};
+    int rc = replay_kept_sources(o->recorded, rev, &src, &set->policy);
+    if (rc == 0) {
+        if (o->fallback && strcmp(rules_revision(o->fallback), rev) == 0) {
+            set->set = o->fallback;
+            set->borrowed = 1;
+        } else {
+            *err = obligo_asprintf("event %lld was judged by rule-set revision %s, whose sources "
+                                   "%s does not keep (it was recorded before Obligo kept them), "
+                                   "and the configured rules are revision %s: it cannot be "
+                                   "rebuilt",
+                                   (long long)seq, rev, o->recorded->path,
+                                   o->fallback ? rules_revision(o->fallback) : "(none loaded)");
+            rc = OBLIGO_EINVAL;
+        }
+    } else if (rc > 0) {
+        char *why = NULL;
+        rc = rules_load_sources(&src, set->policy, o->cfg ? &o->cfg->limits : NULL, o->plugins,
+                                &set->set, &why);
+        if (rc) {
+            *err = obligo_asprintf("rule-set revision %s (first used by event %lld), rebuilt from "
+                                   "the sources %s keeps, does not compile: %s",
+                                   rev, (long long)seq, o->recorded->path, why ? why : "?");
+            rc = rc == OBLIGO_ENOMEM ? rc : OBLIGO_EINVAL;
+        } else if (strcmp(rules_revision(set->set), rev) != 0) {
+            *err = obligo_asprintf("the sources %s keeps for rule-set revision %s are revision "
+                                   "%s: they were altered after they were kept",
+                                   o->recorded->path, rev, rules_revision(set->set));
+            rc = OBLIGO_EINVAL;
+        }
+        obligo_free(why);
+    }
+    rules_sources_free(&src);
+    return rc;
+}
+
+/* Puts the set recorded as revision rev to work on e (the self-check). */
+static int replay_use(const replay_options *o, replay_sets *ss, engine *e, const char *rev,
+                      int64_t seq, char **err)
+{
+    const char *now = e->rules ? rules_revision(e->rules) : "none";
+    if (strcmp(now, rev) == 0)
+        return 0;
+    for (int i = 0; i < ss->n; i++) {
+        if (strcmp(ss->v[i].revision, rev) == 0) {
+            e->rules = ss->v[i].set;
+            return 0;
+        }
+    }
+    int rc = replay_rebuild(o, ss, rev, seq, err);
+    if (!rc)
+        e->rules = ss->v[ss->n - 1].set;
+    return rc;
+}
+
+/* ---- judging -------------------------------------------------------------------- */
+
 /* Judges one journaled event (the row s points at) on e. */
 static int replay_one(engine *e, sqlite3_stmt *s, char **err)
 {
@@ -103,28 +267,80 @@ static int replay_one(engine *e, sqlite3_stmt *s, char **err)
     return rc;
 }
 
-/* Judges every journaled client event up to end on e, in journal order,
- * then fires what is due up to end. *judged gets the count, *first the
- * first event's time; revs the recorded revisions. */
-static int replay_judge(const replay_options *o, engine *e, obligo_time end, cJSON *revs,
-                        long *judged, obligo_time *first, char **err)
+static double replay_seconds(void)
 {
-    sqlite3_stmt *s = store_stmt(o->recorded, "SELECT seq, raw, time, ruleset, source, id "
-                                              "FROM events WHERE source <> '" REPLAY_ENGINE_SOURCE
-                                              "' AND time <= ?1 ORDER BY seq");
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* How many client events there are to judge up to end. */
+static int replay_total(store *st, obligo_time end, long *total)
+{
+    sqlite3_stmt *s =
+        store_stmt(st, "SELECT count(*) FROM events WHERE source <> '" REPLAY_ENGINE_SOURCE
+                       "' AND time <= ?1");
     if (!s)
         return OBLIGO_EDB;
     sqlite3_bind_int64(s, 1, end);
-    int rc = engine_begin(e), step;
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW)
+        *total = (long)sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return step == SQLITE_ROW ? 0 : store_error(step);
+}
+
+/* Judges every journaled client event up to end on e, in journal order,
+ * then fires what is due up to end. The engine's own journaled events are
+ * not judged (e fires its own deadlines) but mark time: what was due by
+ * then fires then, so each deadline fires with the rule set that was in
+ * force when the recorded engine fired it. *judged gets the count,
+ * *differing how many of them caused another number of decisions than
+ * recorded, *first the first event's time; revs the recorded revisions. */
+static int replay_judge(const replay_options *o, engine *e, obligo_time end, cJSON *revs,
+                        long *judged, long *differing, obligo_time *first, char **err)
+{
+    replay_progress pg = {.total = 0};
+    double t0 = replay_seconds();
+    int rc = o->progress ? replay_total(o->recorded, end, &pg.total) : 0;
+    if (rc)
+        return rc;
+    sqlite3_stmt *s =
+        store_stmt(o->recorded, "SELECT seq, raw, time, ruleset, source, id, "
+                                "(SELECT count(*) FROM decisions d WHERE d.event = events.seq) "
+                                "FROM events WHERE time <= ?1 ORDER BY seq");
+    if (!s)
+        return OBLIGO_EDB;
+    sqlite3_bind_int64(s, 1, end);
+    replay_sets sets = {0};
+    int step;
+    rc = engine_begin(e);
     while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *rev = replay_col(s, 3);
+        if (o->recorded_rules &&
+            (rc = replay_use(o, &sets, e, rev, sqlite3_column_int64(s, 0), err)))
+            break;
+        if (strcmp(replay_col(s, 4), REPLAY_ENGINE_SOURCE) == 0) {
+            obligo_time at = sqlite3_column_int64(s, 2);
+            if (at > e->now)
+                rc = engine_fire_due(e, at, 0, NULL);
+            continue;
+        }
         if (*judged == 0)
             *first = sqlite3_column_int64(s, 2);
-        if ((rc = replay_note_revision(revs, replay_col(s, 3))) || (rc = replay_one(e, s, err)))
+        if ((rc = replay_note_revision(revs, rev)) || (rc = replay_one(e, s, err)))
             break;
+        if (e->last_decisions != sqlite3_column_int(s, 6))
+            pg.differing++;
         /* an in-memory database: a commit now and then only bounds the
          * transaction's memory */
         if (++*judged % REPLAY_COMMIT_EVERY == 0 && !(rc = engine_commit(e)))
             rc = engine_begin(e);
+        if (o->progress && *judged % REPLAY_PROGRESS_EVERY == 0) {
+            pg.judged = *judged;
+            pg.seconds = replay_seconds() - t0;
+            o->progress(o->progress_ud, &pg);
+        }
     }
     if (!rc && step != SQLITE_DONE)
         rc = store_error(step);
@@ -135,6 +351,16 @@ static int replay_judge(const replay_options *o, engine *e, obligo_time end, cJS
         rc = engine_commit(e);
     if (rc)
         engine_rollback(e);
+    *differing = pg.differing;
+    if (!rc && o->progress) {
+        pg.judged = *judged;
+        pg.seconds = replay_seconds() - t0;
+        o->progress(o->progress_ud, &pg);
+    }
+    /* the sets judged with go now; the outcome is read from the database */
+    if (o->recorded_rules)
+        e->rules = NULL;
+    replay_sets_free(&sets);
     return rc;
 }
 
@@ -504,7 +730,7 @@ static int replay_end(const replay_options *o, obligo_time *end, char **err)
 static int replay_in_snapshot(const replay_options *o, cJSON *out, char **err)
 {
     obligo_time end = 0, first = 0;
-    long judged = 0;
+    long judged = 0, differing = 0;
     int rc = replay_end(o, &end, err);
     if (rc)
         return rc;
@@ -522,7 +748,7 @@ static int replay_in_snapshot(const replay_options *o, cJSON *out, char **err)
         config_free(&cfg);
         return rc;
     }
-    rc = replay_judge(o, &e, end, revs, &judged, &first, err);
+    rc = replay_judge(o, &e, end, revs, &judged, &differing, &first, err);
     if (!rc && judged == 0) {
         char when[CLOCK_RFC3339_LEN];
         clock_format_utc(end, when);
@@ -541,10 +767,12 @@ static int replay_in_snapshot(const replay_options *o, cJSON *out, char **err)
     cJSON *rv = NULL;
     if (!rc &&
         (!cJSON_AddNumberToObject(out, "events", (double)judged) ||
+         !cJSON_AddNumberToObject(out, "events_decided_differently", (double)differing) ||
          !cJSON_AddStringToObject(out, "from", from) || !cJSON_AddStringToObject(out, "to", to) ||
          !(rv = cJSON_AddObjectToObject(out, "revisions")) ||
          !cJSON_AddItemToObject(rv, "recorded", revs) ||
-         !cJSON_AddStringToObject(rv, "candidate", rules_revision(o->candidate)) ||
+         !cJSON_AddStringToObject(rv, "candidate",
+                                  o->recorded_rules ? "recorded" : rules_revision(o->candidate)) ||
          !(counts = cJSON_AddObjectToObject(out, "counts")) ||
          !(diffs = cJSON_AddArrayToObject(out, "differences"))))
         rc = OBLIGO_ENOMEM;

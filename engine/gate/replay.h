@@ -38,9 +38,11 @@
 
 /* How far a replay has come, for a progress line (replay_options.progress). */
 typedef struct replay_progress {
-    long judged;      /* client events judged so far */
-    long total;       /* client events to judge in all */
-    double seconds;   /* since the replay started (monotonic) */
+    long judged;    /* client events judged so far */
+    long total;     /* client events to judge in all */
+    long differing; /* events judged so far that caused another number of
+                       decisions than they did when recorded */
+    double seconds; /* since the replay started (monotonic) */
 } replay_progress;
 
 typedef struct replay_options {
@@ -55,7 +57,7 @@ typedef struct replay_options {
      * revision whose sources were not kept is rebuilt from `fallback` when
      * that set has the same revision, and is an error otherwise. */
     int recorded_rules;
-    rules *fallback;   /* may be NULL; borrowed */
+    rules *fallback; /* may be NULL; borrowed */
     /* Called about every 4,096 events judged and once at the end of
      * judging (may be NULL), on the replaying thread. */
     void (*progress)(void *ud, const replay_progress *p);
@@ -68,12 +70,15 @@ typedef struct replay_options {
 } replay_options;
 
 /* Judges and compares as above. Returns 0 with *out (caller frees) an
- * object {"events", "from", "to", "revisions": {"recorded": [...],
- * "candidate"}, "counts": {change: n}, "differences": [{"change", "kind",
+ * object {"events", "events_decided_differently" (events that caused
+ * another number of decisions than recorded), "from", "to", "revisions":
+ * {"recorded": [...], "candidate" (a revision, or "recorded" for the
+ * self-check)}, "counts": {change: n}, "differences": [{"change", "kind",
  * "subject" (for registers also "register"), "recorded", "candidate",
  * "cause": {"source", "id", "time", "type"}}]}; or a negative code with
  * *err (caller frees) naming what is wrong: an event the candidate
- * configuration refuses (by its journal seq), a database error, or
+ * configuration refuses (by its journal seq), a database error, a
+ * recorded revision that cannot be rebuilt (the self-check), or
  * OBLIGO_EINVAL when there is no event to judge. The calling thread uses
  * the plugins' rule functions meanwhile. */
 int replay_run(const replay_options *o, cJSON **out, char **err);

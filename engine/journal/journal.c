@@ -170,6 +170,38 @@ int journal_decisions(store *st, int64_t seq, const cJSON *decisions)
     return 0;
 }
 
+int journal_keep_ruleset(store *st, const char *revision, const char *policy,
+                         const journal_source *files, int n, obligo_time at)
+{
+    sqlite3_stmt *s = store_stmt(st, "INSERT OR IGNORE INTO rulesets(revision,policy,kept_at) "
+                                     "VALUES(?1,?2,?3)");
+    if (!s)
+        return OBLIGO_EDB;
+    sqlite3_bind_text(s, 1, revision, -1, SQLITE_STATIC);
+    if (policy)
+        sqlite3_bind_text(s, 2, policy, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, at);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return store_error(rc);
+    if (sqlite3_changes(st->db) == 0)
+        return 0; /* kept before: the same revision is the same bytes */
+    for (int i = 0; i < n; i++) {
+        s = store_stmt(st, "INSERT INTO ruleset_files(revision,path,source) VALUES(?1,?2,?3)");
+        if (!s)
+            return OBLIGO_EDB;
+        sqlite3_bind_text(s, 1, revision, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, files[i].path, -1, SQLITE_STATIC);
+        sqlite3_bind_blob64(s, 3, files[i].text, files[i].len, SQLITE_STATIC);
+        rc = sqlite3_step(s);
+        sqlite3_reset(s);
+        if (rc != SQLITE_DONE)
+            return store_error(rc);
+    }
+    return 0;
+}
+
 long journal_verify(store *st, digest_finding say, void *ud)
 {
     sqlite3_stmt *s = store_stmt(st, "SELECT seq,source,id,type,raw,hash,prev_hash FROM events "

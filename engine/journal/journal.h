@@ -29,6 +29,21 @@ int journal_reject(store *st, const char *origin, const char *raw, size_t len, c
 /* Records the decisions (a JSON array, borrowed) an event caused. */
 int journal_decisions(store *st, int64_t seq, const cJSON *decisions);
 
+/* One file of a rule set as compiled: its path within the rule directory
+ * and its bytes. */
+typedef struct journal_source {
+    const char *path;
+    const char *text;
+    size_t len;
+} journal_source;
+
+/* Keeps the sources of rule-set revision `revision` (the files compiled and
+ * the policy they were compiled with, JSON text or NULL), once: a revision
+ * kept before is left as it is. The journal then holds, for every revision
+ * it names, what can rebuild it. */
+int journal_keep_ruleset(store *st, const char *revision, const char *policy,
+                         const journal_source *files, int n, obligo_time at);
+
 /* Checks the journal's hash chain; returns the number of broken links (or
  * -1 on a database error) and tells say (may be NULL) of each, naming its
  * sequence number. */

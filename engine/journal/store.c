@@ -82,6 +82,13 @@ static const char *const store_migrations[] = {
      "ALTER TABLE outbox ADD COLUMN last_error TEXT;"),
     /* 4: the head of each register's hash chain, found without a scan */
     "CREATE INDEX registers_chain ON registers(register, seq);",
+    /* 5: the sources of every rule set that judged events (journal.h,
+     * journal_keep_ruleset), so `obligo verify --replay` can rebuild the
+     * revision the journal recorded for each event */
+    ("CREATE TABLE rulesets (revision TEXT PRIMARY KEY, policy TEXT,"
+     "  kept_at INTEGER NOT NULL) WITHOUT ROWID;"
+     "CREATE TABLE ruleset_files (revision TEXT NOT NULL REFERENCES rulesets(revision),"
+     "  path TEXT NOT NULL, source BLOB NOT NULL, PRIMARY KEY (revision, path)) WITHOUT ROWID;"),
 };
 
 #define STORE_NMIGRATIONS ((int)(sizeof store_migrations / sizeof store_migrations[0]))

@@ -415,6 +415,7 @@ static void read_only_database_before_tokens_has_none(void **state)
         sqlite3_exec(db,
                      "DROP TABLE tokens; ALTER TABLE outbox DROP COLUMN next_attempt_at; "
                      "ALTER TABLE outbox DROP COLUMN last_error; DROP INDEX registers_chain; "
+                     "DROP TABLE ruleset_files; DROP TABLE rulesets; "
                      "PRAGMA user_version=1;",
                      NULL, NULL, NULL),
         SQLITE_OK);
