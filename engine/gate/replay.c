@@ -238,16 +238,19 @@ static int replay_use(const replay_options *o, replay_sets *ss, engine *e, const
 
 /* ---- judging -------------------------------------------------------------------- */
 
-/* Judges one journaled event (the row s points at) on e. */
-static int replay_one(engine *e, sqlite3_stmt *s, char **err)
+/* Judges one journaled event (the row s points at) on e. The deadlines
+ * that fall before it fire first, in order, unless as_recorded: then they
+ * fire only where the recorded engine fired them (replay_judge). */
+static int replay_one(engine *e, sqlite3_stmt *s, int as_recorded, char **err)
 {
     const char *raw = (const char *)sqlite3_column_text(s, 1);
     size_t len = (size_t)sqlite3_column_bytes(s, 1);
     obligo_time at = sqlite3_column_int64(s, 2);
     int rc = 0;
-    /* the deadlines that fall before this event fire first, in order */
-    if (at > e->now && (rc = engine_fire_due(e, at, 0, NULL)))
+    if (at > e->now && !as_recorded && (rc = engine_fire_due(e, at, 0, NULL)))
         return rc;
+    if (at > e->now)
+        e->now = at; /* what is due stays due until the next firing */
     char *field = NULL, *reason = NULL;
     cJSON *ev = raw ? engine_decode(e, raw, len, &field, &reason) : NULL;
     if (!ev) {
@@ -279,7 +282,7 @@ static int replay_total(store *st, obligo_time end, long *total)
 {
     sqlite3_stmt *s =
         store_stmt(st, "SELECT count(*) FROM events WHERE source <> '" REPLAY_ENGINE_SOURCE
-                       "' AND time <= ?1");
+                       "' AND received_at <= ?1");
     if (!s)
         return OBLIGO_EDB;
     sqlite3_bind_int64(s, 1, end);
@@ -290,11 +293,15 @@ static int replay_total(store *st, obligo_time end, long *total)
     return step == SQLITE_ROW ? 0 : store_error(step);
 }
 
-/* Judges every journaled client event up to end on e, in journal order,
- * then fires what is due up to end. The engine's own journaled events are
- * not judged (e fires its own deadlines) but mark time: what was due by
- * then fires then, so each deadline fires with the rule set that was in
- * force when the recorded engine fired it. *judged gets the count,
+/* Judges every journaled client event up to end on e, in journal order.
+ * The engine's own journaled events are not judged (e fires its own
+ * deadlines) but mark where the recorded engine fired: what was due by
+ * then fires then, with the rule set in force then. As recorded
+ * (o->recorded_rules) deadlines fire only there, so a client event judged
+ * before a due deadline had fired (between two ticks of a server, or
+ * before a kill) is judged so again; what-if, the deadlines due before
+ * each event fire first too, and at the end what is due by the end.
+ * *judged gets the count,
  * *differing how many of them caused another number of decisions than
  * recorded, *first the first event's time; revs the recorded revisions. */
 static int replay_judge(const replay_options *o, engine *e, obligo_time end, cJSON *revs,
@@ -306,9 +313,9 @@ static int replay_judge(const replay_options *o, engine *e, obligo_time end, cJS
     if (rc)
         return rc;
     sqlite3_stmt *s =
-        store_stmt(o->recorded, "SELECT seq, raw, time, ruleset, source, id, "
-                                "(SELECT count(*) FROM decisions d WHERE d.event = events.seq) "
-                                "FROM events WHERE time <= ?1 ORDER BY seq");
+        store_stmt(o->recorded, "SELECT seq, raw, received_at, ruleset, source, id, "
+                                "(SELECT count(*) FROM decisions d WHERE d.event = events.seq), "
+                                "time FROM events WHERE received_at <= ?1 ORDER BY seq");
     if (!s)
         return OBLIGO_EDB;
     sqlite3_bind_int64(s, 1, end);
@@ -321,14 +328,13 @@ static int replay_judge(const replay_options *o, engine *e, obligo_time end, cJS
             (rc = replay_use(o, &sets, e, rev, sqlite3_column_int64(s, 0), err)))
             break;
         if (strcmp(replay_col(s, 4), REPLAY_ENGINE_SOURCE) == 0) {
-            obligo_time at = sqlite3_column_int64(s, 2);
-            if (at > e->now)
-                rc = engine_fire_due(e, at, 0, NULL);
+            rc = engine_fire_due(e, sqlite3_column_int64(s, 2), 0, NULL);
             continue;
         }
         if (*judged == 0)
-            *first = sqlite3_column_int64(s, 2);
-        if ((rc = replay_note_revision(revs, rev)) || (rc = replay_one(e, s, err)))
+            *first = sqlite3_column_int64(s, 7);
+        if ((rc = replay_note_revision(revs, rev)) ||
+            (rc = replay_one(e, s, o->recorded_rules, err)))
             break;
         if (e->last_decisions != sqlite3_column_int(s, 6))
             pg.differing++;
@@ -345,7 +351,9 @@ static int replay_judge(const replay_options *o, engine *e, obligo_time end, cJS
     if (!rc && step != SQLITE_DONE)
         rc = store_error(step);
     sqlite3_reset(s);
-    if (!rc)
+    /* what-if: what would have fallen due by the end fires; as recorded,
+     * only what the recorded engine fired (at its journaled events) */
+    if (!rc && !o->recorded_rules)
         rc = engine_fire_due(e, end, 0, NULL);
     if (!rc)
         rc = engine_commit(e);
@@ -434,11 +442,13 @@ static int replay_put(cJSON *rows, cJSON *row, int same)
  * open then (or overdue, once its due instant had passed). */
 static int replay_obligations(store *st, obligo_time end, cJSON *rows)
 {
-    sqlite3_stmt *s = store_stmt(st, "SELECT o.kind, o.subject, o.status, o.due_at, cb.time, "
-                                     "ev.source, ev.id, ev.time, ev.type FROM obligations o "
+    sqlite3_stmt *s = store_stmt(st, "SELECT o.kind, o.subject, o.status, o.due_at, "
+                                     "cb.received_at, ev.source, ev.id, ev.time, ev.type, "
+                                     "ev.received_at FROM obligations o "
                                      "JOIN events ev ON ev.seq = o.source_event "
                                      "LEFT JOIN events cb ON cb.seq = o.closed_by "
-                                     "WHERE ev.time <= ?1 ORDER BY o.kind, o.subject, o.id");
+                                     "WHERE ev.received_at <= ?1 "
+                                     "ORDER BY o.kind, o.subject, o.id");
     if (!s)
         return OBLIGO_EDB;
     sqlite3_bind_int64(s, 1, end);
@@ -446,7 +456,7 @@ static int replay_obligations(store *st, obligo_time end, cJSON *rows)
     cJSON *last = NULL;
     while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW) {
         const char *status = replay_col(s, 2);
-        obligo_time due = sqlite3_column_int64(s, 3), t = sqlite3_column_int64(s, 7);
+        obligo_time due = sqlite3_column_int64(s, 3), t = sqlite3_column_int64(s, 9);
         int closed = sqlite3_column_type(s, 4) != SQLITE_NULL;
         if (closed && sqlite3_column_int64(s, 4) > end)
             status = due <= end ? "overdue" : "open";
@@ -454,6 +464,8 @@ static int replay_obligations(store *st, obligo_time end, cJSON *rows)
             t = sqlite3_column_int64(s, 4);
         else if (strcmp(status, "overdue") == 0 && due > end)
             status = "open";
+        else if (strcmp(status, "open") == 0 && due <= end)
+            status = "overdue"; /* due by the end, whether or not it fired yet */
         if (strcmp(status, "overdue") == 0 && due > t)
             t = due;
         char when[CLOCK_RFC3339_LEN];
@@ -481,14 +493,14 @@ static int replay_obligations(store *st, obligo_time end, cJSON *rows)
 static int replay_alerts(store *st, const replay_options *o, obligo_time end, cJSON *rows)
 {
     sqlite3_stmt *s =
-        store_stmt(st, "SELECT a.kind, a.subject, ev.time, "
+        store_stmt(st, "SELECT a.kind, a.subject, ev.received_at, "
                        "coalesce(root.source, ev.source), coalesce(root.id, ev.id), "
                        "coalesce(root.time, ev.time), coalesce(root.type, ev.type) "
                        "FROM alerts a JOIN events ev ON ev.seq = a.event "
                        "LEFT JOIN obligations ob ON ev.source = '" REPLAY_ENGINE_SOURCE "' "
                        "  AND ob.id = json_extract(ev.raw, '$.data.obligation') "
                        "LEFT JOIN events root ON root.seq = ob.source_event "
-                       "WHERE ev.type <> 'obligo.engine.note' AND ev.time <= ?1 "
+                       "WHERE ev.type <> 'obligo.engine.note' AND ev.received_at <= ?1 "
                        "ORDER BY a.kind, a.subject, a.seq");
     if (!s)
         return OBLIGO_EDB;
@@ -522,16 +534,17 @@ static int replay_alerts(store *st, const replay_options *o, obligo_time end, cJ
 static int replay_registers(store *st, obligo_time end, cJSON *rows)
 {
     sqlite3_stmt *s =
-        store_stmt(st, "SELECT r.register, r.key, r.data, ev.source, ev.id, ev.time, ev.type "
+        store_stmt(st, "SELECT r.register, r.key, r.data, ev.source, ev.id, ev.time, ev.type, "
+                       "ev.received_at "
                        "FROM registers r JOIN events ev ON ev.seq = r.event "
-                       "WHERE ev.time <= ?1 ORDER BY r.register, r.key, r.version");
+                       "WHERE ev.received_at <= ?1 ORDER BY r.register, r.key, r.version");
     if (!s)
         return OBLIGO_EDB;
     sqlite3_bind_int64(s, 1, end);
     int rc = 0, step;
     cJSON *last = NULL;
     while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW) {
-        cJSON *row = replay_row(s, sqlite3_column_int64(s, 5), 3);
+        cJSON *row = replay_row(s, sqlite3_column_int64(s, 7), 3);
         if (row && !cJSON_AddStringToObject(row, "data", replay_col(s, 2))) {
             cJSON_Delete(row);
             row = NULL;
@@ -707,7 +720,7 @@ static int replay_end(const replay_options *o, obligo_time *end, char **err)
         *end = o->until;
         return 0;
     }
-    sqlite3_stmt *s = store_stmt(o->recorded, "SELECT max(time) FROM events");
+    sqlite3_stmt *s = store_stmt(o->recorded, "SELECT max(received_at) FROM events");
     if (!s)
         return OBLIGO_EDB;
     int step = sqlite3_step(s),

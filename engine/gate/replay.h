@@ -5,14 +5,20 @@
  *
  * Every journaled client event (not the engine's own deadline and note
  * events: the candidate engine fires its own deadlines as its time follows
- * the journal) with a time at or before the end is judged, in journal
- * order, on a fresh in-memory engine with the candidate rules and the
- * caller's plugins. Engine time follows the events' `time`: the deadlines
- * due before an event fire first, and at the end engine time moves to the
- * end (--until, or else the time of the journal's last event, the
- * engine's own included, so a deadline the recorded engine fired fires in
- * the replay too). The recorded database is only read, inside one read
- * transaction (a consistent snapshot while `obligo serve` writes on).
+ * the journal) received at or before the end is judged, in journal order,
+ * on a fresh in-memory engine with the candidate rules and the caller's
+ * plugins. Engine time follows the journal's `received_at`, the engine
+ * time at which each event was judged when it was recorded (for `obligo
+ * ingest --clock events` the events' own times; for `obligo serve` the
+ * clock): the deadlines due before an event fire first, the engine's own
+ * journaled events mark time too (what was due by then fires then), and at
+ * the end engine time moves to the end (--until, or else the journal's
+ * last received_at, so a deadline the recorded engine fired fires in the
+ * replay too). So a rule that depends on engine time (a reminder not armed
+ * for an instant already past) decides as it did. The recorded database is
+ * only read, inside one read transaction (a consistent snapshot while
+ * `obligo serve` writes on). Every instant below (until, since, the time a
+ * change happened) is engine time in that sense.
  *
  * Then both outcomes are compared, each taken as of the end:
  *   - obligations by (kind, subject), the latest one: present or absent,

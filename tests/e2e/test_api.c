@@ -51,6 +51,7 @@ static int teardown(void **state)
     if (f->pid > 0)
         client_stop_server(f->pid, SIGTERM);
     support_assert_clean_log(f->log);
+    support_assert_replays(f->db);
     support_rmtree(f->dir);
     free(f->dir);
     free(f);

@@ -284,6 +284,7 @@ static void fhir_in_webhook_out_at_least_once(void **state)
     free(cutdoc);
     free(doc);
     free(cfg);
+    support_assert_replays(db);
     support_rmtree(dir);
     free(dir);
 }

@@ -148,6 +148,7 @@ static void edits_are_gated_by_check_and_tests(void **state)
     free(original);
     free(edited);
     free(broken);
+    support_assert_replays(db);
     support_rmtree(dir);
     free(dir);
 }
@@ -238,6 +239,7 @@ static void a_hostile_rule_file_fails_alone(void **state)
     free(alerts);
     assert_int_equal(WEXITSTATUS(client_stop_server(pid, SIGTERM)), 0);
     support_assert_clean_log(log);
+    support_assert_replays(db);
     support_rmtree(dir);
     free(dir);
 }
@@ -320,6 +322,7 @@ static void ingest_goes_on_while_the_gate_runs(void **state)
         fail_msg("reload: %s", answer);
     assert_int_equal(WEXITSTATUS(client_stop_server(pid, SIGTERM)), 0);
     support_assert_clean_log(log);
+    support_assert_replays(db);
     support_rmtree(dir);
     free(dir);
 }

@@ -108,6 +108,7 @@ static void run_scenario(const scenario *s)
     cJSON_Delete(alerts);
     free(err);
     free(file);
+    support_assert_replays(db);
     support_rmtree(dir);
     free(dir);
 }

@@ -55,6 +55,7 @@ static int teardown(void **state)
     support_assert_clean_log(f->log);
     free(f->out);
     free(f->err);
+    support_assert_replays(f->db);
     support_rmtree(f->dir);
     free(f->dir);
     free(f);

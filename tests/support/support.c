@@ -166,6 +166,25 @@ void support_assert_clean_log(const char *path)
     fclose(fp);
 }
 
+void support_assert_replays(const char *db)
+{
+    if (access(db, F_OK) != 0)
+        return;
+    char *argv[] = {(char *)OBLIGO_BIN, "verify", "--replay", "--quiet", "--db", (char *)db, NULL};
+    char *out = NULL, *err = NULL;
+    int status = support_run(argv, &out, &err);
+    if (status != 0) {
+        /* cmocka's message buffer is short: the whole output goes first */
+        fprintf(stderr, "obligo verify --replay --db %s exited %d:\n%s%s", db, status,
+                out ? out : "", err ? err : "");
+        free(out);
+        free(err);
+        fail_msg("the recorded decisions of %s do not reproduce (exit %d)", db, status);
+    }
+    free(out);
+    free(err);
+}
+
 const char *support_str(const cJSON *o, const char *name)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);

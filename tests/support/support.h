@@ -57,4 +57,10 @@ void support_sha256_parts(char out[65], int n, const char *const *parts, const s
  * that crashed or leaked must not pass because its clients were happy. */
 void support_assert_clean_log(const char *path);
 
+/* Fails the running test unless `obligo verify --replay` passes on db (a
+ * database a test produced): its hash chains hold and every recorded
+ * outcome reproduces when the journal is judged again with the rule sets
+ * it recorded. Nothing happens when db does not exist. */
+void support_assert_replays(const char *db);
+
 #endif
