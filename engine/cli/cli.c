@@ -400,6 +400,14 @@ int cli_verify(int argc, char **argv)
     int prc = cli_parse(argc, argv, &o, verify_usage);
     if (prc)
         return prc > 0 ? 0 : 2;
+    if (!o.replay && (o.json || o.quiet || o.rules)) {
+        fprintf(stderr, "obligo verify: --%s goes with --replay\n%s",
+                o.json    ? "json"
+                : o.quiet ? "quiet"
+                          : "rules",
+                verify_usage);
+        return 2;
+    }
     config cfg;
     engine e;
     if (cli_open(&o, &cfg, &e, 1))
