@@ -95,6 +95,8 @@ static int teardown(void **state)
         kill(f->server, SIGKILL);
         waitpid(f->server, NULL, 0);
     }
+    /* what was committed around the full disk reproduces */
+    support_assert_replays(f->db);
     if (f->mounted && umount2(f->mnt, 0) != 0)
         umount2(f->mnt, MNT_DETACH);
     support_assert_clean_log(f->log);

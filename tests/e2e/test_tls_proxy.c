@@ -359,6 +359,7 @@ static int group_teardown(void **state)
         stop_process(f->proxy, SIGKILL);
     if (f->obligo > 0)
         stop_process(f->obligo, SIGKILL);
+    support_assert_replays(f->db);
     support_rmtree(f->dir);
     free(f->dir);
     free(f);
