@@ -11,6 +11,47 @@
 #include "outbox.h"
 #include "registers.h"
 
+/* The number n as text, in place: the member called name of parent, or
+ * (name NULL) an element of the array parent. */
+static int actions_instant_text(cJSON *parent, const char *name, cJSON *n)
+{
+    if (!cJSON_IsNumber(n))
+        return 0;
+    char when[CLOCK_RFC3339_LEN];
+    clock_format_utc((obligo_time)n->valuedouble, when);
+    cJSON *text = cJSON_CreateString(when);
+    if (!text)
+        return OBLIGO_ENOMEM;
+    /* a member's replacement must carry the member's name */
+    if (name ? cJSON_ReplaceItemInObjectCaseSensitive(parent, name, text)
+             : cJSON_ReplaceItemViaPointer(parent, n, text))
+        return 0;
+    cJSON_Delete(text);
+    return OBLIGO_ENOMEM;
+}
+
+int actions_instants_for_output(cJSON *d)
+{
+    const char *op = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "op"));
+    if (!op || (strcmp(op, DECISION_OPEN) != 0 && strcmp(op, DECISION_FULFIL) != 0 &&
+                strcmp(op, DECISION_CANCEL) != 0 && strcmp(op, DECISION_EXTEND) != 0))
+        return 0;
+    static const char *const names[] = {"from", "due_at", "legal_limit", "at"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        int rc = actions_instant_text(d, names[i], cJSON_GetObjectItemCaseSensitive(d, names[i]));
+        if (rc)
+            return rc;
+    }
+    cJSON *remind = cJSON_GetObjectItemCaseSensitive(d, "remind");
+    for (cJSON *r = cJSON_IsArray(remind) ? remind->child : NULL, *next; r; r = next) {
+        next = r->next;
+        int rc = actions_instant_text(remind, NULL, r);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 cJSON *actions_state_get(store *st, const char *ns, const char *key)
 {
     sqlite3_stmt *s = store_stmt(st, "SELECT value FROM state WHERE ns=?1 AND key=?2");

@@ -19,6 +19,14 @@
  * rolls back). */
 int actions_apply(action_ctx *ctx, const cJSON *decisions);
 
+/* Rewrites the instants of decision d (decision.h: from, due_at,
+ * legal_limit, at and each remind entry of open, fulfil, cancel and extend)
+ * from seconds since the epoch to RFC 3339 UTC text, in place, for output:
+ * what a decision is journaled as stays numbers, what a reader sees is
+ * text like every other instant Obligo prints. Other members (a rule's own
+ * state values, data) are left as they are. Returns 0 or OBLIGO_ENOMEM. */
+int actions_instants_for_output(cJSON *d);
+
 /* Reads rule state (ns, key) as a new JSON value, or NULL. */
 cJSON *actions_state_get(store *st, const char *ns, const char *key);
 

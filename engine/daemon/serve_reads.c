@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "actions.h"
 #include "alloc.h"
 #include "clock.h"
 #include "json.h"
@@ -208,8 +209,10 @@ static void serve_read_event(serve_read *rd, store *st)
         sqlite3_bind_int64(q, 1, seq);
         while (sqlite3_step(q) == SQLITE_ROW) {
             cJSON *d = cJSON_Parse((const char *)sqlite3_column_text(q, 0));
-            if (d)
+            if (d && actions_instants_for_output(d) == 0)
                 cJSON_AddItemToArray(decisions, d);
+            else
+                cJSON_Delete(d);
         }
         sqlite3_reset(q);
     }

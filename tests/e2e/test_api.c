@@ -348,7 +348,16 @@ static void status_codes_reads_and_metrics(void **state)
     assert_string_equal(support_str(cJSON_GetObjectItem(ev, "event"), "id"), "m1");
     cJSON *decisions = cJSON_GetObjectItem(ev, "decisions");
     assert_true(cJSON_GetArraySize(decisions) >= 2);
-    assert_non_null(support_find(decisions, "avg.notify_ap", "m1", NULL));
+    const cJSON *open = support_find(decisions, "avg.notify_ap", "m1", NULL);
+    assert_non_null(open);
+    /* instants as RFC 3339 UTC, like every other output: 72 hours from the
+     * awareness the event gives */
+    assert_string_equal(support_str(open, "op"), "open");
+    assert_string_equal(support_str(open, "from"), "2026-02-02T08:15:00Z");
+    assert_string_equal(support_str(open, "due_at"), "2026-02-05T08:15:00Z");
+    const cJSON *remind = cJSON_GetObjectItem(open, "remind");
+    assert_true(cJSON_GetArraySize(remind) > 0);
+    assert_true(cJSON_IsString(cJSON_GetArrayItem(remind, 0)));
     cJSON_Delete(ev);
     assert_int_equal(
         client_request(f->port, "GET", "/v1/events/urn:test/none", NULL, NULL, 0, NULL), 404);

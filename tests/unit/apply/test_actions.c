@@ -209,6 +209,38 @@ static void state_get_reads_what_set_wrote(void **state)
     assert_int_equal(support_sql_int(f->st.db, "SELECT count(*) FROM state"), 1);
 }
 
+/* For output, the instants of open, fulfil, cancel and extend become RFC
+ * 3339 UTC text; other ops and other members keep their numbers. */
+static void instants_for_output_become_text(void **state)
+{
+    (void)state;
+    /* 1781040600 is 2026-06-09T21:30:00Z; 1781148600 thirty hours later */
+    cJSON *d = cJSON_Parse("{\"op\":\"open\",\"kind\":\"k\",\"subject\":\"s\","
+                           "\"from\":1781040600,\"due_at\":1781148600,"
+                           "\"legal_limit\":1781150400,\"remind\":[1781062200,1781145000],"
+                           "\"data\":{\"n\":5}}");
+    assert_int_equal(actions_instants_for_output(d), 0);
+    char *text = cJSON_PrintUnformatted(d);
+    assert_string_equal(text, "{\"op\":\"open\",\"kind\":\"k\",\"subject\":\"s\","
+                              "\"from\":\"2026-06-09T21:30:00Z\","
+                              "\"due_at\":\"2026-06-11T03:30:00Z\","
+                              "\"legal_limit\":\"2026-06-11T04:00:00Z\","
+                              "\"remind\":[\"2026-06-10T03:30:00Z\",\"2026-06-11T02:30:00Z\"],"
+                              "\"data\":{\"n\":5}}");
+    cJSON_free(text);
+    cJSON_Delete(d);
+    d = cJSON_Parse("{\"op\":\"fulfil\",\"kind\":\"k\",\"subject\":\"s\",\"at\":0}");
+    assert_int_equal(actions_instants_for_output(d), 0);
+    assert_string_equal(cJSON_GetObjectItem(d, "at")->valuestring, "1970-01-01T00:00:00Z");
+    cJSON_Delete(d);
+    /* a rule's state is the rule's own: its numbers stay numbers */
+    d = cJSON_Parse("{\"op\":\"set\",\"ns\":\"n\",\"key\":\"k\",\"value\":{\"at\":5},"
+                    "\"at\":7}");
+    assert_int_equal(actions_instants_for_output(d), 0);
+    assert_true(cJSON_IsNumber(cJSON_GetObjectItem(d, "at")));
+    cJSON_Delete(d);
+}
+
 int main(void)
 {
     engine_global_init();
@@ -216,6 +248,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(apply_dispatches_each_op, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_decisions_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(state_get_reads_what_set_wrote, setup, teardown),
+        cmocka_unit_test(instants_for_output_become_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
