@@ -316,6 +316,54 @@ int cli_alerts(int argc, char **argv)
     return 0;
 }
 
+static const char rejected_usage[] =
+    "usage: obligo rejected [--config F] [--db F] [--since T] [--json]\n"
+    "Lists the refused input (dead letters), oldest first: when it came, where\n"
+    "from (FILE:LINE, http[N]), the field and the reason. --json prints each\n"
+    "with its bytes (raw, or raw_base64 for input that is not UTF-8 text).\n";
+
+int cli_rejected(int argc, char **argv)
+{
+    cli_opts o;
+    int prc = cli_parse(argc, argv, &o, rejected_usage);
+    if (prc)
+        return prc > 0 ? 0 : 2;
+    if (o.nargs) {
+        fprintf(stderr, "obligo rejected: unexpected argument '%s'\n%s", o.args[0], rejected_usage);
+        return 2;
+    }
+    obligo_time since = 0;
+    if (o.since && clock_parse_any(o.since, &since)) {
+        fprintf(stderr, "obligo rejected: --since '%s' is not an RFC 3339 time\n", o.since);
+        return 2;
+    }
+    config cfg;
+    engine e;
+    if (cli_open(&o, &cfg, &e, 1))
+        return 2;
+    cJSON *rows = journal_rejected_list(&e.st, since, 0, 0);
+    int rc = rows ? 0 : 2;
+    if (!rows)
+        fprintf(stderr, "obligo rejected: cannot read %s: %s\n", cfg.db_path,
+                sqlite3_errmsg(e.st.db));
+    else if (o.json)
+        cli_print_json(rows);
+    else {
+        printf("%-17s %-16s %-24s %s\n", "AT (AMSTERDAM)", "ORIGIN", "FIELD", "REASON");
+        for (const cJSON *r = rows->child; r; r = r->next) {
+            char at[32];
+            cli_local(cli_s(r, "received_at"), at, sizeof at);
+            const char *field = cli_s(r, "field");
+            printf("%-17s %-16s %-24s %s\n", at, cli_s(r, "origin"), *field ? field : "-",
+                   cli_s(r, "reason"));
+        }
+    }
+    cJSON_Delete(rows);
+    engine_close(&e);
+    config_free(&cfg);
+    return rc;
+}
+
 static void cli_csv_field(const char *s)
 {
     putchar('"');

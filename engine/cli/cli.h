@@ -9,6 +9,7 @@
 int cli_ingest(int argc, char **argv);
 int cli_obligations(int argc, char **argv);
 int cli_alerts(int argc, char **argv);
+int cli_rejected(int argc, char **argv);
 int cli_register(int argc, char **argv);
 int cli_verify(int argc, char **argv);
 int cli_serve(int argc, char **argv);

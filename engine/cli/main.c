@@ -17,6 +17,7 @@ static void usage(FILE *out)
           "  obligations  list obligations\n"
           "  alerts       list alerts\n"
           "  register     show a register (e.g. datalekken)\n"
+          "  rejected     list the refused input (dead letters) with origin and reason\n"
           "  verify       check the journal and the registers' hash chains\n"
           "  plugins      list the loaded plugins and what they register\n"
           "  check        compile and lint a rule directory (file:line: findings)\n"
@@ -38,7 +39,7 @@ int main(int argc, char **argv)
         {"serve", cli_serve},     {"ingest", cli_ingest},     {"obligations", cli_obligations},
         {"alerts", cli_alerts},   {"register", cli_register}, {"verify", cli_verify},
         {"plugins", cli_plugins}, {"check", cli_check},       {"test", cli_test},
-        {"token", cli_token},     {"replay", cli_replay},
+        {"token", cli_token},     {"replay", cli_replay},     {"rejected", cli_rejected},
     };
     engine_global_init();
     if (argc < 2) {

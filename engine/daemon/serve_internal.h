@@ -132,6 +132,8 @@ void serve_post_adapter(serve_req *r, const plugins_adapter *a);
 void serve_get_event(serve_req *r, const char *rest);
 void serve_get_obligations(serve_req *r);
 void serve_get_alerts(serve_req *r);
+/* GET /v1/rejected?since=&after=&limit=: the refused input (dead letters). */
+void serve_get_rejected(serve_req *r);
 void serve_get_register(serve_req *r, const char *name);
 /* The reader pool's done callback: writes the answer out. */
 void serve_on_read(reader_job *job, void *ud);

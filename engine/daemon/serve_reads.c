@@ -14,6 +14,7 @@
 #include "actions.h"
 #include "alloc.h"
 #include "clock.h"
+#include "journal.h"
 #include "json.h"
 #include "obligations.h"
 #include "outbox.h"
@@ -118,6 +119,7 @@ typedef enum serve_read_kind {
     SERVE_READ_OBLIGATIONS,
     SERVE_READ_ALERTS,
     SERVE_READ_REGISTER,
+    SERVE_READ_REJECTED,
 } serve_read_kind;
 
 typedef struct serve_read {
@@ -247,6 +249,10 @@ static void serve_read_run(reader_job *job, store *st)
         serve_read_json(rd, 200, outbox_list(st, &f), fewer);
         return;
     }
+    case SERVE_READ_REJECTED:
+        serve_read_json(rd, 200, journal_rejected_list(st, rd->t, rd->after, (int)rd->limit),
+                        fewer);
+        return;
     case SERVE_READ_REGISTER:
         serve_read_json(rd, 200,
                         rd->history ? registers_history(st, rd->name, rd->after, (int)rd->limit)
@@ -331,6 +337,18 @@ void serve_get_alerts(serve_req *r)
     if (!rd)
         return;
     rd->has2 = serve_query(r->req->query, "kind", rd->b2, 256) != NULL;
+    if (serve_list_params(r, "since", &rd->t, &rd->after, &rd->limit)) {
+        serve_read_free(rd);
+        return;
+    }
+    serve_read_submit(r, rd);
+}
+
+void serve_get_rejected(serve_req *r)
+{
+    serve_read *rd = serve_read_new(r, SERVE_READ_REJECTED);
+    if (!rd)
+        return;
     if (serve_list_params(r, "since", &rd->t, &rd->after, &rd->limit)) {
         serve_read_free(rd);
         return;

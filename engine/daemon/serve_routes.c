@@ -82,6 +82,7 @@ enum {
     SERVE_R_OBLIGATIONS,
     SERVE_R_ALERTS,
     SERVE_R_REGISTERS,
+    SERVE_R_REJECTED,
     SERVE_R_RELOAD,
     SERVE_R_ADAPTER, /* a plugin's input adapter, not in the table */
 };
@@ -99,6 +100,7 @@ static const struct serve_route {
     [SERVE_R_OBLIGATIONS] = {"/v1/obligations", 0, 0, SERVE_READ},
     [SERVE_R_ALERTS] = {"/v1/alerts", 0, 0, SERVE_READ},
     [SERVE_R_REGISTERS] = {"/v1/registers/", 1, 0, SERVE_READ},
+    [SERVE_R_REJECTED] = {"/v1/rejected", 0, 0, SERVE_READ},
     [SERVE_R_RELOAD] = {"/v1/rules/reload", 0, 1, SERVE_ADMIN},
 };
 
@@ -278,6 +280,9 @@ void serve_handle(void *ud, const http_request *req, http_exchange *ex)
         return;
     case SERVE_R_REGISTERS:
         serve_get_register(&r, m.rest);
+        return;
+    case SERVE_R_REJECTED:
+        serve_get_rejected(&r);
         return;
     case SERVE_R_RELOAD: {
         serve_pending *p = serve_pending_new(&r);

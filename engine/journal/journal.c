@@ -7,6 +7,8 @@
  */
 #include "journal.h"
 
+#include <openssl/evp.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -168,6 +170,121 @@ int journal_decisions(store *st, int64_t seq, const cJSON *decisions)
             return store_error(rc);
     }
     return 0;
+}
+
+/* 1 when the n bytes at p are UTF-8 text without NUL (RFC 3629: no
+ * overlong forms, no surrogates, nothing above U+10FFFF). */
+static int journal_is_text(const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = p[i];
+        if (c == 0)
+            return 0;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t more;
+        uint32_t cp, min;
+        if ((c & 0xe0) == 0xc0) {
+            more = 1;
+            cp = c & 0x1fu;
+            min = 0x80;
+        } else if ((c & 0xf0) == 0xe0) {
+            more = 2;
+            cp = c & 0x0fu;
+            min = 0x800;
+        } else if ((c & 0xf8) == 0xf0) {
+            more = 3;
+            cp = c & 0x07u;
+            min = 0x10000;
+        } else {
+            return 0;
+        }
+        if (n - i <= more)
+            return 0;
+        for (size_t k = 1; k <= more; k++) {
+            if ((p[i + k] & 0xc0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (p[i + k] & 0x3fu);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
+        i += more + 1;
+    }
+    return 1;
+}
+
+/* The rejected row s points at as JSON. */
+static cJSON *journal_rejected_row(sqlite3_stmt *s)
+{
+    char at[CLOCK_RFC3339_LEN];
+    clock_format_utc(sqlite3_column_int64(s, 1), at);
+    const unsigned char *raw = sqlite3_column_blob(s, 5);
+    size_t n = (size_t)sqlite3_column_bytes(s, 5);
+    cJSON *r = cJSON_CreateObject();
+    int ok = r && cJSON_AddNumberToObject(r, "seq", (double)sqlite3_column_int64(s, 0)) &&
+             cJSON_AddStringToObject(r, "received_at", at) &&
+             cJSON_AddStringToObject(r, "origin", (const char *)sqlite3_column_text(s, 2)) &&
+             (sqlite3_column_type(s, 3) == SQLITE_NULL
+                  ? cJSON_AddNullToObject(r, "field") != NULL
+                  : cJSON_AddStringToObject(r, "field", (const char *)sqlite3_column_text(s, 3)) !=
+                        NULL) &&
+             cJSON_AddStringToObject(r, "reason", (const char *)sqlite3_column_text(s, 4)) &&
+             cJSON_AddNumberToObject(r, "bytes", (double)n);
+    if (ok && journal_is_text(raw, n)) {
+        char *text = obligo_malloc(n + 1);
+        ok = text != NULL;
+        if (ok) {
+            if (n)
+                memcpy(text, raw, n);
+            text[n] = '\0';
+            ok = cJSON_AddStringToObject(r, "raw", text) != NULL;
+        }
+        obligo_free(text);
+    } else if (ok) {
+        char *b64 = obligo_malloc(4 * ((n + 2) / 3) + 1);
+        ok = b64 != NULL;
+        if (ok) {
+            EVP_EncodeBlock((unsigned char *)b64, raw ? raw : (const unsigned char *)"", (int)n);
+            ok = cJSON_AddStringToObject(r, "raw_base64", b64) != NULL;
+        }
+        obligo_free(b64);
+    }
+    if (!ok) {
+        cJSON_Delete(r);
+        return NULL;
+    }
+    return r;
+}
+
+cJSON *journal_rejected_list(store *st, obligo_time since, int64_t after_seq, int limit)
+{
+    sqlite3_stmt *s = store_stmt(st, "SELECT seq, received_at, origin, field, reason, raw "
+                                     "FROM rejected WHERE received_at >= ?1 AND seq > ?2 "
+                                     "ORDER BY seq LIMIT ?3");
+    if (!s)
+        return NULL;
+    sqlite3_bind_int64(s, 1, since);
+    sqlite3_bind_int64(s, 2, after_seq);
+    sqlite3_bind_int64(s, 3, limit > 0 ? limit : -1);
+    cJSON *out = cJSON_CreateArray();
+    int step;
+    while (out && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        cJSON *row = journal_rejected_row(s);
+        if (!row || !cJSON_AddItemToArray(out, row)) {
+            cJSON_Delete(row);
+            cJSON_Delete(out);
+            out = NULL;
+        }
+    }
+    if (out && step != SQLITE_DONE) {
+        cJSON_Delete(out);
+        out = NULL;
+    }
+    sqlite3_reset(s);
+    return out;
 }
 
 int journal_keep_ruleset(store *st, const char *revision, const char *policy,

@@ -26,6 +26,15 @@ int journal_append(store *st, const cJSON *event, const char *raw, size_t len, c
 int journal_reject(store *st, const char *origin, const char *raw, size_t len, const char *field,
                    const char *reason, obligo_time at);
 
+/* The refused input kept by journal_reject, oldest first: received at or
+ * after since, with seq after after_seq, at most limit (0: all). Each
+ * {seq, received_at (RFC 3339 UTC), origin, field (null when the whole
+ * input was refused), reason, bytes, raw} where raw is the input as text,
+ * or, for input that is not UTF-8 text (a compressed body, a NUL byte),
+ * raw_base64 instead. A new array (caller frees), or NULL on a database
+ * error or out of memory. */
+cJSON *journal_rejected_list(store *st, obligo_time since, int64_t after_seq, int limit);
+
 /* Records the decisions (a JSON array, borrowed) an event caused. */
 int journal_decisions(store *st, int64_t seq, const cJSON *decisions);
 

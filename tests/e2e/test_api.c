@@ -361,6 +361,22 @@ static void status_codes_reads_and_metrics(void **state)
     cJSON_Delete(ev);
     assert_int_equal(
         client_request(f->port, "GET", "/v1/events/urn:test/none", NULL, NULL, 0, NULL), 404);
+    /* refused input is kept and listed with where it came from and why */
+    static const char broken[] = "{\"specversion\":\"1.0\",\"id\":";
+    assert_int_equal(client_request(f->port, "POST", "/v1/events", "application/cloudevents+json",
+                                    broken, strlen(broken), NULL),
+                     400);
+    assert_int_equal(client_request(f->port, "GET", "/v1/rejected", NULL, NULL, 0, &resp), 200);
+    cJSON *rej = cJSON_Parse(resp);
+    free(resp);
+    assert_int_equal(cJSON_GetArraySize(rej), 1);
+    const cJSON *dead = cJSON_GetArrayItem(rej, 0);
+    assert_string_equal(support_str(dead, "raw"), broken);
+    assert_non_null(support_str(dead, "reason"));
+    assert_non_null(strstr(support_str(dead, "origin"), "http"));
+    cJSON_Delete(rej);
+    assert_int_equal(
+        client_request(f->port, "GET", "/v1/rejected?since=nonsense", NULL, NULL, 0, NULL), 400);
     assert_int_equal(
         client_request(f->port, "GET", "/v1/registers/datalekken?history=1", NULL, NULL, 0, &resp),
         200);

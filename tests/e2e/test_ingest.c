@@ -445,6 +445,25 @@ static void bad_input_rejected_good_kept(void **state)
     assert_non_null(strstr(out, "events.ndjson:3 data.breach_id"));
     assert_non_null(strstr(out, "events.ndjson:4 time"));
     free(out);
+    /* and obligo rejected lists them, without sqlite3 */
+    cJSON *rej = support_query(r.db, "rejected", NULL);
+    assert_int_equal(cJSON_GetArraySize(rej), 3);
+    assert_non_null(strstr(support_str(cJSON_GetArrayItem(rej, 0), "origin"), "events.ndjson:2"));
+    assert_string_equal(support_str(cJSON_GetArrayItem(rej, 0), "raw"), "{not json");
+    assert_string_equal(support_str(cJSON_GetArrayItem(rej, 1), "field"), "data.breach_id");
+    assert_non_null(strstr(support_str(cJSON_GetArrayItem(rej, 2), "raw"), "\"id\":\"e39\""));
+    cJSON_Delete(rej);
+    char *table[] = {(char *)OBLIGO_BIN, "rejected", "--db", r.db, NULL};
+    out = NULL;
+    assert_int_equal(support_run(table, &out, NULL), 0);
+    assert_non_null(strstr(out, "ORIGIN"));
+    assert_non_null(strstr(out, "data.breach_id"));
+    free(out);
+    char *bad[] = {(char *)OBLIGO_BIN, "rejected", "--db", r.db, "--since", "yesterday", NULL};
+    char *err = NULL;
+    assert_int_equal(support_run(bad, NULL, &err), 2);
+    assert_non_null(strstr(err, "--since 'yesterday' is not an RFC 3339 time"));
+    free(err);
     done(&r);
 }
 

@@ -305,6 +305,52 @@ static void reject_keeps_raw_bytes_field_and_reason(void **state)
     assert_int_equal(support_sql_int(f->st.db, "SELECT count(*) FROM events"), 0);
 }
 
+/* The dead letters as a list: text as raw, anything else as raw_base64
+ * (the bytes exactly), the field null when the whole input was refused,
+ * received_at as RFC 3339; since, after and limit page it. */
+static void rejected_list_shows_text_and_bytes(void **state)
+{
+    fixture *f = *state;
+    const char bin[] = {'\x1f', '\x8b', '\x08', '\0', 'z'};
+    assert_int_equal(journal_reject(&f->st, "http[0]", bin, sizeof bin, NULL,
+                                    "Content-Encoding gzip: not gzip data", T0),
+                     0);
+    assert_int_equal(journal_reject(&f->st, "in.ndjson:2", "{\"a\":\"cli\xc3\xabnt\"}", 15,
+                                    "data.breach_id", "is required", T0 + 60),
+                     0);
+    /* an overlong form and a lone surrogate are no UTF-8 text */
+    assert_int_equal(journal_reject(&f->st, "x", "\xc0\xaf", 2, NULL, "r", T0 + 120), 0);
+    assert_int_equal(journal_reject(&f->st, "x", "\xed\xa0\x80", 3, NULL, "r", T0 + 120), 0);
+
+    cJSON *all = journal_rejected_list(&f->st, 0, 0, 0);
+    assert_int_equal(cJSON_GetArraySize(all), 4);
+    const cJSON *r0 = cJSON_GetArrayItem(all, 0), *r1 = cJSON_GetArrayItem(all, 1);
+    assert_string_equal(support_str(r0, "origin"), "http[0]");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(r0, "field")));
+    assert_null(cJSON_GetObjectItem(r0, "raw"));
+    /* base64 of 1f 8b 08 00 7a, worked out by hand */
+    assert_string_equal(support_str(r0, "raw_base64"), "H4sIAHo=");
+    assert_int_equal(cJSON_GetObjectItem(r0, "bytes")->valueint, 5);
+    assert_string_equal(support_str(r1, "raw"), "{\"a\":\"cli\xc3\xabnt\"}");
+    assert_string_equal(support_str(r1, "field"), "data.breach_id");
+    assert_string_equal(support_str(r1, "reason"), "is required");
+    char when[CLOCK_RFC3339_LEN];
+    clock_format_utc(T0 + 60, when);
+    assert_string_equal(support_str(r1, "received_at"), when);
+    assert_non_null(support_str(cJSON_GetArrayItem(all, 2), "raw_base64"));
+    assert_non_null(support_str(cJSON_GetArrayItem(all, 3), "raw_base64"));
+    int first = cJSON_GetObjectItem(r0, "seq")->valueint;
+    cJSON_Delete(all);
+
+    cJSON *since = journal_rejected_list(&f->st, T0 + 60, 0, 0);
+    assert_int_equal(cJSON_GetArraySize(since), 3);
+    cJSON_Delete(since);
+    cJSON *page = journal_rejected_list(&f->st, 0, first, 1);
+    assert_int_equal(cJSON_GetArraySize(page), 1);
+    assert_string_equal(support_str(cJSON_GetArrayItem(page, 0), "origin"), "in.ndjson:2");
+    cJSON_Delete(page);
+}
+
 static void decisions_are_stored_with_n_and_rule(void **state)
 {
     fixture *f = *state;
@@ -374,6 +420,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(verify_detects_deleted_middle_row, setup, teardown),
         cmocka_unit_test_setup_teardown(verify_detects_deleted_first_row, setup, teardown),
         cmocka_unit_test_setup_teardown(reject_keeps_raw_bytes_field_and_reason, setup, teardown),
+        cmocka_unit_test_setup_teardown(rejected_list_shows_text_and_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(decisions_are_stored_with_n_and_rule, setup, teardown),
         cmocka_unit_test_setup_teardown(decisions_need_their_event, setup, teardown),
     };
