@@ -1,8 +1,10 @@
 /*
  * test_replay.c — `obligo replay`: a journal recorded with `obligo ingest
  * --clock events` (events dated in June 2026) judged again with the same
- * pack (no differences), with a changed policy, an edited period and a
- * removed rule file (the differences expected, in text and in --json),
+ * pack (no differences), with a changed policy, an edited period, a
+ * removed rule file and an added one that opens a new duty (the
+ * differences expected, in text and in --json), a deadline the journal
+ * fired fired the same way (and later with a longer period),
  * narrowed by --since, --until and --type; the database file byte-identical
  * afterwards; and bad input refused with exit 2 and a message naming it.
  */
@@ -222,6 +224,129 @@ static void edited_period_moves_the_due_date(void **state)
          "policy(\"ict.daily_backup.hours\", 24)");
 }
 
+/* A rule file added to the pack that declares a new duty, opened by the
+ * journal's backup event through the DSL's opened_by: the replay reports
+ * it opened, for that subject, caused by that event. */
+static void new_rule_opens_a_new_duty(void **state)
+{
+    fixture *f = *state;
+    free(support_write(f->rules, "ict/restore.lua",
+                       "obligation \"ict.restore_test\" {\n"
+                       "  title    = \"Een herstel uit de back-up testen\",\n"
+                       "  source   = \"Praktijkbeleid; NEN 7510 12.3.1\",\n"
+                       "  due      = days(30),\n"
+                       "  opened_by = { on = \"nl.ict.backup.completed\", subject = "
+                       "\"data.system\",\n"
+                       "                at = \"data.completed_at\" },\n"
+                       "}\n"));
+    char *out = NULL;
+    assert_int_equal(replay(f, f->rules, &out, NULL, NULL, NULL, NULL, NULL, NULL, NULL), 1);
+    expect_text(out, "differences: 1 (obligation_opened 1)");
+    /* 30 days on the Amsterdam wall clock from Tuesday 23:30 CEST */
+    expect_text(out,
+                "obligation_opened ict.restore_test \"ecd\"\n"
+                "  recorded:  none\n"
+                "  candidate: open, due 2026-07-09T21:30:00Z\n"
+                "  cause:     nl.ict.backup.completed urn:praktijk/k1 at 2026-06-09T21:30:00Z\n");
+    free(out);
+
+    assert_int_equal(replay(f, f->rules, &out, NULL, "--json", NULL, NULL, NULL, NULL, NULL), 1);
+    cJSON *r = cJSON_Parse(out);
+    assert_non_null(r);
+    const cJSON *diffs = cJSON_GetObjectItem(r, "differences");
+    assert_int_equal(cJSON_GetArraySize(diffs), 1);
+    const cJSON *d = cJSON_GetArrayItem(diffs, 0);
+    assert_string_equal(support_str(d, "change"), "obligation_opened");
+    assert_string_equal(support_str(d, "kind"), "ict.restore_test");
+    assert_string_equal(support_str(d, "subject"), "ecd");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(d, "recorded")));
+    const cJSON *cand = cJSON_GetObjectItem(d, "candidate");
+    assert_string_equal(support_str(cand, "status"), "open");
+    assert_string_equal(support_str(cand, "due_at"), "2026-07-09T21:30:00Z");
+    const cJSON *cause = cJSON_GetObjectItem(d, "cause");
+    assert_string_equal(support_str(cause, "source"), "urn:praktijk");
+    assert_string_equal(support_str(cause, "id"), "k1");
+    assert_string_equal(support_str(cause, "time"), "2026-06-09T21:30:00Z");
+    assert_string_equal(support_str(cause, "type"), "nl.ict.backup.completed");
+    assert_int_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(r, "counts"), "obligation_opened")->valueint, 1);
+    cJSON_Delete(r);
+    free(out);
+    char path[700];
+    snprintf(path, sizeof path, "%s/ict/restore.lua", f->rules);
+    assert_int_equal(remove(path), 0);
+}
+
+/* The backup deadline fired overdue in the recorded journal (Thursday
+ * 05:30 CEST): the unchanged pack fires it the same way, with its alert,
+ * also when the replay ends just before or long after it; a longer period
+ * keeps it open up to the journal's end, and fires it later when the
+ * replay runs on. */
+static void deadline_fired_in_the_journal_fires_in_the_replay(void **state)
+{
+    fixture *f = *state;
+    /* what the journal holds: the deadline fired, with its alert */
+    cJSON *obs = support_query(f->db, "obligations", NULL);
+    const cJSON *ob = support_find(obs, "ict.daily_backup", "ecd", NULL);
+    assert_non_null(ob);
+    assert_string_equal(support_str(ob, "status"), "overdue");
+    cJSON_Delete(obs);
+    cJSON *alerts = support_query(f->db, "alerts", NULL);
+    int n = 0;
+    assert_non_null(support_find(alerts, "obligo.obligation_overdue", "ecd", &n));
+    assert_int_equal(n, 1);
+    cJSON_Delete(alerts);
+
+    char *out = NULL;
+    /* the journal's end is the deadline's own event: it fires in the
+     * replay at that instant */
+    assert_int_equal(replay(f, OBLIGO_SOURCE_DIR "/rules", &out, NULL, "--type",
+                            "nl.ict.backup.completed", NULL, NULL, NULL, NULL),
+                     0);
+    expect_text(out, "to 2026-06-11T03:30:00Z");
+    expect_text(out, "differences: 0\n");
+    free(out);
+    /* a second before it, neither had fired; long after it, both had */
+    const char *untils[] = {"2026-06-11T03:29:59Z", "2026-06-12T12:00:00+02:00"};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(replay(f, OBLIGO_SOURCE_DIR "/rules", &out, NULL, "--until", untils[i],
+                                "--json", NULL, NULL, NULL),
+                         0);
+        expect_text(out, "\"differences\":[]");
+        free(out);
+    }
+
+    /* 36 h + 6 h: due Thursday 17:30 CEST, after the journal's end */
+    edit(f->rules, "ict/practice.lua", "policy(\"ict.daily_backup.hours\", 24)",
+         "policy(\"ict.daily_backup.hours\", 36)");
+    assert_int_equal(replay(f, f->rules, &out, NULL, NULL, NULL, NULL, NULL, NULL, NULL), 1);
+    expect_text(out, "differences: 2 (obligation_status 1, alert_not_raised 1)");
+    expect_text(out,
+                "obligation_status ict.daily_backup \"ecd\"\n"
+                "  recorded:  overdue, due 2026-06-11T03:30:00Z\n"
+                "  candidate: open, due 2026-06-11T15:30:00Z\n"
+                "  cause:     nl.ict.backup.completed urn:praktijk/k1 at 2026-06-09T21:30:00Z\n");
+    /* the overdue alert a deadline raised is caused by the event that
+     * opened its obligation */
+    expect_text(out,
+                "alert_not_raised obligo.obligation_overdue \"ecd\"\n"
+                "  recorded:  1 raised\n  candidate: none\n"
+                "  cause:     nl.ict.backup.completed urn:praktijk/k1 at 2026-06-09T21:30:00Z\n");
+    free(out);
+    /* replayed on to Friday noon, the candidate fires it too, later */
+    assert_int_equal(replay(f, f->rules, &out, NULL, "--until", "2026-06-12T12:00:00+02:00", NULL,
+                            NULL, NULL, NULL),
+                     1);
+    expect_text(out, "differences: 1 (obligation_due 1)");
+    expect_text(out, "obligation_due ict.daily_backup \"ecd\"\n"
+                     "  recorded:  overdue, due 2026-06-11T03:30:00Z\n"
+                     "  candidate: overdue, due 2026-06-11T15:30:00Z\n");
+    expect_no_text(out, "obligo.obligation_overdue");
+    free(out);
+    edit(f->rules, "ict/practice.lua", "policy(\"ict.daily_backup.hours\", 36)",
+         "policy(\"ict.daily_backup.hours\", 24)");
+}
+
 static void removed_rule_file(void **state)
 {
     fixture *f = *state;
@@ -390,6 +515,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(edited_period_moves_the_due_date, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(removed_rule_file, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(new_rule_opens_a_new_duty, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(deadline_fired_in_the_journal_fires_in_the_replay,
+                                        fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(since_until_and_type_narrow_the_report, fixture_setup,
                                         fixture_teardown),
         cmocka_unit_test_setup_teardown(database_is_untouched, fixture_setup, fixture_teardown),
