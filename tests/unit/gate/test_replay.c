@@ -575,7 +575,7 @@ static void expect_vip_differences(uint64_t seed, const cJSON *result, const vip
  * recorded row holds the later due date and the replay does not undo it;
  * README says so of extensions), as the recorded decisions show. */
 static void expect_only_rearmed_after(uint64_t seed, store *rec, obligo_time cut,
-                                      const cJSON *result, int *known_bug)
+                                      const cJSON *result)
 {
     const cJSON *d;
     cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(result, "differences"))
@@ -598,41 +598,6 @@ static void expect_only_rearmed_after(uint64_t seed, store *rec, obligo_time cut
         const char *change = support_str(d, "change");
         if (strcmp(change, "obligation_due") == 0 && later > 0)
             continue;
-        /* KNOWN BUG in replay.c (reported with issue #15): an alert that a
-         * deadline raised is counted by the deadline's time, which lies
-         * before the event that armed it when that event opened a duty
-         * already past due (a breach assessed high after its 72 hours:
-         * inform_subjects runs from the notify_ap due date); with --until
-         * between the two the recorded side counts the alert and the
-         * candidate, rightly, does not. Tolerated only in exactly that
-         * shape, and counted; remove when replay.c counts such an alert by
-         * the event that armed it. */
-        const cJSON *was = cJSON_GetObjectItemCaseSensitive(d, "recorded");
-        const cJSON *now = cJSON_GetObjectItemCaseSensitive(d, "candidate");
-        int extra =
-            (int)cJSON_GetObjectItemCaseSensitive(was, "count")->valuedouble -
-            (cJSON_IsNull(now) ? 0
-                               : (int)cJSON_GetObjectItemCaseSensitive(now, "count")->valuedouble);
-        assert_int_equal(
-            sqlite3_prepare_v2(
-                rec->db,
-                "SELECT count(*) FROM alerts a JOIN events ev ON ev.seq = a.event "
-                "JOIN obligations ob ON ob.id = json_extract(ev.raw, '$.data.obligation') "
-                "JOIN events src ON src.seq = ob.source_event "
-                "WHERE a.kind = ?2 AND a.subject = ?3 AND ev.time <= ?1 AND src.time > ?1",
-                -1, &s, NULL),
-            SQLITE_OK);
-        sqlite3_bind_int64(s, 1, cut);
-        sqlite3_bind_text(s, 2, support_str(d, "kind"), -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 3, support_str(d, "subject"), -1, SQLITE_STATIC);
-        assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-        int early = sqlite3_column_int(s, 0);
-        sqlite3_finalize(s);
-        if ((strcmp(change, "alert_not_raised") == 0 || strcmp(change, "alert_count") == 0) &&
-            early > 0 && extra == early) {
-            (*known_bug)++;
-            continue;
-        }
         fail_with(seed, "the unchanged pack differs up to a cut in the middle", result);
     }
 }
@@ -677,7 +642,7 @@ static void expect_all_missing(uint64_t seed, store *rec, fixture *f, rules *emp
 
 /* Property 1, and properties 2 and 3 on the same journal. */
 static void one_seed(fixture *f, uint64_t seed, rules *vip2, rules *vip5, rules *empty,
-                     long long totals[NEXERCISED], int changes[3], int *cuts, int *known_bug)
+                     long long totals[NEXERCISED], int changes[3], int *cuts)
 {
     stream s;
     generate(seed, &s);
@@ -715,7 +680,7 @@ static void one_seed(fixture *f, uint64_t seed, rules *vip2, rules *vip5, rules 
     if (cut) {
         (*cuts)++;
         cJSON *res = replay(f, seed, &rec, f->pack, cut);
-        expect_only_rearmed_after(seed, &rec, cut, res, known_bug);
+        expect_only_rearmed_after(seed, &rec, cut, res);
         int events = (int)cJSON_GetObjectItemCaseSensitive(res, "events")->valuedouble;
         if (events != judged)
             fail_msg("seed %llu: %d events judged up to the cut, %d journaled",
@@ -768,12 +733,10 @@ static void the_same_rules_decide_the_same_and_a_policy_changes_what_it_predicts
         fail_msg("%s", err);
     long long totals[NEXERCISED] = {0};
     int changes[3] = {0}; /* alert_raised, alert_not_raised, alert_count */
-    int cuts = 0, known_bug = 0;
+    int cuts = 0;
     for (int i = 0; i < NSEEDS; i++)
-        one_seed(f, SEEDS[i], vip2, vip5, empty, totals, changes, &cuts, &known_bug);
-    print_message("%d of %d seeds replayed up to a cut in the middle too (%d differences of the "
-                  "known bug tolerated)\n",
-                  cuts, NSEEDS, known_bug);
+        one_seed(f, SEEDS[i], vip2, vip5, empty, totals, changes, &cuts);
+    print_message("%d of %d seeds replayed up to a cut in the middle too\n", cuts, NSEEDS);
     assert_true(cuts >= NSEEDS / 2);
     for (int i = NEXERCISED_EACH; i < NEXERCISED; i++) {
         if (totals[i] < 1)
