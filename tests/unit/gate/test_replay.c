@@ -11,7 +11,9 @@
  * instant, and judged into a database file exactly as `obligo ingest
  * --clock events` does. Then:
  *   1. replaying it with the same compiled pack reports no difference and
- *      judges every distinct client event once;
+ *      judges every distinct client event once, and so does the self-check
+ *      (each event judged with the set recorded for it, obligo verify
+ *      --replay), and no event causes another number of decisions;
  *      (also up to a cut in the middle of the journal, where the recorded
  *      outcome is taken as of the cut);
  *   2. a candidate whose only change is nen7513.vip_burst.users = 2 reports
@@ -444,6 +446,13 @@ static cJSON *replay(fixture *f, uint64_t seed, store *rec, rules *candidate, ob
 {
     replay_options o = {
         .cfg = &f->cfg, .plugins = f->p, .candidate = candidate, .recorded = rec, .until = until};
+    /* no candidate: the self-check, each event with the set recorded for
+     * it; the recording engine kept no sources (engine_open_with), so the
+     * pack stands in for its revision */
+    if (!candidate) {
+        o.recorded_rules = 1;
+        o.fallback = f->pack;
+    }
     cJSON *out = NULL;
     char *err = NULL;
     int rc = replay_run(&o, &out, &err);
@@ -659,13 +668,16 @@ static void one_seed(fixture *f, uint64_t seed, rules *vip2, rules *vip5, rules 
 
     /* 1. the same compiled pack decides the same, to the journal's end
      * and to the end the recording engine's clock was taken to */
-    for (int k = 0; k < 2; k++) {
-        cJSON *res = replay(f, seed, &rec, f->pack, k ? end : 0);
+    for (int k = 0; k < 3; k++) {
+        cJSON *res = replay(f, seed, &rec, k == 2 ? NULL : f->pack, k == 1 ? end : 0);
+        static const char *const what[] = {"the unchanged pack differs",
+                                           "the unchanged pack differs (until the end)",
+                                           "the self-check (as recorded) differs"};
         if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(res, "differences")) != 0)
-            fail_with(seed,
-                      k ? "the unchanged pack differs (until the end)"
-                        : "the unchanged pack differs",
-                      res);
+            fail_with(seed, what[k], res);
+        if (cJSON_GetObjectItemCaseSensitive(res, "events_decided_differently")->valuedouble != 0)
+            fail_msg("seed %llu: %s: events decided differently", (unsigned long long)seed,
+                     what[k]);
         int events = (int)cJSON_GetObjectItemCaseSensitive(res, "events")->valuedouble;
         if (events != s.distinct)
             fail_msg("seed %llu: %d events judged, %d distinct client events journaled",
