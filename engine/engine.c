@@ -76,6 +76,7 @@ int engine_open(engine *e, const config *cfg, int read_only, char **err)
     if ((rc = engine_load_plugins(cfg, &e->plugins, err)))
         goto fail;
     e->cat.lookup = plugins_lookup;
+    e->cat.closest = plugins_closest_type;
     e->cat.ud = e->plugins;
     e->catalogue = &e->cat;
     if ((rc = rules_load(cfg->rules_dir, cfg->policy, &cfg->limits, e->plugins, &e->rules, err)))
@@ -105,6 +106,7 @@ int engine_open_with(engine *e, const config *cfg, plugins *p, rules *r, char **
     e->borrowed = 1;
     e->plugins = p;
     e->cat.lookup = plugins_lookup;
+    e->cat.closest = plugins_closest_type;
     e->cat.ud = e->plugins;
     e->catalogue = &e->cat;
     e->rules = r;

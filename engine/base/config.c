@@ -15,6 +15,7 @@
 
 #include "alloc.h"
 #include "error.h"
+#include "text.h"
 
 int config_set(char **slot, const char *value)
 {
@@ -99,37 +100,6 @@ static const struct {
     {config_others, CONFIG_N(config_others)},
 };
 
-/* The edit distance of a and b (insertions, deletions, substitutions and
- * swaps of two neighbours), ignoring case, or a large number when either
- * is too long to be a key. Only used to suggest a key for a misspelt one. */
-static unsigned config_distance(const char *a, const char *b)
-{
-    enum { MAX = 64 };
-    size_t n = strlen(a), m = strlen(b);
-    if (n >= MAX || m >= MAX)
-        return UINT_MAX;
-    unsigned char d[MAX + 1][MAX + 1]; /* every distance is at most MAX */
-    for (size_t i = 0; i <= n; i++)
-        d[i][0] = (unsigned char)i;
-    for (size_t j = 0; j <= m; j++)
-        d[0][j] = (unsigned char)j;
-    for (size_t i = 1; i <= n; i++) {
-        for (size_t j = 1; j <= m; j++) {
-            int ca = tolower((unsigned char)a[i - 1]), cb = tolower((unsigned char)b[j - 1]);
-            unsigned best = d[i - 1][j - 1] + (ca != cb);
-            if (d[i - 1][j] + 1u < best)
-                best = d[i - 1][j] + 1u;
-            if (d[i][j - 1] + 1u < best)
-                best = d[i][j - 1] + 1u;
-            if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
-                tolower((unsigned char)a[i - 2]) == cb && d[i - 2][j - 2] + 1u < best)
-                best = d[i - 2][j - 2] + 1u;
-            d[i][j] = (unsigned char)best;
-        }
-    }
-    return d[n][m];
-}
-
 /* The known key nearest to key when it is close enough to be a likely typo
  * (one edit in a short key, two in a longer one: further away a suggestion
  * misleads more often than it helps), or NULL. */
@@ -140,7 +110,7 @@ static const char *config_nearest_key(const char *key)
     for (int t = 0; t < CONFIG_N(config_top_keys); t++) {
         for (int i = 0; i < config_top_keys[t].n; i++) {
             const char *k = config_top_keys[t].keys[i];
-            unsigned d = config_distance(key, k);
+            unsigned d = text_distance(key, k);
             if (d < best_d && d <= (strlen(k) >= 6 ? 2u : 1u)) {
                 best_d = d;
                 best = k;

@@ -547,6 +547,17 @@ int validate_event(const cJSON *event, const validate_catalogue *cat, int allow_
 
     const char *type = cJSON_GetObjectItemCaseSensitive(event, "type")->valuestring;
     const obligo_event_type *et = validate_lookup(cat, type);
+    const char *closest = !et && cat && cat->closest ? cat->closest(cat->ud, type) : NULL;
+    if (closest) {
+        validate_quote(type, quoted);
+        char meant[VALIDATE_QUOTE_SIZE];
+        validate_quote(closest, meant);
+        return validate_fail(res, "type",
+                             "type %s is not registered, but its namespace belongs to a loaded "
+                             "plugin: did you mean %s? (an event of a type no rule knows would "
+                             "be accepted and never judged)",
+                             quoted, meant);
+    }
     if (!et && !allow_unknown) {
         validate_quote(type, quoted);
         return validate_fail(res, "type",

@@ -33,6 +33,11 @@ typedef struct validate_result {
 typedef struct validate_catalogue {
     const obligo_event_type *(*lookup)(const void *ud, const char *type);
     const void *ud;
+    /* May be NULL. For a type lookup misses: the registered type it most
+     * likely misspells when it lies in a namespace the catalogue owns
+     * (plugins_closest_type), else NULL. Such a type is refused whatever
+     * allow_unknown says: it would be accepted and never fire. */
+    const char *(*closest)(const void *ud, const char *type);
 } validate_catalogue;
 
 /* Checks an event object: specversion "1.0"; id, source, type non-empty
@@ -40,8 +45,10 @@ typedef struct validate_catalogue {
  * for a type the catalogue knows, its data against the type's schema:
  * required fields, kinds (string, bool, count, object, list of enum, time,
  * date or time), enums and one-of rules. A known type whose schema is NULL
- * takes any data, or none. A type the catalogue does not know is accepted
- * (with any data) when allow_unknown is non-zero, else rejected. cat is
+ * takes any data, or none. A type the catalogue does not know is rejected
+ * when it lies in a namespace the catalogue owns (closest, naming the
+ * registered type it probably means), else accepted (with any data) when
+ * allow_unknown is non-zero, else rejected. cat is
  * borrowed and may be NULL: then no type is known. Returns 0 with *res
  * empty, OBLIGO_EINVAL with *res filled (the first problem found), or
  * OBLIGO_ENOMEM with *res empty. res may be NULL when only the verdict

@@ -170,10 +170,11 @@ static void check_rule(check *c, const cJSON *rule)
         if (strcmp(type, "*") == 0 || strncmp(type, "obligo.", 7) == 0 ||
             plugins_event_type(c->p, type) || !plugins_namespace_known(c->p, type))
             continue;
+        const char *meant = plugins_closest_type(c->p, type);
         check_report(c, file, line,
                      "rule \"%s\" listens for \"%s\", which no loaded plugin registers "
-                     "(a typo?): it can never fire",
-                     name, type);
+                     "(a typo%s%s%s?): it can never fire",
+                     name, type, meant ? " of \"" : "", meant ? meant : "", meant ? "\"" : "");
     }
     const cJSON *first = cJSON_GetObjectItemCaseSensitive(rule, "first_line");
     const cJSON *last = cJSON_GetObjectItemCaseSensitive(rule, "last_line");

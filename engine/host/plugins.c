@@ -22,6 +22,7 @@
 
 #include "alloc.h"
 #include "error.h"
+#include "text.h"
 #include "validate.h"
 
 /* The smallest struct each ABI 1.0 struct may have: everything up to and
@@ -838,6 +839,28 @@ int plugins_namespace_known(const plugins *p, const char *type)
             return 1;
     }
     return 0;
+}
+
+const char *plugins_closest_type(const void *reg, const char *type)
+{
+    const plugins *p = reg;
+    if (!p || plugins_event_type(p, type) || !plugins_namespace_known(p, type))
+        return NULL;
+    size_t n = (size_t)(strrchr(type, '.') - type);
+    const char *best = NULL;
+    unsigned best_d = UINT_MAX;
+    for (int i = 0; i < p->ntypes; i++) {
+        const char *t = p->types[i].type.type;
+        const char *tdot = strrchr(t, '.');
+        if (!tdot || (size_t)(tdot - t) != n || strncmp(t, type, n) != 0)
+            continue;
+        unsigned d = text_distance(type, t);
+        if (!best || d < best_d) {
+            best = t;
+            best_d = d;
+        }
+    }
+    return best;
 }
 
 const obligo_event_type *plugins_lookup(const void *p, const char *type)

@@ -71,6 +71,12 @@ const obligo_event_type *plugins_event_type(const plugins *p, const char *type);
  * '.'): "nl.ict.backup.complete" is then a likely typo, where a type of a
  * namespace nobody registers (an organisation's own) is not. */
 int plugins_namespace_known(const plugins *p, const char *type);
+/* For a type in a namespace some plugin registers types in, but not itself
+ * registered: the registered type of that namespace nearest to it (the
+ * typo it most likely is, plugins_lookup's miss explained); NULL for a
+ * registered type or one in a namespace nobody registers. p is the
+ * registry as a catalogue's ud (validate.h). */
+const char *plugins_closest_type(const void *p, const char *type);
 /* For validate.c: the same as a lookup function over a const void *. */
 const obligo_event_type *plugins_lookup(const void *p, const char *type);
 

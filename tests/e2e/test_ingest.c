@@ -467,6 +467,36 @@ static void bad_input_rejected_good_kept(void **state)
     done(&r);
 }
 
+/* A type in a namespace a loaded plugin owns, but not one of its types,
+ * is a typo: refused naming the type meant, where an organisation's own
+ * type (a namespace nobody registers) is accepted as before. */
+static void misspelt_type_is_refused_naming_the_type_meant(void **state)
+{
+    (void)state;
+    run r;
+    ingest(&r,
+           "{\"specversion\":\"1.0\",\"id\":\"t1\",\"source\":\"" SRC "\","
+           "\"type\":\"nl.nen7513.acess\",\"time\":\"2026-06-05T09:00:00+02:00\","
+           "\"data\":{\"user\":{\"id\":\"U1\"},\"client_id\":\"C1\",\"action\":\"read\"}}\n"
+           "{\"specversion\":\"1.0\",\"id\":\"t2\",\"source\":\"" SRC "\","
+           "\"type\":\"org.praktijk.koffie\",\"time\":\"2026-06-05T09:00:00+02:00\","
+           "\"data\":{\"kopjes\":2}}\n",
+           "2026-06-05T10:00:00+02:00");
+    assert_int_equal(r.exit, 1);
+    assert_non_null(strstr(r.err, "events.ndjson:1: type"));
+    assert_non_null(strstr(r.err, "did you mean \"nl.nen7513.access\"?"));
+    cJSON *rej = support_query(r.db, "rejected", NULL);
+    assert_int_equal(cJSON_GetArraySize(rej), 1);
+    assert_string_equal(support_str(cJSON_GetArrayItem(rej, 0), "field"), "type");
+    cJSON_Delete(rej);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(r.db, &db), SQLITE_OK);
+    assert_int_equal(support_sql_int(db, "SELECT count(*) FROM events WHERE id = 't2'"), 1);
+    assert_int_equal(support_sql_int(db, "SELECT count(*) FROM events WHERE id = 't1'"), 0);
+    sqlite3_close(db);
+    done(&r);
+}
+
 /* A valid event the database refuses (here: a trigger on the register the
  * breach would enter) is rejected alone; the events before and after it in
  * the same transaction are kept, and nothing of the refused one is. */
@@ -648,6 +678,7 @@ int main(void)
         cmocka_unit_test(bad_input_rejected_good_kept),
         cmocka_unit_test(event_refused_by_database_is_rejected_alone),
         cmocka_unit_test(verify_detects_tampering),
+        cmocka_unit_test(misspelt_type_is_refused_naming_the_type_meant),
         cmocka_unit_test(nul_byte_spoils_only_its_own_line),
         cmocka_unit_test(hostile_input_never_crashes),
     };

@@ -160,7 +160,7 @@ static const obligo_event_type *catalogue_lookup(const void *ud, const char *typ
     return NULL;
 }
 
-static const validate_catalogue catalogue = {catalogue_lookup, NULL};
+static const validate_catalogue catalogue = {catalogue_lookup, NULL, NULL};
 
 /* dlopens every plugin and runs its init against test_api. */
 static int setup_plugins(void **state)

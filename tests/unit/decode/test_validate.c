@@ -191,8 +191,18 @@ static const obligo_event_type *test_lookup(const void *ud, const char *type)
     return NULL;
 }
 
-static const validate_catalogue test_catalogue = {test_lookup, test_types};
-static const validate_catalogue empty_catalogue = {NULL, NULL};
+/* As plugins_closest_type does for the plugins' namespaces: the "test"
+ * namespace is owned, so a miss in it names the type it probably means. */
+static const char *test_closest(const void *ud, const char *type)
+{
+    (void)ud;
+    if (strncmp(type, "test.", 5) != 0 || test_lookup(test_types, type))
+        return NULL;
+    return "test.message";
+}
+
+static const validate_catalogue test_catalogue = {test_lookup, test_types, test_closest};
+static const validate_catalogue empty_catalogue = {NULL, NULL, NULL};
 
 /* ---- helpers ---- */
 
@@ -568,6 +578,24 @@ static void test_no_catalogue(void **state)
                         "registers it), and unknown types are not accepted by this configuration",
                         __FILE__, __LINE__);
     }
+    free(text);
+}
+
+static void test_misspelt_type_in_an_owned_namespace(void **state)
+{
+    (void)state;
+    /* refused even where unknown types are accepted: it would never fire */
+    char *text = test_event("test.mesage", "{\"channel\":\"siilo\"}");
+    for (int allow = 0; allow < 2; allow++)
+        test_check_text(text, &test_catalogue, allow, "type",
+                        "type \"test.mesage\" is not registered, but its namespace belongs to a "
+                        "loaded plugin: did you mean \"test.message\"? (an event of a type no "
+                        "rule knows would be accepted and never judged)",
+                        __FILE__, __LINE__);
+    free(text);
+    /* a type of a namespace nobody owns is the organisation's own */
+    text = test_event("org.example.own", "{\"x\":1}");
+    test_check_text(text, &test_catalogue, 1, NULL, NULL, __FILE__, __LINE__);
     free(text);
 }
 
@@ -1051,6 +1079,7 @@ int main(void)
         cmocka_unit_test(test_envelope_order),
         cmocka_unit_test(test_unknown_type),
         cmocka_unit_test(test_no_catalogue),
+        cmocka_unit_test(test_misspelt_type_in_an_owned_namespace),
         cmocka_unit_test(test_lookup_gets_ud_and_type),
         cmocka_unit_test(test_type_without_schema),
         cmocka_unit_test(test_missing_required),
