@@ -185,6 +185,17 @@ void engine_rollback(engine *e)
     store_rollback(&e->st);
 }
 
+char *engine_conflict_reason(engine *e, const char *raw, size_t len)
+{
+    char was[DIGEST_HEX_LEN], got[DIGEST_HEX_LEN];
+    if (journal_raw_digest(&e->st, e->last_seq, was) || digest_bytes(got, raw, len))
+        return NULL;
+    return obligo_asprintf("this source and id were journaled before (event %lld) with other "
+                           "content: journaled sha256:%s, received sha256:%s; an event's "
+                           "source and id name one event, so send a correction under a new id",
+                           (long long)e->last_seq, was, got);
+}
+
 int engine_reject(engine *e, const char *origin, const char *raw, size_t len, const char *field,
                   const char *reason)
 {
@@ -452,8 +463,12 @@ int engine_event(engine *e, const cJSON *event, const char *raw, size_t len, int
     int rc = journal_append(&e->st, event, raw, len, revision, e->now, &seq, duplicate);
     if (rc)
         return rc;
+    e->last_seq = seq;
     if (*duplicate) {
-        e->stats.duplicates++;
+        if (*duplicate == JOURNAL_CONFLICT)
+            e->stats.conflicts++;
+        else
+            e->stats.duplicates++;
         return 0;
     }
     const char *type = cJSON_GetObjectItemCaseSensitive(event, "type")->valuestring;

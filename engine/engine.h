@@ -15,13 +15,14 @@
 #include <cjson/cJSON.h>
 
 #include "config.h"
+#include "journal.h"
 #include "rules.h"
 #include "store.h"
 #include "plugins.h"
 #include "validate.h"
 
 typedef struct engine_stats {
-    long accepted, duplicates, rejected, rule_errors, fired;
+    long accepted, duplicates, conflicts, rejected, rule_errors, fired;
 } engine_stats;
 
 typedef struct engine {
@@ -37,6 +38,7 @@ typedef struct engine {
     obligo_time now; /* engine time: never moves backwards */
     engine_stats stats;
     int last_decisions; /* how many decisions the last event engine_event judged caused */
+    int64_t last_seq;   /* the journal row engine_event's last event is (or repeats) */
 } engine;
 
 /* Routes cJSON's allocations through obligo_malloc so out-of-memory tests
@@ -81,10 +83,18 @@ int engine_commit(engine *e);
 void engine_rollback(engine *e);
 
 /* Journals and judges one validated event in the open transaction.
- * *duplicate is set when source+id was seen before (nothing changes).
+ * *duplicate is set when source+id was seen before (nothing changes):
+ * JOURNAL_DUPLICATE for the same event, JOURNAL_CONFLICT for other content
+ * under the same identity (counted in stats.conflicts, not duplicates; the
+ * caller refuses it, engine_conflict_reason says why).
  * Rule failures do not fail the event: they become obligo.rule_error
  * alerts. Returns 0 or a negative code (then roll back). */
 int engine_event(engine *e, const cJSON *event, const char *raw, size_t len, int *duplicate);
+
+/* Why the event raw (len bytes) that engine_event found to be a
+ * JOURNAL_CONFLICT is refused, naming both SHA-256 digests (the journaled
+ * bytes', the received bytes'); caller frees; NULL when memory ran out. */
+char *engine_conflict_reason(engine *e, const char *raw, size_t len);
 
 /* Keeps refused input with where it came from and why. */
 int engine_reject(engine *e, const char *origin, const char *raw, size_t len, const char *field,

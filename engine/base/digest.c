@@ -54,7 +54,9 @@ int digest_chain_step(char prev[DIGEST_HEX_LEN], const char *prev_hash, const ch
     return broken;
 }
 
-int digest_parts(char out[DIGEST_HEX_LEN], int n, const void *const *parts, const size_t *lens)
+/* SHA-256 of the parts, each followed by sep when with_sep. */
+static int digest_hex(char out[DIGEST_HEX_LEN], int n, const void *const *parts, const size_t *lens,
+                      int with_sep)
 {
     pthread_once(&digest_once, digest_fetch);
     EVP_MD_CTX *md = digest_ctx();
@@ -65,7 +67,8 @@ int digest_parts(char out[DIGEST_HEX_LEN], int n, const void *const *parts, cons
         return OBLIGO_ENOMEM;
     for (int i = 0; i < n; i++) {
         EVP_DigestUpdate(md, parts[i], lens[i]);
-        EVP_DigestUpdate(md, &sep, 1);
+        if (with_sep)
+            EVP_DigestUpdate(md, &sep, 1);
     }
     unsigned char d[32];
     unsigned int len = 0;
@@ -79,4 +82,15 @@ int digest_parts(char out[DIGEST_HEX_LEN], int n, const void *const *parts, cons
     }
     out[64] = '\0';
     return 0;
+}
+
+int digest_parts(char out[DIGEST_HEX_LEN], int n, const void *const *parts, const size_t *lens)
+{
+    return digest_hex(out, n, parts, lens, 1);
+}
+
+int digest_bytes(char out[DIGEST_HEX_LEN], const void *p, size_t n)
+{
+    const void *parts[] = {p ? p : ""};
+    return digest_hex(out, 1, parts, &n, 0);
 }

@@ -14,6 +14,10 @@
  * OBLIGO_ENOMEM. */
 int digest_parts(char out[DIGEST_HEX_LEN], int n, const void *const *parts, const size_t *lens);
 
+/* The plain SHA-256 of n bytes, as `sha256sum` prints it (no separator):
+ * what a client can recompute over the bytes it sent. */
+int digest_bytes(char out[DIGEST_HEX_LEN], const void *p, size_t n);
+
 /* One link of a hash chain, for the journal and the registers alike. prev
  * is the hash of the link before (empty before the first); the link claims
  * prev_hash and hash, and want is its hash recomputed. Returns 0 or a mask

@@ -49,7 +49,8 @@ typedef struct ingest_item {
     size_t off, len; /* the line in the chunk's text */
     cJSON *ev;       /* NULL: refused, reason says why */
     char *field, *reason;
-    int failed; /* valid but could not be applied: the error code */
+    int failed;     /* valid but could not be applied: the error code */
+    char *conflict; /* valid, but its source and id name another event: why */
 } ingest_item;
 
 typedef struct ingest_chunk {
@@ -79,6 +80,7 @@ static void ingest_chunk_free(ingest_chunk *c)
         cJSON_Delete(c->items[i].ev);
         obligo_free(c->items[i].field);
         obligo_free(c->items[i].reason);
+        obligo_free(c->items[i].conflict);
     }
     obligo_free(c->text);
     obligo_free(c);
@@ -148,6 +150,18 @@ static int ingest_chunk_add(ingest_chunk *c, engine *e, long lineno, const char 
 
 /* ---- the engine's side ------------------------------------------------------ */
 
+/* An event whose source and id were journaled with other content: kept
+ * in rejected with both digests, and reported like any refused line. */
+static int ingest_conflict(ingest_run *r, ingest_item *it, const char *origin, const char *raw)
+{
+    obligo_free(it->conflict);
+    it->conflict = engine_conflict_reason(r->e, raw, it->len);
+    if (!it->conflict)
+        return OBLIGO_ENOMEM;
+    r->rejected++;
+    return engine_reject(r->e, origin, raw, it->len, "id", it->conflict);
+}
+
 /* Runs the chunk's lines inside the open transaction. careful: a savepoint
  * per event, and an event that cannot be applied is rejected alone;
  * otherwise such an event stops the pass with INGEST_RETRY. */
@@ -161,6 +175,8 @@ static int ingest_chunk_apply(ingest_run *r, ingest_chunk *c, int careful)
         char origin[512];
         snprintf(origin, sizeof origin, "%s:%ld", c->name, it->lineno);
         it->failed = 0;
+        obligo_free(it->conflict);
+        it->conflict = NULL;
         if (!it->ev) {
             rc = engine_reject(e, origin, raw, it->len, it->field, it->reason);
             r->rejected++;
@@ -181,6 +197,8 @@ static int ingest_chunk_apply(ingest_run *r, ingest_chunk *c, int careful)
             rc = engine_event(e, it->ev, raw, it->len, &dup);
             if (rc && rc != OBLIGO_EFULL && rc != OBLIGO_ENOMEM)
                 rc = INGEST_RETRY;
+            if (!rc && dup == JOURNAL_CONFLICT)
+                rc = ingest_conflict(r, it, origin, raw);
             continue;
         }
         if ((rc = store_savepoint(&e->st)))
@@ -188,6 +206,8 @@ static int ingest_chunk_apply(ingest_run *r, ingest_chunk *c, int careful)
         rc = engine_event(e, it->ev, raw, it->len, &dup);
         if (!rc) {
             rc = store_release(&e->st);
+            if (!rc && dup == JOURNAL_CONFLICT)
+                rc = ingest_conflict(r, it, origin, raw);
         } else {
             store_rollback_savepoint(&e->st);
             if (rc != OBLIGO_EFULL && rc != OBLIGO_ENOMEM) {
@@ -211,6 +231,8 @@ static void ingest_chunk_report(const ingest_chunk *c)
         else if (it->failed)
             fprintf(stderr, "%s:%ld: could not be applied: %s\n", c->name, it->lineno,
                     obligo_strerror(it->failed));
+        else if (it->conflict)
+            fprintf(stderr, "%s:%ld: id: %s\n", c->name, it->lineno, it->conflict);
     }
 }
 

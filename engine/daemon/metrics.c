@@ -175,6 +175,7 @@ char *metrics_render(const metrics_snapshot *m)
     metrics_sample(&b, "obligo_events_total", "outcome", "accepted", m->events_accepted);
     metrics_sample(&b, "obligo_events_total", "outcome", "rejected", m->events_rejected);
     metrics_sample(&b, "obligo_events_total", "outcome", "duplicate", m->events_duplicate);
+    metrics_sample(&b, "obligo_events_total", "outcome", "conflict", m->events_conflict);
 
     metrics_family(&b, "obligo_rule_errors_total", "counter",
                    "Rule runs that failed or overran their budget.");

@@ -40,7 +40,7 @@ typedef outbox_alert_count metrics_alert_count; /* the outbox keeps the counts *
 /* Everything /metrics shows, by value so that a snapshot can be copied
  * whole from one thread to another. Zero-initialise, then fill. */
 typedef struct metrics_snapshot {
-    uint64_t events_accepted, events_rejected, events_duplicate;
+    uint64_t events_accepted, events_rejected, events_duplicate, events_conflict;
     uint64_t rule_errors;
     uint64_t deadlines_fired;
     /* obligations by status, now (gauges) */

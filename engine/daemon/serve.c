@@ -185,7 +185,28 @@ static void serve_on_done(writer_job *j, void *ud)
     char buf[128];
     switch (j->kind) {
     case WRITER_EVENTS:
-        if (j->rc == 0) {
+        if (j->rc == 0 && j->conflicts && j->n == 1) {
+            /* one event, and its identity names another: nothing accepted */
+            cJSON *only = cJSON_DetachItemFromArray(j->refused, 0);
+            cJSON_DeleteItemFromObjectCaseSensitive(only, "index");
+            char *body = only ? cJSON_PrintUnformatted(only) : NULL;
+            cJSON_Delete(only);
+            serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, body ? 409 : 500,
+                       body ? body : "{\"error\":\"out of memory\"}", NULL);
+            cJSON_free(body);
+        } else if (j->rc == 0 && j->conflicts) {
+            cJSON *o = cJSON_CreateObject();
+            char *body = NULL;
+            if (o && cJSON_AddNumberToObject(o, "accepted", (double)j->accepted) &&
+                cJSON_AddNumberToObject(o, "duplicates", (double)j->duplicates) &&
+                cJSON_AddNumberToObject(o, "conflicts", (double)j->conflicts) &&
+                cJSON_AddItemReferenceToObject(o, "refused", j->refused))
+                body = cJSON_PrintUnformatted(o);
+            cJSON_Delete(o);
+            serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, body ? 202 : 500,
+                       body ? body : "{\"error\":\"out of memory\"}", NULL);
+            cJSON_free(body);
+        } else if (j->rc == 0) {
             snprintf(buf, sizeof buf, "{\"accepted\":%ld,\"duplicates\":%ld}", j->accepted,
                      j->duplicates);
             serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, 202, buf, NULL);
@@ -274,6 +295,7 @@ static void serve_metrics_reply(serve_pending *p, writer_job *j)
     m.events_accepted = (uint64_t)j->stats.accepted;
     m.events_rejected = (uint64_t)j->stats.rejected;
     m.events_duplicate = (uint64_t)j->stats.duplicates;
+    m.events_conflict = (uint64_t)j->stats.conflicts;
     m.rule_errors = (uint64_t)j->stats.rule_errors;
     m.deadlines_fired = (uint64_t)j->stats.fired;
     m.obligations_open = (uint64_t)j->obligations[0];

@@ -311,7 +311,9 @@ static void serve_validate_and_submit(serve_req *r, writer_job *j, int n)
         return;
     }
     serve_pending *p = serve_pending_new(r);
-    if (!p) {
+    j->origin = obligo_asprintf("http %s", r->req->path);
+    if (!p || !j->origin) {
+        obligo_free(p);
         writer_job_free(j);
         serve_reply_error(r, 503, "out of memory; retry later", "Retry-After: 1\r\n");
         return;

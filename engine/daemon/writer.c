@@ -68,6 +68,7 @@ void writer_job_free(writer_job *job)
     obligo_free(job->origin);
     obligo_free(job->field);
     obligo_free(job->reason);
+    cJSON_Delete(job->refused);
     obligo_free(job);
 }
 
@@ -80,6 +81,32 @@ static double writer_seconds(void)
 
 /* ---- the jobs, on the writer thread --------------------------------------- */
 
+/* Event i of j names, by its source and id, an event journaled with other
+ * content: it is kept in rejected with both digests and listed in
+ * j->refused; the others of the request go on. */
+static int writer_conflict(engine *e, writer_job *j, int i)
+{
+    char *why = engine_conflict_reason(e, j->raws[i], j->lens[i]);
+    char *origin = obligo_asprintf("%s[%d]", j->origin ? j->origin : "http", i);
+    cJSON *entry = cJSON_CreateObject();
+    if (!j->refused)
+        j->refused = cJSON_CreateArray();
+    int ok = why && origin && entry && j->refused && cJSON_AddNumberToObject(entry, "index", i) &&
+             cJSON_AddStringToObject(entry, "field", "id") &&
+             cJSON_AddStringToObject(entry, "error", why);
+    if (ok && cJSON_AddItemToArray(j->refused, entry))
+        entry = NULL; /* the array's now */
+    else
+        ok = 0;
+    int rc = ok ? engine_reject(e, origin, j->raws[i], j->lens[i], "id", why) : OBLIGO_ENOMEM;
+    if (!rc)
+        j->conflicts++;
+    cJSON_Delete(entry);
+    obligo_free(why);
+    obligo_free(origin);
+    return rc;
+}
+
 /* Applies one job inside the open transaction; j->rc says how it went.
  * Returns j->rc. */
 static int writer_apply(writer *w, writer_job *j, obligo_time now)
@@ -89,9 +116,14 @@ static int writer_apply(writer *w, writer_job *j, obligo_time now)
     int rc = 0;
     switch (j->kind) {
     case WRITER_EVENTS:
+        cJSON_Delete(j->refused); /* a group retried runs its jobs again */
+        j->refused = NULL;
+        j->conflicts = 0;
         for (int i = 0; i < j->n && !rc; i++) {
             int dup = 0;
             rc = engine_event(e, j->events[i], j->raws[i], j->lens[i], &dup);
+            if (!rc && dup == JOURNAL_CONFLICT)
+                rc = writer_conflict(e, j, i);
         }
         j->accepted = rc ? 0 : e->stats.accepted - before.accepted;
         j->duplicates = rc ? 0 : e->stats.duplicates - before.duplicates;
@@ -126,7 +158,9 @@ static int writer_is_write(const writer_job *j)
 static void writer_fail(writer_job *j, int rc)
 {
     j->rc = rc;
-    j->accepted = j->duplicates = 0;
+    j->accepted = j->duplicates = j->conflicts = 0;
+    cJSON_Delete(j->refused);
+    j->refused = NULL;
 }
 
 static void writer_stats(writer *w, writer_job *j)

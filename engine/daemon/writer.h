@@ -51,7 +51,8 @@ typedef struct writer_job {
     size_t *lens;
     int n;
     obligo_time late_before;       /* WRITER_FIRE: timers due before it are marked late */
-    char *origin, *field, *reason; /* WRITER_REJECT, owned */
+    char *origin, *field, *reason; /* WRITER_REJECT, owned; origin also WRITER_EVENTS
+                                      ("http /v1/events": where a conflict came from) */
     /* WRITER_RELOAD: the set that passed the gate, taken over by the
      * writer; or NULL with rc and message saying why the gate refused. */
     rules *fresh;
@@ -60,6 +61,8 @@ typedef struct writer_job {
     int rc;          /* 0, or why the job was not committed */
     long accepted;   /* new events committed */
     long duplicates; /* events seen before */
+    long conflicts;  /* events whose source and id name another event: refused */
+    cJSON *refused;  /* [{index, field, error}] of those, or NULL */
     char *message;   /* WRITER_RELOAD: what happened, for a person (in: the gate's why) */
     /* WRITER_STATS */
     engine_stats stats;

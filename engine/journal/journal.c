@@ -109,14 +109,24 @@ int journal_append(store *st, const cJSON *event, const char *raw, size_t len, c
          * unchanged, and still cached) */
         memcpy(st->journal_head, prev, DIGEST_HEX_LEN);
         st->journal_head_valid = 1;
-        *duplicate = 1;
-        s = store_stmt(st, "SELECT seq FROM events WHERE source=?1 AND id=?2");
+        *duplicate = JOURNAL_DUPLICATE;
+        s = store_stmt(st, "SELECT seq, raw FROM events WHERE source=?1 AND id=?2");
         if (!s)
             return OBLIGO_EDB;
         sqlite3_bind_text(s, 1, source, -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
         rc = sqlite3_step(s);
         *seq = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+        /* the same identity with other content is no repeat: compared as
+         * JSON, so a sender that re-serialises (other spacing, member
+         * order) still repeats */
+        if (rc == SQLITE_ROW) {
+            cJSON *was = cJSON_ParseWithLength((const char *)sqlite3_column_blob(s, 1),
+                                               (size_t)sqlite3_column_bytes(s, 1));
+            if (!was || !cJSON_Compare(was, event, 1))
+                *duplicate = JOURNAL_CONFLICT;
+            cJSON_Delete(was);
+        }
         sqlite3_reset(s);
         return rc == SQLITE_ROW ? 0 : store_error(rc);
     }
@@ -124,6 +134,21 @@ int journal_append(store *st, const cJSON *event, const char *raw, size_t len, c
     memcpy(st->journal_head, hash, DIGEST_HEX_LEN);
     st->journal_head_valid = 1;
     return 0;
+}
+
+int journal_raw_digest(store *st, int64_t seq, char out[DIGEST_HEX_LEN])
+{
+    sqlite3_stmt *s = store_stmt(st, "SELECT raw FROM events WHERE seq = ?1");
+    if (!s)
+        return OBLIGO_EDB;
+    sqlite3_bind_int64(s, 1, seq);
+    int step = sqlite3_step(s);
+    int rc = step == SQLITE_ROW
+                 ? digest_bytes(out, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0))
+             : step == SQLITE_DONE ? OBLIGO_ENOTFOUND
+                                   : store_error(step);
+    sqlite3_reset(s);
+    return rc;
 }
 
 int journal_reject(store *st, const char *origin, const char *raw, size_t len, const char *field,

@@ -15,11 +15,20 @@
 #include "store.h"
 
 /* Appends a validated event. raw/len are the bytes as received (stored as
- * they came). On a repeat of source+id nothing changes and *duplicate is 1.
- * *seq gets the journal sequence number of the new row. Returns 0 or a
- * negative code. */
+ * they came). On a repeat of source+id nothing changes and *duplicate is
+ * JOURNAL_DUPLICATE when the event is the one journaled (the same JSON,
+ * whatever its spacing or member order), JOURNAL_CONFLICT when it says
+ * something else under the same identity; *seq then names the journaled
+ * row. *seq gets the journal sequence number of the new row. Returns 0 or
+ * a negative code. */
+#define JOURNAL_DUPLICATE 1
+#define JOURNAL_CONFLICT 2
 int journal_append(store *st, const cJSON *event, const char *raw, size_t len, const char *ruleset,
                    obligo_time received_at, int64_t *seq, int *duplicate);
+
+/* The SHA-256 (digest_bytes) of the raw bytes of journal row seq. Returns
+ * 0, OBLIGO_ENOTFOUND, or a negative code. */
+int journal_raw_digest(store *st, int64_t seq, char out[DIGEST_HEX_LEN]);
 
 /* Keeps input that was refused, with where it came from ("FILE:LINE",
  * "http[3]"), the field and the reason. */

@@ -497,6 +497,41 @@ static void misspelt_type_is_refused_naming_the_type_meant(void **state)
     done(&r);
 }
 
+/* A line that repeats a journaled event's source and id with other
+ * content is refused with both digests and kept; a true repeat is a
+ * duplicate as before. */
+static void same_identity_other_content_is_refused(void **state)
+{
+    (void)state;
+    run r;
+    ingest(&r,
+           "{\"specversion\":\"1.0\",\"id\":\"d1\",\"source\":\"" SRC "\","
+           "\"type\":\"nl.avg.request.received\",\"time\":\"2026-06-05T09:00:00+02:00\","
+           "\"data\":{\"request_id\":\"R-1\",\"client_id\":\"C1\",\"received_at\":\"2026-06-05T09:"
+           "00:00+02:00\",\"kind\":\"access\"}}\n"
+           "{\"specversion\":\"1.0\",\"id\":\"d1\",\"source\":\"" SRC "\","
+           "\"type\":\"nl.avg.request.received\",\"time\":\"2026-06-05T09:00:00+02:00\","
+           "\"data\":{\"request_id\":\"R-1\",\"client_id\":\"C1\",\"received_at\":\"2026-06-05T09:"
+           "00:00+02:00\",\"kind\":\"access\"}}\n"
+           "{\"specversion\":\"1.0\",\"id\":\"d1\",\"source\":\"" SRC "\","
+           "\"type\":\"nl.avg.request.received\",\"time\":\"2026-06-05T09:00:00+02:00\","
+           "\"data\":{\"request_id\":\"R-2\",\"client_id\":\"C1\",\"received_at\":\"2026-06-05T09:"
+           "00:00+02:00\",\"kind\":\"access\"}}\n",
+           "2026-06-05T10:00:00+02:00");
+    assert_int_equal(r.exit, 1);
+    assert_non_null(strstr(r.err, "events.ndjson:3: id: this source and id were journaled before"));
+    assert_non_null(strstr(r.err, "journaled sha256:"));
+    assert_non_null(strstr(r.err, "1 duplicates"));
+    cJSON *rej = support_query(r.db, "rejected", NULL);
+    assert_int_equal(cJSON_GetArraySize(rej), 1);
+    assert_non_null(strstr(support_str(cJSON_GetArrayItem(rej, 0), "raw"), "R-2"));
+    cJSON_Delete(rej);
+    cJSON *obls = support_query(r.db, "obligations", NULL);
+    assert_int_equal(cJSON_GetArraySize(obls), 1);
+    cJSON_Delete(obls);
+    done(&r);
+}
+
 /* A valid event the database refuses (here: a trigger on the register the
  * breach would enter) is rejected alone; the events before and after it in
  * the same transaction are kept, and nothing of the refused one is. */
@@ -679,6 +714,7 @@ int main(void)
         cmocka_unit_test(event_refused_by_database_is_rejected_alone),
         cmocka_unit_test(verify_detects_tampering),
         cmocka_unit_test(misspelt_type_is_refused_naming_the_type_meant),
+        cmocka_unit_test(same_identity_other_content_is_refused),
         cmocka_unit_test(nul_byte_spoils_only_its_own_line),
         cmocka_unit_test(hostile_input_never_crashes),
     };

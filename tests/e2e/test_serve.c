@@ -26,6 +26,8 @@
 
 #include <cmocka.h>
 
+#include <openssl/evp.h>
+
 #include "http_client.h"
 #include "support.h"
 
@@ -209,6 +211,74 @@ static void status_codes_and_batch_atomicity(void **state)
     assert_non_null(strstr(resp, "B-4"));
     free(resp);
     assert_int_equal(client_request(f->port, "GET", "/nope", NULL, NULL, 0, NULL), 404);
+    int status = client_stop_server(pid, SIGTERM);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* The hex SHA-256 of n bytes, with libcrypto directly (as sha256sum). */
+static void sha256_hex(const char *p, size_t n, char out[65])
+{
+    unsigned char md[32];
+    assert_int_equal(EVP_Digest(p, n, md, NULL, EVP_sha256(), NULL), 1);
+    for (int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* The same source and id with other content is not a duplicate: one event
+ * gets 409 naming both digests, a batch is accepted but for it (listed,
+ * with its index), and the refused one is kept in rejected; the same event
+ * re-serialised is still a plain duplicate. */
+static void same_identity_other_content_is_a_conflict(void **state)
+{
+    fx *f = *state;
+    pid_t pid = client_start_server(f->db, RULES, f->port, f->log);
+    assert_true(pid > 0);
+    char ev[1024], other[1024], good[1024], body[4096], was[65], got[65];
+    breach(ev, sizeof ev, "c1", "B-1", "2026-02-02T09:15:00+01:00");
+    post_expect(f->port, "application/cloudevents+json", ev, strlen(ev), 202, "\"accepted\":1");
+    /* spaced otherwise: the same event */
+    snprintf(body, sizeof body, "  %s\n", ev);
+    post_expect(f->port, "application/cloudevents+json", body, strlen(body), 202,
+                "\"duplicates\":1");
+    /* another breach id under the same identity */
+    breach(other, sizeof other, "c1", "B-99", "2026-02-02T09:15:00+01:00");
+    char *resp = NULL;
+    assert_int_equal(client_request(f->port, "POST", "/v1/events", "application/cloudevents+json",
+                                    other, strlen(other), &resp),
+                     409);
+    sha256_hex(ev, strlen(ev), was);
+    sha256_hex(other, strlen(other), got);
+    char want[200];
+    snprintf(want, sizeof want, "journaled sha256:%s, received sha256:%s", was, got);
+    if (!strstr(resp, want) || !strstr(resp, "\"field\":\"id\""))
+        fail_msg("answer %s does not name id and %s", resp, want);
+    free(resp);
+    assert_int_equal(db_count(f->db, "SELECT count(*) FROM events WHERE id='c1'"), 1);
+    assert_int_equal(db_count(f->db, "SELECT count(*) FROM events WHERE raw LIKE '%B-99%'"), 0);
+    assert_int_equal(db_count(f->db, "SELECT count(*) FROM rejected WHERE field='id' AND "
+                                     "reason LIKE '%other content%'"),
+                     1);
+    /* in a batch: the good one goes in, the conflict is listed */
+    breach(good, sizeof good, "c2", "B-2", "2026-02-02T09:15:00+01:00");
+    snprintf(body, sizeof body, "[%s, %s]", good, other);
+    assert_int_equal(client_request(f->port, "POST", "/v1/events",
+                                    "application/cloudevents-batch+json", body, strlen(body),
+                                    &resp),
+                     202);
+    cJSON *a = cJSON_Parse(resp);
+    free(resp);
+    assert_int_equal(cJSON_GetObjectItem(a, "accepted")->valueint, 1);
+    assert_int_equal(cJSON_GetObjectItem(a, "conflicts")->valueint, 1);
+    const cJSON *refused = cJSON_GetArrayItem(cJSON_GetObjectItem(a, "refused"), 0);
+    assert_int_equal(cJSON_GetObjectItem(refused, "index")->valueint, 1);
+    assert_string_equal(support_str(refused, "field"), "id");
+    cJSON_Delete(a);
+    assert_int_equal(db_count(f->db, "SELECT count(*) FROM events WHERE id='c2'"), 1);
+    assert_int_equal(db_count(f->db, "SELECT count(*) FROM rejected WHERE field='id'"), 2);
+    assert_int_equal(client_request(f->port, "GET", "/metrics", NULL, NULL, 0, &resp), 200);
+    assert_non_null(strstr(resp, "obligo_events_total{outcome=\"conflict\"} 2"));
+    free(resp);
     int status = client_stop_server(pid, SIGTERM);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
@@ -721,6 +791,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(status_codes_and_batch_atomicity, setup, teardown),
         cmocka_unit_test_setup_teardown(strict_json_is_refused_naming_the_path, setup, teardown),
+        cmocka_unit_test_setup_teardown(same_identity_other_content_is_a_conflict, setup, teardown),
         cmocka_unit_test_setup_teardown(acknowledged_events_survive_kill_9, setup, teardown),
         cmocka_unit_test_setup_teardown(deadline_passed_while_stopped_fires_once_after_restart,
                                         setup, teardown),

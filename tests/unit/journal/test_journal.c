@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include <openssl/evp.h>
+
 #include "alloc.h"
 #include "engine.h"
 #include "error.h"
@@ -158,13 +160,37 @@ static void repeat_of_source_and_id_is_a_duplicate(void **state)
     int dup = -1;
     int64_t first = append(f, "urn:a", "x", &dup);
     assert_int_equal(dup, 0);
-    /* the same identity with other bytes: nothing new is stored */
-    cJSON *ev = make_event("urn:a", "x", "t.other", "2026-03-01T10:00:00Z", NULL);
+    /* the same event again, spaced and ordered otherwise: a repeat */
+    cJSON *ev = make_event("urn:a", "x", "t.type", "2026-01-01T10:00:00Z", NULL);
+    static const char again[] = "{ \"data\": {}, \"time\": \"2026-01-01T10:00:00Z\", \"type\": "
+                                "\"t.type\", \"source\": \"urn:a\", \"id\": \"x\", "
+                                "\"specversion\": \"1.0\" }";
     int64_t seq = 0;
+    assert_int_equal(journal_append(&f->st, ev, again, strlen(again), "rev2", T0, &seq, &dup), 0);
+    cJSON_Delete(ev);
+    assert_int_equal(dup, JOURNAL_DUPLICATE);
+    assert_int_equal(seq, first);
+    /* the same identity with other content: a conflict; nothing new is
+     * stored either, and seq names the journaled row */
+    ev = make_event("urn:a", "x", "t.other", "2026-03-01T10:00:00Z", NULL);
+    seq = 0;
     assert_int_equal(journal_append(&f->st, ev, "{\"other\":1}", 11, "rev2", T0, &seq, &dup), 0);
     cJSON_Delete(ev);
-    assert_int_equal(dup, 1);
+    assert_int_equal(dup, JOURNAL_CONFLICT);
     assert_int_equal(seq, first);
+    char was[DIGEST_HEX_LEN];
+    assert_int_equal(journal_raw_digest(&f->st, first, was), 0);
+    cJSON *orig = make_event("urn:a", "x", "t.type", "2026-01-01T10:00:00Z", NULL);
+    char *text = cJSON_PrintUnformatted(orig); /* what append() journaled */
+    unsigned char md[32];
+    assert_int_equal(EVP_Digest(text, strlen(text), md, NULL, EVP_sha256(), NULL), 1);
+    char want[65];
+    for (int i = 0; i < 32; i++)
+        snprintf(want + 2 * i, 3, "%02x", md[i]);
+    cJSON_free(text);
+    cJSON_Delete(orig);
+    assert_string_equal(was, want);
+    assert_int_equal(journal_raw_digest(&f->st, 999, was), OBLIGO_ENOTFOUND);
     assert_int_equal(support_sql_int(f->st.db, "SELECT count(*) FROM events"), 1);
     assert_int_equal(support_sql_int(f->st.db,
                                      "SELECT count(*) FROM events WHERE type='t.type' AND "
