@@ -497,6 +497,7 @@ int engine_event(engine *e, const cJSON *event, const char *raw, size_t len, int
         .event_id = cJSON_GetObjectItemCaseSensitive(event, "id")->valuestring,
         .event_time = t,
         .sinks = (const char *const *)e->cfg->sinks,
+        .routes = e->cfg->routes,
         .nsinks = e->cfg->nsinks,
     };
     if ((rc = actions_apply(&ctx, decisions)))

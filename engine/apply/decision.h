@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "clock.h"
+#include "config.h"
 #include "store.h"
 
 #define DECISION_OPEN "open"
@@ -41,8 +42,9 @@ typedef struct action_ctx {
     int64_t event_seq;        /* the journal row of the event being applied */
     const char *event_source; /* its identity, for stable alert ids */
     const char *event_id;
-    obligo_time event_time;   /* default instant for closing and alerting */
-    const char *const *sinks; /* alert sinks that get an outbox row */
+    obligo_time event_time;     /* default instant for closing and alerting */
+    const char *const *sinks;   /* alert sinks that get an outbox row */
+    const config_route *routes; /* routes[i]: which alerts sinks[i] gets (NULL: all) */
     int nsinks;
     int nalerts; /* alerts raised so far for this event */
 } action_ctx;

@@ -66,6 +66,8 @@ int outbox_alert(action_ctx *ctx, const cJSON *d)
         return store_error(src);
     int64_t seq = sqlite3_last_insert_rowid(ctx->st->db);
     for (int i = 0; i < ctx->nsinks; i++) {
+        if (ctx->routes && !config_route_takes(&ctx->routes[i], kind, severity))
+            continue; /* routed elsewhere: this sink does not get it */
         s = store_stmt(ctx->st, "INSERT INTO outbox(alert,sink) VALUES(?1,?2)");
         if (!s)
             return OBLIGO_EDB;

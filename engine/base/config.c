@@ -90,7 +90,7 @@ static const char *const config_sizes[] = {
     "max_event_bytes",        "max_body_bytes",          "lua_memory_bytes", "lua_instructions",
     "lua_event_instructions", "max_buffered_body_bytes", "max_answer_bytes"};
 static const char *const config_others[] = {
-    "commit_interval_ms", "sinks", "plugin_dirs", "plugins", "policy", "reader_threads"};
+    "commit_interval_ms", "sinks", "plugin_dirs", "plugins", "policy", "reader_threads", "routes"};
 static const struct {
     const char *const *keys;
     int n;
@@ -277,6 +277,106 @@ static int config_apply_sizes(config *cfg, const cJSON *root, const char *path, 
     return 0;
 }
 
+static const char *const config_severities[] = {"info", "warning", "critical"};
+
+static int config_severity(const char *s)
+{
+    for (int i = 0; i < CONFIG_N(config_severities); i++)
+        if (strcmp(s, config_severities[i]) == 0)
+            return i;
+    return -1;
+}
+
+int config_route_takes(const config_route *r, const char *kind, const char *severity)
+{
+    if (!r || !r->routed)
+        return 1;
+    int sev = config_severity(severity ? severity : "");
+    if (sev < r->min_severity)
+        return 0;
+    if (!r->nkinds)
+        return 1;
+    for (int i = 0; i < r->nkinds; i++) {
+        const char *k = r->kinds[i];
+        size_t n = strlen(k);
+        if (n && k[n - 1] == '*' ? strncmp(k, kind, n - 1) == 0 : strcmp(k, kind) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void config_route_clear(config_route *r)
+{
+    for (int i = 0; i < r->nkinds; i++)
+        obligo_free(r->kinds[i]);
+    memset(r, 0, sizeof *r);
+}
+
+/* "routes": {SINK: {"kinds": [KIND or PREFIX*], "min_severity": S}}, each
+ * SINK one of "sinks" (given before or after it in the file). */
+static int config_apply_routes(config *cfg, const cJSON *v, const char *path, char **err)
+{
+    if (!cJSON_IsObject(v))
+        CONFIG_BAD("routes", "an object of sinks and the alerts each gets, such as {\"webhook\": "
+                             "{\"kinds\": [\"avg.*\"], \"min_severity\": \"warning\"}}");
+    int rc = config_check_keys(v, 0, "in \"routes\"", path, err);
+    if (rc)
+        return rc;
+    for (const cJSON *r = v->child; r; r = r->next) {
+        int i = 0;
+        while (i < cfg->nsinks && strcmp(cfg->sinks[i], r->string) != 0)
+            i++;
+        if (i == cfg->nsinks) {
+            *err = obligo_asprintf("%s: \"routes\" names the sink \"%s\", which is not in "
+                                   "\"sinks\"",
+                                   path, r->string);
+            return OBLIGO_EINVAL;
+        }
+        config_route *route = &cfg->routes[i];
+        config_route_clear(route);
+        route->routed = 1;
+        if (!cJSON_IsObject(r)) {
+            *err = obligo_asprintf("%s: \"routes\".\"%s\" must be an object with \"kinds\" "
+                                   "and/or \"min_severity\"",
+                                   path, r->string);
+            return OBLIGO_EINVAL;
+        }
+        for (const cJSON *m = r->child; m; m = m->next) {
+            if (strcmp(m->string, "kinds") == 0) {
+                if (!cJSON_IsArray(m) || cJSON_GetArraySize(m) > CONFIG_MAX_ROUTE_KINDS)
+                    goto bad_kinds;
+                for (const cJSON *k = m->child; k; k = k->next) {
+                    if (!cJSON_IsString(k) || !*k->valuestring)
+                        goto bad_kinds;
+                    if (!(route->kinds[route->nkinds++] = obligo_strdup(k->valuestring)))
+                        return OBLIGO_ENOMEM;
+                }
+            } else if (strcmp(m->string, "min_severity") == 0) {
+                if (!cJSON_IsString(m) ||
+                    (route->min_severity = config_severity(m->valuestring)) < 0) {
+                    *err = obligo_asprintf("%s: \"routes\".\"%s\".\"min_severity\" must be "
+                                           "\"info\", \"warning\" or \"critical\"",
+                                           path, r->string);
+                    return OBLIGO_EINVAL;
+                }
+            } else {
+                *err = obligo_asprintf("%s: \"routes\".\"%s\" has \"%s\"; a route has "
+                                       "\"kinds\" and \"min_severity\"",
+                                       path, r->string, m->string);
+                return OBLIGO_EINVAL;
+            }
+        }
+        continue;
+    bad_kinds:
+        *err = obligo_asprintf("%s: \"routes\".\"%s\".\"kinds\" must be a list of at most %d "
+                               "alert kinds (\"avg.breach_reported\") or prefixes ending in * "
+                               "(\"nen7513.*\")",
+                               path, r->string, CONFIG_MAX_ROUTE_KINDS);
+        return OBLIGO_EINVAL;
+    }
+    return 0;
+}
+
 /* The lists: sinks and plugin directories. */
 static int config_apply_lists(config *cfg, const cJSON *root, const char *path, char **err)
 {
@@ -286,6 +386,8 @@ static int config_apply_lists(config *cfg, const cJSON *root, const char *path, 
             CONFIG_BAD("sinks", "a list of at most 8 sinks (\"stdout\", \"file:PATH\")");
         for (int i = 0; i < cfg->nsinks; i++)
             obligo_free(cfg->sinks[i]);
+        for (int i = 0; i < CONFIG_MAX_SINKS; i++)
+            config_route_clear(&cfg->routes[i]);
         cfg->nsinks = 0;
         for (const cJSON *s = v->child; s; s = s->next) {
             if (!cJSON_IsString(s) || !config_sink_name_ok(s->valuestring))
@@ -299,6 +401,11 @@ static int config_apply_lists(config *cfg, const cJSON *root, const char *path, 
             if (!(cfg->sinks[cfg->nsinks++] = obligo_strdup(s->valuestring)))
                 return OBLIGO_ENOMEM;
         }
+    }
+    if ((v = cJSON_GetObjectItemCaseSensitive(root, "routes"))) {
+        int rc = config_apply_routes(cfg, v, path, err);
+        if (rc)
+            return rc;
     }
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "plugin_dirs"))) {
         if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) > CONFIG_MAX_PLUGIN_DIRS)
@@ -456,6 +563,8 @@ void config_free(config *cfg)
     obligo_free(cfg->listen);
     for (int i = 0; i < cfg->nsinks; i++)
         obligo_free(cfg->sinks[i]);
+    for (int i = 0; i < CONFIG_MAX_SINKS; i++)
+        config_route_clear(&cfg->routes[i]);
     cJSON_Delete(cfg->policy);
     memset(cfg, 0, sizeof *cfg);
 }

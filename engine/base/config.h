@@ -12,8 +12,8 @@
  * "max_body_bytes" + 1), "commit_interval_ms", "reader_threads",
  * "max_answer_bytes",
  * "plugin_dirs" (list), "plugins" (object: each plugin's configuration),
- * "watch_rules". Any other key, or a key given twice, is refused (naming
- * it, with the nearest known key when one is close): a misspelt key would
+ * "routes" (object: which alerts each sink gets), "watch_rules". Any other key, or a key given
+ * twice, is refused (naming it, with the nearest known key when one is close): a misspelt key would
  * otherwise leave its default in force without a word. "policy" and
  * "plugins" are open objects, whose keys belong to the rules and the
  * plugins; only a key given twice in them is refused here.
@@ -28,6 +28,16 @@
 
 #define CONFIG_MAX_SINKS 8
 #define CONFIG_MAX_PLUGIN_DIRS 8
+#define CONFIG_MAX_ROUTE_KINDS 32
+
+/* Which alerts a sink gets ("routes": {SINK: {"kinds": [...],
+ * "min_severity": "..."}}). A sink without a route gets every alert. */
+typedef struct config_route {
+    int routed;                          /* 0: every alert */
+    char *kinds[CONFIG_MAX_ROUTE_KINDS]; /* exact kinds, or prefixes ending in '*'; none: any */
+    int nkinds;
+    int min_severity; /* 0 info, 1 warning, 2 critical */
+} config_route;
 
 typedef struct config {
     char *db_path;   /* default ./var/obligo.db */
@@ -38,17 +48,18 @@ typedef struct config {
     size_t max_body_bytes;  /* default 16 MiB */
     char *sinks[CONFIG_MAX_SINKS];
     int nsinks;
-    int access_log;                      /* serve: one line per request on stderr (default on) */
-    int watch_rules;                     /* serve: reload when a rule file changes (default on) */
-    int allow_insecure_listen;           /* serve: permit a non-loopback listen address */
-    size_t max_queue_events;             /* serve: events waiting for the writer; 0: 65,536 */
-    unsigned max_connections;            /* serve: open connections; 0: 20,000 */
-    unsigned max_connections_per_client; /* serve: open connections per address (default 256) */
-    size_t max_buffered_body_bytes;      /* serve: request bodies held at once (default 256 MiB) */
-    double commit_interval_ms;           /* serve: least time between group commits (default 1) */
-    int reader_threads;                  /* serve: threads answering GETs (default 2, 1..64) */
-    size_t max_answer_bytes;             /* serve: largest answer to a GET (default 8 MiB) */
-    cJSON *policy;                       /* owned; an object, possibly empty */
+    config_route routes[CONFIG_MAX_SINKS]; /* routes[i] is sinks[i]'s */
+    int access_log;                        /* serve: one line per request on stderr (default on) */
+    int watch_rules;                       /* serve: reload when a rule file changes (default on) */
+    int allow_insecure_listen;             /* serve: permit a non-loopback listen address */
+    size_t max_queue_events;               /* serve: events waiting for the writer; 0: 65,536 */
+    unsigned max_connections;              /* serve: open connections; 0: 20,000 */
+    unsigned max_connections_per_client;   /* serve: open connections per address (default 256) */
+    size_t max_buffered_body_bytes; /* serve: request bodies held at once (default 256 MiB) */
+    double commit_interval_ms;      /* serve: least time between group commits (default 1) */
+    int reader_threads;             /* serve: threads answering GETs (default 2, 1..64) */
+    size_t max_answer_bytes;        /* serve: largest answer to a GET (default 8 MiB) */
+    cJSON *policy;                  /* owned; an object, possibly empty */
     /* Plugin directories; none configured: the binary's own (plugins.h). */
     char *plugin_dirs[CONFIG_MAX_PLUGIN_DIRS];
     int nplugin_dirs;
@@ -66,5 +77,8 @@ int config_add_plugin_dir(config *cfg, const char *dir);
 /* Replaces a string setting (copied). */
 int config_set(char **slot, const char *value);
 void config_free(config *cfg);
+
+/* 1 when a sink with route r takes an alert of kind and severity. */
+int config_route_takes(const config_route *r, const char *kind, const char *severity);
 
 #endif

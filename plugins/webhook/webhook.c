@@ -1,18 +1,34 @@
 /*
- * webhook.c — the "webhook" alert sink: POSTs each alert to one URL.
+ * webhook.c — the "webhook" alert sink: POSTs each alert to one URL, as a
+ * CloudEvent signed the Standard Webhooks way.
  *
  * Configuration ("plugins": {"webhook": {...}}):
  *   url         string, required   where alerts go; must start with https://
  *                                  unless allow_http is true
- *   secret      string, required   the HMAC-SHA256 key
+ *   secret      string, required   the HMAC-SHA256 key: "whsec_" and base64
+ *                                  (the Standard Webhooks form: the key is
+ *                                  the decoded bytes), or any other text
+ *                                  (the key is its bytes)
+ *   source      string, default "urn:obligo"  the CloudEvents source
  *   timeout_ms  count, default 5000  connect and total timeout of one POST
  *   allow_http  bool, default false  allow http:// (tests against a loopback
  *                                  receiver; never in production)
  *
- * Each delivery is one POST of the alert's JSON (DESIGN.md §2: {id, kind,
- * severity, subject, at, message, event}) with
- *   Content-Type: application/json
- *   X-Obligo-Alert-Id: <the alert's stable id>   receivers deduplicate on it
+ * Each delivery is one POST of the alert as a CloudEvent in structured mode
+ * (CloudEvents JSON format):
+ *   {"specversion":"1.0", "id": <the alert's stable id>, "source": source,
+ *    "type": "nl.obligo.alert.<kind>", "time": <the alert's at>,
+ *    "subject": <its subject>, "datacontenttype": "application/json",
+ *    "data": <the alert: DESIGN.md §2 {id, kind, severity, subject, at,
+ *            message, event, ...}>}
+ * with the headers of the Standard Webhooks specification
+ *   Content-Type: application/cloudevents+json
+ *   webhook-id: <the alert's id>         the same on every retry: deduplicate
+ *   webhook-timestamp: <Unix seconds at this attempt>
+ *   webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">
+ * so a receiver can refuse a delivery replayed later (the timestamp is
+ * signed) and one not from Obligo; and, for receivers of before,
+ *   X-Obligo-Alert-Id: <the alert's id>
  *   X-Obligo-Signature: sha256=<hex HMAC-SHA256 of the exact body>
  *   User-Agent: obligo-webhook/1.0
  * The sink's argument ("webhook:ARGUMENT" in "sinks") is not used.
@@ -39,6 +55,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -56,7 +73,8 @@ typedef struct webhook {
     obligo_host *host;
     const obligo_host_api *api;
     char *url;
-    char *secret;
+    char *source;          /* the CloudEvents source of every delivery */
+    unsigned char *secret; /* the HMAC key */
     size_t secret_len;
     long timeout_ms;
     int allow_http;
@@ -111,6 +129,7 @@ static void free_webhook(webhook *w)
         w->api->free(w->secret);
     }
     w->api->free(w->url);
+    w->api->free(w->source);
     w->api->free(w);
 }
 
@@ -140,6 +159,69 @@ static size_t discard_body(char *data, size_t size, size_t nmemb, void *userdata
 
 /* ---- deliver ------------------------------------------------------------- */
 
+/* The alert as a CloudEvent in structured mode (see the top); NULL when
+ * alert_json is not a JSON object or memory ran out. Caller frees with
+ * cJSON_free. */
+static char *cloudevent(const webhook *w, const char *alert_id, const char *alert_json)
+{
+    cJSON *alert = cJSON_Parse(alert_json);
+    if (!cJSON_IsObject(alert)) {
+        cJSON_Delete(alert);
+        return NULL;
+    }
+    const char *kind = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(alert, "kind"));
+    const char *at = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(alert, "at"));
+    const char *subject = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(alert, "subject"));
+    size_t tlen = sizeof "nl.obligo.alert." + (kind ? strlen(kind) : 0);
+    char *type = malloc(tlen);
+    cJSON *ce = cJSON_CreateObject();
+    char *text = NULL;
+    if (type && ce) {
+        snprintf(type, tlen, "nl.obligo.alert%s%s", kind && *kind ? "." : "", kind ? kind : "");
+        if (cJSON_AddStringToObject(ce, "specversion", "1.0") &&
+            cJSON_AddStringToObject(ce, "id", alert_id) &&
+            cJSON_AddStringToObject(ce, "source", w->source) &&
+            cJSON_AddStringToObject(ce, "type", type) &&
+            (!at || cJSON_AddStringToObject(ce, "time", at)) &&
+            (!subject || !*subject || cJSON_AddStringToObject(ce, "subject", subject)) &&
+            cJSON_AddStringToObject(ce, "datacontenttype", "application/json") &&
+            cJSON_AddItemToObject(ce, "data", alert)) {
+            alert = NULL; /* ce's now */
+            text = cJSON_PrintUnformatted(ce);
+        }
+    }
+    free(type);
+    cJSON_Delete(alert);
+    cJSON_Delete(ce);
+    return text;
+}
+
+/* "v1," and the base64 HMAC-SHA256 of "id.timestamp.body" (Standard
+ * Webhooks), into out (at least 4 + 44 + 1 bytes). 0, or -1. */
+static int standard_signature(const webhook *w, const char *id, const char *timestamp,
+                              const char *body, size_t body_len, char *out)
+{
+    size_t il = strlen(id), tl = strlen(timestamp), n = il + 1 + tl + 1 + body_len;
+    unsigned char *signed_content = malloc(n);
+    if (!signed_content)
+        return -1;
+    memcpy(signed_content, id, il);
+    signed_content[il] = '.';
+    memcpy(signed_content + il + 1, timestamp, tl);
+    signed_content[il + 1 + tl] = '.';
+    memcpy(signed_content + il + 2 + tl, body, body_len);
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mac_len = 0;
+    int ok = HMAC(EVP_sha256(), w->secret, (int)w->secret_len, signed_content, n, mac, &mac_len) &&
+             mac_len == 32;
+    free(signed_content);
+    if (!ok)
+        return -1;
+    memcpy(out, "v1,", 3);
+    EVP_EncodeBlock((unsigned char *)out + 3, mac, (int)mac_len); /* 44 characters and NUL */
+    return 0;
+}
+
 static int deliver(void *state, const char *argument, const char *alert_id, const char *alert_json)
 {
     webhook *w = state;
@@ -150,13 +232,26 @@ static int deliver(void *state, const char *argument, const char *alert_id, cons
         log_line(w, OBLIGO_LOG_ERROR, "alert id is empty or holds control characters; not sent");
         return OBLIGO_PLUGIN_ERROR;
     }
+    char *body = cloudevent(w, alert_id, alert_json);
+    if (!body) {
+        log_line(w, OBLIGO_LOG_ERROR, "alert %s: not a JSON object, or out of memory; not sent",
+                 alert_id);
+        return OBLIGO_PLUGIN_ERROR;
+    }
+    size_t body_len = strlen(body);
 
-    size_t body_len = strlen(alert_json);
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int mac_len = 0;
-    if (!HMAC(EVP_sha256(), w->secret, (int)w->secret_len, (const unsigned char *)alert_json,
-              body_len, mac, &mac_len)) {
+    char timestamp[24];
+    snprintf(timestamp, sizeof timestamp, "%lld", (long long)time(NULL));
+    char standard[sizeof "webhook-signature: v1," + 64];
+    memcpy(standard, "webhook-signature: ", sizeof "webhook-signature: ");
+    if (!HMAC(EVP_sha256(), w->secret, (int)w->secret_len, (const unsigned char *)body, body_len,
+              mac, &mac_len) ||
+        standard_signature(w, alert_id, timestamp, body, body_len,
+                           standard + sizeof "webhook-signature: " - 1)) {
         log_line(w, OBLIGO_LOG_ERROR, "alert %s: HMAC-SHA256 failed", alert_id);
+        cJSON_free(body);
         return OBLIGO_PLUGIN_RETRY;
     }
     char signature[sizeof "X-Obligo-Signature: sha256=" + (size_t)2 * EVP_MAX_MD_SIZE];
@@ -164,25 +259,37 @@ static int deliver(void *state, const char *argument, const char *alert_id, cons
     for (unsigned int i = 0; i < mac_len; i++)
         off += snprintf(signature + off, sizeof signature - (size_t)off, "%02x", mac[i]);
 
-    size_t id_header_len = sizeof "X-Obligo-Alert-Id: " + strlen(alert_id);
-    char *id_header = malloc(id_header_len);
-    if (!id_header)
-        return OBLIGO_PLUGIN_RETRY;
-    snprintf(id_header, id_header_len, "X-Obligo-Alert-Id: %s", alert_id);
-
+    size_t id_len = strlen(alert_id) + sizeof "X-Obligo-Alert-Id: ";
+    char *id_header = malloc(id_len), *wid_header = malloc(id_len);
+    char ts_header[sizeof "webhook-timestamp: " + sizeof timestamp];
+    snprintf(ts_header, sizeof ts_header, "webhook-timestamp: %s", timestamp);
     struct curl_slist *headers = NULL, *h;
-    const char *lines[] = {"Content-Type: application/json", id_header, signature,
-                           "Expect:" /* no 100-continue round trip */};
-    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
-        h = curl_slist_append(headers, lines[i]);
-        if (!h) {
-            curl_slist_free_all(headers);
-            free(id_header);
-            return OBLIGO_PLUGIN_RETRY;
+    int built = id_header && wid_header;
+    if (built) {
+        snprintf(id_header, id_len, "X-Obligo-Alert-Id: %s", alert_id);
+        snprintf(wid_header, id_len, "webhook-id: %s", alert_id);
+        const char *lines[] = {"Content-Type: application/cloudevents+json",
+                               wid_header,
+                               ts_header,
+                               standard,
+                               id_header,
+                               signature,
+                               "Expect:" /* no 100-continue round trip */};
+        for (size_t i = 0; built && i < sizeof lines / sizeof lines[0]; i++) {
+            h = curl_slist_append(headers, lines[i]);
+            if (h)
+                headers = h;
+            else
+                built = 0;
         }
-        headers = h;
     }
-    free(id_header); /* curl_slist_append copied it */
+    free(id_header); /* curl_slist_append copied them */
+    free(wid_header);
+    if (!built) {
+        curl_slist_free_all(headers);
+        cJSON_free(body);
+        return OBLIGO_PLUGIN_RETRY;
+    }
 
     CURL *c = w->curl;
     curl_easy_reset(c);
@@ -204,12 +311,13 @@ static int deliver(void *state, const char *argument, const char *alert_id, cons
     SET(CURLOPT_USERAGENT, WEBHOOK_USER_AGENT);
     SET(CURLOPT_HTTPHEADER, headers);
     SET(CURLOPT_POST, 1L);
-    SET(CURLOPT_POSTFIELDS, alert_json); /* borrowed for the duration of perform */
+    SET(CURLOPT_POSTFIELDS, body); /* borrowed for the duration of perform */
     SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
     SET(CURLOPT_WRITEFUNCTION, discard_body);
 #undef SET
     if (rc != CURLE_OK) {
         curl_slist_free_all(headers);
+        cJSON_free(body);
         log_line(w, OBLIGO_LOG_ERROR, "alert %s: cannot set up the request: %s", alert_id,
                  curl_easy_strerror(rc));
         return OBLIGO_PLUGIN_ERROR;
@@ -223,6 +331,7 @@ static int deliver(void *state, const char *argument, const char *alert_id, cons
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, (const char *)NULL);
     curl_slist_free_all(headers);
+    cJSON_free(body);
 
     if (rc != CURLE_OK) {
         const char *why = w->curl_error[0] ? w->curl_error : curl_easy_strerror(rc);
@@ -262,6 +371,45 @@ static const obligo_alert_sink webhook_sink = {
 
 /* ---- init and fini ------------------------------------------------------- */
 
+/* The HMAC key of secret: the bytes that base64 after "whsec_" decodes to
+ * (the Standard Webhooks form, as its libraries take it), or else the
+ * secret's own bytes. 0, or OBLIGO_PLUGIN_ERROR with *error. */
+static int read_secret(webhook *w, const char *secret, char **error)
+{
+    static const char prefix[] = "whsec_";
+    size_t n = strlen(secret);
+    if (strncmp(secret, prefix, sizeof prefix - 1) != 0) {
+        w->secret = (unsigned char *)dup_with(w->api, secret);
+        w->secret_len = n;
+        return w->secret ? 0 : OBLIGO_PLUGIN_ERROR;
+    }
+    const char *b64 = secret + sizeof prefix - 1;
+    size_t bl = n - (sizeof prefix - 1);
+    w->secret = w->api->alloc(bl / 4 * 3 + 3);
+    if (!w->secret)
+        return OBLIGO_PLUGIN_ERROR;
+    int got =
+        bl && bl % 4 == 0 ? EVP_DecodeBlock(w->secret, (const unsigned char *)b64, (int)bl) : -1;
+    if (got < 0) {
+        set_error(w->api, error,
+                  "webhook.secret: after whsec_ must come base64 (a length that is a multiple "
+                  "of 4, characters A-Z a-z 0-9 + / and = padding)");
+        return OBLIGO_PLUGIN_ERROR;
+    }
+    /* EVP_DecodeBlock counts the padding as bytes */
+    size_t len = (size_t)got;
+    if (bl >= 1 && b64[bl - 1] == '=')
+        len--;
+    if (bl >= 2 && b64[bl - 2] == '=')
+        len--;
+    w->secret_len = len;
+    if (!len) {
+        set_error(w->api, error, "webhook.secret: the key after whsec_ is empty");
+        return OBLIGO_PLUGIN_ERROR;
+    }
+    return 0;
+}
+
 /* Reads the configuration into w; 0 or OBLIGO_PLUGIN_ERROR with *error. The
  * host has checked it against the schema already; this checks again what
  * the schema cannot say. */
@@ -279,6 +427,7 @@ static int read_config(webhook *w, const char *config_json, char **error)
     const cJSON *secret = cJSON_GetObjectItemCaseSensitive(cfg, "secret");
     const cJSON *timeout = cJSON_GetObjectItemCaseSensitive(cfg, "timeout_ms");
     const cJSON *allow_http = cJSON_GetObjectItemCaseSensitive(cfg, "allow_http");
+    const cJSON *source = cJSON_GetObjectItemCaseSensitive(cfg, "source");
 
     if (allow_http && !cJSON_IsNull(allow_http)) {
         if (!cJSON_IsBool(allow_http)) {
@@ -317,10 +466,14 @@ static int read_config(webhook *w, const char *config_json, char **error)
         set_error(api, error, "webhook.secret: required (a non-empty string)");
         goto out;
     }
+    if (source && !cJSON_IsNull(source) &&
+        (!cJSON_IsString(source) || !source->valuestring[0] || !header_safe(source->valuestring))) {
+        set_error(api, error, "webhook.source: must be a non-empty string (a URI reference)");
+        goto out;
+    }
     w->url = dup_with(api, url->valuestring);
-    w->secret_len = strlen(secret->valuestring);
-    w->secret = dup_with(api, secret->valuestring);
-    if (!w->url || !w->secret) {
+    w->source = dup_with(api, cJSON_IsString(source) ? source->valuestring : "urn:obligo");
+    if (!w->url || !w->source || read_secret(w, secret->valuestring, error)) {
         set_error(api, error, "webhook: out of memory");
         goto out;
     }
@@ -397,6 +550,7 @@ static const obligo_field config_fields[] = {
     {.name = "secret", .kind = OBLIGO_FIELD_STRING, .required = 1},
     {.name = "timeout_ms", .kind = OBLIGO_FIELD_COUNT, .required = 0},
     {.name = "allow_http", .kind = OBLIGO_FIELD_BOOL, .required = 0},
+    {.name = "source", .kind = OBLIGO_FIELD_STRING, .required = 0},
     {.name = NULL},
 };
 
@@ -407,7 +561,8 @@ static const obligo_plugin webhook_plugin = {
     .struct_size = sizeof(obligo_plugin),
     .name = "webhook",
     .version = "1.0.0",
-    .description = "alert sink: signed HTTPS POST of each alert (HMAC-SHA256)",
+    .description = "alert sink: each alert as a CloudEvent, HTTPS POST signed per Standard "
+                   "Webhooks (HMAC-SHA256)",
     .config_schema = &config_schema,
     .init = webhook_init,
     .fini = webhook_fini,

@@ -226,11 +226,17 @@ static void fhir_in_webhook_out_at_least_once(void **state)
         pthread_mutex_unlock(&rcv.lock);
     }
     assert_int_equal(posts, 2);
-    cJSON *alert = cJSON_Parse(rcv.body);
+    /* a CloudEvent whose data is the alert */
+    cJSON *ce = cJSON_Parse(rcv.body);
+    assert_non_null(ce);
+    assert_string_equal(support_str(ce, "type"),
+                        "nl.obligo.alert.nen7513.emergency_without_reason");
+    assert_string_equal(support_str(ce, "id"), rcv.id);
+    const cJSON *alert = cJSON_GetObjectItem(ce, "data");
     assert_string_equal(support_str(alert, "kind"), "nen7513.emergency_without_reason");
     assert_string_equal(support_str(alert, "subject"), "c-900");
     assert_string_equal(support_str(alert, "id"), rcv.id);
-    cJSON_Delete(alert);
+    cJSON_Delete(ce);
     /* the signature is the HMAC-SHA256 of the exact body */
     unsigned char mac[32];
     unsigned int maclen = 0;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 
 #include <arpa/inet.h>
@@ -24,6 +25,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include <cjson/cJSON.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -382,50 +385,133 @@ static void test_description(void **state)
     assert_non_null(p->fini);
     assert_non_null(p->config_schema);
     const obligo_field *fl = p->config_schema->fields;
-    const char *names[] = {"url", "secret", "timeout_ms", "allow_http"};
+    const char *names[] = {"url", "secret", "timeout_ms", "allow_http", "source"};
     const int kinds[] = {OBLIGO_FIELD_STRING, OBLIGO_FIELD_STRING, OBLIGO_FIELD_COUNT,
-                         OBLIGO_FIELD_BOOL};
-    const int required[] = {1, 1, 0, 0};
-    for (int i = 0; i < 4; i++) {
+                         OBLIGO_FIELD_BOOL, OBLIGO_FIELD_STRING};
+    const int required[] = {1, 1, 0, 0, 0};
+    for (int i = 0; i < 5; i++) {
         assert_non_null(fl[i].name);
         assert_string_equal(fl[i].name, names[i]);
         assert_int_equal(fl[i].kind, kinds[i]);
         assert_int_equal(!!fl[i].required, required[i]);
     }
-    assert_null(fl[4].name);
+    assert_null(fl[5].name);
+}
+
+/* The hex HMAC-SHA256 under key of n bytes (libcrypto, independently of
+ * the plugin). */
+static void hmac_hex(const void *key, size_t key_len, const void *p, size_t n, char out[65])
+{
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mac_len = 0;
+    assert_non_null(HMAC(EVP_sha256(), key, (int)key_len, p, n, mac, &mac_len));
+    assert_int_equal(mac_len, 32);
+    for (unsigned int i = 0; i < mac_len; i++)
+        snprintf(out + 2 * i, 3, "%02x", mac[i]);
+}
+
+/* "v1," and the base64 HMAC of "id.timestamp.body", as Standard Webhooks
+ * has a receiver compute it. */
+static void standard_want(const void *key, size_t key_len, const char *id, const char *ts,
+                          const receiver *r, char *out, size_t outsz)
+{
+    char *content = malloc(strlen(id) + strlen(ts) + r->body_len + 3);
+    int n = sprintf(content, "%s.%s.", id, ts);
+    memcpy(content + n, r->body, r->body_len);
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mac_len = 0;
+    assert_non_null(HMAC(EVP_sha256(), key, (int)key_len, (unsigned char *)content,
+                         (size_t)n + r->body_len, mac, &mac_len));
+    free(content);
+    unsigned char b64[64];
+    EVP_EncodeBlock(b64, mac, (int)mac_len);
+    snprintf(out, outsz, "v1,%s", b64);
 }
 
 static void test_signed_post(void **state)
 {
     const fixture *f = *state;
     receiver r;
+    long before = (long)time(NULL);
     assert_int_equal(deliver_to(f, &r, 200, NULL, 0, 2000), 0);
+    long after = (long)time(NULL);
     assert_true(r.got);
     assert_string_equal(r.method, "POST");
     assert_string_equal(r.path, "/hooks/obligo");
     assert_int_equal(r.got, 1);
-    assert_int_equal(r.body_len, strlen(ALERT_JSON));
-    assert_string_equal(r.body, ALERT_JSON);
+    /* a CloudEvent in structured mode, the alert as its data */
+    cJSON *ce = cJSON_Parse(r.body);
+    assert_non_null(ce);
+    assert_string_equal(cJSON_GetObjectItem(ce, "specversion")->valuestring, "1.0");
+    assert_string_equal(cJSON_GetObjectItem(ce, "id")->valuestring, ALERT_ID);
+    assert_string_equal(cJSON_GetObjectItem(ce, "source")->valuestring, "urn:obligo");
+    assert_string_equal(cJSON_GetObjectItem(ce, "type")->valuestring,
+                        "nl.obligo.alert.obligation.overdue");
+    assert_string_equal(cJSON_GetObjectItem(ce, "time")->valuestring, "2026-02-05T08:15:00Z");
+    assert_string_equal(cJSON_GetObjectItem(ce, "subject")->valuestring, "breach-7");
+    assert_string_equal(cJSON_GetObjectItem(ce, "datacontenttype")->valuestring,
+                        "application/json");
+    cJSON *alert = cJSON_Parse(ALERT_JSON);
+    assert_true(cJSON_Compare(cJSON_GetObjectItem(ce, "data"), alert, 1));
+    cJSON_Delete(alert);
+    cJSON_Delete(ce);
 
     char v[256];
     assert_true(header(&r, "Content-Type", v, sizeof v));
-    assert_string_equal(v, "application/json");
+    assert_string_equal(v, "application/cloudevents+json");
     assert_true(header(&r, "X-Obligo-Alert-Id", v, sizeof v));
     assert_string_equal(v, ALERT_ID);
     assert_true(header(&r, "User-Agent", v, sizeof v));
     assert_string_equal(v, "obligo-webhook/1.0");
     assert_false(header(&r, "Expect", v, sizeof v));
-
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int mac_len = 0;
-    assert_non_null(HMAC(EVP_sha256(), SECRET, (int)strlen(SECRET),
-                         (const unsigned char *)ALERT_JSON, strlen(ALERT_JSON), mac, &mac_len));
-    assert_int_equal(mac_len, 32);
-    char want[7 + 64 + 1] = "sha256=";
-    for (unsigned int i = 0; i < mac_len; i++)
-        snprintf(want + 7 + 2 * i, 3, "%02x", mac[i]);
-    assert_true(header(&r, "X-Obligo-Signature", v, sizeof v));
+    /* Standard Webhooks: the id, the time of this attempt, and a signature
+     * over both and the body */
+    assert_true(header(&r, "webhook-id", v, sizeof v));
+    assert_string_equal(v, ALERT_ID);
+    char ts[32];
+    assert_true(header(&r, "webhook-timestamp", ts, sizeof ts));
+    long t = atol(ts);
+    assert_true(t >= before && t <= after);
+    char want[128];
+    standard_want(SECRET, strlen(SECRET), ALERT_ID, ts, &r, want, sizeof want);
+    assert_true(header(&r, "webhook-signature", v, sizeof v));
     assert_string_equal(v, want);
+    /* and the signature of before, over the exact body */
+    char mac[65], legacy[80];
+    hmac_hex(SECRET, strlen(SECRET), r.body, r.body_len, mac);
+    snprintf(legacy, sizeof legacy, "sha256=%s", mac);
+    assert_true(header(&r, "X-Obligo-Signature", v, sizeof v));
+    assert_string_equal(v, legacy);
+    receiver_free(&r);
+}
+
+/* A whsec_ secret is the Standard Webhooks form: the key is what its
+ * base64 decodes to; the source is configurable. */
+static void test_whsec_secret_and_source(void **state)
+{
+    const fixture *f = *state;
+    char cfg[512];
+    receiver r;
+    receiver_start(&r, 204, 0);
+    /* "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" is base64 of these 24 bytes */
+    static const unsigned char key[] = {0x31, 0xf2, 0x90, 0xf6, 0xbf, 0x06, 0x29, 0x8a,
+                                        0xab, 0x4f, 0x08, 0xd4, 0x3c, 0x3f, 0x08, 0x2c,
+                                        0xf6, 0x48, 0xa3, 0x62, 0xda, 0x2d, 0xa4, 0xb0};
+    snprintf(
+        cfg, sizeof cfg,
+        "{\"url\":\"http://127.0.0.1:%d/h\",\"secret\":\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\","
+        "\"allow_http\":true,\"source\":\"urn:praktijk:obligo\"}",
+        r.port);
+    void *st = init_ok(f, cfg);
+    assert_int_equal(captured_sink.deliver(st, NULL, ALERT_ID, ALERT_JSON), 0);
+    receiver_finish(&r);
+    f->plugin->fini(st);
+    char ts[32], v[128], want[128];
+    assert_true(header(&r, "webhook-timestamp", ts, sizeof ts));
+    standard_want(key, sizeof key, ALERT_ID, ts, &r, want, sizeof want);
+    assert_true(header(&r, "webhook-signature", v, sizeof v));
+    assert_string_equal(v, want);
+    assert_non_null(strstr(r.body, "\"source\":\"urn:praktijk:obligo\""));
     receiver_free(&r);
 }
 
@@ -441,14 +527,20 @@ static void test_one_handle_many_deliveries(void **state)
     assert_int_equal(captured_sink.deliver(st, "ignored", ALERT_ID, ALERT_JSON), 0);
     assert_int_equal(captured_sink.deliver(st, NULL, "al_2", "{\"id\":\"al_2\"}"), 0);
     assert_int_equal(captured_sink.deliver(st, NULL, "al_3", "{}"), 0);
+    /* an alert that is no JSON object is not sent */
+    assert_int_equal(captured_sink.deliver(st, NULL, "al_4", "[1]"), OBLIGO_PLUGIN_ERROR);
     receiver_finish(&r);
     assert_int_equal(r.got, 3);
     char v[64];
     assert_true(header(&r, "X-Obligo-Alert-Id", v, sizeof v));
     assert_string_equal(v, "al_3");
+    /* an alert without a kind: the type without a suffix, no time */
+    static const char last[] = "{\"specversion\":\"1.0\",\"id\":\"al_3\",\"source\":\"urn:obligo\","
+                               "\"type\":\"nl.obligo.alert\",\"datacontenttype\":"
+                               "\"application/json\",\"data\":{}}";
     assert_true(header(&r, "Content-Length", v, sizeof v));
-    assert_string_equal(v, "2");
-    assert_string_equal(r.body, "{}");
+    assert_int_equal(atoi(v), (int)strlen(last));
+    assert_string_equal(r.body, last);
     receiver_free(&r);
     f->plugin->fini(st);
 }
@@ -561,6 +653,10 @@ static void test_init_refuses(void **state)
     expect_init_error(f, "{\"url\":\"https://example.org/x\",\"secret\":\"k\",\"timeout_ms\":0}",
                       "timeout_ms");
     expect_init_error(f, "[]", "object");
+    expect_init_error(f, "{\"url\":\"https://example.org/x\",\"secret\":\"whsec_abc\"}", "base64");
+    expect_init_error(f, "{\"url\":\"https://example.org/x\",\"secret\":\"whsec_\"}", "base64");
+    expect_init_error(f, "{\"url\":\"https://example.org/x\",\"secret\":\"k\",\"source\":\"\"}",
+                      "source");
 }
 
 static void test_init_accepts_https_with_defaults(void **state)
@@ -580,6 +676,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_description),
         cmocka_unit_test(test_signed_post),
+        cmocka_unit_test(test_whsec_secret_and_source),
         cmocka_unit_test(test_one_handle_many_deliveries),
         cmocka_unit_test(test_retryable_answers),
         cmocka_unit_test(test_permanent_answers),

@@ -113,6 +113,36 @@ static int alert(action_ctx *ctx, const char *kind, const char *subject, const c
     return rc;
 }
 
+/* A routed sink gets an outbox row only for the alerts its route takes;
+ * the other sink gets every alert. */
+static void routes_decide_which_sink_gets_a_row(void **state)
+{
+    fixture *f = *state;
+    config_route routes[2] = {{.routed = 1, .nkinds = 1, .min_severity = 1}, {0}};
+    char pattern[] = "avg.*";
+    routes[0].kinds[0] = pattern;
+    f->ctx.routes = routes;
+    event_in(&f->st, &f->ctx, "urn:test", "r1", T0);
+    assert_int_equal(alert(&f->ctx, "avg.breach_reported", "B-1", "m", NULL, NULL), 0);
+    assert_int_equal(alert(&f->ctx, "nen7513.vip_burst", "C-1", "m", NULL, NULL), 0);
+    char sql[1300];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM outbox o JOIN alerts a ON a.seq = o.alert WHERE o.sink = '%s'",
+             f->sink_a);
+    assert_int_equal(support_sql_int(f->st.db, sql), 1);
+    snprintf(sql, sizeof sql,
+             "SELECT a.kind FROM outbox o JOIN alerts a ON a.seq = o.alert WHERE o.sink = '%s'",
+             f->sink_a);
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(f->st.db, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_string_equal(sqlite3_column_text(s, 0), "avg.breach_reported");
+    sqlite3_finalize(s);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM outbox WHERE sink = '%s'", f->sink_b);
+    assert_int_equal(support_sql_int(f->st.db, sql), 2);
+    f->ctx.routes = NULL;
+}
+
 /* The id of alert seq (caller frees). */
 static char *alert_id(store *st, int64_t seq)
 {
@@ -619,6 +649,7 @@ int main(void)
 {
     engine_global_init();
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(routes_decide_which_sink_gets_a_row, setup, teardown),
         cmocka_unit_test_setup_teardown(alert_writes_alert_and_one_outbox_row_per_sink, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(alert_needs_kind_subject_severity_and_message, setup,

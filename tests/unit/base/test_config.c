@@ -251,6 +251,43 @@ static void sink_listed_twice_is_refused_or_merged(void **state)
     }
 }
 
+/* "routes" says which alerts a sink gets; a sink without one gets all. */
+static void routes_pick_alerts_per_sink(void **state)
+{
+    fixture *f = *state;
+    const char *path =
+        write_config(f, "{\"sinks\": [\"stdout\", \"webhook\", \"file:/tmp/a.jsonl\"], \"routes\": "
+                        "{\"webhook\": {\"kinds\": [\"avg.*\", \"obligo.obligation_overdue\"], "
+                        "\"min_severity\": \"warning\"}, \"file:/tmp/a.jsonl\": {\"min_severity\": "
+                        "\"critical\"}}}");
+    config cfg;
+    char *err = NULL;
+    assert_int_equal(config_load(&cfg, path, &err), 0);
+    const config_route *all = &cfg.routes[0], *hook = &cfg.routes[1], *file = &cfg.routes[2];
+    assert_true(config_route_takes(all, "nen7513.vip_burst", "info"));
+    assert_true(config_route_takes(hook, "avg.notify_ap_overdue", "warning"));
+    assert_true(config_route_takes(hook, "obligo.obligation_overdue", "critical"));
+    assert_false(config_route_takes(hook, "avg.breach", "info"));            /* too mild */
+    assert_false(config_route_takes(hook, "nen7513.vip_burst", "critical")); /* other kind */
+    assert_false(config_route_takes(hook, "obligo.obligation_overdue_x", "critical"));
+    assert_true(config_route_takes(file, "nen7513.vip_burst", "critical"));
+    assert_false(config_route_takes(file, "nen7513.vip_burst", "warning"));
+    config_free(&cfg);
+    /* mistakes are named */
+    assert_refused(f, "{\"sinks\": [\"stdout\"], \"routes\": {\"webhook\": {}}}", OBLIGO_EINVAL,
+                   "\"webhook\", which is not in \"sinks\"", NULL);
+    assert_refused(f,
+                   "{\"sinks\": [\"stdout\"], \"routes\": {\"stdout\": {\"min_severity\": "
+                   "\"urgent\"}}}",
+                   OBLIGO_EINVAL, "min_severity", "critical");
+    assert_refused(f, "{\"sinks\": [\"stdout\"], \"routes\": {\"stdout\": {\"kind\": []}}}",
+                   OBLIGO_EINVAL, "\"kind\"", "\"kinds\"");
+    assert_refused(f, "{\"sinks\": [\"stdout\"], \"routes\": {\"stdout\": {\"kinds\": [1]}}}",
+                   OBLIGO_EINVAL, "\"kinds\"", NULL);
+    assert_refused(f, "{\"sinks\": [\"stdout\"], \"routes\": []}", OBLIGO_EINVAL, "\"routes\"",
+                   NULL);
+}
+
 /* max_buffered_body_bytes bounds all bodies together, so one body of
  * max_body_bytes (and its NUL) must fit in it. */
 static void buffered_bodies_and_connections_per_client(void **state)
@@ -473,6 +510,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(text_after_the_object_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_sinks_are_refused_naming_the_key, setup, teardown),
         cmocka_unit_test_setup_teardown(sink_listed_twice_is_refused_or_merged, setup, teardown),
+        cmocka_unit_test_setup_teardown(routes_pick_alerts_per_sink, setup, teardown),
         cmocka_unit_test_setup_teardown(sizes_out_of_range_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(other_bad_values_name_their_key, setup, teardown),
         cmocka_unit_test_setup_teardown(unknown_keys_at_the_top_level_are_refused, setup, teardown),
