@@ -11,11 +11,65 @@
 #include <ctype.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "alloc.h"
 #include "error.h"
 #include "text.h"
+
+char *config_beside_binary(const char *rel)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return NULL;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return NULL;
+    *slash = '\0';
+    char *dir = obligo_asprintf("%s/%s", exe, rel);
+    struct stat sb;
+    char real[PATH_MAX];
+    if (dir && stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode) && realpath(dir, real)) {
+        obligo_free(dir);
+        return obligo_strdup(real); /* "/usr/share/obligo/rules", not ".../bin/../share/..." */
+    }
+    obligo_free(dir);
+    return NULL;
+}
+
+static int config_is_dir(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+/* The database under systemd's StateDirectory= (the first of its
+ * directories), else var/obligo.db under the working directory. */
+static char *config_default_db(void)
+{
+    const char *state = getenv("STATE_DIRECTORY");
+    if (state && *state) {
+        size_t n = strcspn(state, ":");
+        return obligo_asprintf("%.*s/obligo.db", (int)n, state);
+    }
+    return obligo_strdup("var/obligo.db");
+}
+
+/* rules/ under the working directory (a checkout), else the pack an install
+ * put beside the binary (share/obligo/rules), else rules/ all the same (its
+ * absence is then named when the rules are loaded). */
+static char *config_default_rules(void)
+{
+    if (config_is_dir("rules"))
+        return obligo_strdup("rules");
+    char *installed = config_beside_binary(OBLIGO_INSTALL_DATA_DIR "/rules");
+    return installed ? installed : obligo_strdup("rules");
+}
 
 int config_set(char **slot, const char *value)
 {
@@ -491,9 +545,17 @@ int config_load(config *cfg, const char *path, char **err)
     cfg->reader_threads = 2;
     cfg->max_answer_bytes = 8u << 20;
     int rc = OBLIGO_ENOMEM;
-    if (config_set(&cfg->db_path, "var/obligo.db") || config_set(&cfg->rules_dir, "rules") ||
-        config_set(&cfg->listen, "127.0.0.1:8787") || !(cfg->sinks[0] = obligo_strdup("stdout")) ||
-        !(cfg->policy = cJSON_CreateObject()))
+    char *db = config_default_db(), *rules = config_default_rules();
+    int none = !db || !rules;
+    if (!none) {
+        cfg->db_path = db;
+        cfg->rules_dir = rules;
+        db = rules = NULL;
+    }
+    obligo_free(db);
+    obligo_free(rules);
+    if (none || config_set(&cfg->listen, "127.0.0.1:8787") ||
+        !(cfg->sinks[0] = obligo_strdup("stdout")) || !(cfg->policy = cJSON_CreateObject()))
         goto fail;
     cfg->nsinks = 1;
     if (!path)

@@ -40,8 +40,8 @@ typedef struct config_route {
 } config_route;
 
 typedef struct config {
-    char *db_path;   /* default ./var/obligo.db */
-    char *rules_dir; /* default ./rules */
+    char *db_path;   /* default $STATE_DIRECTORY/obligo.db (systemd), else ./var/obligo.db */
+    char *rules_dir; /* default ./rules, else the install's share/obligo/rules */
     char *listen;    /* default 127.0.0.1:8787 */
     int allow_unknown_types;
     size_t max_event_bytes; /* default 1 MiB */
@@ -77,6 +77,10 @@ int config_add_plugin_dir(config *cfg, const char *dir);
 /* Replaces a string setting (copied). */
 int config_set(char **slot, const char *value);
 void config_free(config *cfg);
+
+/* "<the running binary's directory>/rel" when that is a directory, else
+ * NULL; caller frees. How a binary finds what was installed beside it. */
+char *config_beside_binary(const char *rel);
 
 /* 1 when a sink with route r takes an alert of kind and severity. */
 int config_route_takes(const config_route *r, const char *kind, const char *severity);

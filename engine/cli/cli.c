@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "alloc.h"
 #include "cli_common.h"
@@ -170,10 +171,26 @@ int cli_parse(int argc, char **argv, cli_opts *o, const char *usage_text)
     return 0;
 }
 
+/* Without --config: obligo.json in systemd's ConfigurationDirectory= (the
+ * first of its directories) when there is one; caller frees. */
+static char *cli_default_config(void)
+{
+    const char *dir = getenv("CONFIGURATION_DIRECTORY");
+    if (!dir || !*dir)
+        return NULL;
+    char *path = obligo_asprintf("%.*s/obligo.json", (int)strcspn(dir, ":"), dir);
+    if (path && access(path, F_OK) == 0)
+        return path;
+    obligo_free(path);
+    return NULL;
+}
+
 int cli_config(const cli_opts *o, config *cfg)
 {
     char *err = NULL;
-    int rc = config_load(cfg, o->config, &err);
+    char *implied = o->config ? NULL : cli_default_config();
+    int rc = config_load(cfg, o->config ? o->config : implied, &err);
+    obligo_free(implied);
     if (rc) {
         fprintf(stderr, "obligo: %s\n", err ? err : obligo_strerror(rc));
         obligo_free(err);

@@ -22,6 +22,7 @@
 #include <sys/resource.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
+#include <systemd/sd-daemon.h>
 #include <uv.h>
 
 #include "alloc.h"
@@ -359,6 +360,7 @@ static void serve_on_signal(uv_signal_t *sig, int signum)
     if (s->stopping)
         return;
     s->stopping = 1;
+    sd_notify(0, "STOPPING=1\nSTATUS=finishing in-flight requests");
     atomic_store(&s->reload_cancel, 1);
     fprintf(stderr,
             "obligo serve: %s received: no new connections; finishing in-flight "
@@ -507,6 +509,10 @@ int serve_run(const config *cfg, engine *e, const char *host, int port)
     fprintf(stderr, "obligo serve: listening on http://%s:%d (database %s, rules %s revision %s)\n",
             host, http_server_port(s->http), s->cfg->db_path, s->cfg->rules_dir,
             rules_revision(s->e->rules));
+    /* Type=notify: the database is open, the rules are live, the port
+     * listens (a no-op outside systemd: no NOTIFY_SOCKET) */
+    sd_notifyf(0, "READY=1\nSTATUS=listening on %s:%d, rules revision %s", host,
+               http_server_port(s->http), rules_revision(s->e->rules));
     uv_run(&s->loop, UV_RUN_DEFAULT);
 out_loop:
     if (s->http) {

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "config.h"
 #include "error.h"
 #include "text.h"
 #include "validate.h"
@@ -794,27 +795,11 @@ void plugins_free(plugins *p)
 
 char *plugins_default_dir(void)
 {
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0)
-        return NULL;
-    exe[n] = '\0';
-    char *slash = strrchr(exe, '/');
-    if (!slash)
-        return NULL;
-    *slash = '\0';
     /* OBLIGO_INSTALL_PLUGIN_DIR is the install's plugin directory relative
      * to the binary's ("../lib/obligo/plugins", or with a multiarch
      * libdir "../lib/x86_64-linux-gnu/obligo/plugins"). */
-    static const char *const candidates[] = {"%s/plugins", "%s/" OBLIGO_INSTALL_PLUGIN_DIR};
-    for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
-        char *dir = obligo_asprintf(candidates[i], exe);
-        struct stat sb;
-        if (dir && stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode))
-            return dir;
-        obligo_free(dir);
-    }
-    return NULL;
+    char *dir = config_beside_binary("plugins");
+    return dir ? dir : config_beside_binary(OBLIGO_INSTALL_PLUGIN_DIR);
 }
 
 /* ---- lookups ---------------------------------------------------------------- */
