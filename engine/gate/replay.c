@@ -117,6 +117,11 @@ static int replay_judge(const replay_options *o, engine *e, obligo_time end, cJS
     sqlite3_bind_int64(s, 1, end);
     int rc = engine_begin(e), step;
     while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        if (o->cancel && atomic_load_explicit(o->cancel, memory_order_relaxed)) {
+            *err = obligo_strdup("the replay was cancelled");
+            rc = OBLIGO_EBUSY;
+            break;
+        }
         if (*judged == 0)
             *first = sqlite3_column_int64(s, 2);
         if ((rc = replay_note_revision(revs, replay_col(s, 3))) || (rc = replay_one(e, s, err)))

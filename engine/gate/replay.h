@@ -29,6 +29,7 @@
 #define OBLIGO_REPLAY_H
 
 #include <cjson/cJSON.h>
+#include <stdatomic.h>
 
 #include "clock.h"
 #include "config.h"
@@ -38,9 +39,9 @@
 
 /* How far a replay has come, for a progress line (replay_options.progress). */
 typedef struct replay_progress {
-    long judged;      /* client events judged so far */
-    long total;       /* client events to judge in all */
-    double seconds;   /* since the replay started (monotonic) */
+    long judged;    /* client events judged so far */
+    long total;     /* client events to judge in all */
+    double seconds; /* since the replay started (monotonic) */
 } replay_progress;
 
 typedef struct replay_options {
@@ -55,7 +56,7 @@ typedef struct replay_options {
      * revision whose sources were not kept is rebuilt from `fallback` when
      * that set has the same revision, and is an error otherwise. */
     int recorded_rules;
-    rules *fallback;   /* may be NULL; borrowed */
+    rules *fallback; /* may be NULL; borrowed */
     /* Called about every 4,096 events judged and once at the end of
      * judging (may be NULL), on the replaying thread. */
     void (*progress)(void *ud, const replay_progress *p);
@@ -65,6 +66,9 @@ typedef struct replay_options {
     obligo_time until; /* judge the events up to until (0: the whole journal) */
     const char *type;  /* report only what events of this type caused: an exact type,
                           or a prefix ending in '*' (NULL: every type) */
+    /* May be NULL. Once set (by any thread), the replay stops before its
+     * next event and replay_run returns OBLIGO_EBUSY ("cancelled"). */
+    const atomic_int *cancel;
 } replay_options;
 
 /* Judges and compares as above. Returns 0 with *out (caller frees) an
@@ -73,8 +77,9 @@ typedef struct replay_options {
  * "subject" (for registers also "register"), "recorded", "candidate",
  * "cause": {"source", "id", "time", "type"}}]}; or a negative code with
  * *err (caller frees) naming what is wrong: an event the candidate
- * configuration refuses (by its journal seq), a database error, or
- * OBLIGO_EINVAL when there is no event to judge. The calling thread uses
+ * configuration refuses (by its journal seq), a database error,
+ * OBLIGO_EINVAL when there is no event to judge, or OBLIGO_EBUSY when
+ * o->cancel was set. The calling thread uses
  * the plugins' rule functions meanwhile. */
 int replay_run(const replay_options *o, cJSON **out, char **err);
 
