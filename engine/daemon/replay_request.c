@@ -271,8 +271,8 @@ static int rq_json_body(replay_request *r, const cJSON *body)
     const cJSON *m;
     cJSON_ArrayForEach(m, body)
     {
-        if (strcmp(m->string, "rules") && strcmp(m->string, "since") &&
-            strcmp(m->string, "until") && strcmp(m->string, "type"))
+        if (strcmp(m->string, "rules") != 0 && strcmp(m->string, "since") != 0 &&
+            strcmp(m->string, "until") != 0 && strcmp(m->string, "type") != 0)
             return rq_refuse(r, 400, m->string,
                              "unknown member '%s'; the body takes rules, since, until and type",
                              m->string);

@@ -84,7 +84,7 @@ static void serve_replay_hold(serve_replay *rp)
 {
     struct stat sb;
     while (rp->hold && stat(rp->hold, &sb) == 0 && !atomic_load(&rp->s->replay_cancel)) {
-        struct timespec ts = {0, 10 * 1000 * 1000};
+        struct timespec ts = {0, 10L * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
 }
@@ -105,7 +105,7 @@ static void serve_replay_run(serve_replay *rp, replay_request *rq)
         return;
     }
     store st = {0};
-    if ((rc = store_open(&st, cfg->db_path, 1, &err)) != 0) {
+    if (store_open(&st, cfg->db_path, 1, &err) != 0) {
         serve_replay_fail(rp, 500, err ? err : "cannot open the database to read", NULL);
         obligo_free(err);
         rules_free(set);
