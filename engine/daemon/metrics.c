@@ -243,6 +243,13 @@ char *metrics_render(const metrics_snapshot *m)
     snprintf(revision, sizeof revision, "%.*s", METRICS_REVISION_LEN - 1, m->rules_revision);
     metrics_sample(&b, "obligo_rules_info", "revision", revision, 1);
 
+    metrics_family(&b, "obligo_replay_running", "gauge",
+                   "1 while a replay (POST /v1/replay) runs, else 0.");
+    metrics_sample(&b, "obligo_replay_running", NULL, NULL, m->replay_running);
+    metrics_family(&b, "obligo_replays_total", "counter",
+                   "Replays (POST /v1/replay) that ran to the end and were answered 200.");
+    metrics_sample(&b, "obligo_replays_total", NULL, NULL, m->replays);
+
     if (b.failed) {
         obligo_free(b.p);
         return NULL;

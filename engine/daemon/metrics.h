@@ -58,6 +58,8 @@ typedef struct metrics_snapshot {
     metrics_histogram commit_seconds;
     uint64_t queue_events; /* events waiting for the writer */
     char rules_revision[METRICS_REVISION_LEN];
+    uint64_t replay_running; /* 1 while POST /v1/replay runs, else 0 */
+    uint64_t replays;        /* replays answered 200 */
 } metrics_snapshot;
 
 /* The exposition text of m, every line ending in "\n", as a new string the

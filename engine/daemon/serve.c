@@ -322,6 +322,8 @@ static void serve_metrics_reply(serve_pending *p, writer_job *j)
     m.commit_seconds = j->commit_seconds;
     m.queue_events = writer_queued_events(s->w);
     snprintf(m.rules_revision, sizeof m.rules_revision, "%s", j->revision);
+    m.replay_running = s->replaying != NULL;
+    m.replays = s->replays;
     char *text = metrics_render(&m);
     if (text) {
         size_t len = strlen(text);
@@ -362,6 +364,7 @@ static void serve_on_signal(uv_signal_t *sig, int signum)
     s->stopping = 1;
     sd_notify(0, "STOPPING=1\nSTATUS=finishing in-flight requests");
     atomic_store(&s->reload_cancel, 1);
+    atomic_store(&s->replay_cancel, 1);
     fprintf(stderr,
             "obligo serve: %s received: no new connections; finishing in-flight "
             "requests\n",
@@ -437,6 +440,9 @@ static void serve_start_handles(serve *s)
     uv_async_init(&s->loop, &s->reload_done, serve_on_reload_done);
     s->reload_done.data = s;
     uv_unref((uv_handle_t *)&s->reload_done); /* referenced while a gate runs */
+    uv_async_init(&s->loop, &s->replay_done, serve_on_replay_done);
+    s->replay_done.data = s;
+    uv_unref((uv_handle_t *)&s->replay_done); /* referenced while a replay runs */
     s->sigterm.data = s->sigint.data = s->sighup.data = s;
     uv_signal_start(&s->sigterm, serve_on_signal, SIGTERM);
     uv_signal_start(&s->sigint, serve_on_signal, SIGINT);

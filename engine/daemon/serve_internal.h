@@ -74,6 +74,12 @@ typedef struct serve {
     struct serve_pending **reload_next; /* requests the next run answers */
     int nreload_next;
     int reload_again; /* a reload was asked for during the run under way */
+    /* POST /v1/replay runs on a thread of its own (serve_replay.c), which
+     * wakes the loop through replay_done when it ends; one at a time. */
+    uv_async_t replay_done;
+    atomic_int replay_cancel;       /* set when stopping: the replay ends early */
+    struct serve_replay *replaying; /* the replay under way, or NULL */
+    unsigned long replays;          /* replays answered 200, for /metrics */
 } serve;
 
 /* A request whose answer waits for the writer. */
@@ -147,6 +153,14 @@ void serve_reload_request(serve *s, serve_pending *p);
 void serve_on_reload_done(uv_async_t *a);
 /* The writer put a WRITER_RELOAD job into effect: answer its requests. */
 void serve_reload_done(serve *s, writer_job *j);
+
+/* ---- serve_replay.c: POST /v1/replay ---------------------------------------- */
+
+/* Starts a replay of the journal with the candidate rules in the body (or
+ * answers 409 while one runs). */
+void serve_post_replay(serve_req *r);
+/* replay_done's callback: the replay's thread has finished; answers. */
+void serve_on_replay_done(uv_async_t *a);
 
 /* ---- serve_watch.c: watching the rule files -------------------------------- */
 

@@ -3,7 +3,8 @@
  * what (tokens and roles), the decisions taken when a request's head is in
  * (serve_head) and the dispatch of a complete request to its endpoint
  * (serve_handle): serve_events.c for POSTs of events, serve_reads.c for the
- * GETs, the writer for /healthz and /metrics, serve_reload.c for a reload.
+ * GETs, the writer for /healthz and /metrics, serve_reload.c for a reload,
+ * serve_replay.c for a replay.
  *
  * Everything in this file runs on the loop thread.
  */
@@ -84,6 +85,7 @@ enum {
     SERVE_R_REGISTERS,
     SERVE_R_REJECTED,
     SERVE_R_RELOAD,
+    SERVE_R_REPLAY,
     SERVE_R_ADAPTER, /* a plugin's input adapter, not in the table */
 };
 
@@ -102,6 +104,7 @@ static const struct serve_route {
     [SERVE_R_REGISTERS] = {"/v1/registers/", 1, 0, SERVE_READ},
     [SERVE_R_REJECTED] = {"/v1/rejected", 0, 0, SERVE_READ},
     [SERVE_R_RELOAD] = {"/v1/rules/reload", 0, 1, SERVE_ADMIN},
+    [SERVE_R_REPLAY] = {"/v1/replay", 0, 1, SERVE_ADMIN},
 };
 
 /* Where a request goes. */
@@ -114,7 +117,7 @@ typedef struct serve_match {
     const char *use;   /* "use POST" / "use GET" */
     const char *allow; /* the Allow header line */
     int need;          /* the role it needs */
-    int takes_body;    /* a POST of events: needs a length and a known media type */
+    int takes_body;    /* a POST of events or a replay: needs a length and a known media type */
 } serve_match;
 
 static void serve_route_match(serve *s, const char *method, const char *path, serve_match *m)
@@ -146,7 +149,7 @@ static void serve_route_match(serve *s, const char *method, const char *path, se
         m->use = rt->post ? "use POST" : "use GET";
         m->allow = rt->post ? "Allow: POST\r\n" : "Allow: GET\r\n";
         m->need = rt->need;
-        m->takes_body = i == SERVE_R_EVENTS;
+        m->takes_body = i == SERVE_R_EVENTS || i == SERVE_R_REPLAY;
         return;
     }
     const plugins_adapter *a = plugins_find_adapter_by_path(s->e->plugins, path);
@@ -170,6 +173,13 @@ static int serve_media_refused(const serve_match *m, const char *ct, char *msg, 
         if (strcmp(ct, m->adapter->adapter.media_type) == 0)
             return 0;
         snprintf(msg, n, "use %s", m->adapter->adapter.media_type);
+        return 1;
+    }
+    if (m->id == SERVE_R_REPLAY) {
+        if (strcmp(ct, "application/json") == 0 || strcmp(ct, "application/x-tar") == 0 ||
+            strcmp(ct, "application/tar") == 0)
+            return 0;
+        snprintf(msg, n, "use application/json or application/x-tar");
         return 1;
     }
     if (strcmp(ct, "application/cloudevents+json") == 0 ||
@@ -292,6 +302,9 @@ void serve_handle(void *ud, const http_request *req, http_exchange *ex)
             serve_reload_request(s, p);
         return;
     }
+    case SERVE_R_REPLAY:
+        serve_post_replay(&r);
+        return;
     case SERVE_R_ADAPTER:
         serve_post_adapter(&r, m.adapter);
         return;

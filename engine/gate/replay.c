@@ -323,6 +323,11 @@ static int replay_judge(const replay_options *o, engine *e, obligo_time end, cJS
     int step;
     rc = engine_begin(e);
     while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW) {
+        if (o->cancel && atomic_load_explicit(o->cancel, memory_order_relaxed)) {
+            *err = obligo_strdup("the replay was cancelled");
+            rc = OBLIGO_EBUSY;
+            break;
+        }
         const char *rev = replay_col(s, 3);
         if (o->recorded_rules &&
             (rc = replay_use(o, &sets, e, rev, sqlite3_column_int64(s, 0), err)))

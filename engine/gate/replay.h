@@ -35,6 +35,7 @@
 #define OBLIGO_REPLAY_H
 
 #include <cjson/cJSON.h>
+#include <stdatomic.h>
 
 #include "clock.h"
 #include "config.h"
@@ -73,6 +74,9 @@ typedef struct replay_options {
     obligo_time until; /* judge the events up to until (0: the whole journal) */
     const char *type;  /* report only what events of this type caused: an exact type,
                           or a prefix ending in '*' (NULL: every type) */
+    /* May be NULL. Once set (by any thread), the replay stops before its
+     * next event and replay_run returns OBLIGO_EBUSY ("cancelled"). */
+    const atomic_int *cancel;
 } replay_options;
 
 /* Judges and compares as above. Returns 0 with *out (caller frees) an
@@ -84,8 +88,9 @@ typedef struct replay_options {
  * "cause": {"source", "id", "time", "type"}}]}; or a negative code with
  * *err (caller frees) naming what is wrong: an event the candidate
  * configuration refuses (by its journal seq), a database error, a
- * recorded revision that cannot be rebuilt (the self-check), or
- * OBLIGO_EINVAL when there is no event to judge. The calling thread uses
+ * recorded revision that cannot be rebuilt (the self-check),
+ * OBLIGO_EINVAL when there is no event to judge, or OBLIGO_EBUSY when
+ * o->cancel was set. The calling thread uses
  * the plugins' rule functions meanwhile. */
 int replay_run(const replay_options *o, cJSON **out, char **err);
 

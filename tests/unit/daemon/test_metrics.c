@@ -70,6 +70,8 @@ static void fill(metrics_snapshot *m)
     m->http_5xx = 1;
     m->queue_events = 17;
     snprintf(m->rules_revision, sizeof m->rules_revision, "0123456789abcdef");
+    m->replay_running = 1;
+    m->replays = 8;
 }
 
 static void render_has_expected_lines(void **state)
@@ -122,6 +124,10 @@ static void render_has_expected_lines(void **state)
         "obligo_write_queue_events 17",
         "# TYPE obligo_rules_info gauge",
         "obligo_rules_info{revision=\"0123456789abcdef\"} 1",
+        "# TYPE obligo_replay_running gauge",
+        "obligo_replay_running 1",
+        "# TYPE obligo_replays_total counter",
+        "obligo_replays_total 8",
     };
     for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
         expect_line(text, lines[i]);
@@ -148,7 +154,7 @@ static void render_has_expected_lines(void **state)
         }
         line = end + 1;
     }
-    assert_int_equal(types, 15);
+    assert_int_equal(types, 17);
     obligo_free(text);
 }
 
