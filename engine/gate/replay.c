@@ -277,15 +277,57 @@ static double replay_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* How many client events there are to judge up to end. */
-static int replay_total(store *st, obligo_time end, long *total)
+/* What a replay judges: the journal's rows up to `last` (its last seq
+ * when the replay began) received at or before `end`; `total` of them are
+ * client events. */
+typedef struct replay_bounds {
+    obligo_time end;
+    int64_t last;
+    long total;
+} replay_bounds;
+
+#define REPLAY_CHUNK 4096
+#define REPLAY_CHUNK_TEXT "4096"
+
+static int replay_read_begin(store *st, char **err)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(st->db, "BEGIN", NULL, NULL, &msg) == SQLITE_OK)
+        return 0;
+    *err = obligo_asprintf("cannot read %s: %s", st->path, msg ? msg : "?");
+    sqlite3_free(msg);
+    return OBLIGO_EDB;
+}
+
+static void replay_read_end(store *st)
+{
+    sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+}
+
+/* The journal's last seq (0 when it is empty). */
+static int replay_last_seq(store *st, int64_t *last)
+{
+    sqlite3_stmt *s = store_stmt(st, "SELECT coalesce(max(seq), 0) FROM events");
+    if (!s)
+        return OBLIGO_EDB;
+    int step = sqlite3_step(s);
+    if (step == SQLITE_ROW)
+        *last = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return step == SQLITE_ROW ? 0 : store_error(step);
+}
+
+/* How many client events b bounds. */
+static int replay_total(store *st, const replay_bounds *b, long *total)
 {
     sqlite3_stmt *s =
         store_stmt(st, "SELECT count(*) FROM events WHERE source <> '" REPLAY_ENGINE_SOURCE
-                       "' AND received_at <= ?1");
+                       "' AND received_at <= ?1 AND seq <= ?2");
     if (!s)
         return OBLIGO_EDB;
-    sqlite3_bind_int64(s, 1, end);
+    sqlite3_bind_int64(s, 1, b->end);
+    sqlite3_bind_int64(s, 2, b->last);
+
     int step = sqlite3_step(s);
     if (step == SQLITE_ROW)
         *total = (long)sqlite3_column_int64(s, 0);
@@ -304,62 +346,78 @@ static int replay_total(store *st, obligo_time end, long *total)
  * *judged gets the count,
  * *differing how many of them caused another number of decisions than
  * recorded, *first the first event's time; revs the recorded revisions. */
-static int replay_judge(const replay_options *o, engine *e, obligo_time end, cJSON *revs,
-                        long *judged, long *differing, obligo_time *first, char **err)
+static int replay_judge(const replay_options *o, engine *e, const replay_bounds *bounds,
+                        cJSON *revs, long *judged, long *differing, obligo_time *first, char **err)
 {
-    replay_progress pg = {.total = 0};
+    replay_progress pg = {.total = bounds->total};
     double t0 = replay_seconds();
-    int rc = o->progress ? replay_total(o->recorded, end, &pg.total) : 0;
-    if (rc)
-        return rc;
-    sqlite3_stmt *s =
-        store_stmt(o->recorded, "SELECT seq, raw, received_at, ruleset, source, id, "
-                                "(SELECT count(*) FROM decisions d WHERE d.event = events.seq), "
-                                "time FROM events WHERE received_at <= ?1 ORDER BY seq");
-    if (!s)
-        return OBLIGO_EDB;
-    sqlite3_bind_int64(s, 1, end);
     replay_sets sets = {0};
-    int step;
-    rc = engine_begin(e);
-    while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW) {
-        if (o->cancel && atomic_load_explicit(o->cancel, memory_order_relaxed)) {
-            *err = obligo_strdup("the replay was cancelled");
-            rc = OBLIGO_EBUSY;
+    int64_t after = 0;
+    int rc = engine_begin(e), rows = REPLAY_CHUNK;
+    /* The journal is append-only: its rows up to bounds->last are what they
+     * were when the replay began, so they are read in chunks, each in a
+     * short read transaction of its own; one transaction for the whole
+     * replay would keep SQLite from recycling the write-ahead log under a
+     * running server, whose every commit then grows the file. */
+    while (!rc && rows == REPLAY_CHUNK) {
+        if ((rc = replay_read_begin(o->recorded, err)))
+            break;
+        sqlite3_stmt *s = store_stmt(
+            o->recorded, "SELECT seq, raw, received_at, ruleset, source, id, "
+                         "(SELECT count(*) FROM decisions d WHERE d.event = events.seq), time "
+                         "FROM events WHERE seq > ?1 AND seq <= ?2 AND received_at <= ?3 "
+                         "ORDER BY seq LIMIT " REPLAY_CHUNK_TEXT);
+        if (!s) {
+            replay_read_end(o->recorded);
+            rc = OBLIGO_EDB;
             break;
         }
-        const char *rev = replay_col(s, 3);
-        if (o->recorded_rules &&
-            (rc = replay_use(o, &sets, e, rev, sqlite3_column_int64(s, 0), err)))
-            break;
-        if (strcmp(replay_col(s, 4), REPLAY_ENGINE_SOURCE) == 0) {
-            rc = engine_fire_due(e, sqlite3_column_int64(s, 2), 0, NULL);
-            continue;
+        sqlite3_bind_int64(s, 1, after);
+        sqlite3_bind_int64(s, 2, bounds->last);
+        sqlite3_bind_int64(s, 3, bounds->end);
+        int step = SQLITE_DONE;
+        rows = 0;
+        while (!rc && (step = sqlite3_step(s)) == SQLITE_ROW) {
+            rows++;
+            after = sqlite3_column_int64(s, 0);
+            if (o->cancel && atomic_load_explicit(o->cancel, memory_order_relaxed)) {
+                *err = obligo_strdup("the replay was cancelled");
+                rc = OBLIGO_EBUSY;
+                break;
+            }
+            const char *rev = replay_col(s, 3);
+            if (o->recorded_rules && (rc = replay_use(o, &sets, e, rev, after, err)))
+                break;
+            if (strcmp(replay_col(s, 4), REPLAY_ENGINE_SOURCE) == 0) {
+                rc = engine_fire_due(e, sqlite3_column_int64(s, 2), 0, NULL);
+                continue;
+            }
+            if (*judged == 0)
+                *first = sqlite3_column_int64(s, 7);
+            if ((rc = replay_note_revision(revs, rev)) ||
+                (rc = replay_one(e, s, o->recorded_rules, err)))
+                break;
+            if (e->last_decisions != sqlite3_column_int(s, 6))
+                pg.differing++;
+            /* an in-memory database: a commit now and then only bounds
+             * the transaction's memory */
+            if (++*judged % REPLAY_COMMIT_EVERY == 0 && !(rc = engine_commit(e)))
+                rc = engine_begin(e);
+            if (o->progress && *judged % REPLAY_PROGRESS_EVERY == 0) {
+                pg.judged = *judged;
+                pg.seconds = replay_seconds() - t0;
+                o->progress(o->progress_ud, &pg);
+            }
         }
-        if (*judged == 0)
-            *first = sqlite3_column_int64(s, 7);
-        if ((rc = replay_note_revision(revs, rev)) ||
-            (rc = replay_one(e, s, o->recorded_rules, err)))
-            break;
-        if (e->last_decisions != sqlite3_column_int(s, 6))
-            pg.differing++;
-        /* an in-memory database: a commit now and then only bounds the
-         * transaction's memory */
-        if (++*judged % REPLAY_COMMIT_EVERY == 0 && !(rc = engine_commit(e)))
-            rc = engine_begin(e);
-        if (o->progress && *judged % REPLAY_PROGRESS_EVERY == 0) {
-            pg.judged = *judged;
-            pg.seconds = replay_seconds() - t0;
-            o->progress(o->progress_ud, &pg);
-        }
+        if (!rc && step != SQLITE_ROW && step != SQLITE_DONE)
+            rc = store_error(step);
+        sqlite3_reset(s);
+        replay_read_end(o->recorded);
     }
-    if (!rc && step != SQLITE_DONE)
-        rc = store_error(step);
-    sqlite3_reset(s);
     /* what-if: what would have fallen due by the end fires; as recorded,
      * only what the recorded engine fired (at its journaled events) */
     if (!rc && !o->recorded_rules)
-        rc = engine_fire_due(e, end, 0, NULL);
+        rc = engine_fire_due(e, bounds->end, 0, NULL);
     if (!rc)
         rc = engine_commit(e);
     if (rc)
@@ -743,30 +801,49 @@ static int replay_end(const replay_options *o, obligo_time *end, char **err)
     return 0;
 }
 
-/* Judges the journal on a fresh engine and compares; the recorded
- * database is read inside the caller's read transaction. */
+/* Judges the journal on a fresh engine and compares: the recorded outcome
+ * and the journal's extent read in one short read transaction, the
+ * journal then in chunks (replay_judge). */
 static int replay_in_snapshot(const replay_options *o, cJSON *out, char **err)
 {
-    obligo_time end = 0, first = 0;
+    obligo_time first = 0;
     long judged = 0, differing = 0;
-    int rc = replay_end(o, &end, err);
+    replay_bounds bounds = {0};
+    cJSON *rec = NULL;
+    /* What the database holds, and up to where the journal is judged: one
+     * short read transaction, so both are the same moment of a server that
+     * writes on meanwhile (the journal's rows up to it never change). */
+    int rc = replay_read_begin(o->recorded, err);
     if (rc)
         return rc;
+    rc = replay_end(o, &bounds.end, err);
+    if (!rc)
+        rc = replay_last_seq(o->recorded, &bounds.last);
+    if (!rc && o->progress)
+        rc = replay_total(o->recorded, &bounds, &bounds.total);
+    if (!rc)
+        rc = replay_outcome(o->recorded, o, bounds.end, &rec);
+    replay_read_end(o->recorded);
+    obligo_time end = bounds.end;
     config cfg;
-    if ((rc = replay_config(o->cfg, &cfg)))
+    if (rc || (rc = replay_config(o->cfg, &cfg))) {
+        cJSON_Delete(rec);
         return rc;
+    }
     engine e;
-    cJSON *revs = cJSON_CreateArray(), *rec = NULL, *cand = NULL, *counts = NULL, *diffs = NULL;
+    cJSON *revs = cJSON_CreateArray(), *cand = NULL, *counts = NULL, *diffs = NULL;
     if (!revs) {
+        cJSON_Delete(rec);
         config_free(&cfg);
         return OBLIGO_ENOMEM;
     }
     if ((rc = engine_open_with(&e, &cfg, o->plugins, o->candidate, err))) {
+        cJSON_Delete(rec);
         cJSON_Delete(revs);
         config_free(&cfg);
         return rc;
     }
-    rc = replay_judge(o, &e, end, revs, &judged, &differing, &first, err);
+    rc = replay_judge(o, &e, &bounds, revs, &judged, &differing, &first, err);
     if (!rc && judged == 0) {
         char when[CLOCK_RFC3339_LEN];
         clock_format_utc(end, when);
@@ -775,8 +852,6 @@ static int replay_in_snapshot(const replay_options *o, cJSON *out, char **err)
                                o->recorded->path, when);
         rc = OBLIGO_EINVAL;
     }
-    if (!rc)
-        rc = replay_outcome(o->recorded, o, end, &rec);
     if (!rc)
         rc = replay_outcome(&e.st, o, end, &cand);
     char from[CLOCK_RFC3339_LEN], to[CLOCK_RFC3339_LEN];
@@ -812,17 +887,8 @@ int replay_run(const replay_options *o, cJSON **out, char **err)
 {
     *out = NULL;
     *err = NULL;
-    /* One read transaction: the events judged and the outcome compared
-     * with are one snapshot, whatever a running server commits meanwhile. */
-    char *msg = NULL;
-    if (sqlite3_exec(o->recorded->db, "BEGIN", NULL, NULL, &msg) != SQLITE_OK) {
-        *err = obligo_asprintf("cannot read %s: %s", o->recorded->path, msg ? msg : "?");
-        sqlite3_free(msg);
-        return OBLIGO_EDB;
-    }
     cJSON *res = cJSON_CreateObject();
     int rc = res ? replay_in_snapshot(o, res, err) : OBLIGO_ENOMEM;
-    sqlite3_exec(o->recorded->db, "COMMIT", NULL, NULL, NULL);
     if (rc) {
         cJSON_Delete(res);
         if (!*err && rc == OBLIGO_EDB)

@@ -16,8 +16,11 @@
  * last received_at, so a deadline the recorded engine fired fires in the
  * replay too). So a rule that depends on engine time (a reminder not armed
  * for an instant already past) decides as it did. The recorded database is
- * only read, inside one read transaction (a consistent snapshot while
- * `obligo serve` writes on). Every instant below (until, since, the time a
+ * only read: its outcome and the journal's last seq in one short read
+ * transaction at the start, then the journal up to that seq in chunks of
+ * short read transactions (journal rows never change), so a running
+ * `obligo serve` keeps recycling its write-ahead log meanwhile and the
+ * replay compares with one consistent moment. Every instant below (until, since, the time a
  * change happened) is engine time in that sense.
  *
  * Then both outcomes are compared, each taken as of the end:
