@@ -68,6 +68,12 @@ int base64_decode(const char *s, size_t len, char **out, size_t *out_len, size_t
         n--;
         pad++;
     }
+    for (size_t i = 0; i < n; i++) {
+        if (value_of(s[i]) < 0) {
+            *bad_at = i;
+            return OBLIGO_EINVAL;
+        }
+    }
     if (pad && len % 4 != 0) {
         *bad_at = len;
         return OBLIGO_EINVAL;
@@ -75,12 +81,6 @@ int base64_decode(const char *s, size_t len, char **out, size_t *out_len, size_t
     if (n % 4 == 1) {
         *bad_at = len;
         return OBLIGO_EINVAL;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (value_of(s[i]) < 0) {
-            *bad_at = i;
-            return OBLIGO_EINVAL;
-        }
     }
     size_t olen = n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0);
     char *o = obligo_malloc(olen + 1);
