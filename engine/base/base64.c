@@ -32,7 +32,10 @@ char *base64_encode(const void *p, size_t n, size_t *out_len)
         uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0);
         *w++ = alphabet[v >> 18 & 63];
         *w++ = alphabet[v >> 12 & 63];
-        *w++ = i + 1 < n ? alphabet[v >> 6 & 63] : '=';
+        if (i + 1 < n)
+            *w++ = alphabet[v >> 6 & 63];
+        else
+            *w++ = '=';
         *w++ = '=';
     }
     *w = '\0';
