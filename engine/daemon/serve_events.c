@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "ce_binary.h"
 #include "error.h"
 #include "json.h"
 #include "serve.h"
@@ -171,7 +172,9 @@ static int serve_emit(void *ctx, const char *event_json, size_t len)
     return serve_push(pair[0], pair[1], obligo_strndup(event_json, len), len) ? -1 : 0;
 }
 
-static void serve_validate_and_submit(serve_req *r, writer_job *j, int n);
+static void serve_validate_and_submit(serve_req *r, writer_job *j, int n, int binary);
+static void serve_keep_rejected(serve_req *r, int index, char *raw, size_t len, char *field,
+                                char *reason);
 
 /* POST to an input adapter's path (e.g. /v1/fhir/AuditEvent): the plugin
  * converts the document into catalogue events, which then go through the
@@ -231,7 +234,35 @@ void serve_post_adapter(serve_req *r, const plugins_adapter *a)
     obligo_free(path);
     obligo_free(error);
     obligo_free(body);
-    serve_validate_and_submit(r, j, j->n);
+    serve_validate_and_submit(r, j, j->n, 0);
+}
+
+/* A binary-mode event (ce_binary.h): its structured text is what is
+ * validated and journaled. A request refused before that text could be
+ * built (a ce-* header twice, a broken escape, a body that is not the JSON
+ * its Content-Type says) is kept in rejected as its ce-* and Content-Type
+ * lines and its body. */
+static void serve_post_binary(serve_req *r, writer_job *j)
+{
+    const http_request *q = r->req;
+    char *json = NULL, *field = NULL, *reason = NULL;
+    size_t len = 0;
+    int rc = ce_binary_to_json(q->headers, q->nheaders, q->content_type_raw, q->body, q->body_len,
+                               &json, &len, &field, &reason);
+    if (rc == OBLIGO_EINVAL) {
+        writer_job_free(j);
+        size_t mlen = 0;
+        char *raw = ce_binary_message(q->headers, q->nheaders, q->body, q->body_len, &mlen);
+        serve_keep_rejected(r, 0, raw, mlen, field, reason);
+        return;
+    }
+    int cap = 0;
+    if (rc || serve_push(j, &cap, json, len)) {
+        writer_job_free(j);
+        serve_reply_error(r, 503, "out of memory; retry later", "Retry-After: 1\r\n");
+        return;
+    }
+    serve_validate_and_submit(r, j, j->n, 1);
 }
 
 void serve_post_events(serve_req *r)
@@ -239,6 +270,10 @@ void serve_post_events(serve_req *r)
     writer_job *j = writer_job_new(WRITER_EVENTS, NULL);
     if (!j) {
         serve_reply_error(r, 503, "out of memory; retry later", "Retry-After: 1\r\n");
+        return;
+    }
+    if (ce_binary_is(r->req->headers, r->req->nheaders, r->req->content_type)) {
+        serve_post_binary(r, j);
         return;
     }
     const char *why;
@@ -253,12 +288,50 @@ void serve_post_events(serve_req *r)
         serve_reply_error(r, 400, why, NULL);
         return;
     }
-    serve_validate_and_submit(r, j, n);
+    serve_validate_and_submit(r, j, n, 0);
+}
+
+/* Keeps refused input (raw, len bytes) in the rejected table with the
+ * origin "http PATH[index]", field (may be NULL) and reason, and answers
+ * 400 {"error": reason, "index", "field"} once it is kept. Takes over raw,
+ * field and reason. */
+static void serve_keep_rejected(serve_req *r, int index, char *raw, size_t len, char *field,
+                                char *reason)
+{
+    r->s->validation_rejects++;
+    writer_job *rej = writer_job_new(WRITER_REJECT, NULL);
+    serve_pending *p = serve_pending_new(r);
+    char *body = serve_error_body(reason ? reason : "invalid event", index, field);
+    if (!rej || !p || !body) {
+        writer_job_free(rej);
+        obligo_free(p);
+        serve_reply(r, 400, body ? body : "{\"error\":\"invalid event\"}", NULL);
+        cJSON_free(body);
+        obligo_free(raw);
+        obligo_free(field);
+        obligo_free(reason);
+        return;
+    }
+    p->body_400 = body;
+    rej->origin = obligo_asprintf("http %s[%d]", r->req->path, index);
+    rej->field = field;
+    rej->reason = reason;
+    rej->raws = obligo_calloc(1, sizeof *rej->raws);
+    rej->lens = obligo_calloc(1, sizeof *rej->lens);
+    if (rej->raws && rej->lens) {
+        rej->raws[0] = raw;
+        rej->lens[0] = len;
+        rej->n = 1;
+    } else {
+        obligo_free(raw);
+    }
+    serve_submit(r, rej, p);
 }
 
 /* Validates every event of the job, then submits it; or answers 400 for
- * the first bad one and keeps it in the rejected table. */
-static void serve_validate_and_submit(serve_req *r, writer_job *j, int n)
+ * the first bad one and keeps it in the rejected table. binary: the job's
+ * one event came in binary mode, and an error names the header. */
+static void serve_validate_and_submit(serve_req *r, writer_job *j, int n, int binary)
 {
     serve *s = r->s;
     if (n == 0) {
@@ -279,34 +352,14 @@ static void serve_validate_and_submit(serve_req *r, writer_job *j, int n)
         j->events[i] = engine_decode(s->e, j->raws[i], j->lens[i], &field, &reason);
         if (j->events[i])
             continue;
-        s->validation_rejects++;
-        writer_job *rej = writer_job_new(WRITER_REJECT, NULL);
-        serve_pending *p = serve_pending_new(r);
-        char *body = serve_error_body(reason ? reason : "invalid event", i, field);
-        if (!rej || !p || !body) {
-            writer_job_free(rej);
-            obligo_free(p);
-            serve_reply(r, 400, body ? body : "{\"error\":\"invalid event\"}", NULL);
-            cJSON_free(body);
-        } else {
-            p->body_400 = body;
-            rej->origin = obligo_asprintf("http %s[%d]", r->req->path, i);
-            rej->field = field;
-            rej->reason = reason;
-            field = reason = NULL;
-            /* the bad event's bytes move to the reject job */
-            rej->raws = obligo_calloc(1, sizeof *rej->raws);
-            rej->lens = obligo_calloc(1, sizeof *rej->lens);
-            if (rej->raws && rej->lens) {
-                rej->raws[0] = j->raws[i];
-                rej->lens[0] = j->lens[i];
-                j->raws[i] = NULL;
-                rej->n = 1;
-            }
-            serve_submit(r, rej, p);
+        if (binary) {
+            char *mapped = ce_binary_field(field);
+            obligo_free(field);
+            field = mapped;
         }
-        obligo_free(field);
-        obligo_free(reason);
+        char *raw = j->raws[i];
+        j->raws[i] = NULL; /* the bad event's bytes move to the reject job */
+        serve_keep_rejected(r, i, raw, j->lens[i], field, reason);
         writer_job_free(j);
         return;
     }

@@ -26,7 +26,8 @@
 /* The 415 message of POST /v1/events (serve_head and serve_post_events). */
 #define SERVE_EVENTS_MEDIA                                                                         \
     "use application/cloudevents+json, application/cloudevents-batch+json or "                     \
-    "application/x-ndjson"
+    "application/x-ndjson, or a binary-mode CloudEvent (ce-specversion and the other ce-* "        \
+    "headers)"
 
 /* The outbox thread: hands committed alerts to their sinks (plugin sinks
  * such as the webhook may take seconds) with its own database connection,

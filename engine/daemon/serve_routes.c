@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "ce_binary.h"
 #include "serve_internal.h"
 
 /* ---- routing and authorisation -------------------------------------------- */
@@ -217,7 +218,10 @@ int serve_head(void *ud, const http_head *h, http_answer *ans)
         status = 411;
         message = "a body is required: send it with Content-Length (or chunked)";
         ans->close = 1; /* what follows may be a body without framing */
-    } else if (m.takes_body && serve_media_refused(&m, h->content_type, media, sizeof media)) {
+    } else if (m.takes_body &&
+               !(m.id == SERVE_R_EVENTS &&
+                 ce_binary_is(h->headers, h->nheaders, h->content_type)) && /* any media type */
+               serve_media_refused(&m, h->content_type, media, sizeof media)) {
         status = 415;
         message = media;
     }

@@ -20,9 +20,25 @@ typedef struct decode_rules {
 
 /* Parses and validates one event. Returns the parsed event (caller frees
  * with cJSON_Delete), or NULL with *field (may be NULL: not JSON at all)
- * and *reason set (caller frees both). */
+ * and *reason set (caller frees both).
+ *
+ * data_base64 (CloudEvents JSON format §3.1): an event may carry its data
+ * as base64 instead of JSON, not both (refused, field data_base64). When
+ * its datacontenttype is JSON (decode_media_is_json) or absent, the
+ * decoded bytes must be JSON held to the same rules as the rest of the
+ * event, and the returned event has them as `data` (data_base64 removed),
+ * so that the schema and the rules read them as if sent as `data`; the raw
+ * bytes stay as they are, so whoever decodes them again (obligo replay,
+ * ingest) gets the same event. Any other datacontenttype leaves
+ * data_base64 as it is: such an event is refused for a catalogue type
+ * whose data has a schema (it needs JSON data), and taken as it is for
+ * other types. */
 cJSON *decode_event(const decode_rules *how, const char *raw, size_t len, char **field,
                     char **reason);
+
+/* 1 when the media type (lower-case, parameters allowed after ';') is
+ * JSON for CloudEvents: application/json, text/json or a +json suffix. */
+int decode_media_is_json(const char *media_type);
 
 /* Why JSON text cannot be taken as sent (a raw control character, or
  * \u0000 in a string), naming the byte; NULL when it can (or when the

@@ -586,6 +586,16 @@ int validate_event(const cJSON *event, const validate_catalogue *cat, int allow_
     const obligo_schema *schema = et ? validate_data_schema(et) : NULL;
     if (schema) {
         const cJSON *data = validate_member(event, "data");
+        if (!data && validate_member(event, "data_base64")) {
+            /* decode_event turned JSON data_base64 into data already */
+            const cJSON *ct = validate_member(event, "datacontenttype");
+            validate_quote(cJSON_IsString(ct) && ct->valuestring ? ct->valuestring : "?", quoted);
+            return validate_fail(res, "data_base64",
+                                 "%s needs JSON data to check against its schema; data_base64 "
+                                 "with datacontenttype %s is not JSON: send the data as JSON "
+                                 "(data, or data_base64 of JSON with a JSON datacontenttype)",
+                                 type, quoted);
+        }
         if (!data)
             return validate_fail(res, "data", "data is required for %s", type);
         if (!cJSON_IsObject(data))

@@ -65,6 +65,16 @@ int body_reserve(http_conn *c, size_t need)
     return 0;
 }
 
+int budget_take(http_server *srv, size_t n)
+{
+    if (n > srv->limits.max_buffered_body_bytes - srv->buffered)
+        return 1;
+    srv->buffered += n;
+    if (srv->buffered > srv->buffered_peak)
+        srv->buffered_peak = srv->buffered;
+    return 0;
+}
+
 /* Frees c's body buffer and gives its room back. */
 void body_release(http_conn *c)
 {

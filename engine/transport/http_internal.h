@@ -9,7 +9,8 @@
  * accepting, each connection's state, timers, writing answers in order),
  * http_parse.c reads requests (llhttp's callbacks and the strict framing),
  * http_body.c finds room for request bodies under the server's cap and
- * counts connections per client address, http_response.c formats answers.
+ * counts connections per client address, http_inflate.c undoes a body's
+ * Content-Encoding, http_response.c formats answers.
  *
  * The shared functions keep the names they had when the server was one
  * file: their prefix names the object they act on (conn_, body_, wait_,
@@ -92,6 +93,14 @@ struct http_exchange {
     char *authorization;
     char *body;
     size_t body_reserved; /* counted in the server's buffered bytes */
+    http_header *headers; /* one block: the array, then the names and values */
+};
+
+/* A body's Content-Encoding, as far as the server undoes it. */
+enum body_coding {
+    CODING_NONE, /* none given, or identity */
+    CODING_GZIP,
+    CODING_DEFLATE,
 };
 
 struct http_conn {
@@ -109,9 +118,13 @@ struct http_conn {
     size_t body_reserved; /* == body.cap: counted in the server's buffered bytes */
     size_t body_need;     /* while waiting: the capacity the body needs */
     char *content_type, *authorization;
-    char *target;                     /* "path\0query\0" once the head is complete */
-    conn_write *refusal;              /* the head handler's answer to a request without a body */
-    conn_write *fail_write;           /* the head handler's answer that ends the connection */
+    char *target;            /* "path\0query\0" once the head is complete */
+    dbuf hdrs;               /* the header lines so far: "name\0value\0" each, name lower-cased */
+    int nhdrs;               /* how many lines hdrs holds */
+    http_header *headers;    /* once the head is complete: hdrs as an array (one block) */
+    enum body_coding coding; /* the body's Content-Encoding, once the head is complete */
+    conn_write *refusal;     /* the head handler's answer to a request without a body */
+    conn_write *fail_write;  /* the head handler's answer that ends the connection */
     http_conn *wait_prev, *wait_next; /* the server's queue of waiting connections */
     client_count *client;             /* this connection's address count, or NULL */
     size_t header_bytes;
@@ -213,10 +226,27 @@ void wait_remove(http_conn *c);
 int client_admit(http_conn *c);
 void client_leave(http_conn *c);
 
+/* Takes n bytes of the server's budget for bodies: 0, or 1 when there is
+ * no room (nothing taken). body_unreserve gives them back. */
+int budget_take(http_server *srv, size_t n);
+
+/* ---- http_inflate.c: a body's Content-Encoding undone ----------------- */
+
+/* Replaces c's complete body by its inflated bytes (coding is CODING_GZIP
+ * or CODING_DEFLATE), within max_body_bytes and the server's budget.
+ * Returns 0, or the status to answer (400 not of its coding, 413 inflates
+ * past max_body_bytes, 503 no room or no memory) with *why set to a
+ * message the caller frees (NULL when memory ran out); c's body is then
+ * left as it was. */
+int body_inflate(http_conn *c, enum body_coding coding, char **why);
+
 /* ---- http_response.c: answers as bytes -------------------------------- */
 
 conn_write *response_build(int status, const char *content_type, const char *body, size_t body_len,
                            const char *extra, int head_only);
 conn_write *response_error(int status, const char *why);
+/* The same with extra header lines (NULL: as response_error). why is text
+ * that needs no JSON escaping. */
+conn_write *response_error_with(int status, const char *why, const char *extra);
 
 #endif

@@ -16,6 +16,7 @@
 #include "error.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -248,6 +249,136 @@ static int header_store(http_conn *c)
     return 0;
 }
 
+/* Keeps every header line for the handler: "name\0value\0" in c->hdrs,
+ * the name lower-cased, the value without blanks around it. Their bytes
+ * are bounded by max_header_bytes (header_count), their number here. */
+static int header_keep(http_conn *c)
+{
+    if (c->nhdrs >= HTTP_MAX_HEADERS)
+        return parse_refuse_why(c, 431, "more header lines than the server takes (256)");
+    const char *v = c->value.p ? c->value.p : "";
+    size_t n = c->value.len;
+    while (n > 0 && is_ows(v[n - 1]))
+        n--;
+    while (n > 0 && is_ows(*v)) {
+        v++;
+        n--;
+    }
+    size_t at = c->hdrs.len;
+    if (dbuf_append(&c->hdrs, c->field.p, c->field.len) < 0 || dbuf_append(&c->hdrs, "", 1) < 0 ||
+        dbuf_append(&c->hdrs, v, n) < 0 || dbuf_append(&c->hdrs, "", 1) < 0)
+        return parse_refuse(c, 503);
+    for (size_t i = at; i < at + c->field.len; i++)
+        if (c->hdrs.p[i] >= 'A' && c->hdrs.p[i] <= 'Z')
+            c->hdrs.p[i] = (char)(c->hdrs.p[i] - 'A' + 'a');
+    c->nhdrs++;
+    return 0;
+}
+
+/* c->hdrs as an array, in one block (c->headers) whose text follows the
+ * array. 0, or -1 when memory ran out. */
+static int headers_build(http_conn *c)
+{
+    size_t arr = (size_t)c->nhdrs * sizeof(http_header);
+    http_header *h = obligo_malloc(arr + c->hdrs.len + 1);
+    if (!h)
+        return -1;
+    char *text = (char *)h + arr;
+    if (c->hdrs.len)
+        memcpy(text, c->hdrs.p, c->hdrs.len);
+    text[c->hdrs.len] = '\0';
+    const char *t = text;
+    for (int i = 0; i < c->nhdrs; i++) {
+        h[i].name = t;
+        t += strlen(t) + 1;
+        h[i].value = t;
+        t += strlen(t) + 1;
+    }
+    c->headers = h;
+    return 0;
+}
+
+const char *http_header_find(const http_header *headers, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(headers[i].name, name) == 0)
+            return headers[i].value;
+    return NULL;
+}
+
+int http_header_count(const http_header *headers, int n, const char *name)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        k += strcmp(headers[i].name, name) == 0;
+    return k;
+}
+
+const char *http_request_header(const http_request *req, const char *name)
+{
+    return http_header_find(req->headers, req->nheaders, name);
+}
+
+/* The body's coding from every Content-Encoding line (a list, RFC 9110
+ * 8.4): 0 with *coding set, or -1 with the message of the 415 in msg. */
+static int body_coding_of(const http_conn *c, enum body_coding *coding, char *msg, size_t msgn)
+{
+    *coding = CODING_NONE;
+    const char *first = NULL;
+    for (int i = 0; i < c->nhdrs; i++) {
+        if (strcmp(c->headers[i].name, "content-encoding") != 0)
+            continue;
+        const char *v = c->headers[i].value;
+        while (*v) {
+            while (*v == ',' || is_ows(*v))
+                v++;
+            const char *a = v;
+            while (*v && *v != ',')
+                v++;
+            const char *b = v;
+            while (b > a && is_ows(b[-1]))
+                b--;
+            size_t n = (size_t)(b - a);
+            if (n == 0 || (n == 8 && strncasecmp(a, "identity", 8) == 0))
+                continue;
+            enum body_coding one = CODING_NONE;
+            if ((n == 4 && strncasecmp(a, "gzip", 4) == 0) ||
+                (n == 6 && strncasecmp(a, "x-gzip", 6) == 0))
+                one = CODING_GZIP;
+            else if (n == 7 && strncasecmp(a, "deflate", 7) == 0)
+                one = CODING_DEFLATE;
+            /* the client's word, reduced to token characters: it is put in
+             * a JSON string unescaped */
+            char name[33];
+            size_t k = 0;
+            for (size_t j = 0; j < n && k < sizeof name - 1; j++) {
+                char ch = a[j];
+                if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                    (ch >= '0' && ch <= '9') || strchr("-._+", ch))
+                    name[k++] = ch;
+            }
+            name[k] = '\0';
+            if (one == CODING_NONE) {
+                snprintf(msg, msgn,
+                         "Content-Encoding %s is not supported: send the body as gzip, deflate "
+                         "or identity",
+                         k ? name : "(that)");
+                return -1;
+            }
+            if (*coding != CODING_NONE) {
+                snprintf(msg, msgn,
+                         "more than one Content-Encoding (%s, then %s) is not supported: send "
+                         "the body with one of gzip, deflate or identity",
+                         first, k ? name : "?");
+                return -1;
+            }
+            *coding = one;
+            first = one == CODING_GZIP ? "gzip" : "deflate";
+        }
+    }
+    return 0;
+}
+
 static int on_header_value_complete(llhttp_t *p)
 {
     http_conn *c = parser_conn(p);
@@ -255,6 +386,8 @@ static int on_header_value_complete(llhttp_t *p)
      * least one character (RFC 9110 5.1). */
     if (!c->headers_done && c->field.len == 0)
         return parse_refuse_why(c, 400, "a header line has no name before its colon");
+    if (!c->headers_done && header_keep(c) < 0)
+        return -1;
     int rc = c->headers_done ? 0 : header_store(c);
     c->field.len = c->value.len = 0;
     return rc;
@@ -264,6 +397,12 @@ static int on_version_complete(llhttp_t *p)
 {
     parser_conn(p)->have_version = 1;
     return 0;
+}
+
+static const char *header_or_empty(const http_conn *c, const char *name)
+{
+    const char *v = c->headers ? http_header_find(c->headers, c->nhdrs, name) : NULL;
+    return v ? v : "";
 }
 
 /* Asks the head handler about the request whose head is complete. Returns
@@ -281,6 +420,9 @@ static int head_decide(http_conn *c, llhttp_t *p, int has_body)
         .query = c->target + strlen(c->target) + 1,
         .content_type = c->content_type ? c->content_type : "",
         .authorization = c->authorization ? c->authorization : "",
+        .content_type_raw = header_or_empty(c, "content-type"),
+        .headers = c->headers,
+        .nheaders = c->nhdrs,
         .has_length = (p->flags & F_CONTENT_LENGTH) != 0,
         .content_length = (p->flags & F_CONTENT_LENGTH) ? (unsigned long long)p->content_length : 0,
         .chunked = c->chunked,
@@ -329,6 +471,8 @@ static int on_headers_complete(llhttp_t *p)
                    ? parse_refuse_why(c, 400,
                                       "the request path has a broken %-escape or an encoded NUL")
                    : parse_refuse(c, 503);
+    if (headers_build(c) < 0)
+        return parse_refuse(c, 503);
     int has_length = (p->flags & F_CONTENT_LENGTH) != 0;
     c->chunked = (p->flags & F_CHUNKED) != 0;
     int has_body = (has_length && p->content_length > 0) || c->chunked;
@@ -337,6 +481,13 @@ static int on_headers_complete(llhttp_t *p)
         return -1;
     if (c->refused)
         return 0; /* no body: the answer waits for the request's end */
+    /* A coding the server cannot undo is refused before the body is read
+     * (RFC 9110 15.5.16: 415, with the codings it takes). */
+    char msg[200];
+    if (has_body && body_coding_of(c, &c->coding, msg, sizeof msg) < 0) {
+        c->fail_write = response_error_with(415, msg, "Accept-Encoding: gzip, deflate\r\n");
+        return c->fail_write ? -1 : parse_refuse(c, 503);
+    }
     if (has_length && p->content_length > c->srv->limits.max_body_bytes)
         return parse_refuse(c, 413); /* before a byte of the body is read */
     /* A client that asked to be told before sending a body is told now,
@@ -403,9 +554,36 @@ static int on_body(llhttp_t *p, const char *at, size_t n)
 static int on_message_complete(llhttp_t *p)
 {
     http_conn *c = parser_conn(p);
+    /* A body sent compressed is handed on inflated; one that does not
+     * inflate, or inflates past the limit, is answered here in its turn
+     * (the request was framed well: the connection goes on). */
+    conn_write *coding_refusal = NULL;
+    const char *coding_name = "";
+    if (!c->refused && c->coding != CODING_NONE && c->body.len > 0) {
+        char *why = NULL;
+        int status = body_inflate(c, c->coding, &why);
+        if (status) {
+            coding_refusal = response_error(status, why);
+            obligo_free(why);
+            if (!coding_refusal)
+                return parse_refuse(c, 503);
+        } else {
+            coding_name = c->coding == CODING_GZIP ? "gzip" : "deflate";
+        }
+    }
     http_exchange *ex = exchange_new(c);
-    if (!ex)
+    if (!ex) {
+        obligo_free(coding_refusal);
         return parse_refuse(c, 503);
+    }
+    ex->req.content_encoding = coding_name;
+    ex->headers = c->headers;
+    c->headers = NULL;
+    ex->req.headers = ex->headers;
+    ex->req.nheaders = ex->headers ? c->nhdrs : 0;
+    const char *ct_raw =
+        ex->headers ? http_header_find(ex->headers, c->nhdrs, "content-type") : NULL;
+    ex->req.content_type_raw = ct_raw ? ct_raw : "";
     ex->target = c->target;
     c->target = NULL;
     ex->req.method = llhttp_method_name((llhttp_method_t)p->method);
@@ -426,6 +604,9 @@ static int on_message_complete(llhttp_t *p)
         ex->answered = 1;
         c->refusal = NULL;
         c->refused = 0;
+    } else if (coding_refusal) {
+        ex->out = coding_refusal;
+        ex->answered = 1;
     }
     ex->content_type = c->content_type;
     ex->authorization = c->authorization;
@@ -443,6 +624,7 @@ static int on_message_complete(llhttp_t *p)
     dbuf_trim(&c->url);
     dbuf_trim(&c->field);
     dbuf_trim(&c->value);
+    dbuf_trim(&c->hdrs);
     queue_push(c, ex);
     c->ready = ex;
     c->in_request = 0;

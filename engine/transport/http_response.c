@@ -137,6 +137,11 @@ conn_write *response_build(int status, const char *content_type, const char *bod
  * the client sent, so it needs no escaping) or the reason phrase. */
 conn_write *response_error(int status, const char *why)
 {
+    return response_error_with(status, why, NULL);
+}
+
+conn_write *response_error_with(int status, const char *why, const char *extra)
+{
     char body[256];
     int n = snprintf(body, sizeof body, "{\"error\":\"%s\"}", why ? why : status_reason(status));
     if (n < 0 || (size_t)n >= sizeof body)
@@ -144,5 +149,8 @@ conn_write *response_error(int status, const char *why)
     /* A 503 of the server's own is about load (memory, room for a body):
      * worth trying again soon. */
     return response_build(status, "application/json", body, (size_t)n,
-                          status == 503 ? "Retry-After: 1\r\n" : NULL, 0);
+                          extra           ? extra
+                          : status == 503 ? "Retry-After: 1\r\n"
+                                          : NULL,
+                          0);
 }

@@ -241,6 +241,7 @@ static void exchange_free(http_exchange *ex)
     obligo_free(ex->content_type);
     obligo_free(ex->authorization);
     obligo_free(ex->body);
+    obligo_free(ex->headers);
     obligo_free(ex);
     conn_unref(c);
 }
@@ -257,6 +258,8 @@ http_exchange *exchange_new(http_conn *c)
     ex->req.query = "";
     ex->req.content_type = "";
     ex->req.authorization = "";
+    ex->req.content_type_raw = "";
+    ex->req.content_encoding = "";
     ex->req.body = "";
     ex->req.peer = c->peer;
     ex->req.peer_is_loopback = c->loopback;
@@ -484,7 +487,11 @@ void conn_update(http_conn *c)
 /* Forgets the request being parsed (its buffers are kept for the next). */
 void request_reset(http_conn *c)
 {
-    c->url.len = c->field.len = c->value.len = 0;
+    c->url.len = c->field.len = c->value.len = c->hdrs.len = 0;
+    c->nhdrs = 0;
+    obligo_free(c->headers);
+    c->headers = NULL;
+    c->coding = CODING_NONE;
     wait_remove(c);
     body_release(c);
     obligo_free(c->content_type);
@@ -602,6 +609,7 @@ static void conn_free(http_conn *c)
     dbuf_free(&c->url);
     dbuf_free(&c->field);
     dbuf_free(&c->value);
+    dbuf_free(&c->hdrs);
     obligo_free(c);
     server_maybe_finish(srv);
 }

@@ -13,6 +13,19 @@
  * request as soon as its head is in and may refuse it before a byte of its
  * body is read or buffered.
  *
+ * Content-Encoding (RFC 9110 8.4) is the server's too: a body sent with
+ * gzip (x-gzip) or deflate (zlib, or raw deflate as some clients send it)
+ * is inflated once it is complete, before the handler sees it, with
+ * max_body_bytes applied to the inflated size (413 as soon as inflating
+ * would pass it: a compression bomb is never inflated past the limit) and
+ * the inflated bytes counted against max_buffered_body_bytes (503 with
+ * Retry-After when there is no room). A body that does not inflate gets 400
+ * naming the encoding and zlib's reason; the handler never sees such a
+ * request. identity is no encoding. Any other coding, or more than one
+ * layered, gets 415 with "Accept-Encoding: gzip, deflate" once the head
+ * is in (after the head handler let it pass), before a byte of the body
+ * is read.
+ *
  * All functions run on the loop thread.
  */
 #ifndef OBLIGO_TRANSPORT_HTTP_H
@@ -24,20 +37,49 @@
 typedef struct http_server http_server;
 typedef struct http_exchange http_exchange; /* one request awaiting its response */
 
+/* One header line of a request: the name lower-cased, the value with the
+ * blanks around it removed. Every header line is kept, in order, repeated
+ * names included (a recipient that needs one value checks for more). The
+ * server refuses a head with more than HTTP_MAX_HEADERS lines (431); their
+ * bytes are bounded by max_header_bytes. */
+typedef struct http_header {
+    const char *name;
+    const char *value;
+} http_header;
+
+#define HTTP_MAX_HEADERS 256
+
 typedef struct http_request {
     const char *method;        /* "GET", "POST", ... */
     const char *path;          /* decoded path without the query, e.g. "/v1/events" */
     const char *query;         /* raw query string without '?', or "" */
     const char *content_type;  /* the media type, lower-cased, parameters removed; "" if none */
     const char *authorization; /* raw Authorization header value or "" */
-    const char *body;          /* NUL-terminated copy of the body (body_len bytes) */
+    /* The Content-Type value as sent, parameters included
+     * ("application/json; charset=utf-8"), or "". */
+    const char *content_type_raw;
+    const http_header *headers; /* every header line (nheaders), in order */
+    int nheaders;
+    /* The body, NUL-terminated (body_len bytes), after its Content-Encoding
+     * was undone: a gzip or deflate body is handed on inflated. */
+    const char *body;
     size_t body_len;
+    /* "gzip" or "deflate" when the body was sent so (and is handed on
+     * decoded), else "" (none, or identity). */
+    const char *content_encoding;
     /* 1 when the client connected from 127.0.0.0/8 or ::1 and the request
      * carries no X-Forwarded-For, Forwarded or X-Real-IP header: a local
      * proxy speaking for a remote client is not a local client. */
     int peer_is_loopback;
     const char *peer; /* peer address as text, for logs */
 } http_request;
+
+/* The value of the first header line named name (lower-case, e.g.
+ * "ce-id"), or NULL when there is none. http_header_count says how many
+ * lines have that name. */
+const char *http_header_find(const http_header *headers, int n, const char *name);
+int http_header_count(const http_header *headers, int n, const char *name);
+const char *http_request_header(const http_request *req, const char *name);
 
 /* Called once per complete request. Everything in req is borrowed and valid
  * until http_respond is called for ex. The handler must call http_respond
@@ -48,11 +90,14 @@ typedef void (*http_handler)(void *ud, const http_request *req, http_exchange *e
 /* The head of a request, as soon as it is complete: what the head handler
  * decides on. Everything is borrowed for the duration of the call. */
 typedef struct http_head {
-    const char *method;                /* "GET", "POST", ... */
-    const char *path;                  /* decoded path without the query */
-    const char *query;                 /* raw query string without '?', or "" */
-    const char *content_type;          /* as in http_request */
-    const char *authorization;         /* raw Authorization header value or "" */
+    const char *method;           /* "GET", "POST", ... */
+    const char *path;             /* decoded path without the query */
+    const char *query;            /* raw query string without '?', or "" */
+    const char *content_type;     /* as in http_request */
+    const char *authorization;    /* raw Authorization header value or "" */
+    const char *content_type_raw; /* as in http_request */
+    const http_header *headers;   /* as in http_request */
+    int nheaders;
     int has_length;                    /* a Content-Length was given ... */
     unsigned long long content_length; /* ... of this many bytes */
     int chunked;                       /* Transfer-Encoding: chunked */

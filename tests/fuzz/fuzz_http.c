@@ -84,6 +84,17 @@ static void handler(void *ud, const http_request *req, http_exchange *ex)
                "a request member is NULL");
     FUZZ_CHECK(req->body_len == 0 || (req->body && req->body[req->body_len] == '\0'),
                "the body is not NUL-terminated");
+    FUZZ_CHECK(req->content_type_raw && req->content_encoding, "a request member is NULL");
+    FUZZ_CHECK(req->nheaders >= 0 && req->nheaders <= HTTP_MAX_HEADERS &&
+                   (req->nheaders == 0 || req->headers),
+               "the header lines are not there");
+    for (int i = 0; i < req->nheaders; i++) {
+        FUZZ_CHECK(req->headers[i].name && req->headers[i].value, "a header line is NULL");
+        for (const char *p = req->headers[i].name; *p; p++)
+            FUZZ_CHECK(!(*p >= 'A' && *p <= 'Z'), "a header name is not lower-cased");
+    }
+    FUZZ_CHECK(http_request_header(req, "content-type") || !*req->content_type_raw,
+               "content_type_raw without a Content-Type line");
     if (strncmp(req->path, "/later", 6) == 0 && nlater < LATER_MAX) {
         later[nlater].ex = ex;
         snprintf(later[nlater].body, sizeof later[nlater].body, "{\"n\":%d,\"len\":%zu}", nlater,

@@ -39,6 +39,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define WAIT_MS 5000
 
@@ -164,6 +165,22 @@ static void handler(void *ud, const http_request *req, http_exchange *ex)
             big[k] = (char)('a' + (first + (int)(k % 26)) % 26);
         http_respond(ex, 200, "text/plain", big, n, NULL);
         free(big);
+        free(body);
+        return;
+    }
+    if (strcmp(req->path, "/headers") == 0) {
+        /* every header line as name=value|, then what was looked up */
+        char *out = malloc(8192);
+        size_t w = (size_t)snprintf(out, 8192, "n=%d|", req->nheaders);
+        for (int i = 0; i < req->nheaders && w < 7000; i++)
+            w += (size_t)snprintf(out + w, 8192 - w, "%s=%s|", req->headers[i].name,
+                                  req->headers[i].value);
+        const char *x = http_request_header(req, "x-thing");
+        snprintf(out + w, 8192 - w, "x-thing:%s|x-things:%d|ct_raw:%s|enc:%s|body:%s",
+                 x ? x : "(none)", http_header_count(req->headers, req->nheaders, "x-thing"),
+                 req->content_type_raw, req->content_encoding, req->body);
+        http_respond(ex, 200, "text/plain", out, strlen(out), NULL);
+        free(out);
         free(body);
         return;
     }
@@ -526,6 +543,215 @@ static const char *has_close(const response *r)
 {
     const char *v = find_header(r, "Connection");
     return v && strncasecmp(v, "close", 5) == 0 ? v : NULL;
+}
+
+/* ---- header lines and Content-Encoding ---------------------------------- */
+
+static void test_headers_reach_handler(void **state)
+{
+    fixture *fx = fixture_start(NULL);
+    client *cl = client_open(fx);
+    client_sends(cl, "POST /headers HTTP/1.1\r\nHost: t\r\nX-Thing:  one \r\n"
+                     "CE-Id: a%20b\r\nx-thing: two\r\n"
+                     "Content-Type: Application/JSON; charset=utf-8\r\n"
+                     "Content-Length: 2\r\n\r\nhi");
+    response r;
+    assert_int_equal(read_response(cl, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "n=6|host=t|x-thing=one|ce-id=a%20b|x-thing=two|"
+                                "content-type=Application/JSON; charset=utf-8|"
+                                "content-length=2|x-thing:one|x-things:2|"
+                                "ct_raw:Application/JSON; charset=utf-8|enc:|body:hi");
+    /* the next request on the connection starts afresh */
+    client_sends(cl, "GET /headers HTTP/1.1\r\nHost: u\r\n\r\n");
+    assert_int_equal(read_response(cl, &r), 0);
+    assert_string_equal(r.body, "n=1|host=u|x-thing:(none)|x-things:0|ct_raw:|enc:|body:");
+    client_close(cl);
+    fixture_stop(fx);
+}
+
+static void test_too_many_header_lines(void **state)
+{
+    fixture *fx = fixture_start(NULL);
+    client *cl = client_open(fx);
+    char req[8192];
+    size_t w = (size_t)snprintf(req, sizeof req, "GET / HTTP/1.1\r\nHost: t\r\n");
+    for (int i = 0; i < HTTP_MAX_HEADERS; i++) /* with Host, one line too many */
+        w += (size_t)snprintf(req + w, sizeof req - w, "a%d: b\r\n", i);
+    snprintf(req + w, sizeof req - w, "\r\n");
+    client_sends(cl, req);
+    response r;
+    assert_int_equal(read_response(cl, &r), 0);
+    assert_int_equal(r.status, 431);
+    client_close(cl);
+    fixture_stop(fx);
+}
+
+/* zlib's compress2 (deflate, the zlib format) or gzip (windowBits 31) of
+ * n bytes, in out (*out_len). raw: raw deflate. */
+static void compress_to(const void *in, size_t n, int gzip, int raw, unsigned char *out,
+                        size_t *out_len)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    assert_int_equal(deflateInit2(&zs, 9, Z_DEFLATED,
+                                  gzip  ? 31
+                                  : raw ? -15
+                                        : 15,
+                                  9, Z_DEFAULT_STRATEGY),
+                     Z_OK);
+    zs.next_in = (Bytef *)in;
+    zs.avail_in = (uInt)n;
+    zs.next_out = out;
+    zs.avail_out = (uInt)*out_len;
+    assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
+    *out_len = zs.total_out;
+    deflateEnd(&zs);
+}
+
+/* POSTs body (n bytes) to /headers with Content-Encoding enc; the answer. */
+static void post_coded(client *cl, const char *enc, const void *body, size_t n, response *r)
+{
+    char head[256];
+    snprintf(head, sizeof head,
+             "POST /headers HTTP/1.1\r\nHost: t\r\nContent-Encoding: %s\r\n"
+             "Content-Length: %zu\r\n\r\n",
+             enc, n);
+    client_sends(cl, head);
+    client_send(cl, body, n);
+    assert_int_equal(read_response(cl, r), 0);
+}
+
+static void test_content_encoding(void **state)
+{
+    fixture *fx = fixture_start(NULL);
+    client *cl = client_open(fx);
+    const char *text = "{\"hello\":\"compressed world\"}";
+    unsigned char z[512];
+    size_t zn = sizeof z;
+    response r;
+    /* gzip, x-gzip with identity, deflate (zlib) and raw deflate */
+    compress_to(text, strlen(text), 1, 0, z, &zn);
+    post_coded(cl, "gzip", z, zn, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "|enc:gzip|body:{\"hello\":\"compressed world\"}"));
+    post_coded(cl, "identity, X-GZIP", z, zn, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "|enc:gzip|body:{\"hello\""));
+    /* two gzip members are one body */
+    unsigned char two[1024];
+    memcpy(two, z, zn);
+    memcpy(two + zn, z, zn);
+    post_coded(cl, "gzip", two, 2 * zn, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "world\"}{\"hello\""));
+    zn = sizeof z;
+    compress_to(text, strlen(text), 0, 0, z, &zn);
+    post_coded(cl, "deflate", z, zn, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "|enc:deflate|body:{\"hello\""));
+    zn = sizeof z;
+    compress_to(text, strlen(text), 0, 1, z, &zn);
+    post_coded(cl, "deflate", z, zn, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "|enc:deflate|body:{\"hello\""));
+    post_coded(cl, "identity", "plain", 5, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "|enc:|body:plain"));
+
+    /* not gzip: 400 naming the encoding and zlib's reason; the connection
+     * goes on (the request was framed well) */
+    post_coded(cl, "gzip", "plain text", 10, &r);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body, "not valid gzip data (Content-Encoding: gzip): incorrect "
+                                   "header check"));
+    assert_null(has_close(&r));
+    /* cut short, and followed by garbage */
+    zn = sizeof z;
+    compress_to(text, strlen(text), 1, 0, z, &zn);
+    post_coded(cl, "gzip", z, zn - 4, &r);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body, "truncated"));
+    memcpy(two, z, zn);
+    memcpy(two + zn, "junk", 4);
+    post_coded(cl, "gzip", two, zn + 4, &r);
+    assert_int_equal(r.status, 400);
+    post_coded(cl, "deflate", "plain text", 10, &r);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body, "not valid deflate data"));
+    assert_int_equal(server_stats(fx).buffered_body_bytes, 0);
+
+    /* an encoding the server does not undo: 415 before the body is read */
+    client_sends(cl, "POST /headers HTTP/1.1\r\nHost: t\r\nContent-Encoding: br\r\n"
+                     "Content-Length: 5\r\n\r\n");
+    assert_int_equal(read_response(cl, &r), 0);
+    assert_int_equal(r.status, 415);
+    assert_non_null(find_header(&r, "Accept-Encoding"));
+    assert_int_equal(strncmp(find_header(&r, "Accept-Encoding"), "gzip, deflate\r\n", 15), 0);
+    assert_non_null(strstr(r.body, "Content-Encoding br is not supported"));
+    client_close(cl);
+    cl = client_open(fx);
+    client_sends(cl, "POST /headers HTTP/1.1\r\nHost: t\r\nContent-Encoding: gzip\r\n"
+                     "Content-Encoding: gzip\r\nContent-Length: 5\r\n\r\n");
+    assert_int_equal(read_response(cl, &r), 0);
+    assert_int_equal(r.status, 415);
+    assert_non_null(strstr(r.body, "more than one Content-Encoding (gzip, then gzip)"));
+    client_close(cl);
+    /* without a body there is nothing to decode */
+    cl = client_open(fx);
+    client_sends(cl, "GET /headers HTTP/1.1\r\nHost: t\r\nContent-Encoding: br\r\n\r\n");
+    assert_int_equal(read_response(cl, &r), 0);
+    assert_int_equal(r.status, 200);
+    client_close(cl);
+    fixture_stop(fx);
+}
+
+static void test_compression_bomb(void **state)
+{
+    http_limits lim = {.max_body_bytes = 100000};
+    fixture *fx = fixture_start(&lim);
+    client *cl = client_open(fx);
+    /* 16 MiB of zeros, gzipped to ~16 KiB */
+    size_t n = (size_t)16 << 20;
+    char *zeros = calloc(1, n);
+    size_t zn = 64 * 1024;
+    unsigned char *z = malloc(zn);
+    compress_to(zeros, n, 1, 0, z, &zn);
+    free(zeros);
+    assert_true(zn < 64 * 1024);
+    response r;
+    post_coded(cl, "gzip", z, zn, &r);
+    assert_int_equal(r.status, 413);
+    assert_non_null(strstr(r.body, "inflates to more than the limit of 100000 bytes"));
+    /* never more held than the sent body and the limit's worth */
+    http_server_stats st = server_stats(fx);
+    assert_true(st.buffered_body_bytes_peak <= zn + 1 + lim.max_body_bytes + 2);
+    assert_int_equal(st.buffered_body_bytes, 0);
+    /* exactly the limit inflates */
+    char *full = malloc(lim.max_body_bytes);
+    memset(full, 'x', lim.max_body_bytes);
+    size_t fn = 64 * 1024;
+    compress_to(full, lim.max_body_bytes, 1, 0, z, &fn);
+    post_coded(cl, "gzip", z, fn, &r);
+    assert_int_equal(r.status, 200);
+    free(full);
+    free(z);
+    client_close(cl);
+    fixture_stop(fx);
+
+    /* no room in the budget for the inflated bytes: 503, Retry-After */
+    http_limits tight = {.max_body_bytes = 1000, .max_buffered_body_bytes = 1001};
+    fx = fixture_start(&tight);
+    cl = client_open(fx);
+    unsigned char small[256];
+    size_t sn = sizeof small;
+    compress_to("0123456789", 10, 1, 0, small, &sn);
+    post_coded(cl, "gzip", small, sn, &r);
+    assert_int_equal(r.status, 503);
+    assert_non_null(find_header(&r, "Retry-After"));
+    assert_int_equal(server_stats(fx).buffered_body_bytes, 0);
+    client_close(cl);
+    fixture_stop(fx);
 }
 
 /* ---- tests ------------------------------------------------------------ */
@@ -1597,6 +1823,10 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_get_simple),
+        cmocka_unit_test(test_headers_reach_handler),
+        cmocka_unit_test(test_too_many_header_lines),
+        cmocka_unit_test(test_content_encoding),
+        cmocka_unit_test(test_compression_bomb),
         cmocka_unit_test(test_post_body),
         cmocka_unit_test(test_keep_alive),
         cmocka_unit_test(test_pipelined_order),
