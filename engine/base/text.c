@@ -1,5 +1,6 @@
 /*
- * text.c — edit distance for suggestions (text.h). Depends on libc only.
+ * text.c — edit distance for suggestions and hexadecimal digits (text.h).
+ * Depends on libc only.
  */
 #include "text.h"
 
@@ -33,4 +34,15 @@ unsigned text_distance(const char *a, const char *b)
         }
     }
     return d[n][m];
+}
+
+int text_hex_value(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
 }

@@ -10,4 +10,7 @@
  * 64 bytes or longer. Only used to suggest a name for a misspelt one. */
 unsigned text_distance(const char *a, const char *b);
 
+/* The value of a hexadecimal digit (either case), or -1: for %-escapes. */
+int text_hex_value(char ch);
+
 #endif

@@ -7,6 +7,7 @@
 #include "base64.h"
 #include "decode.h"
 #include "error.h"
+#include "text.h"
 #include "validate.h"
 
 #include <cjson/cJSON.h>
@@ -19,17 +20,6 @@ int ce_binary_is(const http_header *headers, int n, const char *media_type)
     return strcmp(media_type, "application/cloudevents+json") != 0 &&
            strncmp(media_type, "application/cloudevents", 23) != 0 &&
            strcmp(media_type, "application/x-ndjson") != 0;
-}
-
-static int hex_digit(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
 }
 
 /* The percent-decoded value (caller frees), or NULL with *why (static) set;
@@ -47,8 +37,8 @@ static char *percent_decode(const char *v, const char **why)
             out[w++] = v[i];
             continue;
         }
-        int hi = i + 2 < n ? hex_digit(v[i + 1]) : -1;
-        int lo = hi >= 0 ? hex_digit(v[i + 2]) : -1;
+        int hi = i + 2 < n ? text_hex_value(v[i + 1]) : -1;
+        int lo = hi >= 0 ? text_hex_value(v[i + 2]) : -1;
         if (lo < 0) {
             *why = "a % in it is not followed by two hex digits (values are percent-encoded, "
                    "RFC 3986 2.1)";

@@ -14,6 +14,7 @@
 
 #include "alloc.h"
 #include "error.h"
+#include "text.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -25,17 +26,6 @@
 static int is_ows(char ch)
 {
     return ch == ' ' || ch == '\t';
-}
-
-static int hex_value(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
 }
 
 /* Splits a request target into its percent-decoded path and its raw query,
@@ -78,8 +68,8 @@ static int target_split(const char *url, size_t len, char **out)
             *w++ = *s;
             continue;
         }
-        int hi = s + 2 < path_end ? hex_value(s[1]) : -1;
-        int lo = hi >= 0 ? hex_value(s[2]) : -1;
+        int hi = s + 2 < path_end ? text_hex_value(s[1]) : -1;
+        int lo = hi >= 0 ? text_hex_value(s[2]) : -1;
         if (lo < 0 || (hi == 0 && lo == 0)) {
             obligo_free(block);
             return OBLIGO_EINVAL;
