@@ -69,21 +69,6 @@ static char *event(char *buf, size_t n, const char *id)
     return buf;
 }
 
-/* `obligo token create --role ROLE` on the test database; returns the token. */
-static char *make_token(fx *f, const char *role)
-{
-    char *out = NULL;
-    char *argv[] = {(char *)OBLIGO_BIN, "token", "create", "--role",
-                    (char *)role,       "--db",  f->db,    NULL};
-    assert_int_equal(support_run(argv, &out, NULL), 0);
-    char *tok = strstr(out, "obl_");
-    assert_non_null(tok);
-    size_t len = strspn(tok, "obl_0123456789abcdef");
-    char *t = strndup(tok, len);
-    free(out);
-    return t;
-}
-
 static int post(fx *f, const char *token, const char *id)
 {
     char ev[1024];
@@ -95,9 +80,9 @@ static int post(fx *f, const char *token, const char *id)
 static void tokens_and_roles(void **state)
 {
     fx *f = *state;
-    char *ingest = make_token(f, "ingest");
-    char *officer = make_token(f, "officer");
-    char *admin = make_token(f, "admin");
+    char *ingest = support_make_token(f->db, "ingest");
+    char *officer = support_make_token(f->db, "officer");
+    char *admin = support_make_token(f->db, "admin");
     f->pid = client_start_server(f->db, RULES, f->port, f->log);
     assert_true(f->pid > 0);
     /* once tokens exist, even loopback clients need one */
@@ -219,8 +204,8 @@ static void head_refused(fx *f, const char *method, const char *path, const char
 static void refused_before_the_body(void **state)
 {
     fx *f = *state;
-    char *ingest = make_token(f, "ingest");
-    char *officer = make_token(f, "officer");
+    char *ingest = support_make_token(f->db, "ingest");
+    char *officer = support_make_token(f->db, "officer");
     f->pid = client_start_server(f->db, RULES, f->port, f->log);
     assert_true(f->pid > 0);
     const char *big = "Content-Type: application/cloudevents+json\r\n"

@@ -111,21 +111,6 @@ static int same_dir(const char *s, const char *dir)
     return same;
 }
 
-static char *slurp(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return NULL;
-    size_t cap = 4096, n = 0, got;
-    char *buf = malloc(cap);
-    while ((got = fread(buf + n, 1, cap - n - 1, fp)) > 0)
-        if ((n += got) + 1 == cap)
-            buf = realloc(buf, cap *= 2);
-    buf[n] = '\0';
-    fclose(fp);
-    return buf;
-}
-
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
@@ -294,7 +279,7 @@ static void install_build_and_load_the_example(void **state)
     /* 6. the README's rule, the example's adapter and sink, configured
      * through the configuration file */
     char *readme = join(f->exdir, "README.md");
-    char *text = slurp(readme);
+    char *text = support_read_file(readme);
     free(readme);
     assert_non_null(text);
     char *lua = strstr(text, "```lua\n");
@@ -327,7 +312,7 @@ static void install_build_and_load_the_example(void **state)
     free(out);
     free(err);
 
-    char *delivered = slurp(alerts);
+    char *delivered = support_read_file(alerts);
     assert_non_null(delivered);
     cJSON *alert = cJSON_Parse(delivered); /* one alert: one line */
     assert_non_null(alert);

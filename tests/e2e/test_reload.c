@@ -26,20 +26,6 @@
 #include "http_client.h"
 #include "support.h"
 
-static char *slurp(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    assert_non_null(fp);
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    assert_int_equal(fread(s, 1, (size_t)n, fp), (size_t)n);
-    s[n] = '\0';
-    fclose(fp);
-    return s;
-}
-
 static void spit(const char *path, const char *text)
 {
     FILE *fp = fopen(path, "wb");
@@ -99,7 +85,7 @@ static void edits_are_gated_by_check_and_tests(void **state)
     int port = client_free_port();
     pid_t pid = client_start_server(db, rules, port, log);
     assert_true(pid > 0);
-    char *original = slurp(practice);
+    char *original = support_file(practice);
 
     /* a grace of 7 h instead of 6: the pack's own backup test now fails,
      * so the edit is refused and said to be */

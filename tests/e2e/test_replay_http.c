@@ -62,19 +62,6 @@ typedef struct fx {
     char *admin, *officer, *ingest;
 } fx;
 
-static char *make_token(fx *f, const char *role)
-{
-    char *out = NULL;
-    char *argv[] = {(char *)OBLIGO_BIN, "token", "create", "--role",
-                    (char *)role,       "--db",  f->db,    NULL};
-    assert_int_equal(support_run(argv, &out, NULL), 0);
-    char *tok = strstr(out, "obl_");
-    assert_non_null(tok);
-    char *t = strndup(tok, strspn(tok, "obl_0123456789abcdef"));
-    free(out);
-    return t;
-}
-
 static void start_server(fx *f)
 {
     /* the child inherits the test aid */
@@ -93,9 +80,9 @@ static int setup(void **state)
     snprintf(f->log, sizeof f->log, "%s/serve.log", f->dir);
     snprintf(f->hold, sizeof f->hold, "%s/hold", f->dir);
     f->port = client_free_port();
-    f->admin = make_token(f, "admin");
-    f->officer = make_token(f, "officer");
-    f->ingest = make_token(f, "ingest");
+    f->admin = support_make_token(f->db, "admin");
+    f->officer = support_make_token(f->db, "officer");
+    f->ingest = support_make_token(f->db, "ingest");
     /* The journal is recorded as `ingest --clock events` records it, so
      * each event was judged at its own time (received_at): a replay's
      * instants are engine time, and these then are the events' times. */
@@ -130,20 +117,6 @@ static int teardown(void **state)
 
 /* ---- the pack, as JSON and as a tar ------------------------------------------ */
 
-static char *slurp(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    assert_non_null(fp);
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    assert_int_equal(fread(s, 1, (size_t)n, fp), (size_t)n);
-    s[n] = '\0';
-    fclose(fp);
-    return s;
-}
-
 static void spit(const char *path, const char *text)
 {
     FILE *fp = fopen(path, "wb");
@@ -172,7 +145,7 @@ static void add_files(cJSON *files, const char *dir, const char *rel)
         if (S_ISDIR(sb.st_mode)) {
             add_files(files, dir, sub);
         } else if (strlen(sub) > 4 && strcmp(sub + strlen(sub) - 4, ".lua") == 0) {
-            char *text = slurp(full);
+            char *text = support_file(full);
             cJSON_AddStringToObject(files, sub, text);
             free(text);
         }
@@ -351,7 +324,7 @@ static void more_grace(const char *copy)
 {
     char path[800];
     snprintf(path, sizeof path, "%s/ict/practice.lua", copy);
-    char *text = slurp(path);
+    char *text = support_file(path);
     char *at = strstr(text, "\"ict.daily_backup.grace_hours\", 6");
     assert_non_null(at);
     at[strlen("\"ict.daily_backup.grace_hours\", ")] = '9';

@@ -64,20 +64,6 @@ static int teardown(void **state)
     return 0;
 }
 
-/* `obligo token create --role ROLE` on db; returns the token (caller frees). */
-static char *make_token(const char *db, const char *role)
-{
-    char *out = NULL;
-    char *argv[] = {(char *)OBLIGO_BIN, "token", "create",   "--role",
-                    (char *)role,       "--db",  (char *)db, NULL};
-    assert_int_equal(support_run(argv, &out, NULL), 0);
-    char *tok = strstr(out, "obl_");
-    assert_non_null(tok);
-    char *t = strndup(tok, strspn(tok, "obl_0123456789abcdef"));
-    free(out);
-    return t;
-}
-
 static long db_count(const char *db, const char *sql)
 {
     char *out = NULL;
@@ -643,8 +629,8 @@ static void memory_bound(fx *f, int with_tokens)
                               "\"max_buffered_body_bytes\": 67108864}");
     char *ingest = NULL, *officer = NULL;
     if (with_tokens) {
-        ingest = make_token(f->db, "ingest");
-        officer = make_token(f->db, "officer");
+        ingest = support_make_token(f->db, "ingest");
+        officer = support_make_token(f->db, "officer");
     }
     /* ASan keeps freed blocks in a quarantine of up to 256 MiB, resident:
      * for the server of this test freed bodies go back at once, so that

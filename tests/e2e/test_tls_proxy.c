@@ -68,23 +68,6 @@ static int find_tool(const char *name, char *out, size_t n)
     return -1;
 }
 
-static char *slurp(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return NULL;
-    size_t cap = 4096, n = 0, got;
-    char *buf = malloc(cap);
-    while ((got = fread(buf + n, 1, cap - n - 1, fp)) > 0) {
-        n += got;
-        if (n + 1 == cap)
-            buf = realloc(buf, cap *= 2);
-    }
-    buf[n] = '\0';
-    fclose(fp);
-    return buf;
-}
-
 /* Replaces the one occurrence of `from` in *text by `to`; -1 when `from`
  * does not occur exactly once (docs/nginx-tls.conf changed shape). */
 static int replace_once(char **text, const char *from, const char *to)
@@ -219,7 +202,7 @@ static int make_token(fx *f)
  * top-level nginx.conf whose every path is in the temporary directory. */
 static int write_nginx_conf(fx *f)
 {
-    char *site = slurp(NGINX_CONF);
+    char *site = support_read_file(NGINX_CONF);
     if (!site) {
         fprintf(stderr, "test_tls_proxy: cannot read %s\n", NGINX_CONF);
         return -1;
@@ -305,7 +288,7 @@ static int start_nginx(fx *f)
         int status;
         if (waitpid(f->proxy, &status, WNOHANG) == f->proxy) {
             f->proxy = 0;
-            char *log = slurp(f->errlog);
+            char *log = support_read_file(f->errlog);
             fprintf(stderr, "test_tls_proxy: nginx exited (status %d): %s\n", status,
                     log ? log : "");
             free(log);
@@ -343,7 +326,7 @@ static int group_setup(void **state)
         return -1;
     f->obligo = client_start_server(f->db, RULES, f->port, f->log);
     if (f->obligo <= 0) {
-        char *log = slurp(f->log);
+        char *log = support_read_file(f->log);
         fprintf(stderr, "test_tls_proxy: obligo serve did not start: %s\n", log ? log : "");
         free(log);
         f->obligo = 0;
@@ -445,7 +428,7 @@ static void body_limit_matches_obligo(void **state)
 static void upstream_connections_are_kept_alive(void **state)
 {
     fx *f = *state;
-    char *before = slurp(f->log);
+    char *before = support_read_file(f->log);
     assert_non_null(before);
     size_t skip = strlen(before);
     free(before);
@@ -454,7 +437,7 @@ static void upstream_connections_are_kept_alive(void **state)
     char peers[3][64];
     int n = 0;
     for (int tries = 0; tries < 100 && n < 3; tries++) {
-        char *log = slurp(f->log);
+        char *log = support_read_file(f->log);
         assert_non_null(log);
         n = 0;
         for (char *l = strstr(log + skip, "access "); l && n < 3; l = strstr(l + 1, "access ")) {
@@ -532,7 +515,7 @@ static void proxy_and_server_stop_cleanly(void **state)
     status = stop_process(f->obligo, SIGTERM);
     f->obligo = 0;
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    char *log = slurp(f->errlog);
+    char *log = support_read_file(f->errlog);
     assert_non_null(log);
     assert_null(strstr(log, "[emerg]"));
     assert_null(strstr(log, "[alert]"));

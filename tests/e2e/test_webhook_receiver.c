@@ -29,36 +29,12 @@
 #define RULES OBLIGO_SOURCE_DIR "/rules"
 #define SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
-/* Reads path into a new string, or NULL when it does not exist. */
-static char *slurp(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return NULL;
-    char *buf = NULL;
-    size_t len = 0, cap = 0, n;
-    char chunk[4096];
-    while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0) {
-        if (len + n + 1 > cap) {
-            cap = (len + n + 1) * 2;
-            buf = realloc(buf, cap);
-        }
-        memcpy(buf + len, chunk, n);
-        len += n;
-    }
-    fclose(fp);
-    if (!buf)
-        buf = calloc(1, 1);
-    buf[len] = '\0';
-    return buf;
-}
-
 /* Waits up to timeout_ms for path to hold needle; returns its text (caller
  * frees) or NULL. */
 static char *wait_for(const char *path, const char *needle, int timeout_ms)
 {
     for (int waited = 0; waited < timeout_ms; waited += 50) {
-        char *text = slurp(path);
+        char *text = support_read_file(path);
         if (text && strstr(text, needle))
             return text;
         free(text);
@@ -89,7 +65,7 @@ static void routed_alert_arrives_verified_as_a_cloudevent(void **state)
         free(port);
         struct timespec ts = {0, 50 * 1000 * 1000};
         nanosleep(&ts, NULL);
-        port = slurp(portfile);
+        port = support_read_file(portfile);
     }
     if (!port || !*port)
         fail_msg("the webhook receiver did not start (node tests/clients/webhook_receiver.mjs)");
@@ -138,7 +114,7 @@ static void routed_alert_arrives_verified_as_a_cloudevent(void **state)
     assert_int_equal(n, 1);
     cJSON_Delete(alerts);
     free(got);
-    got = slurp(out);
+    got = support_read_file(out);
     assert_int_equal(client_count(got, "\n"), 1);
     assert_null(strstr(got, "weak_authentication"));
     free(got);

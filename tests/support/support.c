@@ -166,6 +166,39 @@ void support_assert_clean_log(const char *path)
     fclose(fp);
 }
 
+char *support_read_file(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    char *text = support_slurp(fd);
+    close(fd);
+    return text;
+}
+
+char *support_file(const char *path)
+{
+    char *text = support_read_file(path);
+    if (!text)
+        fail_msg("cannot read %s", path);
+    return text;
+}
+
+char *support_make_token(const char *db, const char *role)
+{
+    char *out = NULL;
+    char *argv[] = {(char *)OBLIGO_BIN, "token", "create",   "--role",
+                    (char *)role,       "--db",  (char *)db, NULL};
+    if (support_run(argv, &out, NULL) != 0)
+        fail_msg("obligo token create --role %s --db %s failed", role, db);
+    char *tok = out ? strstr(out, "obl_") : NULL;
+    if (!tok)
+        fail_msg("obligo token create printed no token: %s", out ? out : "");
+    char *t = strndup(tok, strspn(tok, "obl_0123456789abcdef"));
+    free(out);
+    return t;
+}
+
 void support_assert_replays(const char *db)
 {
     if (access(db, F_OK) != 0)

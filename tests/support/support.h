@@ -27,6 +27,16 @@ void support_store_open(store *st, const char *dir, const char *name);
 char *support_store_fresh(store *st);
 void support_store_done(store *st, char *dir);
 
+/* The whole file at path as a NUL-terminated string (caller frees), or
+ * NULL when there is no such file. */
+char *support_read_file(const char *path);
+/* The same, failing the test when the file cannot be read. */
+char *support_file(const char *path);
+
+/* `obligo token create --role ROLE --db DB`: the new token (caller frees);
+ * fails the test when it cannot be made. */
+char *support_make_token(const char *db, const char *role);
+
 /* Runs argv (NULL-terminated) with stdin from /dev/null; captures stdout
  * (caller frees *out, may be NULL) and returns the exit status, or -1. */
 int support_run(char *const argv[], char **out, char **err);
