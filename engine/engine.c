@@ -447,7 +447,17 @@ int engine_event(engine *e, const cJSON *event, const char *raw, size_t len, int
 {
     int64_t seq = 0;
     const char *revision = e->rules ? rules_revision(e->rules) : "none";
-    int rc = journal_append(&e->st, event, raw, len, revision, e->now, &seq, duplicate);
+    int rc;
+    if (e->light_journal) {
+        /* only the engine's own events are read back (replay.c's alerts
+         * query follows an overdue or reminder event to its obligation) */
+        const cJSON *src = cJSON_GetObjectItemCaseSensitive(event, "source");
+        int own = cJSON_IsString(src) && strcmp(src->valuestring, ENGINE_SOURCE) == 0;
+        rc = journal_append_light(&e->st, event, own ? raw : NULL, len, revision, e->now, &seq,
+                                  duplicate);
+    } else {
+        rc = journal_append(&e->st, event, raw, len, revision, e->now, &seq, duplicate);
+    }
     if (rc)
         return rc;
     if (*duplicate) {
@@ -484,7 +494,7 @@ int engine_event(engine *e, const cJSON *event, const char *raw, size_t len, int
     };
     if ((rc = actions_apply(&ctx, decisions)))
         goto out;
-    if ((rc = journal_decisions(&e->st, seq, decisions)))
+    if (!e->light_journal && (rc = journal_decisions(&e->st, seq, decisions)))
         goto out;
     e->last_decisions = cJSON_GetArraySize(decisions);
     e->stats.accepted++;

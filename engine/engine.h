@@ -37,6 +37,13 @@ typedef struct engine {
     obligo_time now; /* engine time: never moves backwards */
     engine_stats stats;
     int last_decisions; /* how many decisions the last event engine_event judged caused */
+    /* A what-if engine on a throwaway database (replay.c sets it after
+     * engine_open_with): engine_event journals without the hash chain and
+     * without the raw bytes of client events (journal_append_light), and
+     * keeps no decisions rows. Every decision, obligation, alert, register
+     * entry and state value is as without it; only the journal's evidence
+     * is left out, which nothing on such an engine reads. */
+    int light_journal;
 } engine;
 
 /* Routes cJSON's allocations through obligo_malloc so out-of-memory tests

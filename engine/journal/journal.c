@@ -40,8 +40,10 @@ static int journal_hash(char out[DIGEST_HEX_LEN], const char *prev, const char *
     return digest_parts(out, 5, parts, lens);
 }
 
-int journal_append(store *st, const cJSON *event, const char *raw, size_t len, const char *ruleset,
-                   obligo_time received_at, int64_t *seq, int *duplicate)
+/* journal_append, or with chain 0 journal_append_light. */
+static int journal_insert(store *st, const cJSON *event, const char *raw, size_t len,
+                          const char *ruleset, obligo_time received_at, int chain, int64_t *seq,
+                          int *duplicate)
 {
     /* one pass over the envelope's members, not a search per field */
     const char *source = NULL, *id = NULL, *type = NULL, *time_s = NULL, *subject = NULL;
@@ -74,10 +76,10 @@ int journal_append(store *st, const cJSON *event, const char *raw, size_t len, c
 
     sqlite3_stmt *s;
     int rc;
-    char prev[DIGEST_HEX_LEN], hash[DIGEST_HEX_LEN];
-    if ((rc = journal_last_hash(st, prev)))
+    char prev[DIGEST_HEX_LEN] = "", hash[DIGEST_HEX_LEN] = "";
+    if (chain && (rc = journal_last_hash(st, prev)))
         return rc;
-    if ((rc = journal_hash(hash, prev, source, id, type, raw, len)))
+    if (chain && (rc = journal_hash(hash, prev, source, id, type, raw, len)))
         return rc;
     /* One statement both detects a repeat (UNIQUE(source,id): nothing is
      * inserted) and appends; the hash computed for a repeat is wasted, which
@@ -93,7 +95,7 @@ int journal_append(store *st, const cJSON *event, const char *raw, size_t len, c
     sqlite3_bind_int64(s, 4, t);
     if (subject)
         sqlite3_bind_text(s, 5, subject, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 6, raw, (int)len, SQLITE_STATIC);
+    sqlite3_bind_text(s, 6, raw ? raw : "{}", raw ? (int)len : 2, SQLITE_STATIC);
     sqlite3_bind_int64(s, 7, received_at);
     sqlite3_bind_text(s, 8, ruleset, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 9, hash, -1, SQLITE_STATIC);
@@ -105,8 +107,10 @@ int journal_append(store *st, const cJSON *event, const char *raw, size_t len, c
     if (sqlite3_changes(st->db) == 0) {
         /* a repeat: report the row that was there first (the head is
          * unchanged, and still cached) */
-        memcpy(st->journal_head, prev, DIGEST_HEX_LEN);
-        st->journal_head_valid = 1;
+        if (chain) {
+            memcpy(st->journal_head, prev, DIGEST_HEX_LEN);
+            st->journal_head_valid = 1;
+        }
         *duplicate = 1;
         s = store_stmt(st, "SELECT seq FROM events WHERE source=?1 AND id=?2");
         if (!s)
@@ -119,9 +123,23 @@ int journal_append(store *st, const cJSON *event, const char *raw, size_t len, c
         return rc == SQLITE_ROW ? 0 : store_error(rc);
     }
     *seq = sqlite3_last_insert_rowid(st->db);
-    memcpy(st->journal_head, hash, DIGEST_HEX_LEN);
-    st->journal_head_valid = 1;
+    if (chain) {
+        memcpy(st->journal_head, hash, DIGEST_HEX_LEN);
+        st->journal_head_valid = 1;
+    }
     return 0;
+}
+
+int journal_append(store *st, const cJSON *event, const char *raw, size_t len, const char *ruleset,
+                   obligo_time received_at, int64_t *seq, int *duplicate)
+{
+    return journal_insert(st, event, raw, len, ruleset, received_at, 1, seq, duplicate);
+}
+
+int journal_append_light(store *st, const cJSON *event, const char *raw, size_t len,
+                         const char *ruleset, obligo_time received_at, int64_t *seq, int *duplicate)
+{
+    return journal_insert(st, event, raw, len, ruleset, received_at, 0, seq, duplicate);
 }
 
 int journal_reject(store *st, const char *origin, const char *raw, size_t len, const char *field,

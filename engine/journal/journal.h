@@ -21,6 +21,15 @@
 int journal_append(store *st, const cJSON *event, const char *raw, size_t len, const char *ruleset,
                    obligo_time received_at, int64_t *seq, int *duplicate);
 
+/* journal_append for a throwaway database that is never verified (the
+ * what-if engine of a replay, replay.h): no hash chain (hash and prev_hash
+ * are stored empty), and raw may be NULL (stored as "{}": a query that reads
+ * the JSON finds nothing, and no error). Source, id, type,
+ * time, subject, ruleset and the repeat check are as journal_append's. */
+int journal_append_light(store *st, const cJSON *event, const char *raw, size_t len,
+                         const char *ruleset, obligo_time received_at, int64_t *seq,
+                         int *duplicate);
+
 /* Keeps input that was refused, with where it came from ("FILE:LINE",
  * "http[3]"), the field and the reason. */
 int journal_reject(store *st, const char *origin, const char *raw, size_t len, const char *field,
