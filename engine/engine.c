@@ -443,21 +443,52 @@ static int engine_rule_error_alerts(engine *e, const cJSON *errors, cJSON *decis
     return 0;
 }
 
+/* The light journal (engine.light_journal): the engine's own events are
+ * journaled at once (their repeat check matters: a re-armed timer can fire
+ * under the same id); a client event is only given the next seq, and
+ * journaled under it once it caused a decision (*deferred). */
+static int engine_journal_light(engine *e, const cJSON *event, const char *raw, size_t len,
+                                const char *revision, int64_t *seq, int *duplicate, int *deferred)
+{
+    *deferred = 0;
+    *duplicate = 0;
+    const cJSON *src = cJSON_GetObjectItemCaseSensitive(event, "source");
+    if (!cJSON_IsString(src) || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(event, "id")) ||
+        !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(event, "type")) ||
+        !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(event, "time")))
+        return OBLIGO_EINVAL;
+    if (e->light_next_seq == 0) {
+        sqlite3_stmt *s = store_stmt(&e->st, "SELECT coalesce(max(seq), 0) + 1 FROM events");
+        if (!s)
+            return OBLIGO_EDB;
+        int step = sqlite3_step(s);
+        if (step == SQLITE_ROW)
+            e->light_next_seq = sqlite3_column_int64(s, 0);
+        sqlite3_reset(s);
+        if (step != SQLITE_ROW)
+            return store_error(step);
+    }
+    if (strcmp(src->valuestring, ENGINE_SOURCE) != 0) {
+        *seq = e->light_next_seq;
+        *deferred = 1;
+        return 0;
+    }
+    int rc = journal_append_light(&e->st, event, raw, len, revision, e->now, e->light_next_seq, seq,
+                                  duplicate);
+    if (!rc && !*duplicate)
+        e->light_next_seq = *seq + 1;
+    return rc;
+}
+
 int engine_event(engine *e, const cJSON *event, const char *raw, size_t len, int *duplicate)
 {
     int64_t seq = 0;
     const char *revision = e->rules ? rules_revision(e->rules) : "none";
-    int rc;
-    if (e->light_journal) {
-        /* only the engine's own events are read back (replay.c's alerts
-         * query follows an overdue or reminder event to its obligation) */
-        const cJSON *src = cJSON_GetObjectItemCaseSensitive(event, "source");
-        int own = cJSON_IsString(src) && strcmp(src->valuestring, ENGINE_SOURCE) == 0;
-        rc = journal_append_light(&e->st, event, own ? raw : NULL, len, revision, e->now, &seq,
-                                  duplicate);
-    } else {
+    int rc, deferred = 0;
+    if (e->light_journal)
+        rc = engine_journal_light(e, event, raw, len, revision, &seq, duplicate, &deferred);
+    else
         rc = journal_append(&e->st, event, raw, len, revision, e->now, &seq, duplicate);
-    }
     if (rc)
         return rc;
     if (*duplicate) {
@@ -483,6 +514,18 @@ int engine_event(engine *e, const cJSON *event, const char *raw, size_t len, int
     }
     if ((rc = engine_rule_error_alerts(e, errors, decisions)))
         goto out;
+    if (deferred && decisions->child) {
+        /* before the decisions are applied: they refer to its seq */
+        int64_t at = seq;
+        if ((rc = journal_append_light(&e->st, event, NULL, 0, revision, e->now, at, &seq,
+                                       duplicate)))
+            goto out;
+        if (*duplicate) {
+            e->stats.duplicates++;
+            goto out;
+        }
+        e->light_next_seq = seq + 1;
+    }
     action_ctx ctx = {
         .st = &e->st,
         .event_seq = seq,

@@ -40,10 +40,11 @@ static int journal_hash(char out[DIGEST_HEX_LEN], const char *prev, const char *
     return digest_parts(out, 5, parts, lens);
 }
 
-/* journal_append, or with chain 0 journal_append_light. */
+/* journal_append, or with chain 0 journal_append_light (at: the seq to
+ * take, or 0 for the next). */
 static int journal_insert(store *st, const cJSON *event, const char *raw, size_t len,
-                          const char *ruleset, obligo_time received_at, int chain, int64_t *seq,
-                          int *duplicate)
+                          const char *ruleset, obligo_time received_at, int chain, int64_t at,
+                          int64_t *seq, int *duplicate)
 {
     /* one pass over the envelope's members, not a search per field */
     const char *source = NULL, *id = NULL, *type = NULL, *time_s = NULL, *subject = NULL;
@@ -84,11 +85,17 @@ static int journal_insert(store *st, const cJSON *event, const char *raw, size_t
     /* One statement both detects a repeat (UNIQUE(source,id): nothing is
      * inserted) and appends; the hash computed for a repeat is wasted, which
      * costs less than a lookup for every new event. */
-    s = store_stmt(st, "INSERT INTO events(source,id,type,time,subject,raw,received_at,ruleset,"
-                       "hash,prev_hash) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) "
-                       "ON CONFLICT(source,id) DO NOTHING");
+    s = chain ? store_stmt(st, "INSERT INTO events(source,id,type,time,subject,raw,received_at,"
+                               "ruleset,hash,prev_hash) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) "
+                               "ON CONFLICT(source,id) DO NOTHING")
+              : store_stmt(st, "INSERT INTO events(source,id,type,time,subject,raw,received_at,"
+                               "ruleset,hash,prev_hash,seq) "
+                               "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11) "
+                               "ON CONFLICT(source,id) DO NOTHING");
     if (!s)
         return OBLIGO_EDB;
+    if (at > 0)
+        sqlite3_bind_int64(s, 11, at); /* unbound: NULL, the next rowid */
     sqlite3_bind_text(s, 1, source, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 3, type, -1, SQLITE_STATIC);
@@ -133,13 +140,14 @@ static int journal_insert(store *st, const cJSON *event, const char *raw, size_t
 int journal_append(store *st, const cJSON *event, const char *raw, size_t len, const char *ruleset,
                    obligo_time received_at, int64_t *seq, int *duplicate)
 {
-    return journal_insert(st, event, raw, len, ruleset, received_at, 1, seq, duplicate);
+    return journal_insert(st, event, raw, len, ruleset, received_at, 1, 0, seq, duplicate);
 }
 
 int journal_append_light(store *st, const cJSON *event, const char *raw, size_t len,
-                         const char *ruleset, obligo_time received_at, int64_t *seq, int *duplicate)
+                         const char *ruleset, obligo_time received_at, int64_t at, int64_t *seq,
+                         int *duplicate)
 {
-    return journal_insert(st, event, raw, len, ruleset, received_at, 0, seq, duplicate);
+    return journal_insert(st, event, raw, len, ruleset, received_at, 0, at, seq, duplicate);
 }
 
 int journal_reject(store *st, const char *origin, const char *raw, size_t len, const char *field,
