@@ -295,7 +295,7 @@ static int replay_batch_text(replay_batch *b, sqlite3_stmt *s, int i, size_t *of
     const unsigned char *t = sqlite3_column_text(s, i);
     size_t n = t ? (size_t)sqlite3_column_bytes(s, i) : 0;
     if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64 * 1024;
+        size_t cap = b->cap ? b->cap : (size_t)64 * 1024;
         while (b->len + n + 1 > cap)
             cap *= 2;
         char *nt = obligo_realloc(b->text, cap);
