@@ -456,11 +456,52 @@ static int engine_rule_error_alerts(engine *e, const cJSON *errors, cJSON *decis
     return 0;
 }
 
+/* The light journal (engine.light_journal): the engine's own events are
+ * journaled at once (their repeat check matters: a re-armed timer can fire
+ * under the same id); a client event is only given the next seq, and
+ * journaled under it once it caused a decision (*deferred). */
+static int engine_journal_light(engine *e, const cJSON *event, const char *raw, size_t len,
+                                const char *revision, int64_t *seq, int *duplicate, int *deferred)
+{
+    *deferred = 0;
+    *duplicate = 0;
+    const cJSON *src = cJSON_GetObjectItemCaseSensitive(event, "source");
+    if (!cJSON_IsString(src) || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(event, "id")) ||
+        !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(event, "type")) ||
+        !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(event, "time")))
+        return OBLIGO_EINVAL;
+    if (e->light_next_seq == 0) {
+        sqlite3_stmt *s = store_stmt(&e->st, "SELECT coalesce(max(seq), 0) + 1 FROM events");
+        if (!s)
+            return OBLIGO_EDB;
+        int step = sqlite3_step(s);
+        if (step == SQLITE_ROW)
+            e->light_next_seq = sqlite3_column_int64(s, 0);
+        sqlite3_reset(s);
+        if (step != SQLITE_ROW)
+            return store_error(step);
+    }
+    if (strcmp(src->valuestring, ENGINE_SOURCE) != 0) {
+        *seq = e->light_next_seq;
+        *deferred = 1;
+        return 0;
+    }
+    int rc = journal_append_light(&e->st, event, raw, len, revision, e->now, e->light_next_seq, seq,
+                                  duplicate);
+    if (!rc && !*duplicate)
+        e->light_next_seq = *seq + 1;
+    return rc;
+}
+
 int engine_event(engine *e, const cJSON *event, const char *raw, size_t len, int *duplicate)
 {
     int64_t seq = 0;
     const char *revision = e->rules ? rules_revision(e->rules) : "none";
-    int rc = journal_append(&e->st, event, raw, len, revision, e->now, &seq, duplicate);
+    int rc, deferred = 0;
+    if (e->light_journal)
+        rc = engine_journal_light(e, event, raw, len, revision, &seq, duplicate, &deferred);
+    else
+        rc = journal_append(&e->st, event, raw, len, revision, e->now, &seq, duplicate);
     if (rc)
         return rc;
     e->last_seq = seq;
@@ -490,6 +531,18 @@ int engine_event(engine *e, const cJSON *event, const char *raw, size_t len, int
     }
     if ((rc = engine_rule_error_alerts(e, errors, decisions)))
         goto out;
+    if (deferred && decisions->child) {
+        /* before the decisions are applied: they refer to its seq */
+        int64_t at = seq;
+        if ((rc = journal_append_light(&e->st, event, NULL, 0, revision, e->now, at, &seq,
+                                       duplicate)))
+            goto out;
+        if (*duplicate) {
+            e->stats.duplicates++;
+            goto out;
+        }
+        e->light_next_seq = seq + 1;
+    }
     action_ctx ctx = {
         .st = &e->st,
         .event_seq = seq,
@@ -502,7 +555,7 @@ int engine_event(engine *e, const cJSON *event, const char *raw, size_t len, int
     };
     if ((rc = actions_apply(&ctx, decisions)))
         goto out;
-    if ((rc = journal_decisions(&e->st, seq, decisions)))
+    if (!e->light_journal && (rc = journal_decisions(&e->st, seq, decisions)))
         goto out;
     e->last_decisions = cJSON_GetArraySize(decisions);
     e->stats.accepted++;

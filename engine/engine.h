@@ -39,6 +39,19 @@ typedef struct engine {
     engine_stats stats;
     int last_decisions; /* how many decisions the last event engine_event judged caused */
     int64_t last_seq;   /* the journal row engine_event's last event is (or repeats) */
+    /* A what-if engine on a throwaway database (replay.c sets it after
+     * engine_open_with): engine_event journals without the hash chain and
+     * keeps no decisions rows (journal_append_light). The engine's own
+     * events are journaled as always, with their bytes; a client event is
+     * journaled, without its bytes, only when it caused a decision (the
+     * rows that obligations, alerts and registers refer to), under the seq
+     * it was given, so a repeat of one that caused nothing goes unnoticed:
+     * for a caller that judges each event once (replay judges a journal,
+     * whose source+id are unique). Every decision, obligation, alert,
+     * register entry and state value is as without it; only the journal's
+     * evidence is left out, which nothing on such an engine reads. */
+    int light_journal;
+    int64_t light_next_seq; /* the seq the next event takes (0: not known yet) */
 } engine;
 
 /* Routes cJSON's allocations through obligo_malloc so out-of-memory tests

@@ -102,10 +102,13 @@ static int obl_add_timer(store *st, int64_t id, obligo_time at, const char *what
 
 /* Arms the due timer and the reminders that still lie ahead of the event
  * and before the due instant (a reminder already in the past when the duty
- * is opened would only be noise). */
-static int obl_arm(action_ctx *ctx, int64_t id, obligo_time due, const cJSON *d)
+ * is opened would only be noise). fresh: the obligation was inserted just
+ * now and has no timers yet (obligations are never deleted, so its id was
+ * never another's), which saves a DELETE that costs SQLite a temporary
+ * table each time. */
+static int obl_arm(action_ctx *ctx, int64_t id, obligo_time due, const cJSON *d, int fresh)
 {
-    int rc = obl_clear_timers(ctx->st, id);
+    int rc = fresh ? 0 : obl_clear_timers(ctx->st, id);
     if (!rc)
         rc = obl_add_timer(ctx->st, id, due, "overdue");
     const cJSON *rem = cJSON_GetObjectItemCaseSensitive(d, "remind");
@@ -174,7 +177,7 @@ int obligations_open(action_ctx *ctx, const cJSON *d)
             sqlite3_bind_int64(s, 4, limit);
         if ((rc = obl_step_done(s)))
             return rc;
-        return obl_arm(ctx, id, due, d);
+        return obl_arm(ctx, id, due, d, 0);
     }
     if (rc == 1 && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "once")))
         return 0; /* a once-only duty that is overdue stays overdue until it is done */
@@ -211,7 +214,7 @@ int obligations_open(action_ctx *ctx, const cJSON *d)
     cJSON_free(data_text);
     if (rc)
         return rc;
-    return obl_arm(ctx, sqlite3_last_insert_rowid(ctx->st->db), due, d);
+    return obl_arm(ctx, sqlite3_last_insert_rowid(ctx->st->db), due, d, 1);
 }
 
 int obligations_fulfil(action_ctx *ctx, const cJSON *d)
@@ -270,7 +273,7 @@ int obligations_extend(action_ctx *ctx, const cJSON *d)
     sqlite3_bind_int64(s, 4, ctx->event_time);
     if ((rc = obl_step_done(s)))
         return rc;
-    return obl_arm(ctx, id, due, d);
+    return obl_arm(ctx, id, due, d, 0);
 }
 
 int obligations_overdue(action_ctx *ctx, const cJSON *d)

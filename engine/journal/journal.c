@@ -42,8 +42,11 @@ static int journal_hash(char out[DIGEST_HEX_LEN], const char *prev, const char *
     return digest_parts(out, 5, parts, lens);
 }
 
-int journal_append(store *st, const cJSON *event, const char *raw, size_t len, const char *ruleset,
-                   obligo_time received_at, int64_t *seq, int *duplicate)
+/* journal_append, or with chain 0 journal_append_light (at: the seq to
+ * take, or 0 for the next). */
+static int journal_insert(store *st, const cJSON *event, const char *raw, size_t len,
+                          const char *ruleset, obligo_time received_at, int chain, int64_t at,
+                          int64_t *seq, int *duplicate)
 {
     /* one pass over the envelope's members, not a search per field */
     const char *source = NULL, *id = NULL, *type = NULL, *time_s = NULL, *subject = NULL;
@@ -76,26 +79,32 @@ int journal_append(store *st, const cJSON *event, const char *raw, size_t len, c
 
     sqlite3_stmt *s;
     int rc;
-    char prev[DIGEST_HEX_LEN], hash[DIGEST_HEX_LEN];
-    if ((rc = journal_last_hash(st, prev)))
+    char prev[DIGEST_HEX_LEN] = "", hash[DIGEST_HEX_LEN] = "";
+    if (chain && (rc = journal_last_hash(st, prev)))
         return rc;
-    if ((rc = journal_hash(hash, prev, source, id, type, raw, len)))
+    if (chain && (rc = journal_hash(hash, prev, source, id, type, raw, len)))
         return rc;
     /* One statement both detects a repeat (UNIQUE(source,id): nothing is
      * inserted) and appends; the hash computed for a repeat is wasted, which
      * costs less than a lookup for every new event. */
-    s = store_stmt(st, "INSERT INTO events(source,id,type,time,subject,raw,received_at,ruleset,"
-                       "hash,prev_hash) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) "
-                       "ON CONFLICT(source,id) DO NOTHING");
+    s = chain ? store_stmt(st, "INSERT INTO events(source,id,type,time,subject,raw,received_at,"
+                               "ruleset,hash,prev_hash) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) "
+                               "ON CONFLICT(source,id) DO NOTHING")
+              : store_stmt(st, "INSERT INTO events(source,id,type,time,subject,raw,received_at,"
+                               "ruleset,hash,prev_hash,seq) "
+                               "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11) "
+                               "ON CONFLICT(source,id) DO NOTHING");
     if (!s)
         return OBLIGO_EDB;
+    if (at > 0)
+        sqlite3_bind_int64(s, 11, at); /* unbound: NULL, the next rowid */
     sqlite3_bind_text(s, 1, source, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 3, type, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 4, t);
     if (subject)
         sqlite3_bind_text(s, 5, subject, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 6, raw, (int)len, SQLITE_STATIC);
+    sqlite3_bind_text(s, 6, raw ? raw : "{}", raw ? (int)len : 2, SQLITE_STATIC);
     sqlite3_bind_int64(s, 7, received_at);
     sqlite3_bind_text(s, 8, ruleset, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 9, hash, -1, SQLITE_STATIC);
@@ -107,8 +116,10 @@ int journal_append(store *st, const cJSON *event, const char *raw, size_t len, c
     if (sqlite3_changes(st->db) == 0) {
         /* a repeat: report the row that was there first (the head is
          * unchanged, and still cached) */
-        memcpy(st->journal_head, prev, DIGEST_HEX_LEN);
-        st->journal_head_valid = 1;
+        if (chain) {
+            memcpy(st->journal_head, prev, DIGEST_HEX_LEN);
+            st->journal_head_valid = 1;
+        }
         *duplicate = JOURNAL_DUPLICATE;
         s = store_stmt(st, "SELECT seq, raw FROM events WHERE source=?1 AND id=?2");
         if (!s)
@@ -120,7 +131,7 @@ int journal_append(store *st, const cJSON *event, const char *raw, size_t len, c
         /* the same identity with other content is no repeat: compared as
          * JSON, so a sender that re-serialises (other spacing, member
          * order) still repeats */
-        if (rc == SQLITE_ROW) {
+        if (rc == SQLITE_ROW && chain) { /* a light journal keeps no bytes to compare */
             cJSON *was = cJSON_ParseWithLength((const char *)sqlite3_column_blob(s, 1),
                                                (size_t)sqlite3_column_bytes(s, 1));
             if (!was || !cJSON_Compare(was, event, 1))
@@ -131,8 +142,10 @@ int journal_append(store *st, const cJSON *event, const char *raw, size_t len, c
         return rc == SQLITE_ROW ? 0 : store_error(rc);
     }
     *seq = sqlite3_last_insert_rowid(st->db);
-    memcpy(st->journal_head, hash, DIGEST_HEX_LEN);
-    st->journal_head_valid = 1;
+    if (chain) {
+        memcpy(st->journal_head, hash, DIGEST_HEX_LEN);
+        st->journal_head_valid = 1;
+    }
     return 0;
 }
 
@@ -149,6 +162,19 @@ int journal_raw_digest(store *st, int64_t seq, char out[DIGEST_HEX_LEN])
                                    : store_error(step);
     sqlite3_reset(s);
     return rc;
+}
+
+int journal_append(store *st, const cJSON *event, const char *raw, size_t len, const char *ruleset,
+                   obligo_time received_at, int64_t *seq, int *duplicate)
+{
+    return journal_insert(st, event, raw, len, ruleset, received_at, 1, 0, seq, duplicate);
+}
+
+int journal_append_light(store *st, const cJSON *event, const char *raw, size_t len,
+                         const char *ruleset, obligo_time received_at, int64_t at, int64_t *seq,
+                         int *duplicate)
+{
+    return journal_insert(st, event, raw, len, ruleset, received_at, 0, at, seq, duplicate);
 }
 
 int journal_reject(store *st, const char *origin, const char *raw, size_t len, const char *field,

@@ -30,6 +30,16 @@ int journal_append(store *st, const cJSON *event, const char *raw, size_t len, c
  * 0, OBLIGO_ENOTFOUND, or a negative code. */
 int journal_raw_digest(store *st, int64_t seq, char out[DIGEST_HEX_LEN]);
 
+/* journal_append for a throwaway database that is never verified (the
+ * what-if engine of a replay, replay.h): no hash chain (hash and prev_hash
+ * are stored empty), and raw may be NULL (stored as "{}": a query that reads
+ * the JSON finds nothing, and no error). at > 0 is the seq the row takes
+ * (greater than every seq before it), 0 the next one. Source, id, type,
+ * time, subject, ruleset and the repeat check are as journal_append's. */
+int journal_append_light(store *st, const cJSON *event, const char *raw, size_t len,
+                         const char *ruleset, obligo_time received_at, int64_t at, int64_t *seq,
+                         int *duplicate);
+
 /* Keeps input that was refused, with where it came from ("FILE:LINE",
  * "http[3]"), the field and the reason. */
 int journal_reject(store *st, const char *origin, const char *raw, size_t len, const char *field,

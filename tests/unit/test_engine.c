@@ -17,6 +17,7 @@
 #include "alloc.h"
 #include "engine.h"
 #include "error.h"
+#include "journal.h"
 #include "obligations.h"
 #include "outbox.h"
 #include "support.h"
@@ -639,6 +640,110 @@ static char *journaled_decisions(const char *dir, const char *db, const char *co
     return out;
 }
 
+/* The rows of sql, one per line, columns separated by '|'. */
+static char *dump(engine *e, const char *sql)
+{
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(e->st.db, sql, -1, &s, NULL), SQLITE_OK);
+    size_t cap = 1 << 16, len = 0;
+    char *out = calloc(1, cap);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        for (int i = 0; i < sqlite3_column_count(s); i++) {
+            const unsigned char *t = sqlite3_column_text(s, i);
+            len += (size_t)snprintf(out + len, cap - len, "%s%c", t ? (const char *)t : "NULL",
+                                    i + 1 < sqlite3_column_count(s) ? '|' : '\n');
+            assert_true(len < cap);
+        }
+    sqlite3_finalize(s);
+    assert_int_equal(rc, SQLITE_DONE); /* the whole result, not what came before an error */
+    return out;
+}
+
+/* A light journal (replay's what-if engine) keeps neither the hash chain,
+ * the client events' bytes, the client events that caused nothing nor the
+ * decisions rows, and every outcome is as
+ * with the full journal: obligations, timers fired, alerts, registers, and
+ * the number of decisions each event caused. The engine's own events keep
+ * their bytes (replay's alerts query follows them to their obligation). */
+static void light_journal_keeps_the_outcome_without_the_evidence(void **state)
+{
+    fixture *f = *state;
+    static const char *const outcome[] = {
+        "SELECT kind, subject, status, due_at, closed_at FROM obligations ORDER BY id",
+        "SELECT a.kind, a.subject, a.severity, a.data, ev.type, ev.source, ev.id, ev.time, "
+        "json_extract(ev.raw, '$.data.obligation') FROM alerts a JOIN events ev "
+        "ON ev.seq = a.event ORDER BY a.seq",
+        "SELECT register, key, version, data FROM registers ORDER BY seq",
+        /* the events that caused something, and what replay.c reads of
+         * their bytes (%s: which events of the full journal those are) */
+        "SELECT source, id, type, time, subject, json_extract(raw, '$.data.obligation') "
+        "FROM events WHERE %s ORDER BY seq",
+    };
+    enum { NOUT = sizeof outcome / sizeof outcome[0] };
+    char *full[NOUT], path[1024];
+    int decisions[2][7];
+    config cfg = f->cfg;
+    for (int light = 0; light < 2; light++) {
+        engine e;
+        char *err = NULL;
+        snprintf(path, sizeof path, "%s/db/%s.db", f->dir, light ? "light" : "full");
+        cfg.db_path = path;
+        if (engine_open(&e, &cfg, 0, &err))
+            fail_msg("%s", err);
+        e.light_journal = light;
+        /* g: a type no rule reads, no decision */
+        static const char *const ev[][3] = {
+            {"a", "t.all", "A"},   {"b", "t.open", "B"},   {"c", "t.done", "B"},
+            {"d", "t.open", "D"},  {"e", "t.broken", "E"}, {"f", "t.all", "F"},
+            {"g", "t.quiet", "C"},
+        };
+        assert_int_equal(engine_begin(&e), 0);
+        for (int i = 0; i < 7; i++) {
+            char when[32];
+            snprintf(when, sizeof when, "2026-01-01T1%d:00:00Z", i);
+            assert_int_equal(post(&e, ev[i][0], ev[i][1], when, ev[i][2], NULL), 0);
+            decisions[light][i] = e.last_decisions;
+        }
+        assert_int_equal(engine_fire_due(&e, 1767261600 + 48 * 3600, 0, NULL), 0);
+        assert_int_equal(engine_commit(&e), 0);
+        assert_true(count(&e, "SELECT count(*) FROM alerts WHERE kind = "
+                              "'obligo.obligation_overdue'") > 0);
+        for (int q = 0; q < NOUT; q++) {
+            char sql[512];
+            snprintf(sql, sizeof sql, outcome[q],
+                     light ? "1"
+                           : "source = 'urn:obligo:engine' OR seq IN (SELECT event FROM "
+                             "decisions)");
+            char *d = dump(&e, sql);
+            if (!light)
+                full[q] = d;
+            else {
+                assert_string_equal(d, full[q]);
+                free(d);
+                free(full[q]);
+            }
+        }
+        if (light) {
+            assert_int_equal(count(&e, "SELECT count(*) FROM decisions"), 0);
+            assert_int_equal(count(&e, "SELECT count(*) FROM events WHERE id = 'g'"), 0);
+            assert_int_equal(count(&e, "SELECT count(*) FROM events WHERE hash <> '' "
+                                       "OR prev_hash <> ''"),
+                             0);
+            assert_int_equal(count(&e, "SELECT count(*) FROM events WHERE raw <> '{}' AND "
+                                       "source <> 'urn:obligo:engine'"),
+                             0);
+            assert_true(count(&e, "SELECT count(*) FROM events WHERE raw <> '{}' AND "
+                                  "source = 'urn:obligo:engine'") > 0);
+        } else {
+            assert_int_equal(journal_verify(&e.st, NULL, NULL), 0);
+            assert_true(count(&e, "SELECT count(*) FROM decisions") > 6);
+        }
+        engine_close(&e);
+    }
+    assert_memory_equal(decisions[0], decisions[1], sizeof decisions[0]);
+}
+
 /* The same random event streams judged by two engines (two Lua states with
  * their own string hash seeds, two databases) journal byte-identical
  * decisions. */
@@ -690,6 +795,8 @@ int main(void)
     engine_global_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(the_same_journal_gives_the_same_decisions),
+        cmocka_unit_test_setup_teardown(light_journal_keeps_the_outcome_without_the_evidence, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(same_event_twice_changes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(decode_refuses_raw_control_characters, setup, teardown),
         cmocka_unit_test_setup_teardown(broken_rule_still_commits_event_and_alerts, setup,
