@@ -197,28 +197,28 @@ static char *cloudevent(const webhook *w, const char *alert_id, const char *aler
 }
 
 /* "v1," and the base64 HMAC-SHA256 of "id.timestamp.body" (Standard
- * Webhooks), into out (at least 4 + 44 + 1 bytes). 0, or -1. */
+ * Webhooks), into out (at least 3 + 44 + 1 bytes). 0, or -1. */
 static int standard_signature(const webhook *w, const char *id, const char *timestamp,
                               const char *body, size_t body_len, char *out)
 {
-    size_t il = strlen(id), tl = strlen(timestamp), n = il + 1 + tl + 1 + body_len;
-    unsigned char *signed_content = malloc(n);
+    size_t prefix = strlen(id) + 1 + strlen(timestamp) + 1, n = prefix + body_len;
+    char *signed_content = malloc(n + 1);
     if (!signed_content)
         return -1;
-    memcpy(signed_content, id, il);
-    signed_content[il] = '.';
-    memcpy(signed_content + il + 1, timestamp, tl);
-    signed_content[il + 1 + tl] = '.';
-    memcpy(signed_content + il + 2 + tl, body, body_len);
+    snprintf(signed_content, prefix + 1, "%s.%s.", id, timestamp);
+    memcpy(signed_content + prefix, body, body_len);
+    signed_content[n] = '\0';
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int mac_len = 0;
-    int ok = HMAC(EVP_sha256(), w->secret, (int)w->secret_len, signed_content, n, mac, &mac_len) &&
+    int ok = HMAC(EVP_sha256(), w->secret, (int)w->secret_len, (unsigned char *)signed_content, n,
+                  mac, &mac_len) &&
              mac_len == 32;
     free(signed_content);
     if (!ok)
         return -1;
-    memcpy(out, "v1,", 3);
-    EVP_EncodeBlock((unsigned char *)out + 3, mac, (int)mac_len); /* 44 characters and NUL */
+    unsigned char b64[45]; /* 32 bytes are 44 base64 characters, and a NUL */
+    EVP_EncodeBlock(b64, mac, (int)mac_len);
+    snprintf(out, 3 + 44 + 1, "v1,%s", (const char *)b64);
     return 0;
 }
 
@@ -472,7 +472,8 @@ static int read_config(webhook *w, const char *config_json, char **error)
         goto out;
     }
     w->url = dup_with(api, url->valuestring);
-    w->source = dup_with(api, cJSON_IsString(source) ? source->valuestring : "urn:obligo");
+    w->source =
+        dup_with(api, source && cJSON_IsString(source) ? source->valuestring : "urn:obligo");
     if (!w->url || !w->source || read_secret(w, secret->valuestring, error)) {
         set_error(api, error, "webhook: out of memory");
         goto out;
