@@ -198,7 +198,7 @@ static void serve_on_done(writer_job *j, void *ud)
     serve *s = ud;
     serve_pending *p = j->ud;
     char buf[128];
-    if (!p && j->kind == WRITER_REJECT) {
+    if (!p && j->kind != WRITER_FIRE) {
         /* an entry of a FHIR batch, kept while the good ones go on */
         if (j->rc)
             fprintf(stderr, "obligo serve: could not keep a rejected event: %s\n",

@@ -296,7 +296,7 @@ static int fhir_convert(serve *s, const plugins_adapter *a, const char *text, si
     obligo_free(body);
     if (rc != 0)
         goto undo;
-    cJSON **ev = obligo_realloc(j->events, (size_t)(j->n ? j->n : 1) * sizeof *ev);
+    cJSON **ev = obligo_realloc(j->events, (size_t)(j->n ? j->n : 1) * sizeof(cJSON *));
     if (!ev) {
         rc = -2;
         goto undo;
@@ -400,7 +400,7 @@ void serve_fhir_create(serve_req *r, const plugins_adapter *a)
     }
     writer_job *j = fhir_job(0);
     serve_fhir_answer *fa = obligo_calloc(1, sizeof *fa);
-    fhir_problem pr;
+    fhir_problem pr = {{0}, {0}, {0}};
     int cap = 0;
     int n = j && fa ? fhir_convert(r->s, a, q->body, q->body_len, j, &cap, &pr) : -2;
     if (n == -1) {
@@ -620,7 +620,7 @@ void serve_fhir_post_base(serve_req *r)
         fa->nentries = n;
         fa->event_of = obligo_calloc((size_t)(n ? n : 1), sizeof *fa->event_of);
         fa->entry_type = obligo_calloc((size_t)(n ? n : 1), sizeof *fa->entry_type);
-        fa->failed = obligo_calloc((size_t)(n ? n : 1), sizeof *fa->failed);
+        fa->failed = obligo_calloc((size_t)(n ? n : 1), sizeof(cJSON *));
     }
     if (!j || !fa || !fa->event_of || !fa->entry_type || !fa->failed) {
         writer_job_free(j);
@@ -636,7 +636,7 @@ void serve_fhir_post_base(serve_req *r)
         const char *status, *code;
         const plugins_adapter *a;
         const cJSON *resource = NULL;
-        fhir_problem pr;
+        fhir_problem pr = {{0}, {0}, {0}};
         const char *bad =
             fhir_entry_request(r->s, entry, i, path, sizeof path, &status, &code, &a, &resource);
         char *text = NULL;

@@ -512,12 +512,12 @@ static int fhir_canonical(cJSON *j)
         return 0;
     for (c = j->child; c; c = c->next)
         n++;
-    items = malloc((size_t)n * sizeof *items);
+    items = malloc((size_t)n * sizeof(cJSON *));
     if (!items)
         return -1;
     for (i = 0, c = j->child; c; c = c->next)
         items[i++] = c;
-    qsort(items, (size_t)n, sizeof *items, fhir_member_order);
+    qsort(items, (size_t)n, sizeof(cJSON *), fhir_member_order);
     /* cJSON's list: next to the end, the first's prev is the last */
     for (i = 0; i < n; i++) {
         items[i]->next = i + 1 < n ? items[i + 1] : NULL;
@@ -545,7 +545,7 @@ static int fhir_derive_id(fhir_error *e, const cJSON *r, const char *base, fhir_
     cJSON_Delete(copy);
     if (!ok)
         return fhir_fail(e, "exception", base, "Out of memory while deriving the id of %s.", base);
-    for (unsigned int i = 0; i < mdlen; i++) {
+    for (size_t i = 0; i < mdlen; i++) {
         a->id_buf[2 * i] = hex[md[i] >> 4];
         a->id_buf[2 * i + 1] = hex[md[i] & 15];
     }
