@@ -94,6 +94,10 @@ void serve_reply(serve_req *r, int status, const char *body, const char *extra)
 
 void serve_reply_error(serve_req *r, int status, const char *message, const char *extra)
 {
+    if (r->fhir) {
+        serve_fhir_reply_error(r, status, message, extra);
+        return;
+    }
     char *body = serve_error_body(message, -1, NULL);
     serve_reply(r, status, body ? body : "{}", extra);
     cJSON_free(body);
@@ -108,9 +112,19 @@ serve_pending *serve_pending_new(serve_req *r)
     p->ex = r->ex;
     p->route = r->route;
     p->t0 = r->t0;
+    p->fhir = r->fhir;
     snprintf(p->method, sizeof p->method, "%s", r->req->method);
     snprintf(p->peer, sizeof p->peer, "%s", r->req->peer ? r->req->peer : "");
     return p;
+}
+
+void serve_pending_free(serve_pending *p)
+{
+    if (!p)
+        return;
+    obligo_free(p->body_400);
+    serve_fhir_answer_free(p->fhir_answer);
+    obligo_free(p);
 }
 
 /* ---- deadlines ------------------------------------------------------------ */
@@ -184,9 +198,19 @@ static void serve_on_done(writer_job *j, void *ud)
     serve *s = ud;
     serve_pending *p = j->ud;
     char buf[128];
+    if (!p && j->kind != WRITER_FIRE) {
+        /* an entry of a FHIR batch, kept while the good ones go on */
+        if (j->rc)
+            fprintf(stderr, "obligo serve: could not keep a rejected event: %s\n",
+                    obligo_strerror(j->rc));
+        writer_job_free(j);
+        return;
+    }
     switch (j->kind) {
     case WRITER_EVENTS:
-        if (j->rc == 0 && j->conflicts && j->n == 1) {
+        if (p->fhir_answer) {
+            serve_fhir_done(s, p, j);
+        } else if (j->rc == 0 && j->conflicts && j->n == 1) {
             /* one event, and its identity names another: nothing accepted */
             cJSON *only = cJSON_DetachItemFromArray(j->refused, 0);
             cJSON_DeleteItemFromObjectCaseSensitive(only, "index");
@@ -225,8 +249,14 @@ static void serve_on_done(writer_job *j, void *ud)
         if (j->rc)
             fprintf(stderr, "obligo serve: could not keep a rejected event: %s\n",
                     obligo_strerror(j->rc));
-        serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, 400,
-                   p->body_400 ? p->body_400 : "{}", NULL);
+        if (p->fhir) {
+            const char *b = p->body_400 ? p->body_400 : "{\"resourceType\":\"OperationOutcome\"}";
+            http_respond(p->ex, 400, SERVE_FHIR_MEDIA, b, strlen(b), NULL);
+            serve_log(s, p->peer, p->method, p->route, 400, strlen(b), p->t0);
+        } else {
+            serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, 400,
+                       p->body_400 ? p->body_400 : "{}", NULL);
+        }
         break;
     case WRITER_HEALTH: {
         const char *why = j->rc ? "the database is not writable" : serve_disk_problem(s);
@@ -252,10 +282,7 @@ static void serve_on_done(writer_job *j, void *ud)
         s->fire_pending = 0;
         break;
     }
-    if (p) {
-        obligo_free(p->body_400);
-        obligo_free(p);
-    }
+    serve_pending_free(p);
     writer_job_free(j);
     serve_arm(s); /* a commit may have armed an earlier deadline */
 }
@@ -279,10 +306,7 @@ void serve_submit(serve_req *r, writer_job *j, serve_pending *p)
     /* The queue is full: the sender is told to come back; nothing is
      * dropped because nothing was acknowledged. */
     writer_job_free(j);
-    if (p) {
-        obligo_free(p->body_400);
-        obligo_free(p);
-    }
+    serve_pending_free(p);
     serve_reply_error(r, 503, "the engine is busy; retry shortly", "Retry-After: 1\r\n");
 }
 

@@ -20,7 +20,7 @@
 
 /* Appends one raw event to the job, taking over `raw` (freed on failure).
  * Returns 0 or -1. */
-static int serve_push(writer_job *j, int *cap, char *raw, size_t len)
+int serve_push(writer_job *j, int *cap, char *raw, size_t len)
 {
     if (!raw)
         return -1;
@@ -166,7 +166,7 @@ int serve_split(const http_request *req, writer_job *j, const char **why)
 }
 
 /* An input adapter's emit: each converted event joins the job. */
-static int serve_emit(void *ctx, const char *event_json, size_t len)
+int serve_emit(void *ctx, const char *event_json, size_t len)
 {
     void **pair = ctx; /* {job, &cap} */
     return serve_push(pair[0], pair[1], obligo_strndup(event_json, len), len) ? -1 : 0;
@@ -181,6 +181,10 @@ static void serve_keep_rejected(serve_req *r, int index, char *raw, size_t len, 
  * same validation and commit as POST /v1/events. */
 void serve_post_adapter(serve_req *r, const plugins_adapter *a)
 {
+    if (r->fhir) {
+        serve_fhir_create(r, a);
+        return;
+    }
     if (strcmp(r->req->content_type, a->adapter.media_type) != 0) {
         char msg[256];
         snprintf(msg, sizeof msg, "use %s", a->adapter.media_type);
@@ -291,29 +295,28 @@ void serve_post_events(serve_req *r)
     serve_validate_and_submit(r, j, n, 0);
 }
 
-/* Keeps refused input (raw, len bytes) in the rejected table with the
- * origin "http PATH[index]", field (may be NULL) and reason, and answers
- * 400 {"error": reason, "index", "field"} once it is kept. Takes over raw,
- * field and reason. */
-static void serve_keep_rejected(serve_req *r, int index, char *raw, size_t len, char *field,
-                                char *reason)
+void serve_keep_rejected_as(serve_req *r, char *origin, char *raw, size_t len, char *field,
+                            char *reason, char *body)
 {
     r->s->validation_rejects++;
     writer_job *rej = writer_job_new(WRITER_REJECT, NULL);
     serve_pending *p = serve_pending_new(r);
-    char *body = serve_error_body(reason ? reason : "invalid event", index, field);
-    if (!rej || !p || !body) {
+    if (!rej || !p || !body || !origin) {
         writer_job_free(rej);
         obligo_free(p);
-        serve_reply(r, 400, body ? body : "{\"error\":\"invalid event\"}", NULL);
+        if (r->fhir)
+            serve_reply_error(r, 400, reason ? reason : "invalid input", NULL);
+        else
+            serve_reply(r, 400, body ? body : "{\"error\":\"invalid event\"}", NULL);
         cJSON_free(body);
+        obligo_free(origin);
         obligo_free(raw);
         obligo_free(field);
         obligo_free(reason);
         return;
     }
     p->body_400 = body;
-    rej->origin = obligo_asprintf("http %s[%d]", r->req->path, index);
+    rej->origin = origin;
     rej->field = field;
     rej->reason = reason;
     rej->raws = obligo_calloc(1, sizeof *rej->raws);
@@ -326,6 +329,18 @@ static void serve_keep_rejected(serve_req *r, int index, char *raw, size_t len, 
         obligo_free(raw);
     }
     serve_submit(r, rej, p);
+}
+
+/* Keeps refused input (raw, len bytes) in the rejected table with the
+ * origin "http PATH[index]", field (may be NULL) and reason, and answers
+ * 400 {"error": reason, "index", "field"} once it is kept. Takes over raw,
+ * field and reason. */
+static void serve_keep_rejected(serve_req *r, int index, char *raw, size_t len, char *field,
+                                char *reason)
+{
+    serve_keep_rejected_as(r, obligo_asprintf("http %s[%d]", r->req->path, index), raw, len, field,
+                           reason,
+                           serve_error_body(reason ? reason : "invalid event", index, field));
 }
 
 /* Validates every event of the job, then submits it; or answers 400 for

@@ -92,6 +92,8 @@ typedef struct serve_pending {
     char peer[64];
     uint64_t t0;
     char *body_400; /* WRITER_REJECT: the 400 answer to give once the input is kept */
+    int fhir;       /* under /v1/fhir: answers are FHIR's (serve_fhir.c) */
+    struct serve_fhir_answer *fhir_answer; /* WRITER_EVENTS under /v1/fhir, owned */
 } serve_pending;
 
 typedef struct serve_req {
@@ -100,6 +102,7 @@ typedef struct serve_req {
     http_exchange *ex;
     const char *route;
     uint64_t t0;
+    int fhir; /* under /v1/fhir with a FHIR adapter loaded: errors are OperationOutcomes */
 } serve_req;
 
 /* ---- serve.c: answers, the access log and the writer ---------------------- */
@@ -118,6 +121,8 @@ void serve_reply(serve_req *r, int status, const char *body, const char *extra);
 void serve_reply_error(serve_req *r, int status, const char *message, const char *extra);
 /* A pending answer for the request (the caller owns it), or NULL. */
 serve_pending *serve_pending_new(serve_req *r);
+/* Frees p and what it holds; NULL is fine. */
+void serve_pending_free(serve_pending *p);
 /* Hands j (taken over) to the writer; p (taken over) is answered when it is
  * done. Answers 413 or 503 itself when the writer cannot take it. */
 void serve_submit(serve_req *r, writer_job *j, serve_pending *p);
@@ -133,6 +138,51 @@ void serve_handle(void *ud, const http_request *req, http_exchange *ex);
 
 void serve_post_events(serve_req *r);
 void serve_post_adapter(serve_req *r, const plugins_adapter *a);
+/* Appends one raw event to the job (raw taken over, freed on failure);
+ * *cap is the job's room. 0 or -1. */
+int serve_push(writer_job *j, int *cap, char *raw, size_t len);
+/* An obligo_emit_fn: ctx is {job, &cap}. */
+int serve_emit(void *ctx, const char *event_json, size_t len);
+/* Keeps refused input in the rejected table with origin, field (may be
+ * NULL) and reason, and answers 400 with body (a complete answer in the
+ * request's format) once it is kept. Takes over everything. */
+void serve_keep_rejected_as(serve_req *r, char *origin, char *raw, size_t len, char *field,
+                            char *reason, char *body);
+
+/* ---- serve_fhir.c: the FHIR RESTful API under /v1/fhir ---------------------- */
+
+#define SERVE_FHIR_BASE "/v1/fhir"
+#define SERVE_FHIR_MEDIA "application/fhir+json"
+#define SERVE_FHIR_NOT_FOUND                                                                       \
+    "no such resource: this FHIR server takes POST /v1/fhir/AuditEvent (create), POST /v1/fhir "   \
+    "(a batch or transaction Bundle) and GET /v1/fhir/metadata"
+
+/* What the answer to a FHIR request needs once its events are committed. */
+typedef struct serve_fhir_answer serve_fhir_answer;
+void serve_fhir_answer_free(serve_fhir_answer *a);
+
+/* 1 when path is /v1/fhir or below it. */
+int serve_fhir_path(const char *path);
+/* 1 when a is a FHIR adapter (application/fhir+json at /v1/fhir/<Type>). */
+int serve_fhir_adapter_is(const plugins_adapter *a);
+/* 1 when a FHIR adapter is loaded: /v1/fhir then speaks FHIR. */
+int serve_fhir_on(const serve *s);
+/* The FHIR issue type for an HTTP status. */
+const char *serve_fhir_issue_code(int status);
+/* An OperationOutcome with one issue (expression may be NULL), as text
+ * (cJSON_free), or NULL when memory ran out. */
+char *serve_fhir_outcome(const char *severity, const char *code, const char *diagnostics,
+                         const char *expression);
+/* Answers r with an OperationOutcome for status. */
+void serve_fhir_reply_error(serve_req *r, int status, const char *message, const char *extra);
+/* POST /v1/fhir/<Type>: a FHIR create (or a Bundle of that type). */
+void serve_fhir_create(serve_req *r, const plugins_adapter *a);
+/* POST /v1/fhir: a batch or transaction Bundle. */
+void serve_fhir_post_base(serve_req *r);
+/* GET /v1/fhir/metadata: the CapabilityStatement. */
+void serve_fhir_metadata(serve_req *r);
+/* A WRITER_EVENTS job of a FHIR request is done: answers p (not freed). */
+void serve_fhir_done(serve *s, serve_pending *p, writer_job *j);
 
 /* ---- serve_reads.c: the GETs, run on the reader threads -------------------- */
 

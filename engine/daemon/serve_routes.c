@@ -87,7 +87,9 @@ enum {
     SERVE_R_REJECTED,
     SERVE_R_RELOAD,
     SERVE_R_REPLAY,
-    SERVE_R_ADAPTER, /* a plugin's input adapter, not in the table */
+    SERVE_R_ADAPTER,       /* a plugin's input adapter, not in the table */
+    SERVE_R_FHIR_BASE,     /* POST /v1/fhir: batch and transaction (serve_fhir.c) */
+    SERVE_R_FHIR_METADATA, /* GET /v1/fhir/metadata: the CapabilityStatement */
 };
 
 static const struct serve_route {
@@ -119,7 +121,52 @@ typedef struct serve_match {
     const char *allow; /* the Allow header line */
     int need;          /* the role it needs */
     int takes_body;    /* a POST of events or a replay: needs a length and a known media type */
+    int fhir;          /* under /v1/fhir with a FHIR adapter: errors are OperationOutcomes */
 } serve_match;
+
+/* /v1/fhir with a FHIR adapter loaded: the base (batch, transaction), the
+ * CapabilityStatement, or a resource type's create (the adapter's path).
+ * The CapabilityStatement is open, like /healthz: FHIR clients read it
+ * before they authenticate (SMART App Launch discovers authorisation in
+ * it), and it says only what the server supports. 1 when path is FHIR's
+ * (m filled, m->id -1 for a path FHIR has no resource for). */
+static int serve_route_fhir(serve *s, int get, int post, const char *path, serve_match *m)
+{
+    if (!serve_fhir_path(path) || !serve_fhir_on(s))
+        return 0;
+    m->fhir = 1;
+    if (strcmp(path, SERVE_FHIR_BASE) == 0 || strcmp(path, SERVE_FHIR_BASE "/") == 0) {
+        m->id = SERVE_R_FHIR_BASE;
+        m->route = SERVE_FHIR_BASE;
+        m->method_ok = post;
+        m->use = "use POST (a batch or transaction Bundle)";
+        m->allow = "Allow: POST\r\n";
+        m->need = SERVE_WRITE;
+        m->takes_body = 1;
+        return 1;
+    }
+    if (strcmp(path, SERVE_FHIR_BASE "/metadata") == 0) {
+        m->id = SERVE_R_FHIR_METADATA;
+        m->route = SERVE_FHIR_BASE "/metadata";
+        m->method_ok = get;
+        m->use = "use GET";
+        m->allow = "Allow: GET\r\n";
+        m->need = SERVE_OPEN;
+        return 1;
+    }
+    const plugins_adapter *a = plugins_find_adapter_by_path(s->e->plugins, path);
+    if (a && serve_fhir_adapter_is(a)) {
+        m->id = SERVE_R_ADAPTER;
+        m->route = a->adapter.http_path;
+        m->adapter = a;
+        m->method_ok = post;
+        m->use = "use POST (a FHIR create)";
+        m->allow = "Allow: POST\r\n";
+        m->need = SERVE_WRITE;
+        m->takes_body = 1;
+    }
+    return 1;
+}
 
 static void serve_route_match(serve *s, const char *method, const char *path, serve_match *m)
 {
@@ -153,6 +200,8 @@ static void serve_route_match(serve *s, const char *method, const char *path, se
         m->takes_body = i == SERVE_R_EVENTS || i == SERVE_R_REPLAY;
         return;
     }
+    if (serve_route_fhir(s, get, post, path, m))
+        return;
     const plugins_adapter *a = plugins_find_adapter_by_path(s->e->plugins, path);
     if (a) {
         m->id = SERVE_R_ADAPTER;
@@ -170,6 +219,12 @@ static void serve_route_match(serve *s, const char *method, const char *path, se
  * with the message in msg. */
 static int serve_media_refused(const serve_match *m, const char *ct, char *msg, size_t n)
 {
+    if (m->id == SERVE_R_FHIR_BASE) {
+        if (strcmp(ct, SERVE_FHIR_MEDIA) == 0)
+            return 0;
+        snprintf(msg, n, "use %s", SERVE_FHIR_MEDIA);
+        return 1;
+    }
     if (m->id == SERVE_R_ADAPTER) {
         if (strcmp(ct, m->adapter->adapter.media_type) == 0)
             return 0;
@@ -206,7 +261,7 @@ int serve_head(void *ud, const http_head *h, http_answer *ans)
     char media[256];
     if (m.id < 0) {
         status = 404;
-        message = "no such resource";
+        message = m.fhir ? SERVE_FHIR_NOT_FOUND : "no such resource";
     } else if (!m.method_ok) {
         status = 405;
         message = m.use;
@@ -227,7 +282,8 @@ int serve_head(void *ud, const http_head *h, http_answer *ans)
     }
     if (status == 0)
         return 0;
-    char *body = serve_error_body(message, -1, NULL);
+    char *body = m.fhir ? serve_fhir_outcome("error", serve_fhir_issue_code(status), message, NULL)
+                        : serve_error_body(message, -1, NULL);
     size_t len = body ? strlen(body) : 0;
     if (!body || len >= sizeof ans->body) {
         len = (size_t)snprintf(ans->body, sizeof ans->body, "{\"error\":\"refused\"}");
@@ -236,7 +292,7 @@ int serve_head(void *ud, const http_head *h, http_answer *ans)
     }
     cJSON_free(body);
     ans->status = status;
-    ans->content_type = "application/json";
+    ans->content_type = m.fhir ? SERVE_FHIR_MEDIA : "application/json";
     ans->body_len = len;
     snprintf(ans->headers, sizeof ans->headers, "%s", extra);
     serve_log(s, h->peer, h->method, m.route, status, len, uv_hrtime());
@@ -259,12 +315,13 @@ static void serve_async_job(serve_req *r, writer_kind kind)
 void serve_handle(void *ud, const http_request *req, http_exchange *ex)
 {
     serve *s = ud;
-    serve_req r = {s, req, ex, "other", uv_hrtime()};
+    serve_req r = {s, req, ex, "other", uv_hrtime(), 0};
     serve_match m;
     serve_route_match(s, req->method, req->path, &m);
     r.route = m.route;
+    r.fhir = m.fhir;
     if (m.id < 0) {
-        serve_reply_error(&r, 404, "no such resource", NULL);
+        serve_reply_error(&r, 404, m.fhir ? SERVE_FHIR_NOT_FOUND : "no such resource", NULL);
         return;
     }
     if (!m.method_ok) {
@@ -311,6 +368,12 @@ void serve_handle(void *ud, const http_request *req, http_exchange *ex)
         return;
     case SERVE_R_ADAPTER:
         serve_post_adapter(&r, m.adapter);
+        return;
+    case SERVE_R_FHIR_BASE:
+        serve_fhir_post_base(&r);
+        return;
+    case SERVE_R_FHIR_METADATA:
+        serve_fhir_metadata(&r);
         return;
     }
 }

@@ -48,6 +48,7 @@ writer_job *writer_job_new(writer_kind kind, void *ud)
     if (j) {
         j->kind = kind;
         j->ud = ud;
+        j->conflict_at = -1;
     }
     return j;
 }
@@ -69,6 +70,7 @@ void writer_job_free(writer_job *job)
     obligo_free(job->field);
     obligo_free(job->reason);
     cJSON_Delete(job->refused);
+    obligo_free(job->outcomes);
     obligo_free(job);
 }
 
@@ -119,11 +121,18 @@ static int writer_apply(writer *w, writer_job *j, obligo_time now)
         cJSON_Delete(j->refused); /* a group retried runs its jobs again */
         j->refused = NULL;
         j->conflicts = 0;
+        j->conflict_at = -1;
         for (int i = 0; i < j->n && !rc; i++) {
             int dup = 0;
             rc = engine_event(e, j->events[i], j->raws[i], j->lens[i], &dup);
-            if (!rc && dup == JOURNAL_CONFLICT)
+            if (!rc && j->outcomes)
+                j->outcomes[i] = dup;
+            if (!rc && dup == JOURNAL_CONFLICT && j->atomic) {
+                j->conflict_at = i; /* all or nothing: the job fails */
+                rc = OBLIGO_EINVAL;
+            } else if (!rc && dup == JOURNAL_CONFLICT) {
                 rc = writer_conflict(e, j, i);
+            }
         }
         j->accepted = rc ? 0 : e->stats.accepted - before.accepted;
         j->duplicates = rc ? 0 : e->stats.duplicates - before.duplicates;

@@ -56,6 +56,14 @@ typedef struct writer_job {
     /* WRITER_RELOAD: the set that passed the gate, taken over by the
      * writer; or NULL with rc and message saying why the gate refused. */
     rules *fresh;
+    /* WRITER_EVENTS, set by the submitter: atomic makes an event whose
+     * identity names another fail the whole job (rc OBLIGO_EINVAL,
+     * conflict_at its index) instead of refusing that event alone (a FHIR
+     * transaction); outcomes, when not NULL (n ints, owned by the job),
+     * receives per event 0 (new), JOURNAL_DUPLICATE or JOURNAL_CONFLICT. */
+    int atomic;
+    int conflict_at;
+    int *outcomes;
 
     /* Results, valid in the done callback. */
     int rc;          /* 0, or why the job was not committed */

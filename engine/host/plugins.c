@@ -913,6 +913,16 @@ const plugins_adapter *plugins_find_adapter_by_path(const plugins *p, const char
     return NULL;
 }
 
+int plugins_adapter_count(const plugins *p)
+{
+    return p ? p->nadapters : 0;
+}
+
+const plugins_adapter *plugins_adapter_at(const plugins *p, int i)
+{
+    return p && i >= 0 && i < p->nadapters ? &p->adapters[i] : NULL;
+}
+
 /* ---- description ------------------------------------------------------------ */
 
 cJSON *plugins_describe(const plugins *p)

@@ -93,6 +93,10 @@ int plugins_call_rule(const plugins_rule_function *f, const char *args_json, cha
 const plugins_sink *plugins_find_sink(const plugins *p, const char *name);
 const plugins_adapter *plugins_find_adapter(const plugins *p, const char *name);
 const plugins_adapter *plugins_find_adapter_by_path(const plugins *p, const char *http_path);
+/* The registered input adapters, 0 <= i < plugins_adapter_count (NULL
+ * past the end). */
+int plugins_adapter_count(const plugins *p);
+const plugins_adapter *plugins_adapter_at(const plugins *p, int i);
 
 /* Whether the adapter reads JSON (application/json, or a +json type such
  * as application/fhir+json): its input is then held to the engine's JSON

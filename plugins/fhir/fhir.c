@@ -17,42 +17,16 @@
  * the host (errors, the OperationOutcome, the state) comes from api->alloc;
  * the event text handed to emit is borrowed and freed here.
  *
- * The mapping, AuditEvent (R4) → nl.nen7513.access:
- *   id                          → CloudEvent id (required; with the source
- *                                 it makes a resend idempotent)
- *   source.observer             → CloudEvent source "urn:fhir:" + the
- *                                 reference (or the display, percent-encoded)
- *                                 and data.system (the id part of the
- *                                 reference, or the display); required
- *   recorded                    → CloudEvent time; an instant with Z or an
- *                                 offset (required)
- *   entity[].what               → data.client_id and CloudEvent subject: the
- *                                 first entity whose what.reference is
- *                                 "Patient/<id>", or whose what has type
- *                                 "Patient" and an identifier.value (required)
- *   agent[]                     → data.user: the agent with requestor true,
- *                                 else the first agent. user.id from
- *                                 who.reference "Practitioner/<id>" or
- *                                 "PractitionerRole/<id>", else
- *                                 who.identifier.value (required);
- *                                 user.role from role[0].coding[0].code, else
- *                                 role[0].text; user.name from who.display;
- *                                 altId is ignored
- *   action                      → data.action: C create, R read, U update,
- *                                 D delete; E by subtype[].code (search,
- *                                 search-type and search-system → search;
- *                                 export, print, copy, merge as named);
- *                                 E without one of those is refused
- *   outcome                     → data.outcome: "0" success; "4", "8", "12"
- *                                 failure; left out when absent
- *   purposeOfEvent, and the     → data.emergency true when a coding is ETREAT
- *   requesting agent's            of v3-ActReason (break-the-glass); no other
- *   purposeOfUse                  code sets anything
- *   the requesting agent's      → data.reason (the first text found), else
- *   purposeOfUse[].text           the first purposeOfEvent[].text
- * Not mapped, because R4 has no standard element for them: on_behalf_of,
- * treatment_relation, authentication and vip. Other elements (type, site,
- * network, ...) are ignored.
+ * The mapping, AuditEvent (R4) → nl.nen7513.access, element by element with
+ * examples, and the extensions of ours (FHIR_EXTENSION_BASE below) are
+ * documented in the README ("FHIR AuditEvent mapping"); keep the two in
+ * step. In short: id (or, without one, the SHA-256 of the resource's
+ * canonical JSON) → id; source.observer → source and data.system;
+ * recorded → time; the Patient entity → subject and data.client_id; the
+ * requesting agent → data.user; action/subtype → data.action; outcome →
+ * data.outcome; ETREAT or BTG of v3-ActReason in purposeOfEvent or the
+ * agent's purposeOfUse → data.emergency, their text → data.reason; our
+ * extensions → treatment_relation, authentication, vip, on_behalf_of.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -60,6 +34,7 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
+#include <openssl/evp.h>
 
 #include "obligo/plugin.h"
 
@@ -71,6 +46,12 @@
 #define FHIR_ACT_REASON_R4 "http://terminology.hl7.org/CodeSystem/v3-ActReason"
 #define FHIR_ACT_REASON_OLD "http://hl7.org/fhir/v3/ActReason"
 #define FHIR_ACT_REASON_OID "urn:oid:2.16.840.1.113883.5.8"
+
+/* Our extensions: FHIR_EXTENSION_BASE followed by a name of fhir_extensions. */
+#define FHIR_EXTENSION_BASE "https://obligo.nl/fhir/StructureDefinition/"
+
+/* A FHIR id holds at most 64 characters: a SHA-256 in hex. */
+#define FHIR_DERIVED_ID_LEN 64
 
 /* The plugin's state: the host's table, kept for alloc and free. */
 typedef struct fhir_state {
@@ -91,8 +72,12 @@ typedef struct fhir_access {
     const char *id, *time, *source_text, *system;
     const char *user_id, *user_role, *user_name;
     const char *client_id, *action, *outcome, *reason;
+    const char *authentication, *on_behalf_of;
     int emergency;
+    int treatment_relation, vip; /* -1: not said, else 0 or 1 */
+    char id_buf[FHIR_DERIVED_ID_LEN + 1];
     char observer_buf[FHIR_REFERENCE_MAX];
+    char behalf_buf[FHIR_REFERENCE_MAX];
     char user_buf[FHIR_REFERENCE_MAX];
     char client_buf[FHIR_REFERENCE_MAX];
 } fhir_access;
@@ -310,8 +295,8 @@ static char *fhir_urn(const char *s)
 /* ---- one AuditEvent -------------------------------------------------------- */
 
 /* Reads a list of CodeableConcepts (purposeOfEvent, purposeOfUse): sets
- * *etreat when a coding is v3-ActReason ETREAT, and *text to the first
- * text found (when still NULL). */
+ * *etreat when a coding is v3-ActReason ETREAT (emergency treatment) or BTG
+ * (break the glass), and *text to the first text found (when still NULL). */
 static int fhir_purposes(fhir_error *e, const cJSON *obj, const char *base, const char *key,
                          int *etreat, const char **text)
 {
@@ -342,7 +327,7 @@ static int fhir_purposes(fhir_error *e, const cJSON *obj, const char *base, cons
             if (fhir_string(e, coding, cat, "system", &system) < 0 ||
                 fhir_string(e, coding, cat, "code", &code) < 0)
                 return -1;
-            if (system && code && strcmp(code, "ETREAT") == 0 &&
+            if (system && code && (strcmp(code, "ETREAT") == 0 || strcmp(code, "BTG") == 0) &&
                 (strcmp(system, FHIR_ACT_REASON_R4) == 0 ||
                  strcmp(system, FHIR_ACT_REASON_OLD) == 0 ||
                  strcmp(system, FHIR_ACT_REASON_OID) == 0))
@@ -354,16 +339,228 @@ static int fhir_purposes(fhir_error *e, const cJSON *obj, const char *base, cons
     return 0;
 }
 
+/* ---- our extensions -------------------------------------------------------- */
+
+/* Where an extension of ours may stand. */
+enum { FHIR_ON_EVENT = 1, FHIR_ON_AGENT = 2, FHIR_ON_PATIENT = 4 };
+
+enum { FHIR_X_TREATMENT, FHIR_X_AUTHENTICATION, FHIR_X_VIP, FHIR_X_ON_BEHALF_OF };
+
+static const struct {
+    const char *name; /* after FHIR_EXTENSION_BASE */
+    int kind;         /* FHIR_X_* */
+    int where;        /* FHIR_ON_* */
+    const char *place;
+} fhir_extensions[] = {
+    {"treatment-relation", FHIR_X_TREATMENT, FHIR_ON_EVENT | FHIR_ON_AGENT,
+     "the AuditEvent or the requesting agent"},
+    {"authentication", FHIR_X_AUTHENTICATION, FHIR_ON_EVENT | FHIR_ON_AGENT,
+     "the AuditEvent or the requesting agent"},
+    {"vip", FHIR_X_VIP, FHIR_ON_EVENT | FHIR_ON_PATIENT,
+     "the AuditEvent or the entity of the Patient"},
+    {"on-behalf-of", FHIR_X_ON_BEHALF_OF, FHIR_ON_EVENT | FHIR_ON_AGENT,
+     "the AuditEvent or the requesting agent"},
+    {NULL, 0, 0, NULL},
+};
+
+static const char *const fhir_authentications[] = {"password", "2fa", "uzi", NULL};
+
+/* ext.valueBoolean (ext at path at): 0 or 1, or -1 with an error. */
+static int fhir_value_boolean(fhir_error *e, const cJSON *ext, const char *at, const char *url)
+{
+    char vat[FHIR_PATH_MAX];
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(ext, "valueBoolean");
+    fhir_at(vat, at, ".valueBoolean");
+    if (!v || cJSON_IsNull(v))
+        return fhir_fail(e, "required", vat,
+                         "%s is required: the extension %s holds true or false.", vat, url);
+    if (!cJSON_IsBool(v))
+        return fhir_fail(e, "invalid", vat, "%s must be true or false.", vat);
+    return cJSON_IsTrue(v) ? 1 : 0;
+}
+
+/* The on-behalf-of extension: valueReference "Practitioner/<id>" (or
+ * PractitionerRole) or valueString; the id in *out. */
+static int fhir_value_user(fhir_error *e, const cJSON *ext, const char *at, fhir_access *a)
+{
+    char vat[FHIR_PATH_MAX], rat[FHIR_PATH_MAX];
+    const cJSON *reference;
+    const char *text, *type, *id;
+    if (fhir_string(e, ext, at, "valueString", &text) < 0 ||
+        fhir_object(e, ext, at, "valueReference", &reference) < 0)
+        return -1;
+    if (reference) {
+        fhir_at(vat, at, ".valueReference");
+        if (fhir_string(e, reference, vat, "reference", &text) < 0)
+            return -1;
+        fhir_at(rat, vat, ".reference");
+        if (!text)
+            return fhir_fail(e, "required", rat,
+                             "%s is required: the user on whose behalf the record was accessed "
+                             "(\"Practitioner/<id>\").",
+                             rat);
+        if (fhir_reference(text, a->behalf_buf, &type, &id) < 0 || !*id ||
+            (*type && strcmp(type, "Practitioner") != 0 && strcmp(type, "PractitionerRole") != 0))
+            return fhir_fail(e, "value", rat,
+                             "%s \"%.64s\" does not name a user: write \"Practitioner/<id>\" or "
+                             "\"PractitionerRole/<id>\".",
+                             rat, text);
+        a->on_behalf_of = id;
+        return 0;
+    }
+    if (!text)
+        return fhir_fail(e, "required", fhir_at(vat, at, ".valueReference"),
+                         "%s (or valueString) is required: the user on whose behalf the record "
+                         "was accessed.",
+                         vat);
+    a->on_behalf_of = text;
+    return 0;
+}
+
+/* Reads obj.extension (obj at path base, standing at `where`): ours set
+ * fields of a, others are ignored; one of ours in the wrong place, with a
+ * name we do not define or a wrong value is refused. */
+static int fhir_read_extensions(fhir_error *e, const cJSON *obj, const char *base, int where,
+                                fhir_access *a)
+{
+    char at[FHIR_PATH_MAX], vat[FHIR_PATH_MAX];
+    const cJSON *list, *ext;
+    const char *url, *code;
+    int i = 0, k, v;
+    if (fhir_array(e, obj, base, "extension", &list) < 0)
+        return -1;
+    if (!list)
+        return 0;
+    cJSON_ArrayForEach(ext, list)
+    {
+        if (fhir_element(e, ext, base, "extension", i) < 0)
+            return -1;
+        fhir_at(at, base, ".extension[%d]", i);
+        i++;
+        if (fhir_string(e, ext, at, "url", &url) < 0)
+            return -1;
+        if (!url)
+            return fhir_fail(e, "required", fhir_at(vat, at, ".url"),
+                             "%s is required: every extension names its definition.", vat);
+        if (strncmp(url, FHIR_EXTENSION_BASE, sizeof FHIR_EXTENSION_BASE - 1) != 0)
+            continue;
+        for (k = 0; fhir_extensions[k].name; k++)
+            if (strcmp(url + sizeof FHIR_EXTENSION_BASE - 1, fhir_extensions[k].name) == 0)
+                break;
+        if (!fhir_extensions[k].name)
+            return fhir_fail(e, "value", fhir_at(vat, at, ".url"),
+                             "%s \"%.128s\" is not an extension Obligo defines: "
+                             "%streatment-relation, authentication, vip or on-behalf-of.",
+                             vat, url, FHIR_EXTENSION_BASE);
+        if (!(fhir_extensions[k].where & where))
+            return fhir_fail(e, "structure", at, "%s: the extension %s belongs on %s.", at, url,
+                             fhir_extensions[k].place);
+        switch (fhir_extensions[k].kind) {
+        case FHIR_X_TREATMENT:
+            if ((v = fhir_value_boolean(e, ext, at, url)) < 0)
+                return -1;
+            a->treatment_relation = v;
+            break;
+        case FHIR_X_VIP:
+            if ((v = fhir_value_boolean(e, ext, at, url)) < 0)
+                return -1;
+            a->vip = v;
+            break;
+        case FHIR_X_AUTHENTICATION:
+            if (fhir_string(e, ext, at, "valueCode", &code) < 0)
+                return -1;
+            fhir_at(vat, at, ".valueCode");
+            if (!code)
+                return fhir_fail(e, "required", vat,
+                                 "%s is required: password, 2fa or uzi (how the user signed in).",
+                                 vat);
+            for (v = 0; fhir_authentications[v]; v++)
+                if (strcmp(code, fhir_authentications[v]) == 0)
+                    break;
+            if (!fhir_authentications[v])
+                return fhir_fail(e, "code-invalid", vat,
+                                 "%s \"%.32s\" is not one of password, 2fa or uzi.", vat, code);
+            a->authentication = fhir_authentications[v];
+            break;
+        default: /* FHIR_X_ON_BEHALF_OF */
+            if (fhir_value_user(e, ext, at, a) < 0)
+                return -1;
+            break;
+        }
+    }
+    return 0;
+}
+
+/* ---- an id from the content ------------------------------------------------ */
+
+static int fhir_member_order(const void *x, const void *y)
+{
+    const cJSON *a = *(const cJSON *const *)x, *b = *(const cJSON *const *)y;
+    return strcmp(a->string, b->string);
+}
+
+/* Sorts the members of every object in j by name (byte order, which for
+ * UTF-8 is code point order), at any depth. -1 when out of memory. */
+static int fhir_canonical(cJSON *j)
+{
+    cJSON *c, **items;
+    int n = 0, i;
+    for (c = j->child; c; c = c->next)
+        if ((cJSON_IsObject(c) || cJSON_IsArray(c)) && fhir_canonical(c) < 0)
+            return -1;
+    if (!cJSON_IsObject(j) || !j->child)
+        return 0;
+    for (c = j->child; c; c = c->next)
+        n++;
+    items = malloc((size_t)n * sizeof(cJSON *));
+    if (!items)
+        return -1;
+    for (i = 0, c = j->child; c; c = c->next)
+        items[i++] = c;
+    qsort(items, (size_t)n, sizeof(cJSON *), fhir_member_order);
+    /* cJSON's list: next to the end, the first's prev is the last */
+    for (i = 0; i < n; i++) {
+        items[i]->next = i + 1 < n ? items[i + 1] : NULL;
+        items[i]->prev = i ? items[i - 1] : items[n - 1];
+    }
+    j->child = items[0];
+    free(items);
+    return 0;
+}
+
+/* The id of a resource sent without one: the SHA-256 (hex) of its
+ * canonical JSON (members sorted by name at every depth, no blanks, as
+ * cJSON prints it), so sending it again is the same event. */
+static int fhir_derive_id(fhir_error *e, const cJSON *r, const char *base, fhir_access *a)
+{
+    static const char hex[] = "0123456789abcdef";
+    cJSON *copy = cJSON_Duplicate(r, 1);
+    char *text = NULL;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    int ok = copy && fhir_canonical(copy) == 0 && (text = cJSON_PrintUnformatted(copy)) &&
+             EVP_Digest(text, strlen(text), md, &mdlen, EVP_sha256(), NULL) == 1 &&
+             mdlen * 2 == FHIR_DERIVED_ID_LEN;
+    cJSON_free(text);
+    cJSON_Delete(copy);
+    if (!ok)
+        return fhir_fail(e, "exception", base, "Out of memory while deriving the id of %s.", base);
+    for (size_t i = 0; i < mdlen; i++) {
+        a->id_buf[2 * i] = hex[md[i] >> 4];
+        a->id_buf[2 * i + 1] = hex[md[i] & 15];
+    }
+    a->id_buf[FHIR_DERIVED_ID_LEN] = '\0';
+    a->id = a->id_buf;
+    return 0;
+}
+
 static int fhir_read_id_and_time(fhir_error *e, const cJSON *r, const char *base, fhir_access *a)
 {
     char at[FHIR_PATH_MAX];
+    /* Without an id (a FHIR create) the id is derived from the content once
+     * the resource is known to be valid (fhir_derive_id). */
     if (fhir_string(e, r, base, "id", &a->id) < 0)
         return -1;
-    if (!a->id)
-        return fhir_fail(e, "required", fhir_at(at, base, ".id"),
-                         "%s is required: it becomes the event's id, so that sending the same "
-                         "AuditEvent again changes nothing.",
-                         at);
     if (fhir_string(e, r, base, "recorded", &a->time) < 0)
         return -1;
     fhir_at(at, base, ".recorded");
@@ -644,6 +841,9 @@ static int fhir_read_user(fhir_error *e, const cJSON *r, const char *base, fhir_
     /* purposeOfUse: break-the-glass and the reason the user gave */
     if (fhir_purposes(e, chosen, at, "purposeOfUse", &etreat, &a->reason) < 0)
         return -1;
+    /* our extensions on the agent say more than those on the AuditEvent */
+    if (fhir_read_extensions(e, chosen, at, FHIR_ON_AGENT, a) < 0)
+        return -1;
     if (etreat)
         a->emergency = 1;
     return 0;
@@ -686,7 +886,7 @@ static int fhir_read_client(fhir_error *e, const cJSON *r, const char *base, fhi
                                      "%s \"%.64s\" has no id: write \"Patient/<id>\".", at,
                                      reference);
                 a->client_id = id;
-                return 0;
+                return fhir_read_extensions(e, entity, at, FHIR_ON_PATIENT, a);
             }
         }
         /* a logical reference: {"type":"Patient","identifier":{"value":...}} */
@@ -699,7 +899,8 @@ static int fhir_read_client(fhir_error *e, const cJSON *r, const char *base, fhi
                     return -1;
                 if (value) {
                     a->client_id = value;
-                    return 0;
+                    return fhir_read_extensions(e, entity, fhir_at(at, base, ".entity[%d]", i - 1),
+                                                FHIR_ON_PATIENT, a);
                 }
             }
         }
@@ -740,6 +941,14 @@ static cJSON *fhir_cloudevent(const fhir_access *a)
         ok = cJSON_AddTrueToObject(data, "emergency") != NULL;
     if (ok && a->reason)
         ok = cJSON_AddStringToObject(data, "reason", a->reason) != NULL;
+    if (ok && a->on_behalf_of)
+        ok = cJSON_AddStringToObject(data, "on_behalf_of", a->on_behalf_of) != NULL;
+    if (ok && a->treatment_relation >= 0)
+        ok = cJSON_AddBoolToObject(data, "treatment_relation", a->treatment_relation) != NULL;
+    if (ok && a->authentication)
+        ok = cJSON_AddStringToObject(data, "authentication", a->authentication) != NULL;
+    if (ok && a->vip >= 0)
+        ok = cJSON_AddBoolToObject(data, "vip", a->vip) != NULL;
     free(source);
     if (!ok) {
         cJSON_Delete(ev);
@@ -757,10 +966,13 @@ static int fhir_audit_event(fhir_error *e, const cJSON *r, const char *base, cJS
     *out = NULL;
     if (!a)
         return fhir_fail(e, "exception", base, "Out of memory while reading %s.", base);
+    a->treatment_relation = a->vip = -1;
     if (fhir_read_id_and_time(e, r, base, a) < 0 || fhir_read_action(e, r, base, a) < 0 ||
         fhir_read_outcome(e, r, base, a) < 0 || fhir_read_observer(e, r, base, a) < 0 ||
+        fhir_read_extensions(e, r, base, FHIR_ON_EVENT, a) < 0 ||
         fhir_read_user(e, r, base, a) < 0 || fhir_read_client(e, r, base, a) < 0 ||
-        fhir_purposes(e, r, base, "purposeOfEvent", &etreat, &a->reason) < 0)
+        fhir_purposes(e, r, base, "purposeOfEvent", &etreat, &a->reason) < 0 ||
+        (!a->id && fhir_derive_id(e, r, base, a) < 0))
         goto done;
     if (etreat)
         a->emergency = 1;

@@ -176,14 +176,15 @@ static void fhir_in_webhook_out_at_least_once(void **state)
     char *resp = NULL;
     assert_int_equal(client_request(port, "POST", "/v1/fhir/AuditEvent", "application/fhir+json",
                                     AUDIT_EVENT, strlen(AUDIT_EVENT), &resp),
-                     202);
-    assert_non_null(strstr(resp, "\"accepted\":1"));
+                     201);
+    /* a FHIR create: the resource as stored, with the id it was sent with */
+    assert_non_null(strstr(resp, "\"resourceType\":\"AuditEvent\",\"id\":\"ae-900\""));
     free(resp);
-    /* the same resource again is the same event */
+    /* the same resource again is the same event: 200, nothing changes */
     assert_int_equal(client_request(port, "POST", "/v1/fhir/AuditEvent", "application/fhir+json",
                                     AUDIT_EVENT, strlen(AUDIT_EVENT), &resp),
-                     202);
-    assert_non_null(strstr(resp, "\"duplicates\":1"));
+                     200);
+    assert_non_null(strstr(resp, "\"id\":\"ae-900\""));
     free(resp);
     /* the journaled event is the mapped access event */
     assert_int_equal(client_request(port, "GET",

@@ -602,11 +602,11 @@ static void test_not_an_audit_event(void **state)
 /* Each required element, removed in turn, is named. */
 static void test_required_elements(void **state)
 {
-    static const char *const members[] = {"id", "agent", "source", "entity"};
-    static const char *const paths[] = {"AuditEvent.id", "AuditEvent.agent", "AuditEvent.source",
+    static const char *const members[] = {"agent", "source", "entity"};
+    static const char *const paths[] = {"AuditEvent.agent", "AuditEvent.source",
                                         "AuditEvent.entity"};
     cJSON *r;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 3; i++) {
         r = fixture("read-nurse.json");
         cJSON_DeleteItemFromObjectCaseSensitive(r, members[i]);
         assert_int_equal(convert_json(r), OBLIGO_PLUGIN_ERROR);
@@ -733,6 +733,196 @@ static void test_emit_refused(void **state)
     assert_rejected("Bundle.entry[0].resource", "exception");
 }
 
+/* ---- ids derived from the content, our extensions -------------------------- */
+
+/* A resource without an id (a FHIR create) gets the SHA-256 of its
+ * canonical JSON: members sorted by name at every depth, no blanks (the
+ * value below is Python's json.dumps(sort_keys=True, separators=(',',
+ * ':'), ensure_ascii=False) of the fixture without its id, hashed). The
+ * same content in another member order is the same id; any change is
+ * another; an id given is kept. */
+static void test_id_derived_from_content(void **state)
+{
+    static const char want[] = "562f219c5d95d9419f405916a5e6fcc6bb3c62b2917fbee3403b0ab4becb0ec0";
+    cJSON *r = fixture("read-nurse.json"), *reordered, *m;
+    char first[80];
+    cJSON_DeleteItemFromObjectCaseSensitive(r, "id");
+    assert_int_equal(convert_json(r), OBLIGO_PLUGIN_OK);
+    assert_string_equal(str(out.events[0], "id"), want);
+    snprintf(first, sizeof first, "%s", str(out.events[0], "id"));
+    /* the members of the root and of source in reverse order */
+    reordered = cJSON_CreateObject();
+    while ((m = cJSON_GetArrayItem(r, cJSON_GetArraySize(r) - 1)) != NULL) {
+        cJSON_DetachItemViaPointer(r, m);
+        cJSON_AddItemToObject(reordered, m->string, m);
+    }
+    m = cJSON_DetachItemFromObjectCaseSensitive(reordered, "source");
+    cJSON_AddItemToObject(reordered, "source", cJSON_CreateObject());
+    while (cJSON_GetArraySize(m)) {
+        cJSON *c = cJSON_GetArrayItem(m, cJSON_GetArraySize(m) - 1);
+        cJSON_DetachItemViaPointer(m, c);
+        cJSON_AddItemToObject(cJSON_GetObjectItemCaseSensitive(reordered, "source"), c->string, c);
+    }
+    cJSON_Delete(m);
+    assert_int_equal(convert_json(reordered), OBLIGO_PLUGIN_OK);
+    assert_string_equal(str(out.events[0], "id"), first);
+    /* any change of content is another id */
+    cJSON_ReplaceItemInObjectCaseSensitive(reordered, "recorded",
+                                           cJSON_CreateString("2026-02-02T09:15:01+01:00"));
+    assert_int_equal(convert_json(reordered), OBLIGO_PLUGIN_OK);
+    assert_string_not_equal(str(out.events[0], "id"), first);
+    assert_int_equal(strlen(str(out.events[0], "id")), 64);
+    /* an id given is the id */
+    cJSON_AddStringToObject(reordered, "id", "ae-given");
+    assert_int_equal(convert_json(reordered), OBLIGO_PLUGIN_OK);
+    assert_string_equal(str(out.events[0], "id"), "ae-given");
+    cJSON_Delete(reordered);
+    cJSON_Delete(r);
+}
+
+/* A Bundle whose entries carry only fullUrl urn:uuid:... and no id: each
+ * entry's id is derived from its resource. */
+static void test_bundle_without_ids(void **state)
+{
+    cJSON *b = fixture("bundle-3.json"), *entry;
+    char ids[3][80];
+    cJSON_ArrayForEach(entry, cJSON_GetObjectItemCaseSensitive(b, "entry"))
+        cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(entry, "resource"),
+                                                "id");
+    assert_int_equal(convert_json(b), OBLIGO_PLUGIN_OK);
+    assert_int_equal(out.n, 3);
+    for (int i = 0; i < 3; i++) {
+        snprintf(ids[i], sizeof ids[i], "%s", str(out.events[i], "id"));
+        assert_int_equal(strlen(ids[i]), 64);
+    }
+    assert_string_not_equal(ids[0], ids[1]);
+    assert_string_not_equal(ids[1], ids[2]);
+    cJSON_Delete(b);
+}
+
+#define X_BASE "https://obligo.nl/fhir/StructureDefinition/"
+
+/* An AuditEvent with extensions (JSON members) on the root, the
+ * requesting agent and the Patient entity, each "" or ",\"extension\":[...]". */
+static int convert_with(const char *root, const char *agent, const char *entity)
+{
+    char text[4096];
+    snprintf(text, sizeof text,
+             "{\"resourceType\":\"AuditEvent\",\"id\":\"x1\",\"action\":\"R\","
+             "\"recorded\":\"2026-02-02T09:15:00Z\"%s,\"agent\":[{\"who\":{\"reference\":"
+             "\"Device/ecd-1\"}},{\"who\":{\"reference\":\"Practitioner/u-1\"},"
+             "\"requestor\":true%s}],\"source\":{\"observer\":{\"reference\":\"Device/ecd-1\"}},"
+             "\"entity\":[{\"what\":{\"reference\":\"DocumentReference/d-1\"}},"
+             "{\"what\":{\"reference\":\"Patient/c-1\"}%s}]}",
+             root, agent, entity);
+    return convert(text);
+}
+
+/* treatment-relation, authentication and vip (and on-behalf-of) become
+ * the fields the NEN 7513 rules read; the requesting agent's say more
+ * than the AuditEvent's; extensions of others are ignored. */
+static void test_extensions(void **state)
+{
+    const cJSON *d;
+    assert_int_equal(
+        convert_with(",\"extension\":[{\"url\":\"http://example.org/x\",\"valueString\":\"y\"},"
+                     "{\"url\":\"" X_BASE "treatment-relation\",\"valueBoolean\":true},"
+                     "{\"url\":\"" X_BASE "authentication\",\"valueCode\":\"2fa\"},"
+                     "{\"url\":\"" X_BASE "vip\",\"valueBoolean\":false}]",
+                     ",\"extension\":[{\"url\":\"" X_BASE "treatment-relation\","
+                     "\"valueBoolean\":false},{\"url\":\"" X_BASE "authentication\","
+                     "\"valueCode\":\"password\"},{\"url\":\"" X_BASE "on-behalf-of\","
+                     "\"valueReference\":{\"reference\":\"Practitioner/u-9\"}}]",
+                     ",\"extension\":[{\"url\":\"" X_BASE "vip\",\"valueBoolean\":true}]"),
+        OBLIGO_PLUGIN_OK);
+    d = data_of(0);
+    assert_string_equal(keys(d), "user,client_id,action,system,on_behalf_of,treatment_relation,"
+                                 "authentication,vip");
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(d, "treatment_relation")));
+    assert_string_equal(str(d, "authentication"), "password");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "vip")));
+    assert_string_equal(str(d, "on_behalf_of"), "u-9");
+
+    /* on the AuditEvent alone */
+    assert_int_equal(convert_with(",\"extension\":[{\"url\":\"" X_BASE "treatment-relation\","
+                                  "\"valueBoolean\":true},{\"url\":\"" X_BASE "authentication\","
+                                  "\"valueCode\":\"uzi\"},{\"url\":\"" X_BASE "vip\","
+                                  "\"valueBoolean\":true},{\"url\":\"" X_BASE "on-behalf-of\","
+                                  "\"valueString\":\"u-8\"}]",
+                                  "", ""),
+                     OBLIGO_PLUGIN_OK);
+    d = data_of(0);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "treatment_relation")));
+    assert_string_equal(str(d, "authentication"), "uzi");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(d, "vip")));
+    assert_string_equal(str(d, "on_behalf_of"), "u-8");
+
+    /* none: none of the fields */
+    assert_int_equal(convert_with("", "", ""), OBLIGO_PLUGIN_OK);
+    assert_string_equal(keys(data_of(0)), "user,client_id,action,system");
+}
+
+/* Ours in the wrong place, with a name we do not define, or a wrong value:
+ * refused, naming the element. */
+static void test_extension_errors(void **state)
+{
+    assert_int_equal(
+        convert_with("", ",\"extension\":[{\"url\":\"" X_BASE "vip\",\"valueBoolean\":true}]", ""),
+        OBLIGO_PLUGIN_ERROR);
+    assert_rejected("AuditEvent.agent[1].extension[0]", "structure");
+    assert_int_equal(convert_with("", "",
+                                  ",\"extension\":[{\"url\":\"" X_BASE "authentication\","
+                                  "\"valueCode\":\"2fa\"}]"),
+                     OBLIGO_PLUGIN_ERROR);
+    assert_rejected("AuditEvent.entity[1].extension[0]", "structure");
+    assert_int_equal(convert_with(",\"extension\":[{\"url\":\"" X_BASE "treatment\","
+                                  "\"valueBoolean\":true}]",
+                                  "", ""),
+                     OBLIGO_PLUGIN_ERROR);
+    assert_rejected("AuditEvent.extension[0].url", "value");
+    assert_int_equal(convert_with("",
+                                  ",\"extension\":[{\"url\":\"http://example.org/x\"},"
+                                  "{\"url\":\"" X_BASE "authentication\",\"valueCode\":\"sms\"}]",
+                                  ""),
+                     OBLIGO_PLUGIN_ERROR);
+    assert_rejected("AuditEvent.agent[1].extension[1].valueCode", "code-invalid");
+    assert_int_equal(convert_with("", "",
+                                  ",\"extension\":[{\"url\":\"" X_BASE "vip\","
+                                  "\"valueBoolean\":\"true\"}]"),
+                     OBLIGO_PLUGIN_ERROR);
+    assert_rejected("AuditEvent.entity[1].extension[0].valueBoolean", "invalid");
+    assert_int_equal(
+        convert_with(",\"extension\":[{\"url\":\"" X_BASE "treatment-relation\"}]", "", ""),
+        OBLIGO_PLUGIN_ERROR);
+    assert_rejected("AuditEvent.extension[0].valueBoolean", "required");
+    assert_int_equal(convert_with(",\"extension\":[{\"valueBoolean\":true}]", "", ""),
+                     OBLIGO_PLUGIN_ERROR);
+    assert_rejected("AuditEvent.extension[0].url", "required");
+    assert_int_equal(convert_with(",\"extension\":{}", "", ""), OBLIGO_PLUGIN_ERROR);
+    assert_rejected("AuditEvent.extension", "invalid");
+    assert_int_equal(convert_with("",
+                                  ",\"extension\":[{\"url\":\"" X_BASE "on-behalf-of\","
+                                  "\"valueReference\":{\"reference\":\"Patient/c-1\"}}]",
+                                  ""),
+                     OBLIGO_PLUGIN_ERROR);
+    assert_rejected("AuditEvent.agent[1].extension[0].valueReference.reference", "value");
+}
+
+/* BTG (break the glass) of v3-ActReason is an emergency too, in
+ * purposeOfEvent as in the agent's purposeOfUse. */
+static void test_break_the_glass(void **state)
+{
+    assert_int_equal(convert_with(",\"purposeOfEvent\":[{\"coding\":[{\"system\":\"http://"
+                                  "terminology.hl7.org/CodeSystem/v3-ActReason\",\"code\":\"BTG\"}]"
+                                  "}]",
+                                  "", ""),
+                     OBLIGO_PLUGIN_OK);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(data_of(0), "emergency")));
+    assert_null(cJSON_GetObjectItemCaseSensitive(data_of(0), "reason"));
+    assert_int_equal(convert_with("", "", ""), OBLIGO_PLUGIN_OK);
+    assert_null(cJSON_GetObjectItemCaseSensitive(data_of(0), "emergency"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -758,6 +948,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_agent_rules, init_plugin, fini_plugin),
         cmocka_unit_test_setup_teardown(test_entity_rules, init_plugin, fini_plugin),
         cmocka_unit_test_setup_teardown(test_emit_refused, init_plugin, fini_plugin),
+        cmocka_unit_test_setup_teardown(test_id_derived_from_content, init_plugin, fini_plugin),
+        cmocka_unit_test_setup_teardown(test_bundle_without_ids, init_plugin, fini_plugin),
+        cmocka_unit_test_setup_teardown(test_extensions, init_plugin, fini_plugin),
+        cmocka_unit_test_setup_teardown(test_extension_errors, init_plugin, fini_plugin),
+        cmocka_unit_test_setup_teardown(test_break_the_glass, init_plugin, fini_plugin),
     };
     return cmocka_run_group_tests_name("fhir", tests, load_plugin, unload_plugin);
 }
