@@ -34,7 +34,7 @@
 /* validate.c's limits, in the units JSON Schema counts. */
 #define SJ_MAX_ID 1024
 #define SJ_MAX_STRING 65536
-#define SJ_MAX_COUNT 9007199254740991.0
+#define SJ_MAX_COUNT "9007199254740991" /* 2^53 - 1 */
 
 /* clock_parse_rfc3339: YYYY-MM-DD, T or t, HH:MM:SS (hours to 23, no leap
  * second), optional fraction, then Z, z or an offset of +-HH:MM (hours to
@@ -150,7 +150,9 @@ static cJSON *sj_field(const obligo_field *f, int nullable, int *ok)
         s = cJSON_CreateObject();
         sj_type(s, "integer", nullable, ok);
         sj_num(s, "minimum", 0, ok);
-        sj_num(s, "maximum", SJ_MAX_COUNT, ok);
+        /* as digits: cJSON would print the double with 15 of them, a
+         * smaller number */
+        sj_add(s, "maximum", cJSON_CreateRaw(SJ_MAX_COUNT), ok);
         return s;
     case OBLIGO_FIELD_OBJECT:
         return sj_object(f->nested, nullable, ok);
