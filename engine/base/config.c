@@ -135,7 +135,7 @@ static int config_sink_name_ok(const char *s)
  * list's loop in a step of config_apply (its _Static_assert keeps the slots
  * in step); one added to config_others needs code of its own there. */
 #define CONFIG_N(a) ((int)(sizeof(a) / sizeof((a)[0])))
-static const char *const config_strings[] = {"db", "rules", "listen"};
+static const char *const config_strings[] = {"db", "rules", "listen", "public_url"};
 static const char *const config_bools[] = {"allow_unknown_types", "access_log",
                                            "allow_insecure_listen", "watch_rules"};
 static const char *const config_counts[] = {"max_queue_events", "max_connections",
@@ -230,12 +230,19 @@ static int config_apply_strings(config *cfg, const cJSON *root, const char *path
 {
     const cJSON *v;
     const char *const *strings = config_strings;
-    char **slots[] = {&cfg->db_path, &cfg->rules_dir, &cfg->listen};
-    _Static_assert(CONFIG_N(config_strings) == 3, "a slot for every string key");
-    for (int i = 0; i < 3; i++) {
+    char **slots[] = {&cfg->db_path, &cfg->rules_dir, &cfg->listen, &cfg->public_url};
+    _Static_assert(CONFIG_N(config_strings) == 4, "a slot for every string key");
+    for (int i = 0; i < 4; i++) {
         if ((v = cJSON_GetObjectItemCaseSensitive(root, strings[i]))) {
             if (!cJSON_IsString(v) || !*v->valuestring)
                 CONFIG_BAD(strings[i], "a non-empty string");
+            /* the base of the contract's URLs ($id of the schemas) */
+            if (slots[i] == &cfg->public_url && ((strncmp(v->valuestring, "http://", 7) != 0 &&
+                                                  strncmp(v->valuestring, "https://", 8) != 0) ||
+                                                 strpbrk(v->valuestring, "?# \"\\") ||
+                                                 v->valuestring[strlen(v->valuestring) - 1] == '/'))
+                CONFIG_BAD(strings[i], "an http:// or https:// URL without a query, a fragment or "
+                                       "a trailing /, such as \"https://obligo.example.nl\"");
             if (config_set(slots[i], v->valuestring))
                 return OBLIGO_ENOMEM;
         }
@@ -623,6 +630,7 @@ void config_free(config *cfg)
     obligo_free(cfg->db_path);
     obligo_free(cfg->rules_dir);
     obligo_free(cfg->listen);
+    obligo_free(cfg->public_url);
     for (int i = 0; i < cfg->nsinks; i++)
         obligo_free(cfg->sinks[i]);
     for (int i = 0; i < CONFIG_MAX_SINKS; i++)

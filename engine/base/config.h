@@ -3,7 +3,8 @@
  * overridden by an optional JSON file (--config F) and then by command-line
  * flags.
  *
- * File keys (all optional): "db", "rules", "listen", "allow_unknown_types",
+ * File keys (all optional): "db", "rules", "listen", "public_url",
+ * "allow_unknown_types",
  * "max_event_bytes", "max_body_bytes", "sinks" (list: "stdout",
  * "file:PATH"), "policy" (object of rule policies, read by policy() in
  * rules), "lua_memory_bytes", "lua_instructions", "access_log",
@@ -43,6 +44,9 @@ typedef struct config {
     char *db_path;   /* default $STATE_DIRECTORY/obligo.db (systemd), else ./var/obligo.db */
     char *rules_dir; /* default ./rules, else the install's share/obligo/rules */
     char *listen;    /* default 127.0.0.1:8787 */
+    /* The URL clients reach the server at (a TLS proxy's), without a
+     * trailing '/': the base of the schemas' $id. NULL: http://LISTEN. */
+    char *public_url;
     int allow_unknown_types;
     size_t max_event_bytes; /* default 1 MiB */
     size_t max_body_bytes;  /* default 16 MiB */

@@ -529,7 +529,8 @@ int serve_run(const config *cfg, engine *e, const char *host, int port)
         obligo_free(err);
         goto out_loop;
     }
-    if ((rc = serve_start_threads(s)) != 0)
+    if ((rc = serve_contract_start(s, host, http_server_port(s->http))) != 0 ||
+        (rc = serve_start_threads(s)) != 0)
         goto out_loop;
     /* what fell due while the engine was stopped fires now, marked late */
     serve_submit_fire(s, s->started);
@@ -561,6 +562,7 @@ out_loop:
 out_rd:
     store_close(&s->rd);
     tokens_cache_free(&s->tokens);
+    serve_contract_free(s);
 out:
     obligo_free(s);
     return rc;

@@ -81,6 +81,12 @@ typedef struct serve {
     atomic_int replay_cancel;       /* set when stopping: the replay ends early */
     struct serve_replay *replaying; /* the replay under way, or NULL */
     unsigned long replays;          /* replays answered 200, for /metrics */
+    /* The published contract (serve_contract.c): the base of its URLs
+     * (public_url, or http://HOST:PORT), and the OpenAPI document once it
+     * was asked for (the catalogue cannot change while serve runs). */
+    char *contract_base;
+    char *openapi;
+    size_t openapi_len;
 } serve;
 
 /* A request whose answer waits for the writer. */
@@ -194,6 +200,21 @@ void serve_get_rejected(serve_req *r);
 void serve_get_register(serve_req *r, const char *name);
 /* The reader pool's done callback: writes the answer out. */
 void serve_on_read(reader_job *job, void *ud);
+
+/* ---- serve_contract.c: the OpenAPI document and the schemas -------------- */
+
+/* GET /v1/openapi.json: the embedded document with the catalogue's event
+ * schemas put into its components. */
+void serve_get_openapi(serve_req *r);
+/* GET /v1/schemas: every event type with its schema's URL and plugin. */
+void serve_get_schemas(serve_req *r);
+/* GET /v1/schemas/{type}: the JSON Schema of a CloudEvent of that type. */
+void serve_get_schema(serve_req *r, const char *type);
+/* Sets s->contract_base for a server listening on host:port: 0, or
+ * OBLIGO_ENOMEM. */
+int serve_contract_start(serve *s, const char *host, int port);
+/* Frees what the contract holds. */
+void serve_contract_free(serve *s);
 
 /* ---- serve_reload.c: reloading the rules ---------------------------------- */
 

@@ -4,7 +4,8 @@
  * (serve_head) and the dispatch of a complete request to its endpoint
  * (serve_handle): serve_events.c for POSTs of events, serve_reads.c for the
  * GETs, the writer for /healthz and /metrics, serve_reload.c for a reload,
- * serve_replay.c for a replay.
+ * serve_replay.c for a replay, serve_contract.c for the OpenAPI document
+ * and the schemas.
  *
  * Everything in this file runs on the loop thread.
  */
@@ -17,7 +18,9 @@
 
 /* ---- routing and authorisation -------------------------------------------- */
 
-enum { SERVE_OPEN, SERVE_READ, SERVE_WRITE, SERVE_ADMIN };
+/* SERVE_ANY: any valid token, whatever its role (the published contract:
+ * README, "Integrator's contract"). */
+enum { SERVE_OPEN, SERVE_READ, SERVE_WRITE, SERVE_ADMIN, SERVE_ANY };
 
 /* Decides who may call: /healthz is open; once any token exists every other
  * endpoint needs one with the right role; while none exists, only clients
@@ -50,8 +53,9 @@ static int serve_auth_decide(serve *s, const char *authorization, int peer_is_lo
         *extra = "WWW-Authenticate: Bearer realm=\"obligo\"\r\n";
         return 401;
     }
-    int ok =
-        need == SERVE_ADMIN ? strcmp(role, "admin") == 0 : tokens_allows(role, need == SERVE_WRITE);
+    int ok = need == SERVE_ANY     ? 1
+             : need == SERVE_ADMIN ? strcmp(role, "admin") == 0
+                                   : tokens_allows(role, need == SERVE_WRITE);
     if (!ok) {
         *message = "this token's role may not do this";
         return 403;
@@ -87,6 +91,9 @@ enum {
     SERVE_R_REJECTED,
     SERVE_R_RELOAD,
     SERVE_R_REPLAY,
+    SERVE_R_OPENAPI,
+    SERVE_R_SCHEMAS,
+    SERVE_R_SCHEMA,
     SERVE_R_ADAPTER,       /* a plugin's input adapter, not in the table */
     SERVE_R_FHIR_BASE,     /* POST /v1/fhir: batch and transaction (serve_fhir.c) */
     SERVE_R_FHIR_METADATA, /* GET /v1/fhir/metadata: the CapabilityStatement */
@@ -108,6 +115,9 @@ static const struct serve_route {
     [SERVE_R_REJECTED] = {"/v1/rejected", 0, 0, SERVE_READ},
     [SERVE_R_RELOAD] = {"/v1/rules/reload", 0, 1, SERVE_ADMIN},
     [SERVE_R_REPLAY] = {"/v1/replay", 0, 1, SERVE_ADMIN},
+    [SERVE_R_OPENAPI] = {"/v1/openapi.json", 0, 0, SERVE_ANY},
+    [SERVE_R_SCHEMAS] = {"/v1/schemas", 0, 0, SERVE_ANY},
+    [SERVE_R_SCHEMA] = {"/v1/schemas/", 1, 0, SERVE_ANY},
 };
 
 /* Where a request goes. */
@@ -365,6 +375,15 @@ void serve_handle(void *ud, const http_request *req, http_exchange *ex)
     }
     case SERVE_R_REPLAY:
         serve_post_replay(&r);
+        return;
+    case SERVE_R_OPENAPI:
+        serve_get_openapi(&r);
+        return;
+    case SERVE_R_SCHEMAS:
+        serve_get_schemas(&r);
+        return;
+    case SERVE_R_SCHEMA:
+        serve_get_schema(&r, m.rest);
         return;
     case SERVE_R_ADAPTER:
         serve_post_adapter(&r, m.adapter);

@@ -813,6 +813,29 @@ const obligo_event_type *plugins_event_type(const plugins *p, const char *type)
     return NULL;
 }
 
+int plugins_event_type_count(const plugins *p)
+{
+    return p ? p->ntypes : 0;
+}
+
+const obligo_event_type *plugins_event_type_at(const plugins *p, int i, const char **plugin)
+{
+    if (!p || i < 0 || i >= p->ntypes)
+        return NULL;
+    if (plugin)
+        *plugin = p->loaded[p->types[i].owner].desc.name;
+    return &p->types[i].type;
+}
+
+const char *plugins_event_type_plugin(const plugins *p, const char *type)
+{
+    const obligo_event_type *t = plugins_event_type(p, type);
+    for (int i = 0; t && i < p->ntypes; i++)
+        if (&p->types[i].type == t)
+            return p->loaded[p->types[i].owner].desc.name;
+    return NULL;
+}
+
 int plugins_namespace_known(const plugins *p, const char *type)
 {
     const char *dot = strrchr(type, '.');

@@ -67,6 +67,14 @@ char *plugins_default_dir(void);
 
 /* The event type registered under `type` (the registry's copy), or NULL. */
 const obligo_event_type *plugins_event_type(const plugins *p, const char *type);
+/* How many event types are registered; the i-th of them (0 <= i < that, in
+ * the order registered), with the name of the plugin that registered it in
+ * *plugin when plugin is not NULL. For listing the catalogue (GET
+ * /v1/schemas). */
+int plugins_event_type_count(const plugins *p);
+const obligo_event_type *plugins_event_type_at(const plugins *p, int i, const char **plugin);
+/* The name of the plugin that registered type, or NULL. */
+const char *plugins_event_type_plugin(const plugins *p, const char *type);
 /* 1 when some registered type shares type's namespace (all before its last
  * '.'): "nl.ict.backup.complete" is then a likely typo, where a type of a
  * namespace nobody registers (an organisation's own) is not. */

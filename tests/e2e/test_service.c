@@ -1,7 +1,8 @@
 /*
  * test_service.c — Obligo as an installed service (README: Running as a
  * service): `cmake --install` into a fresh prefix lays out the binary, the
- * plugins, the rule pack, an example configuration and a systemd unit that
+ * plugins, the rule pack, an example configuration, the OpenAPI document
+ * and a systemd unit that
  * `systemd-analyze verify` passes without a word; the installed binary,
  * run from a directory that holds nothing of Obligo's, finds its rules and
  * plugins, keeps its database in systemd's StateDirectory= and reads
@@ -90,8 +91,11 @@ static void installs_and_runs_without_a_working_directory(void **state)
         fail_msg("cmake --install exited %d:\n%s%s", rc, out ? out : "", err ? err : "");
     free(out);
     free(err);
-    const char *files[] = {"bin/obligo", "share/obligo/rules/avg/breaches.lua",
-                           "share/obligo/rules/README.md", "share/obligo/obligo.example.json",
+    const char *files[] = {"bin/obligo",
+                           "share/obligo/rules/avg/breaches.lua",
+                           "share/obligo/rules/README.md",
+                           "share/obligo/obligo.example.json",
+                           "share/obligo/openapi.json",
                            "lib/systemd/system/obligo.service"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char path[800];

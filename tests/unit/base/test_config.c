@@ -342,6 +342,13 @@ static void other_bad_values_name_their_key(void **state)
     assert_refused(f, "{\"db\": \"\"}", OBLIGO_EINVAL, "\"db\"", NULL);
     assert_refused(f, "{\"rules\": 7}", OBLIGO_EINVAL, "\"rules\"", NULL);
     assert_refused(f, "{\"listen\": null}", OBLIGO_EINVAL, "\"listen\"", NULL);
+    /* the base of the schemas' $id: an http(s) URL to append paths to */
+    assert_refused(f, "{\"public_url\": \"obligo.example.nl\"}", OBLIGO_EINVAL, "\"public_url\"",
+                   "https://");
+    assert_refused(f, "{\"public_url\": \"https://obligo.example.nl/\"}", OBLIGO_EINVAL,
+                   "\"public_url\"", "trailing /");
+    assert_refused(f, "{\"public_url\": \"https://o.example.nl?x=1\"}", OBLIGO_EINVAL,
+                   "\"public_url\"", NULL);
     assert_refused(f, "{\"allow_unknown_types\": \"yes\"}", OBLIGO_EINVAL,
                    "\"allow_unknown_types\"", NULL);
     assert_refused(f, "{\"commit_interval_ms\": -1}", OBLIGO_EINVAL, "\"commit_interval_ms\"",
@@ -458,6 +465,7 @@ static void the_readme_example_is_accepted(void **state)
     /* one of the last keys, so the whole example was read */
     assert_true(cJSON_IsObject(cfg.plugins));
     assert_int_equal(cfg.limits.instructions, 10000000);
+    assert_string_equal(cfg.public_url, "https://obligo.example.nl");
     config_free(&cfg);
 }
 
