@@ -143,8 +143,14 @@ static const char *const config_counts[] = {"max_queue_events", "max_connections
 static const char *const config_sizes[] = {
     "max_event_bytes",        "max_body_bytes",          "lua_memory_bytes", "lua_instructions",
     "lua_event_instructions", "max_buffered_body_bytes", "max_answer_bytes"};
-static const char *const config_others[] = {
-    "commit_interval_ms", "sinks", "plugin_dirs", "plugins", "policy", "reader_threads", "routes"};
+static const char *const config_others[] = {"console_session_seconds",
+                                            "commit_interval_ms",
+                                            "sinks",
+                                            "plugin_dirs",
+                                            "plugins",
+                                            "policy",
+                                            "reader_threads",
+                                            "routes"};
 static const struct {
     const char *const *keys;
     int n;
@@ -284,6 +290,14 @@ static int config_apply_numbers(config *cfg, const cJSON *root, const char *path
             else
                 cfg->max_connections_per_client = (unsigned)v->valuedouble;
         }
+    }
+    /* how long a console sign-in lasts: a minute to a week */
+    if ((v = cJSON_GetObjectItemCaseSensitive(root, "console_session_seconds"))) {
+        if (!cJSON_IsNumber(v) || v->valuedouble < 60 || v->valuedouble > 604800 ||
+            v->valuedouble != (double)(long)v->valuedouble)
+            CONFIG_BAD("console_session_seconds",
+                       "a whole number of seconds between 60 and 604800");
+        cfg->console_session_seconds = (long)v->valuedouble;
     }
     if ((v = cJSON_GetObjectItemCaseSensitive(root, "commit_interval_ms"))) {
         if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 1000)
@@ -548,6 +562,7 @@ int config_load(config *cfg, const char *path, char **err)
     cfg->max_body_bytes = 16u << 20;
     cfg->max_buffered_body_bytes = (size_t)256 << 20;
     cfg->max_connections_per_client = 256;
+    cfg->console_session_seconds = 28800L; /* 8 hours */
     cfg->commit_interval_ms = 1;
     cfg->reader_threads = 2;
     cfg->max_answer_bytes = 8u << 20;

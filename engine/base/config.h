@@ -59,6 +59,7 @@ typedef struct config {
     size_t max_queue_events;               /* serve: events waiting for the writer; 0: 65,536 */
     unsigned max_connections;              /* serve: open connections; 0: 20,000 */
     unsigned max_connections_per_client;   /* serve: open connections per address (default 256) */
+    long console_session_seconds;   /* serve: how long a console sign-in lasts (default 8 h) */
     size_t max_buffered_body_bytes; /* serve: request bodies held at once (default 256 MiB) */
     double commit_interval_ms;      /* serve: least time between group commits (default 1) */
     int reader_threads;             /* serve: threads answering GETs (default 2, 1..64) */

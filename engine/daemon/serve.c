@@ -89,6 +89,11 @@ char *serve_error_body(const char *message, int index, const char *field)
 
 void serve_reply(serve_req *r, int status, const char *body, const char *extra)
 {
+    char headers[2048];
+    if (r->console) {
+        snprintf(headers, sizeof headers, "%s%s", SERVE_CONSOLE_HEADERS, extra ? extra : "");
+        extra = headers;
+    }
     serve_send(r->s, r->ex, r->req->peer, r->req->method, r->route, r->t0, status, body, extra);
 }
 
@@ -113,6 +118,7 @@ serve_pending *serve_pending_new(serve_req *r)
     p->route = r->route;
     p->t0 = r->t0;
     p->fhir = r->fhir;
+    p->console = r->console;
     snprintf(p->method, sizeof p->method, "%s", r->req->method);
     snprintf(p->peer, sizeof p->peer, "%s", r->req->peer ? r->req->peer : "");
     return p;
@@ -272,6 +278,11 @@ static void serve_on_done(writer_job *j, void *ud)
     }
     case WRITER_STATS:
         serve_metrics_reply(p, j);
+        break;
+    case WRITER_DUTIES:
+        serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, j->message ? 200 : 503,
+                   j->message ? j->message : "{\"error\":\"out of memory; retry later\"}",
+                   p->console ? SERVE_CONSOLE_HEADERS : NULL);
         break;
     case WRITER_RELOAD:
         fprintf(stderr, "obligo serve: %s\n", j->message ? j->message : "reload");
@@ -562,6 +573,7 @@ out_loop:
 out_rd:
     store_close(&s->rd);
     tokens_cache_free(&s->tokens);
+    console_sessions_free(&s->sessions);
     serve_contract_free(s);
 out:
     obligo_free(s);

@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "console_session.h"
 #include "engine.h"
 #include "plugins.h"
 #include "reader.h"
@@ -28,6 +29,15 @@
     "use application/cloudevents+json, application/cloudevents-batch+json or "                     \
     "application/x-ndjson, or a binary-mode CloudEvent (ce-specversion and the other ce-* "        \
     "headers)"
+
+/* On every answer under /console/ (serve_console.c): no script or style
+ * but the console's own files, never in a frame, no sniffing, no
+ * Referer. */
+#define SERVE_CONSOLE_HEADERS                                                                      \
+    "Content-Security-Policy: default-src 'self'; script-src 'self'; style-src 'self'; "           \
+    "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'\r\n"        \
+    "X-Frame-Options: DENY\r\nX-Content-Type-Options: nosniff\r\n"                                 \
+    "Referrer-Policy: no-referrer\r\n"
 
 /* The outbox thread: hands committed alerts to their sinks (plugin sinks
  * such as the webhook may take seconds) with its own database connection,
@@ -87,6 +97,7 @@ typedef struct serve {
     char *contract_base;
     char *openapi;
     size_t openapi_len;
+    console_sessions sessions; /* the console's sign-ins (serve_console.c) */
 } serve;
 
 /* A request whose answer waits for the writer. */
@@ -100,6 +111,7 @@ typedef struct serve_pending {
     char *body_400; /* WRITER_REJECT: the 400 answer to give once the input is kept */
     int fhir;       /* under /v1/fhir: answers are FHIR's (serve_fhir.c) */
     struct serve_fhir_answer *fhir_answer; /* WRITER_EVENTS under /v1/fhir, owned */
+    int console; /* under /console/: answers carry SERVE_CONSOLE_HEADERS */
 } serve_pending;
 
 typedef struct serve_req {
@@ -108,7 +120,8 @@ typedef struct serve_req {
     http_exchange *ex;
     const char *route;
     uint64_t t0;
-    int fhir; /* under /v1/fhir with a FHIR adapter loaded: errors are OperationOutcomes */
+    int fhir;    /* under /v1/fhir with a FHIR adapter loaded: errors are OperationOutcomes */
+    int console; /* under /console/: answers carry SERVE_CONSOLE_HEADERS */
 } serve_req;
 
 /* ---- serve.c: answers, the access log and the writer ---------------------- */
@@ -215,6 +228,15 @@ void serve_get_schema(serve_req *r, const char *type);
 int serve_contract_start(serve *s, const char *host, int port);
 /* Frees what the contract holds. */
 void serve_contract_free(serve *s);
+
+/* ---- serve_console.c: the web console under /console/ ---------------------- */
+
+/* GET /console/... (the files) and /console/session (sign in, out);
+ * rest is the path after "/console". */
+void serve_console(serve_req *r, const char *rest);
+/* The session check of /console/api/...: 0 with *role (static), or the
+ * status to answer with *message (static, Dutch). */
+int serve_console_auth(serve *s, const http_request *req, const char **role, const char **message);
 
 /* ---- serve_reload.c: reloading the rules ---------------------------------- */
 

@@ -284,6 +284,7 @@ static serve_read *serve_read_new(serve_req *r, serve_read_kind kind)
     rd->p.ex = r->ex;
     rd->p.route = r->route;
     rd->p.t0 = r->t0;
+    rd->p.console = r->console;
     snprintf(rd->p.method, sizeof rd->p.method, "%s", r->req->method);
     snprintf(rd->p.peer, sizeof rd->p.peer, "%s", r->req->peer ? r->req->peer : "");
     return rd;
@@ -306,7 +307,8 @@ void serve_on_read(reader_job *job, void *ud)
     serve_read *rd = (serve_read *)job;
     serve_pending *p = &rd->p;
     if (job->body) {
-        http_respond(p->ex, job->status, "application/json", job->body, job->len, NULL);
+        http_respond(p->ex, job->status, "application/json", job->body, job->len,
+                     p->console ? SERVE_CONSOLE_HEADERS : NULL);
         serve_log(s, p->peer, p->method, p->route, job->status, job->len, p->t0);
     } else {
         serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, 500,

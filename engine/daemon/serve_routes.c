@@ -22,6 +22,14 @@
  * README, "Integrator's contract"). */
 enum { SERVE_OPEN, SERVE_READ, SERVE_WRITE, SERVE_ADMIN, SERVE_ANY };
 
+/* 1 when role (static, not NULL) may call a route that needs need. */
+static int serve_role_ok(const char *role, int need)
+{
+    return need == SERVE_OPEN || need == SERVE_ANY ? 1
+           : need == SERVE_ADMIN                   ? strcmp(role, "admin") == 0
+                                                   : tokens_allows(role, need == SERVE_WRITE);
+}
+
 /* Decides who may call: /healthz is open; once any token exists every other
  * endpoint needs one with the right role; while none exists, only clients
  * on this machine are served (DESIGN §4). Checks against the tokens cache
@@ -53,10 +61,7 @@ static int serve_auth_decide(serve *s, const char *authorization, int peer_is_lo
         *extra = "WWW-Authenticate: Bearer realm=\"obligo\"\r\n";
         return 401;
     }
-    int ok = need == SERVE_ANY     ? 1
-             : need == SERVE_ADMIN ? strcmp(role, "admin") == 0
-                                   : tokens_allows(role, need == SERVE_WRITE);
-    if (!ok) {
+    if (!serve_role_ok(role, need)) {
         *message = "this token's role may not do this";
         return 403;
     }
@@ -68,6 +73,19 @@ static int serve_auth_decide(serve *s, const char *authorization, int peer_is_lo
 static int serve_authorised(serve_req *r, int need)
 {
     const char *message = NULL, *extra = NULL;
+    if (r->console) {
+        /* /console/api/...: the console's session, never a bearer token */
+        const char *role = NULL;
+        int st = serve_console_auth(r->s, r->req, &role, &message);
+        if (st == 0 && !serve_role_ok(role, need)) {
+            st = 403;
+            message = "de rol van dit token mag dit niet";
+        }
+        if (st == 0)
+            return 1;
+        serve_reply_error(r, st, message, NULL);
+        return 0;
+    }
     int status = serve_auth_decide(r->s, r->req->authorization, r->req->peer_is_loopback, need,
                                    &message, &extra);
     if (status == 0)
@@ -94,9 +112,11 @@ enum {
     SERVE_R_OPENAPI,
     SERVE_R_SCHEMAS,
     SERVE_R_SCHEMA,
+    SERVE_R_DUTIES,
     SERVE_R_ADAPTER,       /* a plugin's input adapter, not in the table */
     SERVE_R_FHIR_BASE,     /* POST /v1/fhir: batch and transaction (serve_fhir.c) */
     SERVE_R_FHIR_METADATA, /* GET /v1/fhir/metadata: the CapabilityStatement */
+    SERVE_R_CONSOLE,       /* /console and below: the web console (serve_console.c) */
 };
 
 static const struct serve_route {
@@ -118,6 +138,7 @@ static const struct serve_route {
     [SERVE_R_OPENAPI] = {"/v1/openapi.json", 0, 0, SERVE_ANY},
     [SERVE_R_SCHEMAS] = {"/v1/schemas", 0, 0, SERVE_ANY},
     [SERVE_R_SCHEMA] = {"/v1/schemas/", 1, 0, SERVE_ANY},
+    [SERVE_R_DUTIES] = {"/v1/duties", 0, 0, SERVE_READ},
 };
 
 /* Where a request goes. */
@@ -132,7 +153,10 @@ typedef struct serve_match {
     int need;          /* the role it needs */
     int takes_body;    /* a POST of events or a replay: needs a length and a known media type */
     int fhir;          /* under /v1/fhir with a FHIR adapter: errors are OperationOutcomes */
+    int console;       /* /console/api/v1/...: the API as the console calls it */
 } serve_match;
+
+static void serve_route_match_api(serve *s, int get, int post, const char *path, serve_match *m);
 
 /* /v1/fhir with a FHIR adapter loaded: the base (batch, transaction), the
  * CapabilityStatement, or a resource type's create (the adapter's path).
@@ -178,6 +202,8 @@ static int serve_route_fhir(serve *s, int get, int post, const char *path, serve
     return 1;
 }
 
+#define SERVE_CONSOLE_API "/console/api"
+
 static void serve_route_match(serve *s, const char *method, const char *path, serve_match *m)
 {
     int get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
@@ -186,6 +212,26 @@ static void serve_route_match(serve *s, const char *method, const char *path, se
     m->id = -1;
     m->route = "other";
     m->rest = "";
+    int console = 0;
+    if (strncmp(path, SERVE_CONSOLE_API "/v1/", strlen(SERVE_CONSOLE_API "/v1/")) == 0) {
+        /* the API under the console's cookie path: routed as /v1/... */
+        path += strlen(SERVE_CONSOLE_API);
+        console = 1;
+    } else if (strncmp(path, "/console", 8) == 0 && (!path[8] || path[8] == '/')) {
+        m->id = SERVE_R_CONSOLE;
+        m->route = "/console";
+        m->rest = path + 8;
+        m->method_ok = 1; /* serve_console answers 405 itself */
+        m->need = SERVE_OPEN;
+        return;
+    }
+    serve_route_match_api(s, get, post, path, m);
+    m->console = console;
+}
+
+/* serve_route_match for a path of the API. */
+static void serve_route_match_api(serve *s, int get, int post, const char *path, serve_match *m)
+{
     for (size_t i = 0; i < sizeof serve_routes / sizeof serve_routes[0]; i++) {
         const struct serve_route *rt = &serve_routes[i];
         size_t len = strlen(rt->route);
@@ -269,6 +315,12 @@ int serve_head(void *ud, const http_head *h, http_answer *ans)
     int status = 0;
     const char *message = NULL, *extra = "";
     char media[256];
+    if (m.console || m.id == SERVE_R_CONSOLE) {
+        /* Decided with the whole request (serve_console.c): its answers
+         * carry headers longer than a head's refusal can hold, and its
+         * credential is a cookie. Bodies are still within max_body_bytes. */
+        return 0;
+    }
     if (m.id < 0) {
         status = 404;
         message = m.fhir ? SERVE_FHIR_NOT_FOUND : "no such resource";
@@ -325,11 +377,16 @@ static void serve_async_job(serve_req *r, writer_kind kind)
 void serve_handle(void *ud, const http_request *req, http_exchange *ex)
 {
     serve *s = ud;
-    serve_req r = {s, req, ex, "other", uv_hrtime(), 0};
+    serve_req r = {s, req, ex, "other", uv_hrtime(), 0, 0};
     serve_match m;
     serve_route_match(s, req->method, req->path, &m);
     r.route = m.route;
     r.fhir = m.fhir;
+    r.console = m.console;
+    if (m.id == SERVE_R_CONSOLE) {
+        serve_console(&r, m.rest);
+        return;
+    }
     if (m.id < 0) {
         serve_reply_error(&r, 404, m.fhir ? SERVE_FHIR_NOT_FOUND : "no such resource", NULL);
         return;
@@ -385,6 +442,11 @@ void serve_handle(void *ud, const http_request *req, http_exchange *ex)
     case SERVE_R_SCHEMA:
         serve_get_schema(&r, m.rest);
         return;
+    case SERVE_R_DUTIES:
+        serve_async_job(&r, WRITER_DUTIES);
+        return;
+    case SERVE_R_CONSOLE:
+        return; /* answered above */
     case SERVE_R_ADAPTER:
         serve_post_adapter(&r, m.adapter);
         return;

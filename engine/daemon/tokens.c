@@ -357,6 +357,19 @@ int tokens_cache_check(const tokens_cache *c, const char *authorization, const c
     return OBLIGO_ENOTFOUND;
 }
 
+int tokens_presented_hash(const char *authorization, char hash[DIGEST_HEX_LEN])
+{
+    return tokens_presented(authorization, hash);
+}
+
+const char *tokens_cache_role_of(const tokens_cache *c, const char *hash)
+{
+    for (int i = 0; i < c->n; i++)
+        if (memcmp(c->valid[i].hash, hash, DIGEST_HEX_LEN) == 0)
+            return c->valid[i].role;
+    return NULL;
+}
+
 void tokens_cache_free(tokens_cache *c)
 {
     obligo_free(c->valid);

@@ -84,6 +84,16 @@ int tokens_cache_refresh(tokens_cache *c, store *st, double now);
 int tokens_cache_check(const tokens_cache *c, const char *authorization, const char **role_out);
 void tokens_cache_free(tokens_cache *c);
 
+/* The SHA-256 (as kept in the tokens table) of the token an Authorization
+ * value presents, into hash: 0, OBLIGO_ENOTFOUND when the value presents
+ * none of our shape, or an error hashing. For the console's sign-in, which
+ * keeps the hash, never the token. */
+int tokens_presented_hash(const char *authorization, char hash[DIGEST_HEX_LEN]);
+
+/* The role (static) of the valid token with this hash in the snapshot, or
+ * NULL when none is (unknown or revoked since). */
+const char *tokens_cache_role_of(const tokens_cache *c, const char *hash);
+
 /* 1 when role (may be NULL) may write (post events, reload rules) when
  * `write` is non-zero, or read otherwise: ingest writes, officer reads, admin
  * does both. 0 otherwise. Pure; any thread. */

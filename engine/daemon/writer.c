@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "alloc.h"
+#include "clock.h"
 #include "error.h"
 #include "obligations.h"
 #include "outbox.h"
@@ -161,7 +162,7 @@ static int writer_apply(writer *w, writer_job *j, obligo_time now)
 
 static int writer_is_write(const writer_job *j)
 {
-    return j->kind != WRITER_RELOAD && j->kind != WRITER_STATS;
+    return j->kind != WRITER_RELOAD && j->kind != WRITER_STATS && j->kind != WRITER_DUTIES;
 }
 
 static void writer_fail(writer_job *j, int rc)
@@ -184,6 +185,37 @@ static void writer_stats(writer *w, writer_job *j)
     j->outbox_backlog = outbox_pending(&e->st);
     snprintf(j->revision, sizeof j->revision, "%s", e->rules ? rules_revision(e->rules) : "");
     j->commit_seconds = w->commit_seconds;
+}
+
+/* GET /v1/duties: the obligation kinds of the rule set in force, read
+ * here because the rules belong to the writer thread (a reload swaps
+ * them): {revision, now, duties: [{name, title, source, file, line}]}.
+ * rc OBLIGO_ENOMEM when memory ran out. */
+static void writer_duties(writer *w, writer_job *j)
+{
+    engine *e = w->e;
+    cJSON *out = cJSON_CreateObject();
+    cJSON *list = out ? cJSON_AddArrayToObject(out, "duties") : NULL;
+    char now[CLOCK_RFC3339_LEN];
+    clock_format_utc(clock_now(), now);
+    int ok = list &&
+             cJSON_AddStringToObject(out, "revision", e->rules ? rules_revision(e->rules) : "") &&
+             cJSON_AddStringToObject(out, "now", now);
+    for (int i = 0; ok && e->rules && i < rules_kind_count(e->rules); i++) {
+        const rules_kind *k = rules_kind_at(e->rules, i);
+        cJSON *o = cJSON_CreateObject();
+        ok = o && cJSON_AddItemToArray(list, o);
+        if (!ok) {
+            cJSON_Delete(o);
+            break;
+        }
+        ok = cJSON_AddStringToObject(o, "name", k->name) &&
+             cJSON_AddStringToObject(o, "title", k->title ? k->title : "") &&
+             cJSON_AddStringToObject(o, "source", k->source ? k->source : "");
+    }
+    j->message = ok ? cJSON_PrintUnformatted(out) : NULL;
+    cJSON_Delete(out);
+    j->rc = j->message ? 0 : OBLIGO_ENOMEM;
 }
 
 /* Puts the gate's outcome into effect: swaps in the set that passed, or
@@ -297,6 +329,8 @@ static void writer_group(writer *w, writer_job *jobs)
     for (writer_job *j = jobs; j; j = j->next)
         if (j->kind == WRITER_STATS)
             writer_stats(w, j);
+        else if (j->kind == WRITER_DUTIES)
+            writer_duties(w, j);
     if (committed) {
         /* Delivery is someone else's job when a deliverer is set, so a slow
          * sink never holds up the next group's commit. */

@@ -38,6 +38,7 @@ typedef enum writer_kind {
     WRITER_STATS,  /* a snapshot of counters for /metrics */
     WRITER_RELOAD, /* put the reload gate's outcome (gate.h) into effect */
     WRITER_REJECT, /* keep refused input (raws[0]) with origin, field, reason */
+    WRITER_DUTIES, /* the running rule set's obligation kinds as JSON text, in message */
 } writer_kind;
 
 typedef struct writer_job {

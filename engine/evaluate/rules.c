@@ -532,6 +532,11 @@ int rules_kind_count(const rules *r)
     return r->nkinds;
 }
 
+const rules_kind *rules_kind_at(const rules *r, int i)
+{
+    return &r->kinds[i];
+}
+
 const rules_kind *rules_kind_find(const rules *r, const char *name)
 {
     for (int i = 0; i < r->nkinds; i++)

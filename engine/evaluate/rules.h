@@ -135,6 +135,8 @@ const cJSON *rules_policy_of(const rules *r);
 const rules_kind *rules_kind_find(const rules *r, const char *name);
 int rules_count(const rules *r);
 int rules_kind_count(const rules *r);
+/* The i-th obligation kind (0 <= i < rules_kind_count), borrowed from r. */
+const rules_kind *rules_kind_at(const rules *r, int i);
 
 /* Evaluates every rule subscribed to the event's type, in load order.
  * event is the validated CloudEvent (borrowed). Each successful rule's

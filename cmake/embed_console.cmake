@@ -1,0 +1,37 @@
+# Writes the web console's files (every *.html, *.js, *.css and *.svg
+# directly in DIR, engine/console/) into OUT as one C table of
+# console_asset (engine/daemon/console_assets.h): name, media type, bytes
+# and an ETag (the first 32 hex digits of the file's SHA-256, so a changed
+# file gets a new tag). Run at build time:
+#   cmake -DDIR=engine/console -DOUT=console_assets.c -P cmake/embed_console.cmake
+file(GLOB files RELATIVE "${DIR}" "${DIR}/*.html" "${DIR}/*.js" "${DIR}/*.css" "${DIR}/*.svg")
+list(SORT files)
+set(body "/* Generated from engine/console/ by cmake/embed_console.cmake at build time: do not edit. */\n")
+string(APPEND body "#include \"console_assets.h\"\n\n")
+set(table "")
+set(i 0)
+foreach(name ${files})
+  file(READ "${DIR}/${name}" hex HEX)
+  string(LENGTH "${hex}" n)
+  math(EXPR len "${n} / 2")
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+  string(REGEX REPLACE "((0x[0-9a-f][0-9a-f],){16})" "\\1\n    " bytes "${bytes}")
+  file(SHA256 "${DIR}/${name}" sha)
+  string(SUBSTRING "${sha}" 0 32 etag)
+  if(name MATCHES "\\.html$")
+    set(type "text/html; charset=utf-8")
+  elseif(name MATCHES "\\.js$")
+    set(type "text/javascript; charset=utf-8")
+  elseif(name MATCHES "\\.css$")
+    set(type "text/css; charset=utf-8")
+  else()
+    set(type "image/svg+xml")
+  endif()
+  string(APPEND body "static const unsigned char console_asset_${i}[] = {\n    ${bytes}0x00};\n")
+  string(APPEND table "    {\"${name}\", \"${type}\", console_asset_${i}, ${len}, \"\\\"${etag}\\\"\"},\n")
+  math(EXPR i "${i} + 1")
+endforeach()
+string(APPEND body "\nconst console_asset console_assets[] = {\n${table}};\n")
+string(APPEND body "const int console_nassets = ${i};\n")
+file(WRITE "${OUT}.tmp" "${body}")
+file(RENAME "${OUT}.tmp" "${OUT}")

@@ -1,0 +1,133 @@
+// Drives the web console in Debian's headless Chromium (playwright-core,
+// never a downloaded browser) against a real `obligo serve` started by
+// tests/e2e/test_console.c, whose database holds one known deadline:
+//   node console_check.mjs BASE SHOTS_DIR
+// with OBLIGO_TOKENS={"ingest","officer"} and OBLIGO_EXPECT={"title",
+// "source","countdown","countdown_en"}. Prints each check, then "all
+// checks passed"; exits 1 at the first failure.
+import { chromium } from 'playwright-core';
+import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+
+const [base, shots] = process.argv.slice(2);
+const tokens = JSON.parse(process.env.OBLIGO_TOKENS);
+const expect = JSON.parse(process.env.OBLIGO_EXPECT);
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+function check(ok, what) {
+  if (!ok) throw new Error(`FAILED: ${what}`);
+  console.log(`ok: ${what}`);
+}
+
+async function axe(page, name) {
+  // evaluated through the DevTools protocol, which the page's CSP does not govern
+  if (!(await page.evaluate(() => 'axe' in globalThis))) await page.evaluate(axeSource);
+  const result = await page.evaluate(async () => await globalThis.axe.run(document, {
+    runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'],
+  }));
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  for (const v of bad) console.log(`axe ${name}: ${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target).join(', ')})`);
+  check(bad.length === 0, `axe-core: no serious or critical violations on ${name} (${result.violations.length} minor)`);
+}
+
+const userData = mkdtempSync(join(tmpdir(), 'obligo-chromium-'));
+const context = await chromium.launchPersistentContext(userData, {
+  executablePath: '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync'],
+  viewport: { width: 1280, height: 800 },
+  timezoneId: 'America/New_York', // the page must show Amsterdam time whatever the browser's zone
+});
+const external = [];
+let failed = false;
+try {
+  const page = context.pages()[0] || await context.newPage();
+  page.on('request', (r) => { if (!r.url().startsWith(base)) external.push(r.url()); });
+  const cspErrors = [];
+  page.on('console', (m) => { if (m.type() === 'error') cspErrors.push(m.text()); });
+
+  const res = await page.goto(`${base}/console/`);
+  check(res.status() === 200, 'GET /console/ answers 200');
+  check((res.headers()['content-security-policy'] || '').includes("script-src 'self'"), 'a strict CSP on the page');
+  await page.waitForSelector('body.ready');
+  check(await page.isVisible('#signin'), 'the sign-in form is shown');
+  check((await page.textContent('#signin-title')) === 'Inloggen', 'Dutch by default');
+  await page.screenshot({ path: join(shots, 'console-inloggen.png'), fullPage: true });
+  await axe(page, 'Inloggen');
+
+  await page.fill('#token', tokens.ingest);
+  await page.press('#token', 'Enter');
+  await page.waitForFunction(() => document.querySelector('#signin-error').textContent !== '');
+  check((await page.textContent('#signin-error')).includes('ingest-token kan niet inloggen'), 'an ingest token is refused, in Dutch');
+  check(await page.isVisible('#signin'), 'still signed out');
+
+  // keyboard only: focus the token field, type, Enter
+  await page.focus('#token');
+  await page.keyboard.type(tokens.officer);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#deadlines tbody tr');
+  const row = page.locator('#deadlines tbody tr', { hasText: expect.title });
+  check(await row.count() === 1, `the known deadline is listed with its Dutch title "${expect.title}"`);
+  check((await row.locator('.source').textContent()).includes(expect.source), `with its legal source "${expect.source}"`);
+  const cd = (await row.locator('td.countdown').textContent()).trim();
+  check(cd === expect.countdown, `its countdown reads "${expect.countdown}" (was "${cd}")`);
+  check((await row.textContent()).includes(expect.due), `due_at shown in Amsterdam time "${expect.due}"`);
+  check(!(await page.context().cookies()).some((c) => !c.httpOnly), 'the session cookie is HttpOnly');
+  check(await page.evaluate(() => document.cookie) === '', 'no script can read the session cookie');
+  await page.screenshot({ path: join(shots, 'console-termijnen.png'), fullPage: true });
+  await axe(page, 'Termijnen');
+
+  // filters
+  await page.fill('#f-within', '1');
+  check(await page.locator('#deadlines tbody tr').count() === 0, 'within 1 day: the deadline (in 2 days) is filtered out');
+  await page.fill('#f-within', '3');
+  check(await row.count() === 1, 'within 3 days: it is back');
+  await page.selectOption('#f-status', 'overdue');
+  check(await row.count() === 0, 'status overdue: not listed');
+  await page.selectOption('#f-status', 'open,overdue');
+  await page.selectOption('#f-duty', expect.kind);
+  check(await row.count() === 1, 'filtered by its duty: listed');
+  await page.fill('#f-within', '');
+
+  // a state-changing request without the CSRF token is refused
+  const noCsrf = await page.evaluate(async () => (await fetch('/console/session', { method: 'DELETE' })).status);
+  check(noCsrf === 403, 'DELETE /console/session without X-CSRF-Token: 403');
+  const post = await page.evaluate(async () => (await fetch('/console/api/v1/events', {
+    method: 'POST', headers: { 'Content-Type': 'application/x-ndjson' }, body: '{}\n' })).status);
+  check(post === 403, 'POST /console/api/v1/events without X-CSRF-Token: 403');
+
+  // English, kept across a reload
+  await page.selectOption('#lang', 'en');
+  await page.waitForFunction((t) => document.querySelector('#termijnen-title').textContent === t, 'Deadlines');
+  await page.reload();
+  await page.waitForSelector('#deadlines tbody tr');
+  check((await page.textContent('#termijnen-title')) === 'Deadlines', 'English chosen and kept after a reload');
+  const cdEn = (await row.locator('td.countdown').textContent()).trim();
+  check(cdEn === expect.countdown_en, `the countdown in English: "${expect.countdown_en}" (was "${cdEn}")`);
+  await page.selectOption('#lang', 'nl');
+  await page.waitForFunction(() => document.querySelector('#termijnen-title').textContent === 'Termijnen');
+
+  // a tablet in portrait: rows become cards
+  await page.setViewportSize({ width: 768, height: 1024 });
+  await page.screenshot({ path: join(shots, 'console-termijnen-tablet.png'), fullPage: true });
+  await page.setViewportSize({ width: 700, height: 1000 });
+  await axe(page, 'Termijnen (narrow)');
+  await page.setViewportSize({ width: 1280, height: 800 });
+
+  await page.click('#signout');
+  await page.waitForSelector('#signin:not([hidden])');
+  const after = await page.evaluate(async () => (await fetch('/console/api/v1/obligations')).status);
+  check(after === 401, 'signed out: the API under /console/api/ answers 401');
+  check(external.length === 0, `nothing fetched from elsewhere (${external.join(', ')})`);
+  check(!cspErrors.some((e) => e.includes('Content Security Policy')), 'no CSP violations');
+  console.log('all checks passed');
+} catch (e) {
+  console.log(e.message);
+  failed = true;
+} finally {
+  await context.close();
+  rmSync(userData, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);

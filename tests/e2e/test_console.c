@@ -1,0 +1,305 @@
+/*
+ * test_console.c — the web console (README, "Console") against a real
+ * `obligo serve` on a database made by `obligo ingest --clock events`
+ * holding one known deadline (a breach known on Mon 2026-06-08 09:00, to
+ * be reported to the AP within 72 hours), with engine time started at
+ * 2026-06-09 06:50 (--clock-start), so its countdown is known on any date.
+ * tests/clients/console_check.mjs drives Debian's headless Chromium
+ * through sign-in, the Termijnen page, the filters and sign-out, runs
+ * axe-core on each page and saves screenshots into the build directory
+ * (console-screenshots/). Here in C: the files' types and caching, the
+ * security headers, the cookie's attributes (Secure behind the TLS
+ * proxy), the refusals (an ingest token, a request without CSRF token, a
+ * cookie at /v1/) and GET /v1/duties.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "http_client.h"
+#include "support.h"
+
+#define RULES OBLIGO_SOURCE_DIR "/rules"
+#define CLIENTS OBLIGO_SOURCE_DIR "/tests/clients"
+#define SHOTS OBLIGO_BINARY_DIR "/console-screenshots"
+
+static const char journal[] =
+    "{\"specversion\":\"1.0\",\"id\":\"b1\",\"source\":\"urn:praktijk\","
+    "\"type\":\"nl.avg.breach.reported\",\"time\":\"2026-06-08T09:00:00+02:00\","
+    "\"data\":{\"breach_id\":\"DL-2026-7\",\"aware_at\":\"2026-06-08T09:00:00+02:00\","
+    "\"description\":\"USB-stick kwijt\",\"personal_data\":\"yes\"}}\n";
+
+typedef struct fx {
+    char *dir;
+    char db[512], log[512], base[128];
+    int port;
+    pid_t pid;
+    char *ingest, *officer;
+} fx;
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    f->dir = support_tmpdir();
+    snprintf(f->db, sizeof f->db, "%s/obligo.db", f->dir);
+    snprintf(f->log, sizeof f->log, "%s/serve.log", f->dir);
+    f->port = client_free_port();
+    snprintf(f->base, sizeof f->base, "http://127.0.0.1:%d", f->port);
+    char *events = support_write(f->dir, "events.ndjson", journal);
+    char *ingest[] = {(char *)OBLIGO_BIN, "ingest", "--db", f->db, "--rules", RULES,
+                      "--clock",          "events", events, NULL};
+    char *err = NULL;
+    if (support_run(ingest, NULL, &err) != 0)
+        fail_msg("ingest: %s", err ? err : "");
+    free(err);
+    free(events);
+    f->ingest = support_make_token(f->db, "ingest");
+    f->officer = support_make_token(f->db, "officer");
+    char *extra[] = {"--clock-start", "2026-06-09T06:50:00+02:00", NULL};
+    f->pid = client_start_server_args(f->db, RULES, f->port, f->log, extra);
+    assert_true(f->pid > 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(client_stop_server(f->pid, SIGTERM), 0);
+    support_assert_clean_log(f->log);
+    support_assert_replays(f->db);
+    support_rmtree(f->dir);
+    free(f->dir);
+    free(f->ingest);
+    free(f->officer);
+    free(f);
+    return 0;
+}
+
+/* The whole answer (head and body) to a raw request. */
+static char *raw(const fx *f, const char *req)
+{
+    char *out = client_raw(f->port, req, strlen(req), 0, 30000);
+    assert_non_null(out);
+    return out;
+}
+
+/* A sign-in with token; extra header lines (may be ""). */
+static char *sign_in(const fx *f, const char *token, const char *extra)
+{
+    char body[256], req[1024];
+    snprintf(body, sizeof body, "{\"token\":\"%s\"}", token);
+    snprintf(req, sizeof req,
+             "POST /console/session HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+             "application/json\r\n%sContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+             extra, strlen(body), body);
+    return raw(f, req);
+}
+
+/* The value after name= in text, up to the first of stop, into buf. */
+static const char *value_of(const char *text, const char *name, const char *stop, char *buf,
+                            size_t n)
+{
+    const char *p = strstr(text, name);
+    assert_non_null(p);
+    p += strlen(name);
+    size_t len = strcspn(p, stop);
+    assert_true(len < n);
+    memcpy(buf, p, len);
+    buf[len] = '\0';
+    return buf;
+}
+
+static void the_files_and_their_headers(void **state)
+{
+    fx *f = *state;
+    char *a = raw(f, "GET /console/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_non_null(strstr(a, "HTTP/1.1 200"));
+    assert_non_null(strstr(a, "Content-Type: text/html; charset=utf-8\r\n"));
+    assert_non_null(strstr(a, "Content-Security-Policy: default-src 'self'; script-src 'self'; "
+                              "style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
+                              "base-uri 'none'; form-action 'self'\r\n"));
+    assert_non_null(strstr(a, "X-Frame-Options: DENY\r\n"));
+    assert_non_null(strstr(a, "X-Content-Type-Options: nosniff\r\n"));
+    assert_non_null(strstr(a, "Referrer-Policy: no-referrer\r\n"));
+    assert_non_null(strstr(a, "Cache-Control: no-cache\r\n"));
+    assert_null(strstr(a, "<script>")); /* no inline script */
+    assert_null(strstr(a, "style=\"")); /* no inline style */
+    assert_null(strstr(a, "https://")); /* nothing from elsewhere */
+    free(a);
+    /* a module, with an ETag that gives 304 */
+    a = raw(f, "GET /console/app.js HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_non_null(strstr(a, "Content-Type: text/javascript; charset=utf-8\r\n"));
+    char etag[64], req[256];
+    value_of(a, "ETag: ", "\r", etag, sizeof etag);
+    free(a);
+    snprintf(req, sizeof req,
+             "GET /console/app.js HTTP/1.1\r\nHost: x\r\nIf-None-Match: %s\r\nConnection: "
+             "close\r\n\r\n",
+             etag);
+    a = raw(f, req);
+    assert_non_null(strstr(a, "HTTP/1.1 304"));
+    free(a);
+    a = raw(f, "GET /console/style.css HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_non_null(strstr(a, "Content-Type: text/css; charset=utf-8\r\n"));
+    free(a);
+    a = raw(f, "GET /console/nothing.js HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_non_null(strstr(a, "HTTP/1.1 404"));
+    assert_non_null(strstr(a, "X-Frame-Options: DENY\r\n"));
+    free(a);
+    a = raw(f, "GET /console HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert_non_null(strstr(a, "HTTP/1.1 301"));
+    assert_non_null(strstr(a, "Location: /console/\r\n"));
+    free(a);
+}
+
+static void sign_in_cookie_csrf_and_refusals(void **state)
+{
+    fx *f = *state;
+    /* an ingest token cannot sign in */
+    char *a = sign_in(f, f->ingest, "");
+    assert_non_null(strstr(a, "HTTP/1.1 403"));
+    assert_non_null(strstr(a, "ingest-token kan niet inloggen"));
+    assert_null(strstr(a, "Set-Cookie"));
+    free(a);
+    a = sign_in(f, "obl_0000000000000000000000000000000000000000", "");
+    assert_non_null(strstr(a, "HTTP/1.1 401"));
+    free(a);
+    /* from another site's page: refused */
+    a = sign_in(f, f->officer, "Origin: https://evil.example\r\n");
+    assert_non_null(strstr(a, "HTTP/1.1 403"));
+    free(a);
+    /* behind the TLS proxy the cookie is Secure */
+    a = sign_in(f, f->officer, "X-Forwarded-Proto: https\r\n");
+    assert_non_null(strstr(a, "HTTP/1.1 200"));
+    assert_non_null(strstr(a, "; Path=/console/; Max-Age=28800; HttpOnly; SameSite=Strict; "
+                              "Secure\r\n"));
+    free(a);
+    a = sign_in(f, f->officer, "");
+    assert_non_null(strstr(a, "HTTP/1.1 200"));
+    assert_non_null(strstr(a, "Set-Cookie: obligo_console="));
+    assert_non_null(strstr(a, "; Path=/console/; Max-Age=28800; HttpOnly; SameSite=Strict\r\n"));
+    assert_null(strstr(a, f->officer));                      /* the token is never echoed */
+    assert_non_null(strstr(a, "\"now\":\"2026-06-09T04:5")); /* engine time, UTC */
+    char sid[80], csrf[80], req[1024];
+    value_of(a, "obligo_console=", ";", sid, sizeof sid);
+    value_of(a, "\"csrf\":\"", "\"", csrf, sizeof csrf);
+    assert_int_equal(strlen(sid), 64);
+    free(a);
+    /* the API as the console calls it: the cookie reads */
+    snprintf(req, sizeof req,
+             "GET /console/api/v1/obligations?status=open HTTP/1.1\r\nHost: x\r\nCookie: "
+             "obligo_console=%s\r\nConnection: close\r\n\r\n",
+             sid);
+    a = raw(f, req);
+    assert_non_null(strstr(a, "HTTP/1.1 200"));
+    assert_non_null(strstr(a, "\"kind\":\"avg.notify_ap\""));
+    assert_non_null(strstr(a, "Content-Security-Policy: "));
+    free(a);
+    snprintf(req, sizeof req,
+             "GET /console/api/v1/duties HTTP/1.1\r\nHost: x\r\nCookie: obligo_console=%s\r\n"
+             "Connection: close\r\n\r\n",
+             sid);
+    a = raw(f, req);
+    assert_non_null(strstr(a, "HTTP/1.1 200"));
+    assert_non_null(strstr(a, "\"name\":\"avg.notify_ap\",\"title\":\"Datalek melden bij de "
+                              "Autoriteit Persoonsgegevens\",\"source\":\"AVG art. 33 lid 1\""));
+    free(a);
+    /* ... but not at /v1/, which takes bearer tokens only */
+    snprintf(req, sizeof req,
+             "GET /v1/obligations HTTP/1.1\r\nHost: x\r\nCookie: obligo_console=%s\r\n"
+             "Connection: close\r\n\r\n",
+             sid);
+    a = raw(f, req);
+    assert_non_null(strstr(a, "HTTP/1.1 401"));
+    free(a);
+    /* sign-out without the CSRF token: 403, the session stays */
+    snprintf(req, sizeof req,
+             "DELETE /console/session HTTP/1.1\r\nHost: x\r\nCookie: obligo_console=%s\r\n"
+             "Connection: close\r\n\r\n",
+             sid);
+    a = raw(f, req);
+    assert_non_null(strstr(a, "HTTP/1.1 403"));
+    assert_non_null(strstr(a, "CSRF"));
+    free(a);
+    /* a POST through the console without it: 403 */
+    snprintf(req, sizeof req,
+             "POST /console/api/v1/events HTTP/1.1\r\nHost: x\r\nCookie: obligo_console=%s\r\n"
+             "Content-Type: application/x-ndjson\r\nContent-Length: 3\r\nConnection: "
+             "close\r\n\r\n{}\n",
+             sid);
+    a = raw(f, req);
+    assert_non_null(strstr(a, "HTTP/1.1 403"));
+    free(a);
+    /* with it: signed out */
+    snprintf(req, sizeof req,
+             "DELETE /console/session HTTP/1.1\r\nHost: x\r\nCookie: obligo_console=%s\r\n"
+             "X-CSRF-Token: %s\r\nConnection: close\r\n\r\n",
+             sid, csrf);
+    a = raw(f, req);
+    assert_non_null(strstr(a, "HTTP/1.1 200"));
+    assert_non_null(strstr(a, "Max-Age=0"));
+    free(a);
+    snprintf(req, sizeof req,
+             "GET /console/session HTTP/1.1\r\nHost: x\r\nCookie: obligo_console=%s\r\n"
+             "Connection: close\r\n\r\n",
+             sid);
+    a = raw(f, req);
+    assert_non_null(strstr(a, "HTTP/1.1 401"));
+    free(a);
+    /* no token nor session id in the access log */
+    char *log = support_read_file(f->log);
+    if (log) {
+        assert_null(strstr(log, f->officer));
+        assert_null(strstr(log, sid));
+        free(log);
+    }
+}
+
+static void chromium_drives_the_console(void **state)
+{
+    fx *f = *state;
+    if (access("/usr/bin/chromium", X_OK) != 0)
+        fail_msg("/usr/bin/chromium is missing: scripts/setup installs Debian's chromium");
+    mkdir(SHOTS, 0755);
+    char tokens[512], expect[1024];
+    snprintf(tokens, sizeof tokens, "OBLIGO_TOKENS={\"ingest\":\"%s\",\"officer\":\"%s\"}",
+             f->ingest, f->officer);
+    snprintf(expect, sizeof expect,
+             "OBLIGO_EXPECT={\"title\":\"Datalek melden bij de Autoriteit Persoonsgegevens\","
+             "\"source\":\"AVG art. 33 lid 1\",\"kind\":\"avg.notify_ap\","
+             "\"countdown\":\"nog 2 dagen 2 uur\",\"countdown_en\":\"2 days 2 hours left\","
+             "\"due\":\"do 11 jun 2026, 09:00 CEST\"}");
+    char *argv[] = {"/usr/bin/env", tokens, expect, "node", CLIENTS "/console_check.mjs",
+                    f->base,        SHOTS,  NULL};
+    char *out = NULL, *err = NULL;
+    int rc = support_run(argv, &out, &err);
+    if (rc != 0 || !out || !strstr(out, "all checks passed")) {
+        fprintf(stderr, "node console_check.mjs exited %d:\n%s%s", rc, out ? out : "",
+                err ? err : "");
+        fail_msg("node console_check.mjs (rc %d)", rc);
+    }
+    free(err);
+    assert_non_null(strstr(out, "an ingest token is refused"));
+    assert_non_null(strstr(out, "axe-core: no serious or critical violations on Termijnen"));
+    free(out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(the_files_and_their_headers, setup, teardown),
+        cmocka_unit_test_setup_teardown(sign_in_cookie_csrf_and_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(chromium_drives_the_console, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
