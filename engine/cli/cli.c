@@ -16,6 +16,7 @@
 
 #include "alloc.h"
 #include "cli_common.h"
+#include "cli_csv.h"
 #include "engine.h"
 #include "error.h"
 #include "journal.h"
@@ -68,6 +69,10 @@ int cli_parse(int argc, char **argv, cli_opts *o, const char *usage_text)
         {"type", required_argument, NULL, 'Y'},
         {"replay", no_argument, NULL, 'E'},
         {"quiet", no_argument, NULL, 'q'},
+        {"within", required_argument, NULL, 'W'},
+        {"now", required_argument, NULL, 'O'},
+        {"bom", no_argument, NULL, 'B'},
+        {"ap-form", required_argument, NULL, 'A'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -150,6 +155,18 @@ int cli_parse(int argc, char **argv, cli_opts *o, const char *usage_text)
             break;
         case 'q':
             o->quiet = 1;
+            break;
+        case 'W':
+            o->within = optarg;
+            break;
+        case 'O':
+            o->now = optarg;
+            break;
+        case 'B':
+            o->bom = 1;
+            break;
+        case 'A':
+            o->ap_form = optarg;
             break;
         case 'X':
             o->run = optarg;
@@ -261,8 +278,181 @@ static void cli_local(const char *utc, char *buf, size_t n)
 
 /* ---- obligations / alerts / register / verify ---------------------------- */
 
+/* --json or --csv, not both; --bom only with --csv. 0, or -1 after a usage
+ * error was printed. */
+static int cli_formats(const char *cmd, const cli_opts *o, const char *usage_text)
+{
+    if ((o->json && o->csv) || (o->bom && !o->csv)) {
+        fprintf(stderr, "obligo %s: %s\n%s", cmd,
+                o->bom ? "--bom goes with --csv" : "--json or --csv, not both", usage_text);
+        return -1;
+    }
+    return 0;
+}
+
 static const char obligations_usage[] =
-    "usage: obligo obligations [--config F] [--db F] [--status S] [--kind K] [--json]\n";
+    "usage: obligo obligations [--config F] [--db F] [--rules DIR] [--status S[,S...]]\n"
+    "                          [--kind K] [--within DURATION] [--now T] [--json|--csv [--bom]]\n"
+    "Lists obligations by due time, each with its duty's Dutch title and the time\n"
+    "left as of --now T (RFC 3339; default: now). --status takes open, overdue,\n"
+    "fulfilled, late and cancelled, several comma-separated; --within 7d (or 48h,\n"
+    "30m) keeps those due within that span from now, overdue ones included.\n"
+    "--json adds title and seconds_left (negative when overdue; null once closed).\n";
+
+static const char *const obligation_statuses[] = {"open", "overdue", "fulfilled", "late",
+                                                  "cancelled"};
+#define NSTATUSES 5
+
+/* "open,overdue" -> a bit per obligation_statuses entry; 0 for none given,
+ * -1 after a usage error was printed. */
+static int cli_statuses(const char *list)
+{
+    if (!list)
+        return 0;
+    int bits = 0;
+    const char *p = list;
+    for (;;) {
+        size_t n = strcspn(p, ",");
+        int found = -1;
+        for (int i = 0; i < NSTATUSES; i++)
+            if (strlen(obligation_statuses[i]) == n && strncmp(p, obligation_statuses[i], n) == 0)
+                found = i;
+        if (found < 0) {
+            fprintf(stderr,
+                    "obligo obligations: --status '%.*s' is not a status; the statuses are "
+                    "open, overdue, fulfilled, late, cancelled\n%s",
+                    (int)n, p, obligations_usage);
+            return -1;
+        }
+        bits |= 1 << found;
+        if (!p[n])
+            return bits;
+        p += n + 1;
+    }
+}
+
+/* "7d", "48h", "30m", "1d12h" -> seconds; -1 when it is not one. */
+static int64_t cli_duration(const char *s)
+{
+    int64_t total = 0;
+    if (!*s)
+        return -1;
+    while (*s) {
+        if (*s < '0' || *s > '9')
+            return -1;
+        int64_t n = 0;
+        while (*s >= '0' && *s <= '9') {
+            n = n * 10 + (*s++ - '0');
+            if (n > 100000000)
+                return -1;
+        }
+        int64_t unit = *s == 'd' ? 86400 : *s == 'h' ? 3600 : *s == 'm' ? 60 : 0;
+        if (!unit)
+            return -1;
+        s++;
+        total += n * unit;
+    }
+    return total;
+}
+
+/* Time left as an officer reads it: "nog 2 dagen 4 uur", "nog 3 uur",
+ * "nog 20 minuten", "2 dagen te laat". Whole units, rounded down. */
+static void cli_time_left(int64_t secs, char *buf, size_t n)
+{
+    int late = secs < 0;
+    int64_t a = late ? -secs : secs;
+    int64_t days = a / 86400, hours = a % 86400 / 3600, mins = a % 3600 / 60;
+    char span[64];
+    if (days && hours)
+        snprintf(span, sizeof span, "%lld %s %lld uur", (long long)days,
+                 days == 1 ? "dag" : "dagen", (long long)hours);
+    else if (days)
+        snprintf(span, sizeof span, "%lld %s", (long long)days, days == 1 ? "dag" : "dagen");
+    else if (hours)
+        snprintf(span, sizeof span, "%lld uur", (long long)hours);
+    else
+        snprintf(span, sizeof span, "%lld %s", (long long)mins, mins == 1 ? "minuut" : "minuten");
+    if (late)
+        snprintf(buf, n, "%s te laat", span);
+    else
+        snprintf(buf, n, "nog %s", span);
+}
+
+static int cli_due_cmp(const void *a, const void *b)
+{
+    const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
+    obligo_time tx = 0, ty = 0;
+    const cJSON *dx = cJSON_GetObjectItemCaseSensitive(x, "due_at");
+    const cJSON *dy = cJSON_GetObjectItemCaseSensitive(y, "due_at");
+    if (cJSON_IsString(dx))
+        clock_parse_rfc3339(dx->valuestring, &tx);
+    if (cJSON_IsString(dy))
+        clock_parse_rfc3339(dy->valuestring, &ty);
+    if (tx != ty)
+        return tx < ty ? -1 : 1;
+    double ix = cJSON_GetObjectItemCaseSensitive(x, "id")->valuedouble;
+    double iy = cJSON_GetObjectItemCaseSensitive(y, "id")->valuedouble;
+    return ix < iy ? -1 : ix > iy;
+}
+
+/* Keeps the rows of the statuses asked for (bits; 0: all) due up to
+ * due_by (0: any), sorted by due time, with title and seconds_left. */
+static cJSON *cli_obligations_view(cJSON *rows, int bits, obligo_time now, obligo_time due_by,
+                                   const rules *r)
+{
+    int n = cJSON_GetArraySize(rows);
+    cJSON **keep = obligo_calloc(n ? (size_t)n : 1, sizeof(cJSON *));
+    cJSON *out = cJSON_CreateArray();
+    if (!keep || !out) {
+        obligo_free(keep);
+        cJSON_Delete(out);
+        cJSON_Delete(rows);
+        return NULL;
+    }
+    int k = 0;
+    while (rows->child) {
+        cJSON *row = cJSON_DetachItemViaPointer(rows, rows->child);
+        const char *status = cli_s(row, "status");
+        int bit = 0;
+        for (int i = 0; i < NSTATUSES; i++)
+            if (strcmp(status, obligation_statuses[i]) == 0)
+                bit = 1 << i;
+        obligo_time due = 0;
+        clock_parse_rfc3339(cli_s(row, "due_at"), &due);
+        if ((bits && !(bits & bit)) || (due_by && due > due_by)) {
+            cJSON_Delete(row);
+            continue;
+        }
+        const rules_kind *kind = r ? rules_kind_find(r, cli_s(row, "kind")) : NULL;
+        cJSON_AddStringToObject(row, "title",
+                                kind && kind->title ? kind->title : cli_s(row, "kind"));
+        if (strcmp(status, "open") == 0 || strcmp(status, "overdue") == 0)
+            cJSON_AddNumberToObject(row, "seconds_left", (double)(due - now));
+        else
+            cJSON_AddNullToObject(row, "seconds_left");
+        keep[k++] = row;
+    }
+    cJSON_Delete(rows);
+    qsort((void *)keep, (size_t)k, sizeof(cJSON *), cli_due_cmp);
+    for (int i = 0; i < k; i++)
+        cJSON_AddItemToArray(out, keep[i]);
+    obligo_free(keep);
+    return out;
+}
+
+int cli_load_rules(const config *cfg, plugins **p, rules **r, char **err)
+{
+    *p = NULL;
+    *r = NULL;
+    int rc = engine_load_plugins(cfg, p, err);
+    if (!rc)
+        rc = rules_load(cfg->rules_dir, cfg->policy, &cfg->limits, *p, r, err);
+    if (rc) {
+        plugins_free(*p);
+        *p = NULL;
+    }
+    return rc;
+}
 
 int cli_obligations(int argc, char **argv)
 {
@@ -270,34 +460,84 @@ int cli_obligations(int argc, char **argv)
     int prc = cli_parse(argc, argv, &o, obligations_usage);
     if (prc)
         return prc > 0 ? 0 : 2;
+    if (o.nargs) {
+        fprintf(stderr, "obligo obligations: unexpected argument '%s'\n%s", o.args[0],
+                obligations_usage);
+        return 2;
+    }
+    int bits = cli_statuses(o.status);
+    if (bits < 0)
+        return 2;
+    obligo_time now = clock_now();
+    if (o.now && clock_parse_rfc3339(o.now, &now)) {
+        fprintf(stderr, "obligo obligations: --now '%s' is not an RFC 3339 time\n%s", o.now,
+                obligations_usage);
+        return 2;
+    }
+    int64_t within = o.within ? cli_duration(o.within) : 0;
+    if (within < 0) {
+        fprintf(stderr,
+                "obligo obligations: --within '%s' is not a duration such as 7d, 48h or 30m\n%s",
+                o.within, obligations_usage);
+        return 2;
+    }
+    if (cli_formats("obligations", &o, obligations_usage))
+        return 2;
     config cfg;
     engine e;
     if (cli_open(&o, &cfg, &e, 1))
         return 2;
-    obligations_filter f = {.status = o.status, .kind = o.kind};
+    plugins *p = NULL;
+    rules *r = NULL;
+    char *err = NULL;
+    if (cli_load_rules(&cfg, &p, &r, &err)) {
+        fprintf(stderr,
+                "obligo obligations: the rules in %s do not load (%s); showing kind names "
+                "instead of titles\n",
+                cfg.rules_dir ? cfg.rules_dir : "(none)", err ? err : "error");
+        obligo_free(err);
+    }
+    obligations_filter f = {.kind = o.kind};
     cJSON *rows = obligations_list(&e.st, &f);
-    if (o.json) {
+    rows = rows ? cli_obligations_view(rows, bits, now, o.within ? now + within : 0, r) : NULL;
+    int rc = rows ? 0 : 2;
+    if (!rows) {
+        fprintf(stderr, "obligo obligations: cannot read %s\n", cfg.db_path);
+    } else if (o.json) {
         cli_print_json(rows);
+    } else if (o.csv) {
+        static const char *const cols[] = {"id",          "kind",      "title",        "subject",
+                                           "status",      "opened_at", "starts_at",    "due_at",
+                                           "legal_limit", "closed_at", "seconds_left", "rationale"};
+        cli_csv w;
+        cli_csv_init(&w, stdout, o.bom);
+        cli_csv_table(&w, rows, cols, (int)(sizeof cols / sizeof cols[0]));
     } else {
-        printf("%-6s %-28s %-20s %-10s %-17s %s\n", "ID", "KIND", "SUBJECT", "STATUS",
-               "DUE (AMSTERDAM)", "CLOSED");
-        for (const cJSON *r = rows ? rows->child : NULL; r; r = r->next) {
-            char due[32], closed[32];
-            cli_local(cli_s(r, "due_at"), due, sizeof due);
-            cli_local(cli_s(r, "closed_at"), closed, sizeof closed);
-            printf("%-6d %-28s %-20s %-10s %-17s %s\n",
-                   (int)cJSON_GetObjectItemCaseSensitive(r, "id")->valuedouble, cli_s(r, "kind"),
-                   cli_s(r, "subject"), cli_s(r, "status"), due, closed);
+        printf("%-6s %-52s %-16s %-9s %-17s %s\n", "ID", "PLICHT", "BETREFT", "STATUS",
+               "UITERLIJK (AMS)", "RESTEREND");
+        for (const cJSON *row = rows->child; row; row = row->next) {
+            char due[32], left[96];
+            cli_local(cli_s(row, "due_at"), due, sizeof due);
+            const cJSON *secs = cJSON_GetObjectItemCaseSensitive(row, "seconds_left");
+            if (cJSON_IsNumber(secs))
+                cli_time_left((int64_t)secs->valuedouble, left, sizeof left);
+            else
+                snprintf(left, sizeof left, "-");
+            printf("%-6d %-52s %-16s %-9s %-17s %s\n",
+                   (int)cJSON_GetObjectItemCaseSensitive(row, "id")->valuedouble,
+                   cli_s(row, "title"), cli_s(row, "subject"), cli_s(row, "status"), due, left);
         }
     }
     cJSON_Delete(rows);
+    rules_free(r);
+    plugins_free(p);
     engine_close(&e);
     config_free(&cfg);
-    return 0;
+    return rc;
 }
 
 static const char alerts_usage[] =
-    "usage: obligo alerts [--config F] [--db F] [--since T] [--kind K] [--json]\n";
+    "usage: obligo alerts [--config F] [--db F] [--since T] [--kind K] [--json|--csv [--bom]]\n";
 
 int cli_alerts(int argc, char **argv)
 {
@@ -305,6 +545,8 @@ int cli_alerts(int argc, char **argv)
     int prc = cli_parse(argc, argv, &o, alerts_usage);
     if (prc)
         return prc > 0 ? 0 : 2;
+    if (cli_formats("alerts", &o, alerts_usage))
+        return 2;
     outbox_filter f = {.kind = o.kind};
     if (o.since && clock_parse_any(o.since, &f.since)) {
         fprintf(stderr, "obligo alerts: --since '%s' is not an RFC 3339 time\n", o.since);
@@ -317,6 +559,12 @@ int cli_alerts(int argc, char **argv)
     cJSON *rows = outbox_list(&e.st, &f);
     if (o.json) {
         cli_print_json(rows);
+    } else if (o.csv) {
+        static const char *const cols[] = {"id",      "at",   "severity",     "kind",     "subject",
+                                           "message", "rule", "event.source", "event.id", "data"};
+        cli_csv w;
+        cli_csv_init(&w, stdout, o.bom);
+        cli_csv_table(&w, rows, cols, (int)(sizeof cols / sizeof cols[0]));
     } else {
         printf("%-17s %-9s %-34s %-16s %s\n", "AT (AMSTERDAM)", "SEVERITY", "KIND", "SUBJECT",
                "MESSAGE");
@@ -334,10 +582,11 @@ int cli_alerts(int argc, char **argv)
 }
 
 static const char rejected_usage[] =
-    "usage: obligo rejected [--config F] [--db F] [--since T] [--json]\n"
+    "usage: obligo rejected [--config F] [--db F] [--since T] [--json|--csv [--bom]]\n"
     "Lists the refused input (dead letters), oldest first: when it came, where\n"
     "from (FILE:LINE, http[N]), the field and the reason. --json prints each\n"
-    "with its bytes (raw, or raw_base64 for input that is not UTF-8 text).\n";
+    "with its bytes (raw, or raw_base64 for input that is not UTF-8 text), --csv\n"
+    "as columns.\n";
 
 int cli_rejected(int argc, char **argv)
 {
@@ -349,6 +598,8 @@ int cli_rejected(int argc, char **argv)
         fprintf(stderr, "obligo rejected: unexpected argument '%s'\n%s", o.args[0], rejected_usage);
         return 2;
     }
+    if (cli_formats("rejected", &o, rejected_usage))
+        return 2;
     obligo_time since = 0;
     if (o.since && clock_parse_any(o.since, &since)) {
         fprintf(stderr, "obligo rejected: --since '%s' is not an RFC 3339 time\n", o.since);
@@ -365,7 +616,13 @@ int cli_rejected(int argc, char **argv)
                 sqlite3_errmsg(e.st.db));
     else if (o.json)
         cli_print_json(rows);
-    else {
+    else if (o.csv) {
+        static const char *const cols[] = {"seq",    "received_at", "origin", "field",
+                                           "reason", "bytes",       "raw",    "raw_base64"};
+        cli_csv w;
+        cli_csv_init(&w, stdout, o.bom);
+        cli_csv_table(&w, rows, cols, (int)(sizeof cols / sizeof cols[0]));
+    } else {
         printf("%-17s %-16s %-24s %s\n", "AT (AMSTERDAM)", "ORIGIN", "FIELD", "REASON");
         for (const cJSON *r = rows->child; r; r = r->next) {
             char at[32];
@@ -381,19 +638,59 @@ int cli_rejected(int argc, char **argv)
     return rc;
 }
 
-static void cli_csv_field(const char *s)
+/* The register as flat CSV: its own columns, then one per data field
+ * (the union of the entries' keys in first-seen order; a field named as
+ * one of the register's own columns gets "data." in front). */
+static void cli_register_csv(const cJSON *rows, int bom)
 {
-    putchar('"');
-    for (; *s; s++) {
-        if (*s == '"')
-            putchar('"');
-        putchar(*s);
+    static const char *const own[] = {"register", "key", "version", "at", "hash", "prev_hash"};
+    enum { NOWN = sizeof own / sizeof own[0] };
+    cJSON *fields = cJSON_CreateArray(); /* the data keys */
+    for (const cJSON *r = rows ? rows->child : NULL; fields && r; r = r->next) {
+        const cJSON *data = cJSON_GetObjectItemCaseSensitive(r, "data");
+        for (const cJSON *d = cJSON_IsObject(data) ? data->child : NULL; d; d = d->next) {
+            int seen = 0;
+            for (const cJSON *k = fields->child; k && !seen; k = k->next)
+                seen = strcmp(k->valuestring, d->string) == 0;
+            if (!seen)
+                cJSON_AddItemToArray(fields, cJSON_CreateString(d->string));
+        }
     }
-    putchar('"');
+    cli_csv w;
+    cli_csv_init(&w, stdout, bom);
+    for (int i = 0; i < NOWN; i++)
+        cli_csv_cell(&w, own[i]);
+    for (const cJSON *k = fields ? fields->child : NULL; k; k = k->next) {
+        int clash = 0;
+        for (int i = 0; i < NOWN; i++)
+            clash |= strcmp(own[i], k->valuestring) == 0;
+        if (clash) {
+            char *name = obligo_asprintf("data.%s", k->valuestring);
+            cli_csv_cell(&w, name);
+            obligo_free(name);
+        } else {
+            cli_csv_cell(&w, k->valuestring);
+        }
+    }
+    cli_csv_end_row(&w);
+    for (const cJSON *r = rows ? rows->child : NULL; r; r = r->next) {
+        for (int i = 0; i < NOWN; i++)
+            cli_csv_json(&w, cJSON_GetObjectItemCaseSensitive(r, own[i]));
+        const cJSON *data = cJSON_GetObjectItemCaseSensitive(r, "data");
+        for (const cJSON *k = fields ? fields->child : NULL; k; k = k->next)
+            cli_csv_json(&w, cJSON_GetObjectItemCaseSensitive(data, k->valuestring));
+        cli_csv_end_row(&w);
+    }
+    cJSON_Delete(fields);
 }
 
 static const char register_usage[] =
-    "usage: obligo register NAME [--config F] [--db F] [--history] [--json|--csv]\n";
+    "usage: obligo register NAME [--config F] [--db F] [--history] [--json|--csv [--bom]]\n"
+    "       obligo register datalekken --ap-form KEY [--config F] [--db F] [--json|--csv [--bom]]\n"
+    "Shows a register's current entries, or every version with --history. --csv\n"
+    "has one column per data field. --ap-form KEY shows what the Autoriteit\n"
+    "Persoonsgegevens' notification form asks about breach KEY, each unanswered\n"
+    "question marked.\n";
 
 int cli_register(int argc, char **argv)
 {
@@ -405,25 +702,28 @@ int cli_register(int argc, char **argv)
         fprintf(stderr, "obligo register: name one register, e.g. datalekken\n%s", register_usage);
         return 2;
     }
+    if (cli_formats("register", &o, register_usage))
+        return 2;
+    if (o.ap_form && (strcmp(o.args[0], "datalekken") != 0 || o.history)) {
+        fprintf(stderr, "obligo register: --ap-form goes with the register datalekken%s\n%s",
+                o.history ? ", without --history" : "", register_usage);
+        return 2;
+    }
     config cfg;
     engine e;
     if (cli_open(&o, &cfg, &e, 1))
         return 2;
+    if (o.ap_form) {
+        int rc = cli_ap_form(&o, &e.st, o.ap_form);
+        engine_close(&e);
+        config_free(&cfg);
+        return rc;
+    }
     cJSON *rows = registers_list(&e.st, o.args[0], o.history);
     if (o.json) {
         cli_print_json(rows);
     } else if (o.csv) {
-        puts("register,key,version,at,data,hash,prev_hash");
-        for (const cJSON *r = rows ? rows->child : NULL; r; r = r->next) {
-            char *data = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(r, "data"));
-            printf("%s,", cli_s(r, "register"));
-            cli_csv_field(cli_s(r, "key"));
-            printf(",%d,%s,", (int)cJSON_GetObjectItemCaseSensitive(r, "version")->valuedouble,
-                   cli_s(r, "at"));
-            cli_csv_field(data ? data : "");
-            printf(",%s,%s\n", cli_s(r, "hash"), cli_s(r, "prev_hash"));
-            cJSON_free(data);
-        }
+        cli_register_csv(rows, o.bom);
     } else {
         printf("%-20s %-4s %-17s %s\n", "KEY", "VER", "AT (AMSTERDAM)", "DATA");
         for (const cJSON *r = rows ? rows->child : NULL; r; r = r->next) {

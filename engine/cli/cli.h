@@ -18,5 +18,6 @@ int cli_check(int argc, char **argv);
 int cli_test(int argc, char **argv);
 int cli_token(int argc, char **argv);
 int cli_replay(int argc, char **argv);
+int cli_rules(int argc, char **argv);
 
 #endif

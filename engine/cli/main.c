@@ -16,7 +16,8 @@ static void usage(FILE *out)
           "  ingest       run NDJSON events (files or -) through the pipeline\n"
           "  obligations  list obligations\n"
           "  alerts       list alerts\n"
-          "  register     show a register (e.g. datalekken)\n"
+          "  register     show a register (e.g. datalekken), or a breach's AP form\n"
+          "  rules        list the rules and duties with title, legal source, file:line\n"
           "  rejected     list the refused input (dead letters) with origin and reason\n"
           "  verify       check the journal and the registers' hash chains\n"
           "  plugins      list the loaded plugins and what they register\n"
@@ -40,6 +41,7 @@ int main(int argc, char **argv)
         {"alerts", cli_alerts},   {"register", cli_register}, {"verify", cli_verify},
         {"plugins", cli_plugins}, {"check", cli_check},       {"test", cli_test},
         {"token", cli_token},     {"replay", cli_replay},     {"rejected", cli_rejected},
+        {"rules", cli_rules},
     };
     engine_global_init();
     if (argc < 2) {

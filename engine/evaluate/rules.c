@@ -500,6 +500,8 @@ cJSON *rules_describe(const rules *r)
         const rules_rule *rr = &r->rules[i];
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "name", rr->name);
+        cJSON_AddStringToObject(o, "title", rr->title ? rr->title : "");
+        cJSON_AddStringToObject(o, "source", rr->source ? rr->source : "");
         cJSON_AddStringToObject(o, "file", rr->file ? rr->file : "");
         cJSON_AddNumberToObject(o, "line", rr->line);
         cJSON *on = cJSON_AddArrayToObject(o, "on");
@@ -520,6 +522,8 @@ cJSON *rules_describe(const rules *r)
     for (int i = 0; kinds && i < r->nkinds; i++) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "name", r->kinds[i].name);
+        cJSON_AddStringToObject(o, "title", r->kinds[i].title ? r->kinds[i].title : "");
+        cJSON_AddStringToObject(o, "source", r->kinds[i].source ? r->kinds[i].source : "");
         cJSON_AddStringToObject(o, "file", r->kinds[i].file ? r->kinds[i].file : "");
         cJSON_AddNumberToObject(o, "line", r->kinds[i].line);
         cJSON_AddItemToArray(kinds, o);

@@ -152,9 +152,10 @@ int rules_evaluate(rules *r, const cJSON *event, const rules_state_ops *ops, cJS
  * declarations. Caller frees. */
 cJSON *rules_lua_to_json(lua_State *L, int idx);
 
-/* What the rule set declares, for `obligo check`: {"rules": [{name, file,
- * line, on: [types], first_line, last_line}], "obligations": [{name, file,
- * line}]}, where first_line..last_line is the source of the rule's run
+/* What the rule set declares, for `obligo check` and `obligo rules`:
+ * {"rules": [{name, title, source, file, line, on: [types], first_line,
+ * last_line}], "obligations": [{name, title, source, file, line}]} (title
+ * and source "" when not declared), where first_line..last_line is the source of the rule's run
  * function. Caller frees. */
 cJSON *rules_describe(const rules *r);
 
