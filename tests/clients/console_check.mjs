@@ -1,9 +1,11 @@
 // Drives the web console in Debian's headless Chromium (playwright-core,
 // never a downloaded browser) against a real `obligo serve` started by
-// tests/e2e/test_console.c, whose database holds one known deadline:
+// tests/e2e/test_console.c, whose database holds one known deadline, two
+// alerts and two breaches:
 //   node console_check.mjs BASE SHOTS_DIR
 // with OBLIGO_TOKENS={"ingest","officer"} and OBLIGO_EXPECT={"title",
-// "source","countdown","countdown_en"}. Prints each check, then "all
+// "source","countdown","countdown_en","due","alert","late_alert","breach",
+// "late_breach"}. Prints each check, then "all
 // checks passed"; exits 1 at the first failure.
 import { chromium } from 'playwright-core';
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
@@ -90,6 +92,70 @@ try {
   await page.selectOption('#f-duty', expect.kind);
   check(await row.count() === 1, 'filtered by its duty: listed');
   await page.fill('#f-within', '');
+
+  // Signalen, reached by keyboard from the navigation: newest first
+  await page.focus('#nav-signalen');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#alerts tbody tr');
+  check(await page.isVisible('#signalen') && !(await page.isVisible('#termijnen')), 'Signalen opened by keyboard from the navigation');
+  check(await page.evaluate(() => document.activeElement?.id) === 'signalen-title', 'focus moves to the page heading');
+  check((await page.getAttribute('#nav-signalen', 'aria-current')) === 'page', 'the navigation marks Signalen as the current page');
+  check((await page.title()) === 'Obligo — Signalen', 'the document title names the page');
+  const alerts = page.locator('#alerts tbody tr');
+  check(await alerts.count() === 6, `all six alerts are listed (${await alerts.count()})`);
+  const al = expect.alert, la = expect.late_alert;
+  check((await alerts.nth(0).locator('td.subject').textContent()) === al.subject, `newest first: ${al.subject} before ${la.subject}`);
+  const arow = alerts.nth(0);
+  check((await arow.locator('.severity').textContent()) === al.severity, `its severity in words: "${al.severity}"`);
+  check((await arow.locator('td.kind').textContent()) === al.kind, `its kind "${al.kind}"`);
+  check((await arow.locator('td.at').textContent()) === al.at, `its time in Amsterdam time "${al.at}"`);
+  check((await arow.locator('td.message').textContent()).includes('zonder behandelrelatie'), 'its message');
+  const lrow = page.locator('#alerts tbody tr', { hasText: la.kind });
+  check((await lrow.locator('.severity').textContent()) === la.severity && (await lrow.locator('td.kind').textContent()) === la.kind,
+    `the late notification: "${la.severity}", ${la.kind}`);
+  const kinds = await page.$$eval('#f-kind option', (os) => os.map((o) => o.value));
+  check(JSON.stringify(kinds) === JSON.stringify(['', la.kind, al.kind, 'obligo.obligation_overdue', 'obligo.obligation_reminder']),
+    `the kind filter offers the kinds present (${kinds.join(', ')})`);
+  await page.screenshot({ path: join(shots, 'console-signalen.png'), fullPage: true });
+  await axe(page, 'Signalen');
+  await page.selectOption('#f-severity', 'critical');
+  const sevs = await alerts.locator('.severity').allTextContents();
+  check(sevs.length === 2 && sevs.every((x) => x === la.severity) && await lrow.count() === 1,
+    `severity ${la.severity}: the late notification and the overdue deadline (${sevs.join(', ')})`);
+  await page.selectOption('#f-severity', '');
+  await page.selectOption('#f-kind', al.kind);
+  check(await alerts.count() === 1 && (await alerts.nth(0).locator('td.subject').textContent()) === al.subject,
+    `kind ${al.kind}: only that alert`);
+  await page.selectOption('#f-severity', 'info');
+  check(await alerts.count() === 0 && (await page.textContent('#alerts-summary')).includes('Geen signalen'), 'no info alerts: said so');
+  await page.selectOption('#f-severity', '');
+  await page.selectOption('#f-kind', '');
+
+  // Datalekken: the register with each breach's AP deadline
+  await page.click('#nav-datalekken');
+  await page.waitForSelector('#breaches tbody tr');
+  check((await page.textContent('#datalekken-title')) === 'Datalekkenregister', 'Datalekken opened: the Datalekkenregister');
+  const br = expect.breach, lb = expect.late_breach;
+  const breaches = page.locator('#breaches tbody tr');
+  check(await breaches.count() === 2, 'both breaches are listed');
+  const brow = page.locator('#breaches tbody tr', { hasText: br.key });
+  check((await breaches.nth(0).locator('th .title').textContent()) === br.key, `the most recently known first: ${br.key}`);
+  check((await brow.locator('td.breach-status').textContent()) === br.status, `its status "${br.status}"`);
+  check((await brow.textContent()).includes(br.aware), `aware_at in Amsterdam time "${br.aware}"`);
+  const bcd = (await brow.locator('td.countdown').textContent()).trim();
+  check(bcd === br.countdown, `its AP deadline counts down: "${br.countdown}" (was "${bcd}")`);
+  const lrow2 = page.locator('#breaches tbody tr', { hasText: lb.key });
+  check((await lrow2.locator('td.breach-status').textContent()) === lb.status, `${lb.key}: status "${lb.status}"`);
+  check((await lrow2.locator('td.ap').textContent()) === lb.ap, `${lb.key}: "${lb.ap}", no countdown`);
+  check((await page.textContent('#breaches-summary')).includes('waarvan 1 nog te melden'), 'the summary counts the one still to notify');
+  await page.screenshot({ path: join(shots, 'console-datalekken.png'), fullPage: true });
+  await axe(page, 'Datalekken');
+  await page.setViewportSize({ width: 700, height: 1000 });
+  await page.screenshot({ path: join(shots, 'console-datalekken-tablet.png'), fullPage: true });
+  await axe(page, 'Datalekken (narrow)');
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.click('#nav-termijnen');
+  await page.waitForSelector('#termijnen:not([hidden]) #deadlines tbody tr');
 
   // a state-changing request without the CSRF token is refused
   const noCsrf = await page.evaluate(async () => (await fetch('/console/session', { method: 'DELETE' })).status);

@@ -2,10 +2,12 @@
  * test_console.c — the web console (README, "Console") against a real
  * `obligo serve` on a database made by `obligo ingest --clock events`
  * holding one known deadline (a breach known on Mon 2026-06-08 09:00, to
- * be reported to the AP within 72 hours), with engine time started at
+ * be reported to the AP within 72 hours), an earlier breach reported late
+ * and two alerts (see journal), with engine time started at
  * 2026-06-09 06:50 (--clock-start), so its countdown is known on any date.
  * tests/clients/console_check.mjs drives Debian's headless Chromium
- * through sign-in, the Termijnen page, the filters and sign-out, runs
+ * through sign-in, the Termijnen, Signalen and Datalekken pages, their
+ * filters and sign-out, runs
  * axe-core on each page and saves screenshots into the build directory
  * (console-screenshots/). Here in C: the files' types and caching, the
  * security headers, the cookie's attributes (Secure behind the TLS
@@ -32,11 +34,30 @@
 #define CLIENTS OBLIGO_SOURCE_DIR "/tests/clients"
 #define SHOTS OBLIGO_BINARY_DIR "/console-screenshots"
 
+/* In time order: an earlier breach (DL-2026-5) reported to the AP a day
+ * after its 72 hours without a reason (a critical avg.late_notification
+ * alert; under --clock events its reminders and its overdue alert fired
+ * first; its deadline "late"), the known breach (DL-2026-7, its deadline
+ * open) and a client's record opened without a treatment relation (a
+ * warning nen7513.no_treatment_relation alert on C-42). */
 static const char journal[] =
+    "{\"specversion\":\"1.0\",\"id\":\"b0\",\"source\":\"urn:praktijk\","
+    "\"type\":\"nl.avg.breach.reported\",\"time\":\"2026-06-01T10:00:00+02:00\","
+    "\"data\":{\"breach_id\":\"DL-2026-5\",\"aware_at\":\"2026-06-01T10:00:00+02:00\","
+    "\"description\":\"E-mail aan verkeerde ontvanger\",\"personal_data\":\"yes\"}}\n"
+    "{\"specversion\":\"1.0\",\"id\":\"n0\",\"source\":\"urn:praktijk\","
+    "\"type\":\"nl.avg.breach.notified\",\"time\":\"2026-06-05T11:00:00+02:00\","
+    "\"data\":{\"breach_id\":\"DL-2026-5\",\"notified_at\":\"2026-06-05T11:00:00+02:00\","
+    "\"reference\":\"AP-123\",\"phase\":\"complete\"}}\n"
     "{\"specversion\":\"1.0\",\"id\":\"b1\",\"source\":\"urn:praktijk\","
     "\"type\":\"nl.avg.breach.reported\",\"time\":\"2026-06-08T09:00:00+02:00\","
     "\"data\":{\"breach_id\":\"DL-2026-7\",\"aware_at\":\"2026-06-08T09:00:00+02:00\","
-    "\"description\":\"USB-stick kwijt\",\"personal_data\":\"yes\"}}\n";
+    "\"description\":\"USB-stick kwijt\",\"personal_data\":\"yes\"}}\n"
+    "{\"specversion\":\"1.0\",\"id\":\"a1\",\"source\":\"urn:ecd\","
+    "\"type\":\"nl.nen7513.access\",\"time\":\"2026-06-08T14:30:00+02:00\","
+    "\"data\":{\"user\":{\"id\":\"U7\",\"role\":\"verpleegkundige\"},\"client_id\":\"C-42\","
+    "\"action\":\"read\",\"system\":\"ecd\",\"authentication\":\"2fa\","
+    "\"treatment_relation\":false}}\n";
 
 typedef struct fx {
     char *dir;
@@ -271,14 +292,22 @@ static void chromium_drives_the_console(void **state)
     if (access("/usr/bin/chromium", X_OK) != 0)
         fail_msg("/usr/bin/chromium is missing: scripts/setup installs Debian's chromium");
     mkdir(SHOTS, 0755);
-    char tokens[512], expect[1024];
+    char tokens[512], expect[2048];
     snprintf(tokens, sizeof tokens, "OBLIGO_TOKENS={\"ingest\":\"%s\",\"officer\":\"%s\"}",
              f->ingest, f->officer);
     snprintf(expect, sizeof expect,
              "OBLIGO_EXPECT={\"title\":\"Datalek melden bij de Autoriteit Persoonsgegevens\","
              "\"source\":\"AVG art. 33 lid 1\",\"kind\":\"avg.notify_ap\","
              "\"countdown\":\"nog 2 dagen 2 uur\",\"countdown_en\":\"2 days 2 hours left\","
-             "\"due\":\"do 11 jun 2026, 09:00 CEST\"}");
+             "\"due\":\"do 11 jun 2026, 09:00 CEST\","
+             "\"alert\":{\"kind\":\"nen7513.no_treatment_relation\",\"severity\":\"Waarschuwing\","
+             "\"subject\":\"C-42\",\"at\":\"ma 8 jun 2026, 14:30 CEST\"},"
+             "\"late_alert\":{\"kind\":\"avg.late_notification\",\"severity\":\"Kritiek\","
+             "\"subject\":\"DL-2026-5\"},"
+             "\"breach\":{\"key\":\"DL-2026-7\",\"status\":\"Geregistreerd\","
+             "\"aware\":\"ma 8 jun 2026, 09:00 CEST\",\"countdown\":\"nog 2 dagen 2 uur\"},"
+             "\"late_breach\":{\"key\":\"DL-2026-5\",\"status\":\"Gemeld bij de AP\","
+             "\"ap\":\"Te laat gemeld\"}}");
     char *argv[] = {"/usr/bin/env", tokens, expect, "node", CLIENTS "/console_check.mjs",
                     f->base,        SHOTS,  NULL};
     char *out = NULL, *err = NULL;
@@ -291,6 +320,8 @@ static void chromium_drives_the_console(void **state)
     free(err);
     assert_non_null(strstr(out, "an ingest token is refused"));
     assert_non_null(strstr(out, "axe-core: no serious or critical violations on Termijnen"));
+    assert_non_null(strstr(out, "axe-core: no serious or critical violations on Signalen"));
+    assert_non_null(strstr(out, "axe-core: no serious or critical violations on Datalekken"));
     free(out);
 }
 
