@@ -264,6 +264,41 @@ static const char *cli_s(const cJSON *o, const char *name)
 }
 
 /* "2026-02-05T08:15:00Z" -> "05-02-2026 09:15" Amsterdam, for tables. */
+/* The characters (UTF-8 code points) of s: what it takes on a terminal. */
+static int cli_chars(const char *s)
+{
+    int chars = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        chars += (*p & 0xc0) != 0x80;
+    return chars;
+}
+
+/* The widest value of member name among rows, and at least least. */
+static int cli_widest(const cJSON *rows, const char *name, int least)
+{
+    int w = least;
+    for (const cJSON *r = rows ? rows->child : NULL; r; r = r->next) {
+        const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, name));
+        int n = v ? cli_chars(v) : 0;
+        if (n > w)
+            w = n;
+    }
+    return w;
+}
+
+/* Prints s and pads it with spaces to width columns, counting characters
+ * (UTF-8 code points), not bytes, so that a title with "cliënt" lines up
+ * with one without; then the column's separating space. printf's %-Ns
+ * pads by bytes. A longer s is printed whole. */
+static void cli_cell(const char *s, int width)
+{
+    int chars = cli_chars(s);
+    fputs(s, stdout);
+    for (int i = chars; i < width; i++)
+        putchar(' ');
+    putchar(' ');
+}
+
 static void cli_local(const char *utc, char *buf, size_t n)
 {
     obligo_time t;
@@ -513,8 +548,12 @@ int cli_obligations(int argc, char **argv)
         cli_csv_init(&w, stdout, o.bom);
         cli_csv_table(&w, rows, cols, (int)(sizeof cols / sizeof cols[0]));
     } else {
-        printf("%-6s %-52s %-16s %-9s %-17s %s\n", "ID", "PLICHT", "BETREFT", "STATUS",
-               "UITERLIJK (AMS)", "RESTEREND");
+        /* the title and subject columns as wide as their widest value */
+        int tw = cli_widest(rows, "title", 6), sw = cli_widest(rows, "subject", 7);
+        printf("%-6s ", "ID");
+        cli_cell("PLICHT", tw);
+        cli_cell("BETREFT", sw);
+        printf("%-9s %-17s %s\n", "STATUS", "UITERLIJK (AMS)", "RESTEREND");
         for (const cJSON *row = rows->child; row; row = row->next) {
             char due[32], left[96];
             cli_local(cli_s(row, "due_at"), due, sizeof due);
@@ -523,9 +562,10 @@ int cli_obligations(int argc, char **argv)
                 cli_time_left((int64_t)secs->valuedouble, left, sizeof left);
             else
                 snprintf(left, sizeof left, "-");
-            printf("%-6d %-52s %-16s %-9s %-17s %s\n",
-                   (int)cJSON_GetObjectItemCaseSensitive(row, "id")->valuedouble,
-                   cli_s(row, "title"), cli_s(row, "subject"), cli_s(row, "status"), due, left);
+            printf("%-6d ", (int)cJSON_GetObjectItemCaseSensitive(row, "id")->valuedouble);
+            cli_cell(cli_s(row, "title"), tw);
+            cli_cell(cli_s(row, "subject"), sw);
+            printf("%-9s %-17s %s\n", cli_s(row, "status"), due, left);
         }
     }
     cJSON_Delete(rows);
@@ -571,8 +611,10 @@ int cli_alerts(int argc, char **argv)
         for (const cJSON *r = rows ? rows->child : NULL; r; r = r->next) {
             char at[32];
             cli_local(cli_s(r, "at"), at, sizeof at);
-            printf("%-17s %-9s %-34s %-16s %s\n", at, cli_s(r, "severity"), cli_s(r, "kind"),
-                   cli_s(r, "subject"), cli_s(r, "message"));
+            printf("%-17s %-9s ", at, cli_s(r, "severity"));
+            cli_cell(cli_s(r, "kind"), 34);
+            cli_cell(cli_s(r, "subject"), 16);
+            printf("%s\n", cli_s(r, "message"));
         }
     }
     cJSON_Delete(rows);

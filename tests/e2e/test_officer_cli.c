@@ -139,6 +139,52 @@ static double num(const cJSON *o, const char *name)
     return v->valuedouble;
 }
 
+/* The number of characters (UTF-8 code points) in the first n bytes of s. */
+static int chars_in(const char *s, size_t n)
+{
+    int c = 0;
+    for (size_t i = 0; i < n; i++)
+        c += ((unsigned char)s[i] & 0xc0) != 0x80;
+    return c;
+}
+
+/* A duty whose title holds "cliënt" (two bytes for one character) lines up
+ * with the others: every row's subject starts at the same column. */
+static void test_table_aligns_accented_titles(void **state)
+{
+    fx *f = *state;
+    static const char request[] =
+        "{\"specversion\":\"1.0\",\"id\":\"q1\",\"source\":\"" SRC "\","
+        "\"type\":\"nl.avg.request.received\",\"time\":\"2026-03-02T10:00:00+01:00\","
+        "\"data\":{\"request_id\":\"V-1\",\"kind\":\"access\",\"client_id\":\"C-1\","
+        "\"received_at\":\"2026-03-02T10:00:00+01:00\"}}\n";
+    ingest(f, "a.ndjson", events, "2026-03-03T10:00:00Z");
+    ingest(f, "q.ndjson", request, "2026-03-03T10:00:00Z");
+    char *out = NULL, *err = NULL;
+    assert_int_equal(obligo(&out, &err, "obligations", "--db", f->db, "--rules", RULES, "--now",
+                            "2026-03-03T10:00:00Z", NULL),
+                     0);
+    const char *v1 = strstr(out, "V-1"), *b1 = strstr(out, "B-1");
+    assert_non_null(v1);
+    assert_non_null(b1);
+    const char *v1_line = v1, *b1_line = b1;
+    while (v1_line > out && v1_line[-1] != '\n')
+        v1_line--;
+    while (b1_line > out && b1_line[-1] != '\n')
+        b1_line--;
+    assert_non_null(strstr(v1_line, "cliënt"));
+    /* the subjects start at the same column, past the longest title (58
+     * characters, 59 bytes) and its space, as does the header's BETREFT */
+    int col = chars_in(v1_line, (size_t)(v1 - v1_line));
+    assert_int_equal(col, 6 + 1 + 58 + 1);
+    assert_int_equal(chars_in(b1_line, (size_t)(b1 - b1_line)), col);
+    const char *head = strstr(out, "BETREFT");
+    assert_non_null(head);
+    assert_int_equal(chars_in(out, (size_t)(head - out)), col);
+    free(out);
+    free(err);
+}
+
 /* Open and overdue, sorted by due, with title and seconds_left as of
  * --now; the table says the time left in Dutch. */
 static void test_obligations_as_of(void **state)
@@ -175,9 +221,14 @@ static void test_obligations_as_of(void **state)
     assert_int_equal(obligo(&out, &err, "obligations", "--db", f->db, "--rules", RULES, "--now",
                             "2026-03-03T04:00:00Z", NULL),
                      0);
-    const char *b1 = strstr(out, "Datalek melden bij de Autoriteit Persoonsgegevens    B-1");
+    /* the row of B-1: its title, then (padded to the widest title) B-1 */
+    const char *b1 = strstr(out, " B-1 ");
     assert_non_null(b1);
+    while (b1 > out && b1[-1] != '\n')
+        b1--;
     const char *eol = strchr(b1, '\n');
+    const char *title = strstr(b1, "Datalek melden bij de Autoriteit Persoonsgegevens ");
+    assert_true(title && title < eol && title < strstr(b1, " B-1 "));
     assert_non_null(strstr(b1, "2026-03-05 09:00  nog 2 dagen 4 uur"));
     assert_true(strstr(b1, "nog 2 dagen 4 uur") < eol);
     assert_non_null(strstr(out, "=1+2"));
@@ -520,6 +571,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_obligations_as_of, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_table_aligns_accented_titles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_obligations_within, setup, teardown),
         cmocka_unit_test_setup_teardown(test_obligations_usage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rules_listing, setup, teardown),
