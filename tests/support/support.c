@@ -184,6 +184,23 @@ char *support_file(const char *path)
     return text;
 }
 
+char *support_run_client(char *const argv[], const char *done)
+{
+    char *out = NULL, *err = NULL;
+    int rc = support_run(argv, &out, &err);
+    if (rc != 0 || !out || (done && !strstr(out, done))) {
+        /* the client is named by its script where there is one */
+        const char *name = argv[0];
+        for (int i = 1; argv[i]; i++)
+            if (strstr(argv[i], ".mjs"))
+                name = argv[i];
+        fprintf(stderr, "%s exited %d:\n%s%s", name, rc, out ? out : "", err ? err : "");
+        fail_msg("the client %s failed (exit %d)", name, rc);
+    }
+    free(err);
+    return out;
+}
+
 char *support_make_token(const char *db, const char *role)
 {
     char *out = NULL;

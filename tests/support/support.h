@@ -33,6 +33,12 @@ char *support_read_file(const char *path);
 /* The same, failing the test when the file cannot be read. */
 char *support_file(const char *path);
 
+/* Runs a real client (argv, e.g. node and a script under tests/clients)
+ * and returns its stdout (caller frees). Fails the test when it exits
+ * other than 0 or its stdout lacks done (may be NULL), printing all it said
+ * on stderr first: cmocka's message is short. */
+char *support_run_client(char *const argv[], const char *done);
+
 /* `obligo token create --role ROLE --db DB`: the new token (caller frees);
  * fails the test when it cannot be made. */
 char *support_make_token(const char *db, const char *role);
