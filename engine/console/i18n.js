@@ -1,5 +1,6 @@
-// i18n.js — every user-visible string of the console, in Dutch (the
-// default) and English. The choice is kept in localStorage; t(key, vars)
+// i18n.js — the user-visible strings of the console, in Dutch (the
+// default) and English: the shell's and the first pages' here, each later
+// page's in its own module (addStrings). The choice is kept in localStorage; t(key, vars)
 // looks a string up and fills {name} placeholders.
 
 export const strings = {
@@ -178,6 +179,18 @@ export function getLang() {
 export function setLang(lang) {
   if (!strings[lang]) return;
   try { globalThis.localStorage?.setItem(KEY, lang); } catch { /* storage may be off */ }
+}
+
+// A page module's own strings ({nl: {...}, en: {...}}), added to the
+// tables; a key already defined is a mistake the console reports.
+export function addStrings(more) {
+  for (const [lang, table] of Object.entries(more)) {
+    strings[lang] ??= {};
+    for (const [k, v] of Object.entries(table)) {
+      if (k in strings[lang]) console.error(`i18n: ${lang} ${k} defined twice`);
+      strings[lang][k] = v;
+    }
+  }
 }
 
 export function t(lang, key, vars = {}) {
