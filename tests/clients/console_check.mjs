@@ -7,56 +7,20 @@
 // "source","countdown","countdown_en","due","alert","late_alert","breach",
 // "late_breach"}. Prints each check, then "all
 // checks passed"; exits 1 at the first failure.
-import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createRequire } from 'node:module';
+import { run } from './console_browser.mjs';
 
 const [base, shots] = process.argv.slice(2);
 const tokens = JSON.parse(process.env.OBLIGO_TOKENS);
 const expect = JSON.parse(process.env.OBLIGO_EXPECT);
-const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
-function check(ok, what) {
-  if (!ok) throw new Error(`FAILED: ${what}`);
-  console.log(`ok: ${what}`);
-}
-
-async function axe(page, name) {
-  // evaluated through the DevTools protocol, which the page's CSP does not govern
-  if (!(await page.evaluate(() => 'axe' in globalThis))) await page.evaluate(axeSource);
-  const result = await page.evaluate(async () => await globalThis.axe.run(document, {
-    runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'],
-  }));
-  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  for (const v of bad) console.log(`axe ${name}: ${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target).join(', ')})`);
-  check(bad.length === 0, `axe-core: no serious or critical violations on ${name} (${result.violations.length} minor)`);
-}
-
-const userData = mkdtempSync(join(tmpdir(), 'obligo-chromium-'));
-const context = await chromium.launchPersistentContext(userData, {
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-  viewport: { width: 1280, height: 800 },
-  timezoneId: 'America/New_York', // the page must show Amsterdam time whatever the browser's zone
-});
-const external = [];
-let failed = false;
-try {
-  const page = context.pages()[0] || await context.newPage();
-  page.on('request', (r) => { if (!r.url().startsWith(base)) external.push(r.url()); });
-  const cspErrors = [];
-  page.on('console', (m) => { if (m.type() === 'error') cspErrors.push(m.text()); });
-
+await run(base, shots, async ({ page, check, axe, shot }) => {
   const res = await page.goto(`${base}/console/`);
   check(res.status() === 200, 'GET /console/ answers 200');
   check((res.headers()['content-security-policy'] || '').includes("script-src 'self'"), 'a strict CSP on the page');
   await page.waitForSelector('body.ready');
   check(await page.isVisible('#signin'), 'the sign-in form is shown');
   check((await page.textContent('#signin-title')) === 'Inloggen', 'Dutch by default');
-  await page.screenshot({ path: join(shots, 'console-inloggen.png'), fullPage: true });
+  await shot('inloggen');
   await axe(page, 'Inloggen');
 
   await page.fill('#token', tokens.ingest);
@@ -78,7 +42,7 @@ try {
   check((await row.textContent()).includes(expect.due), `due_at shown in Amsterdam time "${expect.due}"`);
   check(!(await page.context().cookies()).some((c) => !c.httpOnly), 'the session cookie is HttpOnly');
   check(await page.evaluate(() => document.cookie) === '', 'no script can read the session cookie');
-  await page.screenshot({ path: join(shots, 'console-termijnen.png'), fullPage: true });
+  await shot('termijnen');
   await axe(page, 'Termijnen');
 
   // filters
@@ -116,7 +80,7 @@ try {
   const kinds = await page.$$eval('#f-kind option', (os) => os.map((o) => o.value));
   check(JSON.stringify(kinds) === JSON.stringify(['', la.kind, al.kind, 'obligo.obligation_overdue', 'obligo.obligation_reminder']),
     `the kind filter offers the kinds present (${kinds.join(', ')})`);
-  await page.screenshot({ path: join(shots, 'console-signalen.png'), fullPage: true });
+  await shot('signalen');
   await axe(page, 'Signalen');
   await page.selectOption('#f-severity', 'critical');
   const sevs = await alerts.locator('.severity').allTextContents();
@@ -148,10 +112,10 @@ try {
   check((await lrow2.locator('td.breach-status').textContent()) === lb.status, `${lb.key}: status "${lb.status}"`);
   check((await lrow2.locator('td.ap').textContent()) === lb.ap, `${lb.key}: "${lb.ap}", no countdown`);
   check((await page.textContent('#breaches-summary')).includes('waarvan 1 nog te melden'), 'the summary counts the one still to notify');
-  await page.screenshot({ path: join(shots, 'console-datalekken.png'), fullPage: true });
+  await shot('datalekken');
   await axe(page, 'Datalekken');
   await page.setViewportSize({ width: 700, height: 1000 });
-  await page.screenshot({ path: join(shots, 'console-datalekken-tablet.png'), fullPage: true });
+  await shot('datalekken-tablet');
   await axe(page, 'Datalekken (narrow)');
   await page.setViewportSize({ width: 1280, height: 800 });
   await page.click('#nav-termijnen');
@@ -177,7 +141,7 @@ try {
 
   // a tablet in portrait: rows become cards
   await page.setViewportSize({ width: 768, height: 1024 });
-  await page.screenshot({ path: join(shots, 'console-termijnen-tablet.png'), fullPage: true });
+  await shot('termijnen-tablet');
   await page.setViewportSize({ width: 700, height: 1000 });
   await axe(page, 'Termijnen (narrow)');
   await page.setViewportSize({ width: 1280, height: 800 });
@@ -186,14 +150,4 @@ try {
   await page.waitForSelector('#signin:not([hidden])');
   const after = await page.evaluate(async () => (await fetch('/console/api/v1/obligations')).status);
   check(after === 401, 'signed out: the API under /console/api/ answers 401');
-  check(external.length === 0, `nothing fetched from elsewhere (${external.join(', ')})`);
-  check(!cspErrors.some((e) => e.includes('Content Security Policy')), 'no CSP violations');
-  console.log('all checks passed');
-} catch (e) {
-  console.log(e.message);
-  failed = true;
-} finally {
-  await context.close();
-  rmSync(userData, { recursive: true, force: true });
-}
-process.exit(failed ? 1 : 0);
+});
