@@ -13,6 +13,11 @@
  * security headers, the cookie's attributes (Secure behind the TLS
  * proxy), the refusals (an ingest token, a request without CSRF token, a
  * cookie at /v1/) and GET /v1/duties.
+ * tests/clients/console_breach_check.mjs walks the practice's breach scheme
+ * through the guided form (Datalek melden) on the same fixture: a new
+ * breach known at 06:30, its 72 hours counted on the page, on Termijnen
+ * and in the journal, the breach's page and its AP form printed and
+ * exported.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -318,12 +323,41 @@ static void chromium_drives_the_console(void **state)
     free(out);
 }
 
+/* The guided breach form: the officer records a breach known at Tue
+ * 2026-06-09 06:30 (engine time starts 06:50), so the AP deadline is Fri
+ * 2026-06-12 06:30 CEST and 2 days 23 hours and some minutes are left
+ * while the test runs; notified at 06:45 as an initial notification, the
+ * completion (14 days by default) is due Tue 2026-06-23 06:45, 13 days 23
+ * hours and some minutes away. */
+static void chromium_walks_the_breach_scheme(void **state)
+{
+    fx *f = *state;
+    if (access("/usr/bin/chromium", X_OK) != 0)
+        fail_msg("/usr/bin/chromium is missing: scripts/setup installs Debian's chromium");
+    mkdir(SHOTS, 0755);
+    char tokens[256];
+    snprintf(tokens, sizeof tokens, "OBLIGO_TOKENS={\"officer\":\"%s\"}", f->officer);
+    char expect[] = "OBLIGO_EXPECT={\"countdown\":\"nog 2 dagen 23 uur\","
+                    "\"due\":\"vr 12 jun 2026, 06:30 CEST\","
+                    "\"complete_countdown\":\"nog 13 dagen 23 uur\","
+                    "\"title\":\"Datalek melden bij de Autoriteit Persoonsgegevens\"}";
+    char *argv[] = {"/usr/bin/env", tokens, expect, "node", CLIENTS "/console_breach_check.mjs",
+                    f->base,        SHOTS,  NULL};
+    char *out = support_run_client(argv, "all checks passed");
+    assert_non_null(strstr(out, "each step's event is journaled, in order"));
+    assert_non_null(strstr(out, "Keten van hashes klopt (5 versies)"));
+    assert_non_null(strstr(out, "the CSV starts with the UTF-8 BOM"));
+    assert_non_null(strstr(out, "axe-core: no serious or critical violations on AP-meldformulier"));
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(the_files_and_their_headers, setup, teardown),
         cmocka_unit_test_setup_teardown(sign_in_cookie_csrf_and_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(chromium_drives_the_console, setup, teardown),
+        cmocka_unit_test_setup_teardown(chromium_walks_the_breach_scheme, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
