@@ -305,13 +305,28 @@ export function closedData(id, v) {
 
 // The next step of the scheme for a breach as the register and its duties
 // have it: {step (1-4), key (i18n)} — notify the AP while its duty is
-// open, inform the people while theirs is, else register (close).
+// open, complete a phased notification, inform the people while theirs
+// is open, assess a breach only reported, else register (close); null
+// once closed or withdrawn.
 export function nextStep(current, obligations) {
   const open = (kind) => (obligations || []).some((o) => o.kind === kind && (o.status === 'open' || o.status === 'overdue'));
   const status = current?.status;
   if (status === 'closed' || status === 'withdrawn') return null;
-  if (open('avg.notify_ap') || (!current?.risk && current?.personal_data !== 'no')) return { step: 2, key: 'next.notify' };
+  if (open('avg.notify_ap')) return { step: 2, key: 'next.notify' };
   if (open('avg.complete_notification')) return { step: 2, key: 'next.complete' };
   if (open('avg.inform_subjects')) return { step: 3, key: 'next.inform' };
+  if (status === 'reported') return { step: 2, key: 'next.assess' };
   return { step: 4, key: 'next.register' };
+}
+
+// The chain's break as the server names it ("version 3 (register seq
+// 812): hash does not match its content"): {version, seq, reason} with
+// reason 'altered', 'relinked' or null for words it does not know, or
+// null for no such text.
+export function chainBreak(text) {
+  const m = /^version (\d+) \(register seq (\d+)\): (.*)$/.exec(String(text || ''));
+  if (!m) return null;
+  const reason = m[3].startsWith('hash does not match') ? 'altered'
+    : m[3].startsWith('prev_hash does not match') ? 'relinked' : null;
+  return { version: Number(m[1]), seq: Number(m[2]), reason, text: m[3] };
 }

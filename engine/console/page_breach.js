@@ -9,7 +9,7 @@ import { $, state, h, tr, href, cell, definePage, setEngineTime, api, now } from
 import { addStrings } from './i18n.js';
 import { amsterdam, countdown } from './format.js';
 import { word, fetchBreach } from './breach_common.js';
-import { nextStep } from './breach_form.js';
+import { nextStep, chainBreak } from './breach_form.js';
 
 addStrings({
   nl: {
@@ -25,6 +25,7 @@ addStrings({
     'bp.actions': 'Verder met dit datalek',
     'bp.apform': 'AP-meldformulier',
     'next.notify': 'Meld bij de AP (stap 2)',
+    'next.assess': 'Beoordeel het risico (stap 2)',
     'next.complete': 'Vul de melding bij de AP aan (stap 2)',
     'next.inform': 'Informeer de betrokkenen (stap 3)',
     'next.register': 'Bekijk de registratie of sluit af (stap 4)',
@@ -52,6 +53,9 @@ addStrings({
     'bp.chain.ok': 'Keten van hashes klopt ({n} versies)',
     'bp.chain.ok.one': 'Keten van hashes klopt (1 versie)',
     'bp.chain.broken': 'De keten van hashes is verbroken: {what}',
+    'bp.break': 'versie {version} (registervolgnummer {seq}): {reason}',
+    'bp.break.altered': 'de hash klopt niet met de inhoud; deze versie is achteraf veranderd',
+    'bp.break.relinked': 'de verwijzing naar de vorige versie klopt niet; er is een versie weggehaald, ingevoegd of veranderd',
     'bp.chain.explain': 'Elke versie draagt de hash van haar inhoud en van de vorige versie. Verandert iemand achteraf iets in het register, dan klopt de keten niet meer.',
     'bp.versions.caption': 'Versies van dit datalek in het register',
     'col.version': 'Versie',
@@ -98,6 +102,7 @@ addStrings({
     'bp.actions': 'Next with this breach',
     'bp.apform': 'AP form',
     'next.notify': 'Notify the AP (step 2)',
+    'next.assess': 'Assess the risk (step 2)',
     'next.complete': 'Supplement the notification to the AP (step 2)',
     'next.inform': 'Inform the people affected (step 3)',
     'next.register': 'See the registration or close (step 4)',
@@ -125,6 +130,9 @@ addStrings({
     'bp.chain.ok': 'Hash chain verified ({n} versions)',
     'bp.chain.ok.one': 'Hash chain verified (1 version)',
     'bp.chain.broken': 'The hash chain is broken: {what}',
+    'bp.break': 'version {version} (register sequence {seq}): {reason}',
+    'bp.break.altered': 'its hash does not match its content; this version was changed afterwards',
+    'bp.break.relinked': 'its link to the version before does not match; a version was removed, inserted or changed',
     'bp.chain.explain': 'Each version carries the hash of its content and of the version before. Should anyone change the register afterwards, the chain no longer holds.',
     'bp.versions.caption': 'This breach\'s versions in the register',
     'col.version': 'Version',
@@ -263,6 +271,13 @@ function timeline(b) {
       : h('p', {}, tr('bp.timeline.none'))];
 }
 
+// the break in words: which version, and what is wrong with it
+function breakText(text) {
+  const b = chainBreak(text);
+  if (!b) return text || tr('none');
+  return tr('bp.break', { version: b.version, seq: b.seq, reason: b.reason ? tr(`bp.break.${b.reason}`) : b.text });
+}
+
 function versions(b) {
   const list = b.versions || [], chain = b.chain || {};
   const ok = chain.verified === true;
@@ -270,7 +285,7 @@ function versions(b) {
     ? h('p', { class: 'chain ok', role: 'status', id: 'breach-chain' }, h('span', { class: 'badge ok' }, '✓'), ' ',
       tr(list.length === 1 ? 'bp.chain.ok.one' : 'bp.chain.ok', { n: list.length }))
     : h('p', { class: 'chain broken', role: 'alert', id: 'breach-chain' }, h('span', { class: 'badge missing' }, '✗'), ' ',
-      tr('bp.chain.broken', { what: chain.break || tr('none') }));
+      tr('bp.chain.broken', { what: breakText(chain.break) }));
   const tbody = h('tbody');
   for (const v of list) {
     const row = h('tr');

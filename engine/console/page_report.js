@@ -610,6 +610,9 @@ async function submit(n, skip) {
 
 async function load(args) {
   const [key, step] = args;
+  // what is typed stays when the language changes (load renders anew)
+  const typed = $('report-step')?.querySelector('form');
+  if (typed) Object.assign(wiz.values, readForm(typed));
   if (!key) {
     // a new breach; a draft not yet recorded is kept
     if (wiz.key) Object.assign(wiz, { key: null, values: {}, breach: null, duties: [] });

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import {
   amsLocal, amsInput, amsIso, amsOffset, breachId, messageTemplate, messageElements, MESSAGE_ELEMENTS,
   validateReport, validateAssess, validateInform, validateClose, reportedData, assessedData,
-  notifiedData, informedData, countries, nextStep,
+  notifiedData, informedData, countries, nextStep, chainBreak,
 } from '../../engine/console/breach_form.js';
 
 const NOW = Date.parse('2026-06-09T04:50:00Z'); // 06:50 in Amsterdam
@@ -148,4 +148,18 @@ test('the next step of the scheme', () => {
   assert.deepEqual(nextStep({ status: 'notified', risk: 'high' }, open('avg.inform_subjects')), { step: 3, key: 'next.inform' });
   assert.deepEqual(nextStep({ status: 'notified', risk: 'risk' }, [{ kind: 'avg.notify_ap', status: 'fulfilled' }]), { step: 4, key: 'next.register' });
   assert.equal(nextStep({ status: 'closed' }, []), null);
+  // notified without an assessment: nothing left open, so register
+  assert.deepEqual(nextStep({ status: 'notified' }, [{ kind: 'avg.notify_ap', status: 'late' }]), { step: 4, key: 'next.register' });
+  // no personal data: no duty, the assessment is next
+  assert.deepEqual(nextStep({ status: 'reported', personal_data: 'no' }, []), { step: 2, key: 'next.assess' });
+  assert.deepEqual(nextStep({ status: 'notified', risk: 'high' }, [{ kind: 'avg.complete_notification', status: 'overdue' }]), { step: 2, key: 'next.complete' });
+});
+
+test('the chain\'s break as the server names it', () => {
+  assert.deepEqual(chainBreak('version 3 (register seq 812): hash does not match its content'),
+    { version: 3, seq: 812, reason: 'altered', text: 'hash does not match its content' });
+  assert.equal(chainBreak('version 2 (register seq 9): prev_hash does not match the hash of the register\'s version before it').reason, 'relinked');
+  assert.equal(chainBreak('version 2 (register seq 9): something else').reason, null);
+  assert.equal(chainBreak(null), null);
+  assert.equal(chainBreak('kapot'), null);
 });

@@ -2,9 +2,11 @@
 // would, in Debian's headless Chromium, against the real `obligo serve`
 // of tests/e2e/test_console.c (engine time started at Tue 2026-06-09
 // 06:50 Amsterdam):
-//   node console_breach_check.mjs BASE SHOTS_DIR
+//   node console_breach_check.mjs BASE SHOTS_DIR [broken]
 // with OBLIGO_TOKENS={"officer"} and OBLIGO_EXPECT={"countdown","due",
-// "complete_countdown","title"} worked out by hand in the C test.
+// "complete_countdown","title"} worked out by hand in the C test; with
+// "broken", OBLIGO_EXPECT={"key","chain"}: a breach whose register version
+// the C test altered, and the words its page must name the break in.
 // The guided form's four steps (validation errors next to their fields,
 // focus on each step's heading), the breach id and the 72-hour countdown
 // at once, the countdown on the breach's page and on Termijnen, each
@@ -14,7 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { run, signIn } from './console_browser.mjs';
 
-const [base, shots] = process.argv.slice(2);
+const [base, shots, mode] = process.argv.slice(2);
 const tokens = JSON.parse(process.env.OBLIGO_TOKENS);
 const expect = JSON.parse(process.env.OBLIGO_EXPECT);
 const T = { timeout: 20000 };
@@ -50,7 +52,25 @@ const MESSAGE = [
   'Waar u meer informatie krijgt:', 'autoriteitpersoonsgegevens.nl',
 ].join('\n');
 
-await run(base, shots, async ({ page, check, axe, shot }) => {
+// the breach page of a register altered after the fact
+async function brokenChain({ page, check, axe, shot }) {
+  await signIn(page, base, tokens.officer);
+  await page.goto(`${base}/console/#datalek/${encodeURIComponent(expect.key)}`);
+  await page.waitForSelector('#datalek:not([hidden]) #breach-chain', T);
+  const chain = await page.textContent('#breach-chain');
+  check(chain.includes(expect.chain), `the break named: "${chain.trim()}"`);
+  check((await page.getAttribute('#breach-chain', 'role')) === 'alert', 'as an alert (role=alert)');
+  check(!chain.includes('klopt ('), 'not said to be verified');
+  check((await page.textContent('#datalek-next')) === 'Bekijk de registratie of sluit af (stap 4)', 'notified late, nothing open: the next step is to register');
+  const bad = page.locator('#breach-versions tbody tr', { hasText: 'klopt niet' });
+  check(await bad.count() === 1, 'the altered version is the one marked "klopt niet"');
+  await shot('datalek-keten-verbroken');
+  await axe(page, 'Datalek met verbroken keten');
+}
+
+await run(base, shots, async (ctx) => (mode === 'broken' ? brokenChain(ctx) : walk(ctx)));
+
+async function walk({ page, check, axe, shot }) {
   await signIn(page, base, tokens.officer);
   const session = (await get(page, '/console/session')).body;
   check(typeof session.source === 'string' && session.source.startsWith('urn:obligo:console:'), `the session names its source (${session.source})`);
@@ -71,6 +91,16 @@ await run(base, shots, async ({ page, check, axe, shot }) => {
     check(causes.includes(ex), `the scheme's example "${ex}" is a cause to choose`);
   }
   check(/^2026-06-09T0[67]:\d\d$/.test(await page.inputValue('#f-aware_at')), `aware_at defaults to now on Amsterdam's clock (${await page.inputValue('#f-aware_at')})`);
+  // English, what is typed kept
+  await page.fill('#f-description', 'USB-stick');
+  await page.selectOption('#lang', 'en');
+  await page.waitForFunction(() => document.querySelector('#report-step-title').textContent.includes('Step 1 of 4'));
+  check((await page.textContent('#report-step-title')).includes('Is it a data breach?'), 'in English: "Step 1 of 4 Is it a data breach?"');
+  check((await page.textContent('#f-cause')).includes('UZI pass lost with its PIN'), 'the causes in English');
+  check(await page.inputValue('#f-description') === 'USB-stick', 'what was typed is kept across the change of language');
+  await page.selectOption('#lang', 'nl');
+  await page.waitForFunction(() => document.querySelector('#report-step-title').textContent.includes('Stap 1 van 4'));
+  await page.fill('#f-description', '');
   await shot('melden-stap1');
   await axe(page, 'Datalek melden, stap 1');
 
@@ -278,4 +308,4 @@ await run(base, shots, async ({ page, check, axe, shot }) => {
   const ids = form.sections.flatMap((s) => s.questions.map((q) => q.id));
   check(JSON.stringify(rows.slice(1).map((r) => r[1])) === JSON.stringify(ids), 'every question id in the CSV, in order');
   check(rows.some((r) => r.includes('A. de Vries')), 'with the answers');
-});
+}
