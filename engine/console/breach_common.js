@@ -287,3 +287,14 @@ export function showErrors(form, errors, vars = {}) {
   form.querySelector(`[data-field="${names[0]}"]`).querySelector('input, textarea, select').focus();
   return true;
 }
+
+// A field changed: its error goes (the others stay until the next try),
+// and the summary with the last of them.
+export function clearError(form, target) {
+  const box = target.closest?.('[data-field]');
+  const err = box?.querySelector('.field-error');
+  if (!err || !err.textContent) return;
+  err.textContent = '';
+  for (const c of box.querySelectorAll('[aria-invalid]')) c.removeAttribute('aria-invalid');
+  if (![...form.querySelectorAll('.field-error')].some((e) => e.textContent)) form.querySelector('.error-summary').textContent = '';
+}

@@ -330,3 +330,25 @@ export function chainBreak(text) {
     : m[3].startsWith('prev_hash does not match') ? 'relinked' : null;
   return { version: Number(m[1]), seq: Number(m[2]), reason, text: m[3] };
 }
+
+// The form's values from a breach's register entry (a breach taken up
+// again at a later step): going back to an earlier step shows what the
+// register holds, not an empty form.
+export function valuesFrom(c = {}) {
+  const local = (iso) => (iso && !Number.isNaN(Date.parse(iso)) ? amsInput(Date.parse(iso)) : undefined);
+  const str = (n) => (n === undefined || n === null ? undefined : String(n));
+  const r = c.reporter || {};
+  const v = {
+    description: c.description, aware_at: local(c.aware_at), cause: c.cause, processor: c.processor,
+    personal_data: c.personal_data, categories: c.categories, persons_affected: str(c.persons_affected),
+    records_affected: str(c.records_affected), groups: c.groups, started_at: local(c.started_at),
+    ended_at: local(c.ended_at), ongoing: c.ongoing === true,
+    unintelligible: c.unintelligible === true ? 'yes' : undefined,
+    measures_taken: c.measures_taken, reporter_name: r.name, reporter_role: r.role,
+    reporter_phone: r.phone, reporter_email: r.email,
+    risk: c.risk, rationale: c.rationale, consequences: c.consequences, consequences_note: c.consequences_note,
+    measures_planned: c.measures_planned, cross_border: c.cross_border,
+    countries: Array.isArray(c.countries) ? c.countries.join(', ') : undefined,
+  };
+  return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined && x !== null));
+}

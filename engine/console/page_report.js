@@ -17,9 +17,11 @@ import { amsterdam } from './format.js';
 import {
   amsInput, amsLocal, breachId, messageTemplate, messageElements, MESSAGE_ELEMENTS, validateReport,
   validateAssess, validateInform, validateClose, reportedData, assessedData, notifiedData, informedData,
-  closedData,
+  closedData, valuesFrom,
 } from './breach_form.js';
-import { word, fetchBreach, recordEvent, deadlineLine, field, choice, checkbox, readForm, refreshShown, showErrors } from './breach_common.js';
+import {
+  word, fetchBreach, recordEvent, deadlineLine, field, choice, checkbox, readForm, refreshShown, showErrors, clearError,
+} from './breach_common.js';
 
 addStrings({
   nl: {
@@ -507,8 +509,8 @@ function render(n, focus = true) {
     h('h3', { id: 'report-step-title', tabindex: -1 }, h('span', { class: 'step-of' }, tr('report.stepof', { n })), ' ', tr('step.' + n)),
     form);
   form.addEventListener('submit', (ev) => { ev.preventDefault(); submit(n, false); });
-  form.addEventListener('change', () => { refreshShown(form); ambiguity(form); });
-  form.addEventListener('input', () => ambiguity(form));
+  form.addEventListener('change', (ev) => { refreshShown(form); ambiguity(form); clearError(form, ev.target); });
+  form.addEventListener('input', (ev) => { ambiguity(form); clearError(form, ev.target); });
   refreshShown(form);
   ambiguity(form);
   if (n === 3) messageCheck();
@@ -620,8 +622,10 @@ async function load(args) {
     setAddress();
     return;
   }
-  if (wiz.key !== key) Object.assign(wiz, { key, values: {}, breach: null, duties: [] });
+  const fresh = wiz.key !== key;
+  if (fresh) Object.assign(wiz, { key, values: {}, breach: null, duties: [] });
   await refresh();
+  if (fresh && wiz.breach) wiz.values = valuesFrom(wiz.breach.current);
   const n = Math.min(4, Math.max(1, Number(step) || 2));
   render(n, false);
   if (!wiz.breach && wiz.breachStatus !== 200) {

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import {
   amsLocal, amsInput, amsIso, amsOffset, breachId, messageTemplate, messageElements, MESSAGE_ELEMENTS,
   validateReport, validateAssess, validateInform, validateClose, reportedData, assessedData,
-  notifiedData, informedData, countries, nextStep, chainBreak,
+  notifiedData, informedData, countries, nextStep, chainBreak, valuesFrom,
 } from '../../engine/console/breach_form.js';
 
 const NOW = Date.parse('2026-06-09T04:50:00Z'); // 06:50 in Amsterdam
@@ -162,4 +162,19 @@ test('the chain\'s break as the server names it', () => {
   assert.equal(chainBreak('version 2 (register seq 9): something else').reason, null);
   assert.equal(chainBreak(null), null);
   assert.equal(chainBreak('kapot'), null);
+});
+
+test('a breach taken up again: the form shows what the register holds', () => {
+  const v = valuesFrom({
+    description: 'USB-stick kwijt', aware_at: '2026-10-25T01:30:00Z', personal_data: 'yes', persons_affected: 40,
+    categories: ['health'], reporter: { name: 'A', email: 'a@b.nl' }, unintelligible: false, countries: ['Duitsland', 'België'],
+    risk: 'high', ongoing: true,
+  });
+  assert.deepEqual(v, {
+    description: 'USB-stick kwijt', aware_at: '2026-10-25T02:30', personal_data: 'yes', persons_affected: '40',
+    categories: ['health'], reporter_name: 'A', reporter_email: 'a@b.nl', countries: 'Duitsland, België', risk: 'high', ongoing: true,
+  });
+  // and a report built from them again says the same
+  assert.equal(reportedData('K', { ...v, aware_at: '2026-06-09T06:30' }).persons_affected, 40);
+  assert.deepEqual(valuesFrom(undefined), { ongoing: false });
 });

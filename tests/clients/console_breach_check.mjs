@@ -189,6 +189,7 @@ async function walk({ page, check, axe, shot }) {
   await page.fill('#f-reference', 'AP-2026-0042');
   await page.fill('#f-notified_at', '2026-06-09T06:45');
   await page.check('#f-phase input[value="initial"]');
+  await shot('melden-stap2-melding');
   await axe(page, 'Datalek melden, stap 2 ingevuld');
   await page.click('#report-next-2');
   await page.waitForSelector('#report-form-3', T);

@@ -378,8 +378,8 @@ static void chromium_names_a_broken_chain(void **state)
              "verbroken: versie 1 (registervolgnummer %lld): de hash klopt niet met de inhoud; "
              "deze versie is achteraf veranderd\"}",
              seq);
-    char *argv[] = {"/usr/bin/env", tokens,  expect, "node", CLIENTS "/console_breach_check.mjs",
-                    f->base,        SHOTS,   "broken", NULL};
+    char *argv[] = {"/usr/bin/env", tokens, expect,   "node", CLIENTS "/console_breach_check.mjs",
+                    f->base,        SHOTS,  "broken", NULL};
     char *out = support_run_client(argv, "all checks passed");
     assert_non_null(strstr(out, "as an alert (role=alert)"));
     free(out);
