@@ -3,7 +3,7 @@
 // of tests/e2e/test_console.c (engine time started at Tue 2026-06-09
 // 06:50 Amsterdam):
 //   node console_breach_check.mjs BASE SHOTS_DIR [broken]
-// with OBLIGO_TOKENS={"officer"} and OBLIGO_EXPECT={"countdown","due",
+// with OBLIGO_TOKENS={"ingest","officer"} and OBLIGO_EXPECT={"countdown","due",
 // "complete_countdown","title"} worked out by hand in the C test; with
 // "broken", OBLIGO_EXPECT={"key","chain"}: a breach whose register version
 // the C test altered, and the words its page must name the break in.

@@ -293,15 +293,27 @@ static void sign_in_cookie_csrf_and_refusals(void **state)
     }
 }
 
-static void chromium_drives_the_console(void **state)
+/* Runs a browser check script (tests/clients/NAME) against the server with
+ * both tokens and expect ("OBLIGO_EXPECT=..."); mode, when not NULL, is its
+ * last argument. Its whole output, which said "all checks passed". */
+static char *browser_check(const fx *f, const char *script, const char *expect, const char *mode)
 {
-    fx *f = *state;
     if (access("/usr/bin/chromium", X_OK) != 0)
         fail_msg("/usr/bin/chromium is missing: scripts/setup installs Debian's chromium");
     mkdir(SHOTS, 0755);
-    char tokens[512], expect[2048];
+    char tokens[512], path[512];
     snprintf(tokens, sizeof tokens, "OBLIGO_TOKENS={\"ingest\":\"%s\",\"officer\":\"%s\"}",
              f->ingest, f->officer);
+    snprintf(path, sizeof path, "%s/%s", CLIENTS, script);
+    char *argv[] = {"/usr/bin/env",  tokens,        (char *)expect, "node", path,
+                    (char *)f->base, (char *)SHOTS, (char *)mode,   NULL};
+    return support_run_client(argv, "all checks passed");
+}
+
+static void chromium_drives_the_console(void **state)
+{
+    fx *f = *state;
+    char expect[2048];
     snprintf(expect, sizeof expect,
              "OBLIGO_EXPECT={\"title\":\"Datalek melden bij de Autoriteit Persoonsgegevens\","
              "\"source\":\"AVG art. 33 lid 1\",\"kind\":\"avg.notify_ap\","
@@ -315,9 +327,7 @@ static void chromium_drives_the_console(void **state)
              "\"aware\":\"ma 8 jun 2026, 09:00 CEST\",\"countdown\":\"nog 2 dagen 2 uur\"},"
              "\"late_breach\":{\"key\":\"DL-2026-5\",\"status\":\"Gemeld bij de AP\","
              "\"ap\":\"Te laat gemeld\"}}");
-    char *argv[] = {"/usr/bin/env", tokens, expect, "node", CLIENTS "/console_check.mjs",
-                    f->base,        SHOTS,  NULL};
-    char *out = support_run_client(argv, "all checks passed");
+    char *out = browser_check(f, "console_check.mjs", expect, NULL);
     assert_non_null(strstr(out, "an ingest token is refused"));
     assert_non_null(strstr(out, "axe-core: no serious or critical violations on Termijnen"));
     assert_non_null(strstr(out, "axe-core: no serious or critical violations on Signalen"));
@@ -334,18 +344,11 @@ static void chromium_drives_the_console(void **state)
 static void chromium_walks_the_breach_scheme(void **state)
 {
     fx *f = *state;
-    if (access("/usr/bin/chromium", X_OK) != 0)
-        fail_msg("/usr/bin/chromium is missing: scripts/setup installs Debian's chromium");
-    mkdir(SHOTS, 0755);
-    char tokens[256];
-    snprintf(tokens, sizeof tokens, "OBLIGO_TOKENS={\"officer\":\"%s\"}", f->officer);
     char expect[] = "OBLIGO_EXPECT={\"countdown\":\"nog 2 dagen 23 uur\","
                     "\"due\":\"vr 12 jun 2026, 06:30 CEST\","
                     "\"complete_countdown\":\"nog 13 dagen 23 uur\","
                     "\"title\":\"Datalek melden bij de Autoriteit Persoonsgegevens\"}";
-    char *argv[] = {"/usr/bin/env", tokens, expect, "node", CLIENTS "/console_breach_check.mjs",
-                    f->base,        SHOTS,  NULL};
-    char *out = support_run_client(argv, "all checks passed");
+    char *out = browser_check(f, "console_breach_check.mjs", expect, NULL);
     assert_non_null(strstr(out, "each step's event is journaled, in order"));
     assert_non_null(strstr(out, "Keten van hashes klopt (5 versies)"));
     assert_non_null(strstr(out, "the CSV starts with the UTF-8 BOM"));
@@ -359,9 +362,6 @@ static void chromium_walks_the_breach_scheme(void **state)
 static void chromium_names_a_broken_chain(void **state)
 {
     fx *f = *state;
-    if (access("/usr/bin/chromium", X_OK) != 0)
-        fail_msg("/usr/bin/chromium is missing: scripts/setup installs Debian's chromium");
-    mkdir(SHOTS, 0755);
     f->tampered = 1;
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
@@ -371,16 +371,13 @@ static void chromium_names_a_broken_chain(void **state)
     support_sql_exec(db, "UPDATE registers SET data=json_set(data,'$.description','Niets aan de "
                          "hand') WHERE register='datalekken' AND key='DL-2026-5' AND version=1");
     sqlite3_close(db);
-    char tokens[256], expect[512];
-    snprintf(tokens, sizeof tokens, "OBLIGO_TOKENS={\"officer\":\"%s\"}", f->officer);
+    char expect[512];
     snprintf(expect, sizeof expect,
              "OBLIGO_EXPECT={\"key\":\"DL-2026-5\",\"chain\":\"De keten van hashes is "
              "verbroken: versie 1 (registervolgnummer %lld): de hash klopt niet met de inhoud; "
              "deze versie is achteraf veranderd\"}",
              seq);
-    char *argv[] = {"/usr/bin/env", tokens, expect,   "node", CLIENTS "/console_breach_check.mjs",
-                    f->base,        SHOTS,  "broken", NULL};
-    char *out = support_run_client(argv, "all checks passed");
+    char *out = browser_check(f, "console_breach_check.mjs", expect, "broken");
     assert_non_null(strstr(out, "as an alert (role=alert)"));
     free(out);
 }
