@@ -103,6 +103,10 @@ async function walk({ page, check, axe, shot }) {
   await page.fill('#f-description', '');
   await shot('melden-stap1');
   await axe(page, 'Datalek melden, stap 1');
+  await page.setViewportSize({ width: 768, height: 1024 });
+  await shot('melden-tablet');
+  await axe(page, 'Datalek melden (tablet)');
+  await page.setViewportSize({ width: 1280, height: 800 });
 
   // an empty required field: the error next to it, announced, focused
   await page.fill('#f-aware_at', '');
