@@ -205,19 +205,8 @@ static void serve_read_event(serve_read *rd, store *st)
     cJSON_AddStringToObject(out, "received_at", at);
     cJSON_AddStringToObject(out, "ruleset", (const char *)sqlite3_column_text(q, 3));
     sqlite3_reset(q);
-    cJSON *decisions = cJSON_AddArrayToObject(out, "decisions");
-    q = store_stmt(st, "SELECT decision FROM decisions WHERE event=?1 ORDER BY n");
-    if (q) {
-        sqlite3_bind_int64(q, 1, seq);
-        while (sqlite3_step(q) == SQLITE_ROW) {
-            cJSON *d = cJSON_Parse((const char *)sqlite3_column_text(q, 0));
-            if (d && actions_instants_for_output(d) == 0)
-                cJSON_AddItemToArray(decisions, d);
-            else
-                cJSON_Delete(d);
-        }
-        sqlite3_reset(q);
-    }
+    cJSON *decisions = actions_decisions_of(st, seq);
+    cJSON_AddItemToObject(out, "decisions", decisions ? decisions : cJSON_CreateArray());
     serve_read_json(rd, 200, out, "raise max_answer_bytes to read this event");
 }
 
