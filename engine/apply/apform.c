@@ -217,8 +217,8 @@ static void ap_end(ap_form *f)
 {
     const cJSON *end = ap_get(f->data, "ended_at"), *ongoing = ap_get(f->data, "ongoing");
     char buf[64];
-    const char *text = cJSON_IsString(end) ? ap_time(end->valuestring, buf, sizeof buf)
-                       : cJSON_IsTrue(ongoing) ? "nog gaande"
+    const char *text = cJSON_IsString(end)      ? ap_time(end->valuestring, buf, sizeof buf)
+                       : cJSON_IsTrue(ongoing)  ? "nog gaande"
                        : cJSON_IsFalse(ongoing) ? "beëindigd (tijdstip niet opgegeven)"
                                                 : NULL;
     ap_ask(f, "timeline.end", "Einde van het datalek, of nog gaande",

@@ -28,7 +28,8 @@ static cJSON *breach_ids(const char *key, const cJSON *data)
     {
         int seen = 0;
         const cJSON *i;
-        cJSON_ArrayForEach(i, ids) seen |= cJSON_IsString(r) && !strcmp(i->valuestring, r->valuestring);
+        cJSON_ArrayForEach(i, ids) seen |=
+            cJSON_IsString(r) && !strcmp(i->valuestring, r->valuestring);
         if (cJSON_IsString(r) && !seen)
             cJSON_AddItemToArray(ids, cJSON_CreateString(r->valuestring));
     }

@@ -179,8 +179,8 @@ cJSON *registers_history(store *st, const char *name, int64_t after_seq, int lim
  * "" for the first), and its number against the one before it of its key
  * (last; 0 for none), so a removed version is named too. */
 static const char *registers_fault(const char *name, const char *key, long long version,
-                                   long long last, long long at, const char *data,
-                                   const char *hash, const char *prev_hash, const char *prev)
+                                   long long last, long long at, const char *data, const char *hash,
+                                   const char *prev_hash, const char *prev)
 {
     char want[DIGEST_HEX_LEN];
     if (registers_hash(want, prev_hash, name, key, version, at, data))
@@ -200,12 +200,12 @@ cJSON *registers_entry_versions(store *st, const char *name, const char *key, ch
     if (first_break)
         *first_break = NULL;
     char *found = NULL;
-    sqlite3_stmt *s = store_stmt(
-        st, "SELECT r.register,r.key,r.version,r.at,r.data,r.hash,r.prev_hash,r.seq,"
-            "coalesce((SELECT p.hash FROM registers p WHERE p.register=r.register "
-            "AND p.seq<r.seq ORDER BY p.seq DESC LIMIT 1),''),e.source,e.id "
-            "FROM registers r LEFT JOIN events e ON e.seq=r.event "
-            "WHERE r.register=?1 AND r.key=?2 ORDER BY r.seq");
+    sqlite3_stmt *s =
+        store_stmt(st, "SELECT r.register,r.key,r.version,r.at,r.data,r.hash,r.prev_hash,r.seq,"
+                       "coalesce((SELECT p.hash FROM registers p WHERE p.register=r.register "
+                       "AND p.seq<r.seq ORDER BY p.seq DESC LIMIT 1),''),e.source,e.id "
+                       "FROM registers r LEFT JOIN events e ON e.seq=r.event "
+                       "WHERE r.register=?1 AND r.key=?2 ORDER BY r.seq");
     if (!s)
         return NULL;
     sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
@@ -223,7 +223,7 @@ cJSON *registers_entry_versions(store *st, const char *name, const char *key, ch
         last = version;
         if (fault && !found)
             found = obligo_asprintf("version %lld (register seq %lld): %s", version,
-                                           sqlite3_column_int64(s, 7), fault);
+                                    sqlite3_column_int64(s, 7), fault);
         cJSON *ev = cJSON_CreateNull();
         if (sqlite3_column_type(s, 9) != SQLITE_NULL) {
             cJSON_Delete(ev);

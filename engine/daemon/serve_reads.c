@@ -383,7 +383,9 @@ void serve_on_read(reader_job *job, void *ud)
     if (job->body) {
         http_respond(p->ex, job->status, job->content_type ? job->content_type : "application/json",
                      job->body, job->len,
-                     job->extra ? job->extra : p->console ? SERVE_CONSOLE_HEADERS : NULL);
+                     job->extra   ? job->extra
+                     : p->console ? SERVE_CONSOLE_HEADERS
+                                  : NULL);
         serve_log(s, p->peer, p->method, p->route, job->status, job->len, p->t0);
     } else {
         serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, 500,

@@ -191,8 +191,7 @@ static void record_of_a_breach(void **state)
     const cJSON *cur = item(b, "current");
     assert_string_equal(support_str(cur, "measures"), "training en versleuteling");
     assert_string_equal(support_str(item(cur, "reporter"), "email"), "fg@praktijk.nl");
-    assert_string_equal(cJSON_GetStringValue(cJSON_GetArrayItem(item(cur, "groups"), 1)),
-                        "minors");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetArrayItem(item(cur, "groups"), 1)), "minors");
     assert_int_equal(cJSON_GetArraySize(item(cur, "reports")), 2);
 
     /* every version, in order, each verified; the chain holds */
@@ -285,8 +284,8 @@ static void form_answers_every_question(void **state)
     cJSON_free(text);
     /* the same as the command line's --ap-form --json */
     char *out = NULL, *err = NULL;
-    char *argv[] = {(char *)OBLIGO_BIN, "register", "datalekken", "--db",   f->db,
-                    "--ap-form",        "DL/2026-1", "--json",    NULL};
+    char *argv[] = {(char *)OBLIGO_BIN, "register",  "datalekken", "--db", f->db,
+                    "--ap-form",        "DL/2026-1", "--json",     NULL};
     assert_int_equal(support_run(argv, &out, &err), 0);
     cJSON *cli = cJSON_Parse(out);
     assert_true(cJSON_Compare(form, cli, 1));
@@ -306,8 +305,8 @@ static void form_as_csv(void **state)
     char *a = get_officer(f, KEY_PATH "/ap-form?format=csv");
     assert_non_null(strstr(a, "HTTP/1.1 200"));
     assert_non_null(strstr(a, "\r\nContent-Type: text/csv; charset=utf-8\r\n"));
-    assert_non_null(
-        strstr(a, "\r\nContent-Disposition: attachment; filename=\"ap-melding-DL_2026-1.csv\"\r\n"));
+    assert_non_null(strstr(
+        a, "\r\nContent-Disposition: attachment; filename=\"ap-melding-DL_2026-1.csv\"\r\n"));
     const char *body = body_of(a);
     assert_memory_equal(body, "\xEF\xBB\xBFsection,id,question,answered,answer\r\n", 38);
     assert_non_null(
@@ -320,8 +319,8 @@ static void form_as_csv(void **state)
     free(a);
     /* the same bytes as the command line's --csv --bom */
     char *out = NULL, *err = NULL;
-    char *argv[] = {(char *)OBLIGO_BIN, "register", "datalekken", "--db", f->db, "--ap-form",
-                    "DL/2026-1",        "--csv",    "--bom",      NULL};
+    char *argv[] = {(char *)OBLIGO_BIN, "register",  "datalekken", "--db",  f->db,
+                    "--ap-form",        "DL/2026-1", "--csv",      "--bom", NULL};
     assert_int_equal(support_run(argv, &out, &err), 0);
     a = get_officer(f, KEY_PATH "/ap-form?format=csv");
     assert_string_equal(body_of(a), out);

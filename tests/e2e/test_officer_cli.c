@@ -428,16 +428,17 @@ static void test_csv_everywhere(void **state)
                                 "notification_phase,notifications,notified_at\r\n"));
     const char *b1 = strstr(out, "\r\ndatalekken,B-1,");
     assert_non_null(b1);
-    assert_non_null(strstr(b1, ",2026-03-02T09:00:00+01:00,\"[\"\"health\"\",\"\"bsn\"\"]\","
-                               "USB-stick kwijt,yes,\"[\"\"B-1\"\"]\",notified,false,false,"
-                               "lost_device,120,340,"
-                               "\"{\"\"name\"\":\"\"A. Jansen\"\",\"\"role\"\":\"\"FG\"\","
-                               "\"\"phone\"\":\"\"+31 20 1234567\"\"}\",onversleuteld,high,AP-77,"
-                               "supplement,\"[{\"\"notified_at\"\":\"\"2026-03-04T10:00:00+01:00\"\","
-                               "\"\"phase\"\":\"\"initial\"\",\"\"reference\"\":\"\"AP-77\"\"},"
-                               "{\"\"notified_at\"\":\"\"2026-03-06T10:00:00+01:00\"\","
-                               "\"\"phase\"\":\"\"supplement\"\",\"\"reference\"\":\"\"AP-77\"\"}]\","
-                               "2026-03-06T10:00:00+01:00\r\n"));
+    assert_non_null(strstr(b1,
+                           ",2026-03-02T09:00:00+01:00,\"[\"\"health\"\",\"\"bsn\"\"]\","
+                           "USB-stick kwijt,yes,\"[\"\"B-1\"\"]\",notified,false,false,"
+                           "lost_device,120,340,"
+                           "\"{\"\"name\"\":\"\"A. Jansen\"\",\"\"role\"\":\"\"FG\"\","
+                           "\"\"phone\"\":\"\"+31 20 1234567\"\"}\",onversleuteld,high,AP-77,"
+                           "supplement,\"[{\"\"notified_at\"\":\"\"2026-03-04T10:00:00+01:00\"\","
+                           "\"\"phase\"\":\"\"initial\"\",\"\"reference\"\":\"\"AP-77\"\"},"
+                           "{\"\"notified_at\"\":\"\"2026-03-06T10:00:00+01:00\"\","
+                           "\"\"phase\"\":\"\"supplement\"\",\"\"reference\"\":\"\"AP-77\"\"}]\","
+                           "2026-03-06T10:00:00+01:00\r\n"));
     const char *formula = strstr(out, "\r\ndatalekken,'=1+2,");
     assert_non_null(formula);
     assert_non_null(strstr(formula, "Lijst met cli\xC3\xABnten gemaild"));

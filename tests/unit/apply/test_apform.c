@@ -52,8 +52,7 @@ static int teardown(void **state)
 }
 
 /* Journals an event of type with data (JSON text). */
-static void event(fixture *f, const char *id, const char *type, const char *time,
-                  const char *data)
+static void event(fixture *f, const char *id, const char *type, const char *time, const char *data)
 {
     char raw[2048];
     snprintf(raw, sizeof raw,
@@ -210,8 +209,7 @@ static void every_question_answered_from_a_full_entry(void **state)
 static void end_and_unanswered_fields(void **state)
 {
     fixture *f = *state;
-    event(f, "r1", "nl.avg.breach.reported", "2026-03-02T09:00:00+01:00",
-          "{\"breach_id\":\"E\"}");
+    event(f, "r1", "nl.avg.breach.reported", "2026-03-02T09:00:00+01:00", "{\"breach_id\":\"E\"}");
     version(f, "E", "{\"status\":\"reported\",\"ended_at\":\"2026-03-02T07:45:00Z\"}", T0);
     version(f, "F", "{\"status\":\"reported\",\"ongoing\":false}", T0);
     version(f, "G", "{\"status\":\"reported\"}", T0);
@@ -223,11 +221,10 @@ static void end_and_unanswered_fields(void **state)
     assert_string_equal(answer(form, "timeline.end"), "beëindigd (tijdstip niet opgegeven)");
     cJSON_Delete(form);
     form = apform_build(&f->st, "G", &err);
-    static const char *const ids[] = {"contact.email",      "timeline.start",
-                                      "timeline.end",       "groups.kinds",
-                                      "consequences.likely", "subjects.message",
-                                      "measures.taken",     "measures.planned",
-                                      "cross_border.other_countries"};
+    static const char *const ids[] = {
+        "contact.email",  "timeline.start",      "timeline.end",
+        "groups.kinds",   "consequences.likely", "subjects.message",
+        "measures.taken", "measures.planned",    "cross_border.other_countries"};
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
         const cJSON *q = question(form, ids[i]);
         assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(q, "answered")));
@@ -260,8 +257,8 @@ static void phases_from_versions_without_notifications(void **state)
     assert_string_equal(answer(form, "timeline.notified"),
                         "eerste melding op 2026-03-03 10:00 (Amsterdam), kenmerk AP-9; "
                         "aanvulling op 2026-03-04 10:00 (Amsterdam), kenmerk AP-9");
-    const cJSON *phases = cJSON_GetObjectItemCaseSensitive(question(form, "timeline.notified"),
-                                                           "value");
+    const cJSON *phases =
+        cJSON_GetObjectItemCaseSensitive(question(form, "timeline.notified"), "value");
     assert_int_equal(cJSON_GetArraySize(phases), 2);
     assert_string_equal(support_str(cJSON_GetArrayItem(phases, 1), "delay_reasons"),
                         "wachten op verwerker");
@@ -273,14 +270,12 @@ static void phases_from_versions_without_notifications(void **state)
 static void events_of_the_breach_and_its_reports(void **state)
 {
     fixture *f = *state;
-    event(f, "r1", "nl.avg.breach.reported", "2026-03-02T09:00:00+01:00",
-          "{\"breach_id\":\"K\"}");
+    event(f, "r1", "nl.avg.breach.reported", "2026-03-02T09:00:00+01:00", "{\"breach_id\":\"K\"}");
     event(f, "x1", "nl.avg.breach.reported", "2026-03-02T09:01:00+01:00",
           "{\"breach_id\":\"OTHER\"}");
     event(f, "r2", "nl.avg.breach.reported", "2026-03-02T09:02:00+01:00",
           "{\"breach_id\":\"K-b\"}");
-    event(f, "w1", "nl.wgbo.record.changed", "2026-03-02T09:03:00+01:00",
-          "{\"breach_id\":\"K\"}");
+    event(f, "w1", "nl.wgbo.record.changed", "2026-03-02T09:03:00+01:00", "{\"breach_id\":\"K\"}");
     version(f, "K", "{\"status\":\"reported\",\"reports\":[\"K\",\"K-b\"]}", T0);
     cJSON *data = registers_current(&f->st, BREACH_REGISTER, "K");
     cJSON *evs = breach_events(&f->st, "K", data, 1);
@@ -289,8 +284,8 @@ static void events_of_the_breach_and_its_reports(void **state)
     assert_string_equal(support_str(cJSON_GetArrayItem(evs, 0), "id"), "r1");
     assert_string_equal(support_str(cJSON_GetArrayItem(evs, 1), "id"), "r2");
     assert_string_equal(support_str(cJSON_GetArrayItem(evs, 1), "source"), "urn:test");
-    assert_true(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(evs, 1),
-                                                               "decisions")));
+    assert_true(
+        cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(evs, 1), "decisions")));
     cJSON_Delete(evs);
     cJSON_Delete(data);
 }
@@ -330,8 +325,7 @@ int main(void)
 {
     engine_global_init();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(every_question_answered_from_a_full_entry, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(every_question_answered_from_a_full_entry, setup, teardown),
         cmocka_unit_test_setup_teardown(end_and_unanswered_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(phases_from_versions_without_notifications, setup,
                                         teardown),

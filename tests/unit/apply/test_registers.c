@@ -432,8 +432,7 @@ static void entry_versions_verify_across_keys(void **state)
     const cJSON *second = cJSON_GetArrayItem(rows, 1);
     assert_int_equal((int)cJSON_GetObjectItemCaseSensitive(second, "version")->valuedouble, 2);
     assert_int_equal((int)cJSON_GetObjectItemCaseSensitive(second, "seq")->valuedouble, 3);
-    assert_string_equal(support_str(cJSON_GetObjectItemCaseSensitive(second, "event"), "id"),
-                        "e1");
+    assert_string_equal(support_str(cJSON_GetObjectItemCaseSensitive(second, "event"), "id"), "e1");
     assert_string_equal(support_str(cJSON_GetObjectItemCaseSensitive(second, "event"), "source"),
                         "s");
     assert_int_equal(
@@ -508,8 +507,8 @@ static void entry_versions_name_a_gap_in_numbers(void **state)
     assert_int_equal(registers_verify(&f->st, NULL, NULL), 0); /* the chain alone holds */
     char *why = NULL;
     cJSON *rows = entry_versions(f, "k", &why);
-    assert_string_equal(why,
-                        "version 3 (register seq 3): the version before it of this entry is missing");
+    assert_string_equal(
+        why, "version 3 (register seq 3): the version before it of this entry is missing");
     obligo_free(why);
     cJSON_Delete(rows);
     rows = entry_versions(f, "missing", &why);
