@@ -28,8 +28,10 @@ static cJSON *breach_ids(const char *key, const cJSON *data)
     {
         int seen = 0;
         const cJSON *i;
-        cJSON_ArrayForEach(i, ids) seen |=
-            cJSON_IsString(r) && !strcmp(i->valuestring, r->valuestring);
+        cJSON_ArrayForEach(i, ids)
+        {
+            seen |= cJSON_IsString(r) && !strcmp(i->valuestring, r->valuestring);
+        }
         if (cJSON_IsString(r) && !seen)
             cJSON_AddItemToArray(ids, cJSON_CreateString(r->valuestring));
     }
@@ -139,7 +141,10 @@ cJSON *breach_phases(const cJSON *data, const cJSON *versions)
     cJSON *out = cJSON_CreateArray();
     const cJSON *list = breach_get(data, "notifications"), *v;
     if (cJSON_IsArray(list)) {
-        cJSON_ArrayForEach(v, list) breach_phase_add(out, v, "phase", "reference", 0);
+        cJSON_ArrayForEach(v, list)
+        {
+            breach_phase_add(out, v, "phase", "reference", 0);
+        }
         return out;
     }
     cJSON_ArrayForEach(v, versions)
