@@ -211,6 +211,10 @@ void serve_get_alerts(serve_req *r);
 /* GET /v1/rejected?since=&after=&limit=: the refused input (dead letters). */
 void serve_get_rejected(serve_req *r);
 void serve_get_register(serve_req *r, const char *name);
+/* GET /v1/breaches/{key} (the breach's record) and /v1/breaches/{key}/ap-form
+ * (its AP notification form, ?format=csv); rest is the path after
+ * /v1/breaches/. */
+void serve_get_breach(serve_req *r, const char *rest);
 /* The reader pool's done callback: writes the answer out. */
 void serve_on_read(reader_job *job, void *ud);
 

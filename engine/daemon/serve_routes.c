@@ -113,6 +113,7 @@ enum {
     SERVE_R_SCHEMAS,
     SERVE_R_SCHEMA,
     SERVE_R_DUTIES,
+    SERVE_R_BREACH,        /* /v1/breaches/{key}[/ap-form] */
     SERVE_R_ADAPTER,       /* a plugin's input adapter, not in the table */
     SERVE_R_FHIR_BASE,     /* POST /v1/fhir: batch and transaction (serve_fhir.c) */
     SERVE_R_FHIR_METADATA, /* GET /v1/fhir/metadata: the CapabilityStatement */
@@ -139,6 +140,7 @@ static const struct serve_route {
     [SERVE_R_SCHEMAS] = {"/v1/schemas", 0, 0, SERVE_ANY},
     [SERVE_R_SCHEMA] = {"/v1/schemas/", 1, 0, SERVE_ANY},
     [SERVE_R_DUTIES] = {"/v1/duties", 0, 0, SERVE_READ},
+    [SERVE_R_BREACH] = {"/v1/breaches/", 1, 0, SERVE_READ},
 };
 
 /* Where a request goes. */
@@ -444,6 +446,9 @@ void serve_handle(void *ud, const http_request *req, http_exchange *ex)
         return;
     case SERVE_R_DUTIES:
         serve_async_job(&r, WRITER_DUTIES);
+        return;
+    case SERVE_R_BREACH:
+        serve_get_breach(&r, m.rest);
         return;
     case SERVE_R_CONSOLE:
         return; /* answered above */

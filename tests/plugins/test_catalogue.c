@@ -581,6 +581,56 @@ static void test_enums(void **state)
              "data.stage");
 }
 
+/* The fields of the AP's notification form (all optional): valid with
+ * each of them, refused naming the field when one is wrong. */
+static void test_ap_form_fields(void **state)
+{
+    (void)state;
+    OK_DATA("nl.avg.breach.reported",
+            "{\"breach_id\":\"B-1\",\"aware_at\":\"2026-02-02T09:00:00+01:00\","
+            "\"description\":\"x\",\"reporter\":{\"name\":\"Jan\",\"email\":\"fg@p.nl\"},"
+            "\"started_at\":\"2026-02-01T22:00:00+01:00\",\"ended_at\":\"2026-02-02T08:00:00Z\","
+            "\"ongoing\":false,\"groups\":[\"clients\",\"employees\",\"minors\",\"vulnerable\","
+            "\"relatives\",\"other\"],\"consequences\":[\"stigmatisation_exclusion\","
+            "\"damage_to_health\",\"identity_fraud\",\"spam_phishing\",\"financial_loss\","
+            "\"reputational_damage\",\"other\"],\"consequences_note\":\"n\","
+            "\"measures_taken\":\"t\",\"measures_planned\":\"p\",\"cross_border\":\"unknown\","
+            "\"countries\":[\"BE\"],\"subjects_message\":\"m\"}");
+    OK_DATA("nl.avg.breach.assessed",
+            "{\"breach_id\":\"B-1\",\"risk\":\"high\",\"rationale\":\"r\",\"records_affected\":3,"
+            "\"groups\":[\"minors\"],\"consequences\":[\"financial_loss\"],"
+            "\"consequences_note\":\"n\",\"measures_planned\":\"p\",\"cross_border\":\"yes\","
+            "\"countries\":[\"DE\",\"BE\"]}");
+    OK_DATA("nl.avg.breach.subjects_informed",
+            "{\"breach_id\":\"B-1\",\"informed_at\":\"2026-02-04T10:00:00+01:00\","
+            "\"message\":\"Uw gegevens ...\"}");
+    const char *head = "{\"breach_id\":\"B\",\"aware_at\":\"2026-02-02T09:00:00Z\","
+                       "\"description\":\"x\",";
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s\"groups\":[\"clients\",\"pets\"]}", head);
+    BAD_DATA_MSG("nl.avg.breach.reported", buf, "data.groups[1]",
+                 "data.groups[1] must be one of clients, employees, minors, vulnerable, "
+                 "relatives, other; got \"pets\"");
+    snprintf(buf, sizeof buf, "%s\"consequences\":[\"boredom\"]}", head);
+    BAD_DATA("nl.avg.breach.reported", buf, "data.consequences[0]");
+    snprintf(buf, sizeof buf, "%s\"cross_border\":\"maybe\"}", head);
+    BAD_DATA("nl.avg.breach.reported", buf, "data.cross_border");
+    snprintf(buf, sizeof buf, "%s\"countries\":[\"BE\",7]}", head);
+    BAD_DATA("nl.avg.breach.reported", buf, "data.countries[1]");
+    snprintf(buf, sizeof buf, "%s\"started_at\":\"yesterday\"}", head);
+    BAD_DATA("nl.avg.breach.reported", buf, "data.started_at");
+    snprintf(buf, sizeof buf, "%s\"ongoing\":\"yes\"}", head);
+    BAD_DATA("nl.avg.breach.reported", buf, "data.ongoing");
+    snprintf(buf, sizeof buf, "%s\"reporter\":{\"email\":true}}", head);
+    BAD_DATA("nl.avg.breach.reported", buf, "data.reporter.email");
+    BAD_DATA("nl.avg.breach.assessed",
+             "{\"breach_id\":\"B\",\"risk\":\"high\",\"rationale\":\"r\",\"groups\":\"minors\"}",
+             "data.groups");
+    BAD_DATA("nl.avg.breach.subjects_informed",
+             "{\"breach_id\":\"B\",\"informed_at\":\"2026-02-04T10:00:00Z\",\"message\":1}",
+             "data.message");
+}
+
 static void test_kinds(void **state)
 {
     (void)state;
@@ -623,6 +673,7 @@ int main(void)
         cmocka_unit_test(test_subjects_informed),
         cmocka_unit_test(test_enums),
         cmocka_unit_test(test_kinds),
+        cmocka_unit_test(test_ap_form_fields),
     };
     return cmocka_run_group_tests(tests, setup_plugins, teardown_plugins);
 }
