@@ -37,8 +37,8 @@ static void console_drop(console_sessions *ss, int i)
 /* RFC 3986 §2.3: what a URI carries unencoded. */
 static int console_unreserved(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.' || c == '_' || c == '~';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
 }
 
 char *console_source(const char *note, const char *token_id)

@@ -234,7 +234,7 @@ static void serve_on_done(writer_job *j, void *ud)
             char *body = only ? cJSON_PrintUnformatted(only) : NULL;
             cJSON_Delete(only);
             serve_pending_send(s, p, body ? 409 : 500,
-                       body ? body : "{\"error\":\"out of memory\"}", NULL);
+                               body ? body : "{\"error\":\"out of memory\"}", NULL);
             cJSON_free(body);
         } else if (j->rc == 0 && j->conflicts) {
             cJSON *o = cJSON_CreateObject();
@@ -246,16 +246,16 @@ static void serve_on_done(writer_job *j, void *ud)
                 body = cJSON_PrintUnformatted(o);
             cJSON_Delete(o);
             serve_pending_send(s, p, body ? 202 : 500,
-                       body ? body : "{\"error\":\"out of memory\"}", NULL);
+                               body ? body : "{\"error\":\"out of memory\"}", NULL);
             cJSON_free(body);
         } else if (j->rc == 0) {
             snprintf(buf, sizeof buf, "{\"accepted\":%ld,\"duplicates\":%ld}", j->accepted,
                      j->duplicates);
             serve_pending_send(s, p, 202, buf, NULL);
         } else if (j->rc == OBLIGO_EFULL || j->rc == OBLIGO_EBUSY || j->rc == OBLIGO_ENOMEM) {
-            serve_pending_send(s, p, 503,
-                       "{\"error\":\"the engine cannot store events right now; retry later\"}",
-                       "Retry-After: 5\r\n");
+            serve_pending_send(
+                s, p, 503, "{\"error\":\"the engine cannot store events right now; retry later\"}",
+                "Retry-After: 5\r\n");
         } else {
             snprintf(buf, sizeof buf, "{\"error\":\"%s\"}", obligo_strerror(j->rc));
             serve_pending_send(s, p, 500, buf, NULL);
@@ -271,19 +271,16 @@ static void serve_on_done(writer_job *j, void *ud)
             http_respond(p->ex, 400, SERVE_FHIR_MEDIA, b, strlen(b), NULL);
             serve_log(s, p->peer, p->method, p->route, 400, strlen(b), p->t0);
         } else {
-            serve_pending_send(s, p, 400,
-                       p->body_400 ? p->body_400 : "{}", NULL);
+            serve_pending_send(s, p, 400, p->body_400 ? p->body_400 : "{}", NULL);
         }
         break;
     case WRITER_HEALTH: {
         const char *why = j->rc ? "the database is not writable" : serve_disk_problem(s);
         if (!why) {
-            serve_pending_send(s, p, 200, "{\"status\":\"ok\"}",
-                       NULL);
+            serve_pending_send(s, p, 200, "{\"status\":\"ok\"}", NULL);
         } else {
             snprintf(buf, sizeof buf, "{\"status\":\"%s\"}", why);
-            serve_pending_send(s, p, 503, buf,
-                       "Retry-After: 5\r\n");
+            serve_pending_send(s, p, 503, buf, "Retry-After: 5\r\n");
         }
         break;
     }
@@ -292,8 +289,8 @@ static void serve_on_done(writer_job *j, void *ud)
         break;
     case WRITER_DUTIES:
         serve_pending_send(s, p, j->message ? 200 : 503,
-                   j->message ? j->message : "{\"error\":\"out of memory; retry later\"}",
-                   NULL);
+                           j->message ? j->message : "{\"error\":\"out of memory; retry later\"}",
+                           NULL);
         break;
     case WRITER_RELOAD:
         fprintf(stderr, "obligo serve: %s\n", j->message ? j->message : "reload");
@@ -377,8 +374,7 @@ static void serve_metrics_reply(serve_pending *p, writer_job *j)
         serve_log(s, p->peer, p->method, p->route, 200, len, p->t0);
         obligo_free(text);
     } else {
-        serve_pending_send(s, p, 500,
-                   "{\"error\":\"out of memory\"}", NULL);
+        serve_pending_send(s, p, 500, "{\"error\":\"out of memory\"}", NULL);
     }
 }
 

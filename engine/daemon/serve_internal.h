@@ -267,8 +267,8 @@ void serve_rules_surveyed(serve *s, cJSON *info);
 /* A reload ended (ok: the new set is live). message is what the reload
  * answered, refusal the gate's own reason (may be NULL); *info and *files
  * are the new set's, taken over when it went live. */
-void serve_rules_reloaded(serve *s, int ok, const char *message, const char *refusal,
-                          cJSON **info, cJSON **files);
+void serve_rules_reloaded(serve *s, int ok, const char *message, const char *refusal, cJSON **info,
+                          cJSON **files);
 void serve_rules_free(serve *s);
 void serve_get_rules(serve_req *r);
 void serve_get_rule_source(serve_req *r);

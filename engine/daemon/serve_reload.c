@@ -52,8 +52,7 @@ static void serve_reload_answer(serve *s, serve_reload *rl, int status, const ch
 {
     for (int i = 0; i < rl->nwaiting; i++) {
         serve_pending *p = rl->waiting[i];
-        serve_pending_send(s, p, status, body,
-                   status == 503 ? "Retry-After: 5\r\n" : NULL);
+        serve_pending_send(s, p, status, body, status == 503 ? "Retry-After: 5\r\n" : NULL);
         obligo_free(p->body_400);
         obligo_free(p);
     }
@@ -191,8 +190,8 @@ void serve_reload_request(serve *s, serve_pending *p)
         serve_pending **nw =
             obligo_realloc(s->reload_next, sizeof(serve_pending *) * (size_t)(s->nreload_next + 1));
         if (!nw) {
-            serve_pending_send(s, p, 503,
-                       "{\"error\":\"out of memory; retry later\"}", "Retry-After: 1\r\n");
+            serve_pending_send(s, p, 503, "{\"error\":\"out of memory; retry later\"}",
+                               "Retry-After: 1\r\n");
             obligo_free(p);
             return;
         }

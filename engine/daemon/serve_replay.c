@@ -188,8 +188,8 @@ void serve_on_replay_done(uv_async_t *a)
         s->replays++;
     serve_pending *p = rp->p;
     serve_pending_send(s, p, rp->answer ? rp->status : 503,
-               rp->answer ? rp->answer : "{\"error\":\"out of memory; retry later\"}",
-               rp->answer ? rp->extra : "Retry-After: 5\r\n");
+                       rp->answer ? rp->answer : "{\"error\":\"out of memory; retry later\"}",
+                       rp->answer ? rp->extra : "Retry-After: 5\r\n");
     serve_replay_free(rp);
 }
 

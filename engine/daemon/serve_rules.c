@@ -62,7 +62,8 @@ static cJSON *serve_rules_outcome(serve *s, int ok, const char *message, const c
     char *file = NULL;
     int line = 0;
     if (ruleinfo_error_place(refusal, s->cfg->rules_dir, &file, &line) == 0) {
-        int added = cJSON_AddStringToObject(o, "file", file) && cJSON_AddNumberToObject(o, "line", line);
+        int added =
+            cJSON_AddStringToObject(o, "file", file) && cJSON_AddNumberToObject(o, "line", line);
         obligo_free(file);
         if (!added)
             goto fail;
@@ -73,8 +74,8 @@ fail:
     return NULL;
 }
 
-void serve_rules_reloaded(serve *s, int ok, const char *message, const char *refusal,
-                          cJSON **info, cJSON **files)
+void serve_rules_reloaded(serve *s, int ok, const char *message, const char *refusal, cJSON **info,
+                          cJSON **files)
 {
     cJSON_Delete(s->last_reload);
     s->last_reload = serve_rules_outcome(s, ok, message, refusal);
@@ -114,9 +115,9 @@ void serve_get_rules(serve_req *r)
     cJSON *o = s->rules_now ? cJSON_Duplicate(s->rules_now, 1) : NULL;
     /* {revision, loaded_at, last_reload, rules, duties, coverage} */
     int ok = o && cJSON_AddStringToObject(o, "loaded_at", s->rules_loaded_at) &&
-             cJSON_AddItemToObject(o, "last_reload", s->last_reload
-                                                         ? cJSON_Duplicate(s->last_reload, 1)
-                                                         : cJSON_CreateNull());
+             cJSON_AddItemToObject(o, "last_reload",
+                                   s->last_reload ? cJSON_Duplicate(s->last_reload, 1)
+                                                  : cJSON_CreateNull());
     if (ok && !cJSON_GetObjectItemCaseSensitive(o, "coverage"))
         ok = cJSON_AddNullToObject(o, "coverage") != NULL; /* the tests have not run yet */
     serve_rules_answer(r, o, ok);
@@ -127,8 +128,9 @@ void serve_get_rule_source(serve_req *r)
     serve *s = r->s;
     char file[1024];
     if (!serve_query(r->req->query, "file", file, sizeof file) || !*file) {
-        serve_reply_error(r, 400, "file is required: a rule file's path within the rule directory, "
-                                  "as GET /v1/rules names it",
+        serve_reply_error(r, 400,
+                          "file is required: a rule file's path within the rule directory, "
+                          "as GET /v1/rules names it",
                           NULL);
         return;
     }

@@ -73,8 +73,8 @@ static char *gate_failures(const ruletest_report *r)
     return why ? why : obligo_strdup("rule tests failed");
 }
 
-int gate_prepare(const config *cfg, plugins *p, const atomic_int *cancel, rules **out,
-                 cJSON **info, char **why)
+int gate_prepare(const config *cfg, plugins *p, const atomic_int *cancel, rules **out, cJSON **info,
+                 char **why)
 {
     *out = NULL;
     *why = NULL;

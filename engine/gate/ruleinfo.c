@@ -31,8 +31,8 @@ static int ruleinfo_word_at(const char *s, const char *p, const char *word)
     size_t n = strlen(word);
     int before = p == s || !((p[-1] >= 'A' && p[-1] <= 'Z') || (p[-1] >= 'a' && p[-1] <= 'z'));
     char after = p[n];
-    return before && (word[n - 1] == ':' || !((after >= 'A' && after <= 'Z') ||
-                                              (after >= 'a' && after <= 'z')));
+    return before && (word[n - 1] == ':' ||
+                      !((after >= 'A' && after <= 'Z') || (after >= 'a' && after <= 'z')));
 }
 
 const char *ruleinfo_source_url(const char *source)
@@ -144,16 +144,15 @@ static cJSON *ruleinfo_entry(const rules *r, const cJSON *d, const char *dir, co
     static const char *const levels[] = {NULL, "info", "warning", "critical"};
     const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "name"));
     const char *source = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "source"));
-    const char *file = ruleinfo_within(
-        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "file")), dir);
+    const char *file =
+        ruleinfo_within(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "file")), dir);
     const cJSON *line = cJSON_GetObjectItemCaseSensitive(d, "line");
     cJSON *o = cJSON_CreateObject();
-    int ok = o && cJSON_AddStringToObject(o, "name", name) &&
-             cJSON_AddItemToObject(o, "title",
-                                   cJSON_Duplicate(cJSON_GetObjectItem(d, "title"), 0)) &&
-             cJSON_AddStringToObject(o, "source", source) &&
-             cJSON_AddStringToObject(o, "file", file) &&
-             cJSON_AddNumberToObject(o, "line", line->valuedouble);
+    int ok =
+        o && cJSON_AddStringToObject(o, "name", name) &&
+        cJSON_AddItemToObject(o, "title", cJSON_Duplicate(cJSON_GetObjectItem(d, "title"), 0)) &&
+        cJSON_AddStringToObject(o, "source", source) && cJSON_AddStringToObject(o, "file", file) &&
+        cJSON_AddNumberToObject(o, "line", line->valuedouble);
     int rule = strcmp(what, "rule") == 0;
     if (ok && rule) {
         ok = cJSON_AddItemToObject(o, "types", cJSON_Duplicate(cJSON_GetObjectItem(d, "on"), 1));
@@ -181,8 +180,8 @@ static cJSON *ruleinfo_entry(const rules *r, const cJSON *d, const char *dir, co
 /* The entries of rules_describe's list named list into out's array named
  * as, counting them and the tested ones. 0, or -1 when memory ran out. */
 static int ruleinfo_list(cJSON *out, const char *as, const rules *r, const cJSON *desc,
-                         const char *list, const char *dir, const ruletest_report *rep,
-                         int *total, int *tested)
+                         const char *list, const char *dir, const ruletest_report *rep, int *total,
+                         int *tested)
 {
     cJSON *arr = cJSON_AddArrayToObject(out, as);
     const cJSON *d;

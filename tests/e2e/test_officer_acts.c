@@ -45,8 +45,8 @@ typedef struct fx {
 static char *token_with_note(const char *db, const char *role, const char *note)
 {
     char *out = NULL;
-    char *argv[] = {(char *)OBLIGO_BIN, "token", "create", "--role", (char *)role,
-                    "--note",           (char *)note, "--db", (char *)db, NULL};
+    char *argv[] = {(char *)OBLIGO_BIN, "token",      "create", "--role",   (char *)role,
+                    "--note",           (char *)note, "--db",   (char *)db, NULL};
     if (support_run(argv, &out, NULL) != 0)
         fail_msg("obligo token create --note failed");
     char *tok = out ? strstr(out, "obl_") : NULL;
@@ -208,8 +208,8 @@ static void events_from_the_console_carry_its_source(void **state)
     cJSON_Delete(s.body);
     char *ok1 = ack("ack-1", NOTE_SOURCE, "2026-06-09T08:00:00+02:00", "navraag gedaan");
     /* without the CSRF token: refused */
-    char *a = call(f, "POST", "/console/api/v1/events", s.cookie, "application/cloudevents+json",
-                   ok1);
+    char *a =
+        call(f, "POST", "/console/api/v1/events", s.cookie, "application/cloudevents+json", ok1);
     assert_int_equal(status_of(a), 403);
     assert_non_null(strstr(a, "CSRF"));
     free(a);
@@ -227,7 +227,8 @@ static void events_from_the_console_carry_its_source(void **state)
     cJSON_Delete(j);
     free(a);
     char path[256];
-    snprintf(path, sizeof path, "/v1/events?source=%s&id=ack-1", "urn:obligo:console:A.%2520Jansen%2520%2528FG%2529");
+    snprintf(path, sizeof path, "/v1/events?source=%s&id=ack-1",
+             "urn:obligo:console:A.%2520Jansen%2520%2528FG%2529");
     a = get(f, f->officer, path);
     assert_int_equal(status_of(a), 404);
     free(a);
@@ -284,8 +285,8 @@ static void a_log_review_from_the_console_closes_the_duty(void **state)
         "\"nl.nen7513.review\",\"time\":\"%s\",\"data\":{\"period_start\":\"%s\","
         "\"period_end\":\"%s\",\"reviewer\":\"" NOTE "\"}}\n";
     char body[2048];
-    int n = snprintf(body, sizeof body, review, "rev-1", NOTE_SOURCE,
-                     "2026-05-02T10:00:00+02:00", "2026-04-01", "2026-04-30");
+    int n = snprintf(body, sizeof body, review, "rev-1", NOTE_SOURCE, "2026-05-02T10:00:00+02:00",
+                     "2026-04-01", "2026-04-30");
     snprintf(body + n, sizeof body - (size_t)n, review, "rev-2", NOTE_SOURCE,
              "2026-05-28T10:00:00+02:00", "2026-05-01", "2026-05-27");
     char *a = console_post(f, &s, "/console/api/v1/events", "application/x-ndjson", body);
@@ -462,12 +463,11 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(the_session_names_who_acts, setup, teardown),
-        cmocka_unit_test_setup_teardown(events_from_the_console_carry_its_source, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(events_from_the_console_carry_its_source, setup, teardown),
         cmocka_unit_test_setup_teardown(a_log_review_from_the_console_closes_the_duty, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(the_rules_in_force_their_tests_and_the_last_reload,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(the_rules_in_force_their_tests_and_the_last_reload, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(what_a_change_would_have_done_from_the_console, setup,
                                         teardown),
     };

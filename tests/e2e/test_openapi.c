@@ -130,6 +130,9 @@ static void node_checks_the_document_and_the_schemas(void **state)
     assert_non_null(strstr(out, "POST /v1/events [application/x-ndjson twoLines]: 202"));
     assert_non_null(strstr(out, "POST /v1/events [application/json binaryMode]: 202"));
     assert_non_null(strstr(out, "breach: aware_at missing: schema invalid, engine 400"));
+    assert_non_null(strstr(out, "GET /v1/rules [parameters]: 200"));
+    assert_non_null(strstr(out, "GET /v1/rules/source [parameters]: 200"));
+    assert_non_null(strstr(out, "GET /v1/rules/source [file=outside]: 404"));
     free(out);
 }
 

@@ -31,7 +31,10 @@ static void expiry(void **state)
 {
     console_sessions ss = {0};
     char id[CONSOLE_SESSION_HEX], csrf[CONSOLE_SESSION_HEX], c[200];
-    assert_int_equal(console_session_start(&ss, &(console_signer){hash_a, "officer", "tok_0000abcd", NULL}, 100, 3600, id, csrf), 0);
+    assert_int_equal(
+        console_session_start(&ss, &(console_signer){hash_a, "officer", "tok_0000abcd", NULL}, 100,
+                              3600, id, csrf),
+        0);
     assert_int_equal(strlen(id), 64);
     assert_string_not_equal(id, csrf);
     cookie(c, sizeof c, id);
@@ -49,7 +52,10 @@ static void csrf_check(void **state)
 {
     console_sessions ss = {0};
     char id[CONSOLE_SESSION_HEX], csrf[CONSOLE_SESSION_HEX], c[200];
-    assert_int_equal(console_session_start(&ss, &(console_signer){hash_a, "admin", "tok_0000abcd", NULL}, 0, 60, id, csrf), 0);
+    assert_int_equal(console_session_start(&ss,
+                                           &(console_signer){hash_a, "admin", "tok_0000abcd", NULL},
+                                           0, 60, id, csrf),
+                     0);
     cookie(c, sizeof c, id);
     console_session *s = console_session_find(&ss, c, 1);
     assert_true(console_session_csrf_ok(s, csrf));
@@ -86,9 +92,18 @@ static void sign_out_and_revoked_token(void **state)
     console_sessions ss = {0};
     char a1[CONSOLE_SESSION_HEX], a2[CONSOLE_SESSION_HEX], b1[CONSOLE_SESSION_HEX];
     char csrf[CONSOLE_SESSION_HEX], c[200];
-    assert_int_equal(console_session_start(&ss, &(console_signer){hash_a, "officer", "tok_0000abcd", NULL}, 0, 60, a1, csrf), 0);
-    assert_int_equal(console_session_start(&ss, &(console_signer){hash_a, "officer", "tok_0000abcd", NULL}, 0, 60, a2, csrf), 0);
-    assert_int_equal(console_session_start(&ss, &(console_signer){hash_b, "admin", "tok_0000abcd", NULL}, 0, 60, b1, csrf), 0);
+    assert_int_equal(
+        console_session_start(&ss, &(console_signer){hash_a, "officer", "tok_0000abcd", NULL}, 0,
+                              60, a1, csrf),
+        0);
+    assert_int_equal(
+        console_session_start(&ss, &(console_signer){hash_a, "officer", "tok_0000abcd", NULL}, 0,
+                              60, a2, csrf),
+        0);
+    assert_int_equal(console_session_start(&ss,
+                                           &(console_signer){hash_b, "admin", "tok_0000abcd", NULL},
+                                           0, 60, b1, csrf),
+                     0);
     cookie(c, sizeof c, a1);
     console_session_end(&ss, console_session_find(&ss, c, 1));
     assert_null(console_session_find(&ss, c, 1));
@@ -105,9 +120,15 @@ static void a_full_store_drops_the_oldest(void **state)
 {
     console_sessions ss = {0};
     char first[CONSOLE_SESSION_HEX], id[CONSOLE_SESSION_HEX], csrf[CONSOLE_SESSION_HEX], c[200];
-    assert_int_equal(console_session_start(&ss, &(console_signer){hash_a, "officer", "tok_0000abcd", NULL}, 0, 1e6, first, csrf), 0);
+    assert_int_equal(
+        console_session_start(&ss, &(console_signer){hash_a, "officer", "tok_0000abcd", NULL}, 0,
+                              1e6, first, csrf),
+        0);
     for (int i = 1; i < CONSOLE_SESSION_MAX + 5; i++)
-        assert_int_equal(console_session_start(&ss, &(console_signer){hash_a, "officer", "tok_0000abcd", NULL}, i, 1e6, id, csrf), 0);
+        assert_int_equal(
+            console_session_start(&ss, &(console_signer){hash_a, "officer", "tok_0000abcd", NULL},
+                                  i, 1e6, id, csrf),
+            0);
     assert_int_equal(ss.n, CONSOLE_SESSION_MAX);
     cookie(c, sizeof c, first);
     assert_null(console_session_find(&ss, c, 10));

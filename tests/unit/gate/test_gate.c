@@ -160,8 +160,14 @@ static void a_failing_test_is_said_once(void **state)
     free(support_write(f->dir, "rules/u_test.lua", FAILING));
     rules *fresh = NULL;
     char *why = NULL;
-    assert_int_equal(gate_prepare(&f->cfg, f->p, NULL, &fresh, NULL, &why), OBLIGO_ERULE);
+    cJSON *info = NULL;
+    assert_int_equal(gate_prepare(&f->cfg, f->p, NULL, &fresh, &info, &why), OBLIGO_ERULE);
     assert_null(fresh);
+    /* the tests ran: what they reached is known, passed or not */
+    char *cov = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(info, "coverage"));
+    assert_string_equal(cov, "{\"rules\":1,\"rules_tested\":1,\"duties\":1,\"duties_tested\":1}");
+    cJSON_free(cov);
+    cJSON_Delete(info);
     assert_non_null(why);
     char want[700];
     snprintf(want, sizeof want, "FAIL %s/u_test.lua:1: wrong: obligation t.duty B: due_at",
@@ -184,8 +190,10 @@ static void a_finding_blocks(void **state)
                        "  end }\n"));
     rules *fresh = NULL;
     char *why = NULL;
-    assert_int_equal(gate_prepare(&f->cfg, f->p, NULL, &fresh, NULL, &why), OBLIGO_ERULE);
+    cJSON *info = (cJSON *)1;
+    assert_int_equal(gate_prepare(&f->cfg, f->p, NULL, &fresh, &info, &why), OBLIGO_ERULE);
     assert_null(fresh);
+    assert_null(info); /* refused before any test ran */
     char want[700];
     snprintf(want, sizeof want, "%s/v.lua:3: unknown obligation kind \"v.undeclared\"", f->rules);
     if (!why || !strstr(why, want))
