@@ -12,6 +12,11 @@
  * site makes to it. A request under /console/api/ other than GET or HEAD
  * also needs the session's CSRF token in X-CSRF-Token.
  *
+ * A session keeps the note of the token that signed in and the CloudEvents
+ * source that names the console and that token (console_source): the
+ * officer's acts posted through /console/api/v1/events must carry it
+ * (serve_events.c), so the journal shows who did what.
+ *
  * Every answer under /console/ carries SERVE_CONSOLE_HEADERS (a strict
  * Content-Security-Policy and the rest). Nothing here reads the database
  * but the tokens cache; everything runs on the loop thread.

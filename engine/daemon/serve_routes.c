@@ -4,8 +4,8 @@
  * (serve_head) and the dispatch of a complete request to its endpoint
  * (serve_handle): serve_events.c for POSTs of events, serve_reads.c for the
  * GETs, the writer for /healthz and /metrics, serve_reload.c for a reload,
- * serve_replay.c for a replay, serve_contract.c for the OpenAPI document
- * and the schemas.
+ * serve_replay.c for a replay, serve_rules.c for the rule set in force,
+ * serve_contract.c for the OpenAPI document and the schemas.
  *
  * Everything in this file runs on the loop thread.
  */

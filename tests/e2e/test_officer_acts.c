@@ -41,22 +41,6 @@ typedef struct fx {
     char *officer, *officer_plain, *admin;
 } fx;
 
-/* A token of role with a note. */
-static char *token_with_note(const char *db, const char *role, const char *note)
-{
-    char *out = NULL;
-    char *argv[] = {(char *)OBLIGO_BIN, "token",      "create", "--role",   (char *)role,
-                    "--note",           (char *)note, "--db",   (char *)db, NULL};
-    if (support_run(argv, &out, NULL) != 0)
-        fail_msg("obligo token create --note failed");
-    char *tok = out ? strstr(out, "obl_") : NULL;
-    if (!tok)
-        fail_msg("obligo token create printed no token: %s", out ? out : "");
-    char *t = strndup(tok, strspn(tok, "obl_0123456789abcdef"));
-    free(out);
-    return t;
-}
-
 static int setup(void **state)
 {
     fx *f = calloc(1, sizeof *f);
@@ -68,7 +52,7 @@ static int setup(void **state)
     assert_int_equal(support_run(cp, NULL, NULL), 0);
     f->port = client_free_port();
     /* the database exists once a token is made in it */
-    f->officer = token_with_note(f->db, "officer", NOTE);
+    f->officer = support_make_token_note(f->db, "officer", NOTE);
     f->officer_plain = support_make_token(f->db, "officer");
     f->admin = support_make_token(f->db, "admin");
     char *extra[] = {"--clock-start", "2026-06-09T06:50:00+02:00", NULL};
@@ -82,6 +66,7 @@ static int teardown(void **state)
 {
     fx *f = *state;
     assert_int_equal(client_stop_server(f->pid, SIGTERM), 0);
+    support_assert_clean_log(f->log);
     support_assert_replays(f->db);
     support_rmtree(f->dir);
     free(f->dir);
