@@ -26,8 +26,7 @@
 
 /* ---- reads ---------------------------------------------------------------- */
 
-/* The value of name in a query string, decoded into buf; NULL if absent. */
-static const char *serve_query(const char *q, const char *name, char *buf, size_t n)
+const char *serve_query(const char *q, const char *name, char *buf, size_t n)
 {
     size_t len = strlen(name);
     for (const char *p = q; p && *p;) {

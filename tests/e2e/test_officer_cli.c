@@ -331,7 +331,9 @@ static void test_obligations_usage(void **state)
 /* Each listed declaration's file:line is where the declaration is. */
 static void assert_declared_at(const cJSON *entry, const char *keyword)
 {
-    char *text = support_file(support_str(entry, "file"));
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", RULES, support_str(entry, "file")); /* within RULES */
+    char *text = support_file(path);
     int line = (int)num(entry, "line");
     const char *p = text;
     for (int i = 1; i < line && p; i++) {
@@ -354,7 +356,7 @@ static void test_rules_listing(void **state)
     cJSON *doc = cJSON_Parse(out);
     assert_non_null(doc);
     assert_int_equal(strlen(support_str(doc, "revision")), 16);
-    const cJSON *kinds = cJSON_GetObjectItemCaseSensitive(doc, "obligations");
+    const cJSON *kinds = cJSON_GetObjectItemCaseSensitive(doc, "duties");
     const cJSON *rules = cJSON_GetObjectItemCaseSensitive(doc, "rules");
     assert_true(cJSON_GetArraySize(kinds) > 5);
     assert_true(cJSON_GetArraySize(rules) > 5);
@@ -370,15 +372,33 @@ static void test_rules_listing(void **state)
             assert_string_equal(support_str(k, "title"),
                                 "Datalek melden bij de Autoriteit Persoonsgegevens");
             assert_string_equal(support_str(k, "source"), "AVG art. 33 lid 1");
+            assert_string_equal(support_str(k, "source_url"),
+                                "https://eur-lex.europa.eu/legal-content/NL/TXT/"
+                                "?uri=CELEX:32016R0679");
         }
+        if (strcmp(support_str(k, "name"), "wgbo.retention_review") == 0)
+            assert_string_equal(support_str(k, "source_url"),
+                                "https://wetten.overheid.nl/BWBR0005290");
+        if (strcmp(support_str(k, "name"), "ict.daily_backup") == 0) /* a norm: no link */
+            assert_null(cJSON_GetObjectItemCaseSensitive(k, "source_url"));
+        assert_null(cJSON_GetObjectItemCaseSensitive(k, "tested")); /* the server's to say */
     }
     assert_true(found);
+    found = 0;
     cJSON_ArrayForEach(k, rules)
     {
         assert_true(*support_str(k, "title"));
         assert_true(*support_str(k, "source"));
         assert_declared_at(k, "rule");
+        assert_true(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(k, "types")));
+        if (strcmp(support_str(k, "name"), "nen7513.vip_burst") == 0) {
+            found = 1;
+            assert_string_equal(support_str(k, "severity"), "critical");
+        }
+        if (strcmp(support_str(k, "name"), "nen7513.review") == 0) /* it raises no alert */
+            assert_null(cJSON_GetObjectItemCaseSensitive(k, "severity"));
     }
+    assert_true(found);
     /* the revision is the one `obligo check` reports */
     char *check = NULL, *cerr = NULL;
     assert_int_equal(obligo(&check, &cerr, "check", RULES, NULL), 0);

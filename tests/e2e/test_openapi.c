@@ -135,6 +135,9 @@ static void node_checks_the_document_and_the_schemas(void **state)
     assert_non_null(strstr(out, "GET /v1/breaches/{key} [key=unknown]: 404"));
     assert_non_null(strstr(out, "GET /v1/breaches/{key}/ap-form [format=csv]: 200"));
     assert_non_null(strstr(out, "GET /v1/breaches/{key}/ap-form [format=other]: 400"));
+    assert_non_null(strstr(out, "GET /v1/rules [parameters]: 200"));
+    assert_non_null(strstr(out, "GET /v1/rules/source [parameters]: 200"));
+    assert_non_null(strstr(out, "GET /v1/rules/source [file=outside]: 404"));
     free(out);
 }
 

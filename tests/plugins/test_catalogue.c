@@ -1,6 +1,7 @@
 /*
  * test_catalogue.c — unit tests for the v1 event catalogue (DESIGN §3) as
- * the six regulation plugins (plugins/avg, nen7513, wgbo, ict, igj, cbw)
+ * the six regulation plugins (plugins/avg, nen7513, wgbo, ict, igj, cbw) and
+ * Obligo's own (plugins/obligo)
  * register it, checked by engine/validate.c.
  *
  * The plugins are tested as the engine will use them, as shared objects:
@@ -131,7 +132,7 @@ static const obligo_host_api test_api = {
     .register_input_adapter = test_register_adapter,
 };
 
-/* ---- the six plugins ---- */
+/* ---- the seven plugins ---- */
 
 static const struct {
     const char *name;
@@ -139,9 +140,10 @@ static const struct {
     const char *regulation; /* a word its description must contain */
     int ntypes;
 } plugin_list[] = {
-    {"avg", "nl.avg.", "AVG", 9},    {"nen7513", "nl.nen7513.", "NEN 7513", 3},
-    {"wgbo", "nl.wgbo.", "WGBO", 2}, {"ict", "nl.ict.", "ICT", 8},
-    {"igj", "nl.igj.", "IGJ", 2},    {"cbw", "nl.cbw.", "Cyberbeveiligingswet", 2},
+    {"avg", "nl.avg.", "AVG", 9},          {"nen7513", "nl.nen7513.", "NEN 7513", 3},
+    {"wgbo", "nl.wgbo.", "WGBO", 2},       {"ict", "nl.ict.", "ICT", 8},
+    {"igj", "nl.igj.", "IGJ", 2},          {"cbw", "nl.cbw.", "Cyberbeveiligingswet", 2},
+    {"obligo", "nl.obligo.", "Obligo", 1},
 };
 #define N_PLUGINS (sizeof plugin_list / sizeof plugin_list[0])
 
@@ -149,7 +151,7 @@ static void *handles[N_PLUGINS];
 static const obligo_plugin *descs[N_PLUGINS];
 static test_host hosts[N_PLUGINS];
 
-/* The event types of all six, for validate_event. */
+/* The event types of all seven, for validate_event. */
 static const obligo_event_type *catalogue_lookup(const void *ud, const char *type)
 {
     (void)ud;
@@ -242,7 +244,7 @@ static void test_registrations(void **state)
         assert_int_equal(hosts[p].other_calls, 0);
         total += hosts[p].ntypes;
     }
-    assert_int_equal(total, 26); /* the whole v1 catalogue */
+    assert_int_equal(total, 27); /* the whole v1 catalogue */
 }
 
 static void test_plugin_exports_only_its_entry(void **state)
@@ -394,6 +396,8 @@ static const struct {
      "{\"period_start\":\"2026-01-01\",\"period_end\":\"2026-01-31\",\"reviewer\":\"FG\"}",
      "data.period_start"},
     {"nl.nen7513.purge", "{\"written_before\":\"2021-01-01\"}", "data.written_before"},
+    {"nl.obligo.alert.acknowledged",
+     "{\"alert_id\":\"alr_1\",\"by\":\"A. Jansen\",\"note\":\"bekeken\"}", "data.alert_id"},
     {"nl.ict.software.installed",
      "{\"device_id\":\"D-1\",\"software\":\"7zip\",\"installed_by\":\"admin\",\"approved\":true}",
      "data.device_id"},
@@ -427,7 +431,7 @@ static const struct {
 static void test_minimal_event_of_every_type_passes(void **state)
 {
     (void)state;
-    assert_int_equal(N_MINIMAL, 26); /* the whole v1 catalogue */
+    assert_int_equal(N_MINIMAL, 27); /* the whole v1 catalogue */
     for (size_t i = 0; i < N_MINIMAL; i++) {
         OK_DATA(minimal[i].type, minimal[i].data);
         /* The same event with empty data names the first required field. */
@@ -475,6 +479,14 @@ static void test_full_events_pass(void **state)
     OK_DATA("nl.nen7513.review", "{\"period_start\":\"2026-01-01T00:00:00+01:00\",\"period_end\":"
                                  "\"2026-01-31\",\"reviewer\":\"FG\",\"findings\":[{\"n\":1}]}");
     OK_DATA("nl.nen7513.purge", "{\"written_before\":\"2021-01-01T00:00:00Z\",\"system\":\"ecd\"}");
+    OK_DATA("nl.obligo.alert.acknowledged",
+            "{\"alert_id\":\"alr_1\",\"kind\":\"nen7513.no_treatment_relation\",\"subject\":"
+            "\"C-42\",\"by\":\"A. Jansen (FG)\",\"note\":\"navraag gedaan\"}");
+    /* who and why are required: an acknowledgement without them proves nothing */
+    BAD_DATA("nl.obligo.alert.acknowledged", "{\"alert_id\":\"alr_1\",\"note\":\"x\"}", "data.by");
+    BAD_DATA("nl.obligo.alert.acknowledged", "{\"alert_id\":\"alr_1\",\"by\":\"x\"}", "data.note");
+    BAD_DATA("nl.obligo.alert.acknowledged", "{\"alert_id\":7,\"by\":\"x\",\"note\":\"y\"}",
+             "data.alert_id");
     OK_DATA("nl.ict.checklist.reviewed",
             "{\"meeting_at\":\"2026-02-02T14:00:00+01:00\",\"attendees\":[\"A\",\"B\"]}");
     OK_DATA("nl.ict.checklist.reviewed",
