@@ -47,6 +47,7 @@ addStrings({
     'banner.recorded': 'Datalek {key} is geregistreerd. Noteer dit nummer: u hebt het nodig bij de melding en bij vragen.',
     'banner.nodata': 'Geen meldplicht bij de AP: er zijn volgens deze melding geen persoonsgegevens bij betrokken. Het datalek staat wel in het register.',
     'banner.page': 'Naar de pagina van dit datalek',
+    'banner.apform': 'AP-meldformulier (afdrukken)',
     's1.intro': 'Er is sprake van een datalek als door een inbreuk op de beveiliging persoonsgegevens verloren kunnen zijn gegaan, of als niet is uit te sluiten dat onbevoegden ze hebben ingezien of verwerkt — binnen of buiten de beschermde omgeving van de praktijk. Ook een mogelijk datalek legt u hier vast.',
     's1.next': 'Na "Vastleggen en verder" staat het datalek in het register en begint de termijn van 72 uur voor de melding bij de AP (gerekend vanaf het moment dat u het wist).',
     'f.description': 'Wat is er gebeurd?',
@@ -166,6 +167,7 @@ addStrings({
     'banner.recorded': 'Breach {key} is registered. Note this number: you need it for the notification and for questions.',
     'banner.nodata': 'No duty to notify the AP: according to this report no personal data are involved. The breach is in the register all the same.',
     'banner.page': 'To this breach\'s page',
+    'banner.apform': 'AP form (print)',
     's1.intro': 'A data breach is a breach of security by which personal data may have been lost, or by which it cannot be ruled out that unauthorised people saw or processed them — inside or outside the practice\'s protected environment. Record a possible breach here too.',
     's1.next': 'After "Record and continue" the breach is in the register and the 72 hours to notify the AP run (counted from the moment you knew).',
     'f.description': 'What happened?',
@@ -309,8 +311,9 @@ function renderBanner() {
   if (!wiz.key) return;
   const ap = [...wiz.duties].filter((o) => o.kind === 'avg.notify_ap').pop();
   box.append(
-    h('p', { class: 'banner-key' }, tr('banner.recorded', { key: wiz.key }), ' ',
-      h('a', { href: href('datalek', wiz.key) }, tr('banner.page'))),
+    h('p', { class: 'banner-key' }, tr('banner.recorded', { key: wiz.key })),
+    h('p', { class: 'banner-links' }, h('a', { href: href('datalek', wiz.key), id: 'report-banner-page' }, tr('banner.page')),
+      ' · ', h('a', { href: href('apform', wiz.key), id: 'report-banner-apform' }, tr('banner.apform'))),
     ...wiz.duties.filter((o) => o.status === 'open' || o.status === 'overdue').map((o) => deadlineLine(o)));
   if (!ap && (wiz.breach?.current?.personal_data === 'no' || wiz.values.personal_data === 'no')) box.append(h('p', {}, tr('banner.nodata')));
 }

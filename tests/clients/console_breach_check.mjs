@@ -157,7 +157,8 @@ async function walk({ page, check, axe, shot }) {
   check((await page.evaluate(() => location.hash)) === `#melden/${key}/2`, 'the address names the breach and the step');
 
   // the deadline on the breach's page and on Termijnen, then back by the next-step link
-  await page.click('#report-banner a');
+  check(await page.isVisible('#report-banner-apform'), 'the AP form is one click away');
+  await page.click('#report-banner-page');
   await page.waitForSelector('#datalek:not([hidden]) #breach-timeline', T);
   check((await page.textContent('#datalek-title')) === `Datalek ${key}`, "the breach's own page");
   check((await page.textContent('#datalek-countdown')).trim() === expect.countdown, `its AP countdown "${expect.countdown}"`);
