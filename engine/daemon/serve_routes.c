@@ -115,7 +115,7 @@ enum {
     SERVE_R_SCHEMAS,
     SERVE_R_SCHEMA,
     SERVE_R_DUTIES,
-    SERVE_R_BREACH,        /* /v1/breaches/{key}[/ap-form] */
+    SERVE_R_BREACH, /* /v1/breaches/{key}[/ap-form] */
     SERVE_R_RULES,
     SERVE_R_RULE_SOURCE,
     SERVE_R_ADAPTER,       /* a plugin's input adapter, not in the table */
