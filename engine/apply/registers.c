@@ -169,6 +169,21 @@ cJSON *registers_history(store *st, const char *name, int64_t after_seq, int lim
     return registers_rows(s, 1);
 }
 
+cJSON *registers_newest(store *st, const char *name, int64_t before_seq, int limit)
+{
+    sqlite3_stmt *s = store_stmt(st, "SELECT register,key,version,at,data,hash,prev_hash,seq "
+                                     "FROM registers r WHERE register=?1 AND seq < ?2 AND NOT "
+                                     "EXISTS (SELECT 1 FROM registers y WHERE y.register=?1 AND "
+                                     "y.key=r.key AND y.version > r.version) "
+                                     "ORDER BY seq DESC LIMIT ?3");
+    if (!s)
+        return NULL;
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, before_seq > 0 ? before_seq : INT64_MAX);
+    sqlite3_bind_int64(s, 3, limit > 0 ? limit : -1);
+    return registers_rows(s, 1);
+}
+
 long registers_verify(store *st, digest_finding say, void *ud)
 {
     sqlite3_stmt *s = store_stmt(st, "SELECT register,key,version,at,data,hash,prev_hash,seq "

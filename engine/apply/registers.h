@@ -39,6 +39,14 @@ cJSON *registers_list(store *st, const char *name, int history);
  * database error. */
 cJSON *registers_history(store *st, const char *name, int64_t after_seq, int limit);
 
+/* One page of the register's current entries, newest first: the latest
+ * version of each key, ordered by that version's seq descending, those
+ * with seq < before_seq (0: no bound), at most limit (0: no limit); each
+ * row as registers_list has it plus its "seq". The walk goes back through
+ * the register's versions on its (register, seq) index and stops at the
+ * limit. Caller frees; NULL on a database error. */
+cJSON *registers_newest(store *st, const char *name, int64_t before_seq, int limit);
+
 /* Recomputes every chain; returns the number of broken links (or -1 on a
  * database error) and tells say (may be NULL) of each. */
 long registers_verify(store *st, digest_finding say, void *ud);
