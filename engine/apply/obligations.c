@@ -10,6 +10,7 @@
 #include "alloc.h"
 #include "json.h"
 #include "error.h"
+#include "text.h"
 
 static const char *obl_str(const cJSON *d, const char *name)
 {
@@ -372,24 +373,7 @@ static const char *const obl_status_names[5] = {"open", "fulfilled", "overdue", 
 
 int obligations_statuses(const char *list, unsigned *mask)
 {
-    unsigned m = 0;
-    int bad = !list || !*list;
-    for (const char *p = list; !bad && p;) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        int found = -1;
-        for (int i = 0; i < 5 && found < 0; i++)
-            if (strlen(obl_status_names[i]) == len && strncmp(p, obl_status_names[i], len) == 0)
-                found = i;
-        if (found < 0)
-            bad = 1;
-        else
-            m |= 1u << found;
-        p = comma ? comma + 1 : NULL;
-    }
-    if (mask)
-        *mask = bad ? 0 : m;
-    return bad ? -1 : 0;
+    return text_word_mask(list, obl_status_names, 5, mask);
 }
 
 /* Appends " AND <col> IN ('a','b')" for the statuses in mask; the names are
@@ -450,19 +434,6 @@ static void obl_list_sql(char *sql, size_t n, const obligations_filter *f, unsig
              " LIMIT :limit");
 }
 
-static void obl_bind_text(sqlite3_stmt *s, const char *name, const char *v)
-{
-    if (v)
-        sqlite3_bind_text(s, sqlite3_bind_parameter_index(s, name), v, -1, SQLITE_STATIC);
-}
-
-static void obl_bind_int(sqlite3_stmt *s, const char *name, int64_t v)
-{
-    int i = sqlite3_bind_parameter_index(s, name);
-    if (i > 0)
-        sqlite3_bind_int64(s, i, v);
-}
-
 cJSON *obligations_list(store *st, const obligations_filter *f)
 {
     unsigned mask = 0;
@@ -478,17 +449,15 @@ cJSON *obligations_list(store *st, const obligations_filter *f)
      * preparing it costs microseconds against the rows it reads. */
     char sql[1024];
     obl_list_sql(sql, sizeof sql, f, mask);
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
-        sqlite3_finalize(s);
+    sqlite3_stmt *s = store_prepare(st, sql);
+    if (!s)
         return NULL;
-    }
-    obl_bind_text(s, ":kind", f->kind);
-    obl_bind_text(s, ":subject", f->subject);
-    obl_bind_int(s, ":due_before", f->due_before);
-    obl_bind_int(s, ":after_due", f->after_due);
-    obl_bind_int(s, ":after", f->after_id);
-    obl_bind_int(s, ":limit", f->limit > 0 ? f->limit : -1);
+    store_bind_named(s, ":kind", 0, f->kind);
+    store_bind_named(s, ":subject", 0, f->subject);
+    store_bind_named(s, ":due_before", f->due_before, NULL);
+    store_bind_named(s, ":after_due", f->after_due, NULL);
+    store_bind_named(s, ":after", f->after_id, NULL);
+    store_bind_named(s, ":limit", f->limit > 0 ? f->limit : -1, NULL);
     cJSON *out = cJSON_CreateArray();
     int rc = SQLITE_DONE;
     while (out && (rc = sqlite3_step(s)) == SQLITE_ROW)

@@ -14,6 +14,7 @@
 #include "json.h"
 #include "digest.h"
 #include "error.h"
+#include "text.h"
 
 static const char *outbox_str(const cJSON *d, const char *name)
 {
@@ -115,23 +116,7 @@ static const char *const outbox_severity_names[3] = {"info", "warning", "critica
 
 int outbox_severities(const char *list, unsigned *mask)
 {
-    unsigned m = 0;
-    int bad = !list || !*list;
-    for (const char *p = list; !bad && p;) {
-        const char *comma = strchr(p, ',');
-        size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        int found = -1;
-        for (int i = 0; i < 3 && found < 0; i++)
-            if (strlen(outbox_severity_names[i]) == len &&
-                strncmp(p, outbox_severity_names[i], len) == 0)
-                found = i;
-        bad = found < 0;
-        m |= found < 0 ? 0 : 1u << found;
-        p = comma ? comma + 1 : NULL;
-    }
-    if (mask)
-        *mask = bad ? 0 : m;
-    return bad ? -1 : 0;
+    return text_word_mask(list, outbox_severity_names, 3, mask);
 }
 
 /* The acknowledgement: the latest version of the alert's entry in the
@@ -207,15 +192,6 @@ static cJSON *outbox_ack_json(sqlite3_stmt *s, int o)
     return ack;
 }
 
-static void outbox_bind(sqlite3_stmt *s, const char *name, int64_t v, const char *text)
-{
-    int i = sqlite3_bind_parameter_index(s, name);
-    if (i > 0 && text)
-        sqlite3_bind_text(s, i, text, -1, SQLITE_STATIC);
-    else if (i > 0)
-        sqlite3_bind_int64(s, i, v);
-}
-
 cJSON *outbox_list(store *st, const outbox_filter *f)
 {
     unsigned sev = 0;
@@ -225,16 +201,14 @@ cJSON *outbox_list(store *st, const outbox_filter *f)
      * filter must not be a term, or no index fits. */
     char sql[1024];
     outbox_list_sql(sql, sizeof sql, f, sev);
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
-        sqlite3_finalize(s);
+    sqlite3_stmt *s = store_prepare(st, sql);
+    if (!s)
         return NULL;
-    }
-    outbox_bind(s, ":after", f->after_seq, NULL);
-    outbox_bind(s, ":before", f->before_seq, NULL);
-    outbox_bind(s, ":since", f->since, NULL);
-    outbox_bind(s, ":kind", 0, f->kind);
-    outbox_bind(s, ":limit", f->limit > 0 ? f->limit : -1, NULL);
+    store_bind_named(s, ":after", f->after_seq, NULL);
+    store_bind_named(s, ":before", f->before_seq, NULL);
+    store_bind_named(s, ":since", f->since, NULL);
+    store_bind_named(s, ":kind", 0, f->kind);
+    store_bind_named(s, ":limit", f->limit > 0 ? f->limit : -1, NULL);
     cJSON *out = cJSON_CreateArray();
     int rc = SQLITE_DONE;
     while (out && (rc = sqlite3_step(s)) == SQLITE_ROW) {

@@ -39,6 +39,10 @@ cJSON *registers_list(store *st, const char *name, int history);
  * database error. */
 cJSON *registers_history(store *st, const char *name, int64_t after_seq, int limit);
 
+/* The same newest first: the versions with seq < before_seq (0: no
+ * bound), at most limit (0: no limit), by seq descending. */
+cJSON *registers_history_newest(store *st, const char *name, int64_t before_seq, int limit);
+
 /* One page of the register's current entries, newest first: the latest
  * version of each key, ordered by that version's seq descending, those
  * with seq < before_seq (0: no bound), at most limit (0: no limit); each

@@ -265,14 +265,19 @@ static void serve_read_run(reader_job *job, store *st)
         serve_read_json(rd, 200, journal_rejected_list(st, rd->t, rd->after, (int)rd->limit),
                         fewer);
         return;
-    case SERVE_READ_REGISTER:
-        serve_read_json(rd, 200,
-                        rd->history ? registers_history(st, rd->name, rd->after, (int)rd->limit)
-                        : rd->order ? registers_newest(st, rd->name, rd->before, (int)rd->limit)
-                                    : registers_list(st, rd->name, 0),
+    case SERVE_READ_REGISTER: {
+        const char *name = rd->name;
+        int limit = (int)rd->limit;
+        cJSON *rows = rd->history && rd->order
+                          ? registers_history_newest(st, name, rd->before, limit)
+                      : rd->history ? registers_history(st, name, rd->after, limit)
+                      : rd->order   ? registers_newest(st, name, rd->before, limit)
+                                    : registers_list(st, name, 0);
+        serve_read_json(rd, 200, rows,
                         rd->history || rd->order ? fewer
                                                  : "raise max_answer_bytes to read this register");
         return;
+    }
     }
 }
 
@@ -464,7 +469,8 @@ void serve_get_rejected(serve_req *r)
 
 /* GET /v1/registers/{name}[?history=1]: the history is paged like the
  * other lists, by the last seq seen; ?order=newest pages the current
- * entries newest first, by before=<seq>. */
+ * entries (or, with history=1, the versions) newest first, by
+ * before=<seq>. */
 void serve_get_register(serve_req *r, const char *name)
 {
     serve_read *rd = serve_read_new(r, SERVE_READ_REGISTER);
@@ -473,12 +479,8 @@ void serve_get_register(serve_req *r, const char *name)
     char h[8];
     const char *hist = serve_query(r->req->query, "history", h, sizeof h);
     rd->history = hist && strcmp(hist, "0") != 0;
-    char o[8];
-    int bad = rd->history && serve_query(r->req->query, "order", o, sizeof o)
-                  ? serve_bad_param(r, "order", "left out with history=1 (chain order)")
-              : !rd->history ? serve_newest_params(r, rd)
-                             : 0;
-    if (bad || ((rd->history || rd->order) && serve_paging(r, &rd->after, &rd->limit))) {
+    if (serve_newest_params(r, rd) ||
+        ((rd->history || rd->order) && serve_paging(r, &rd->after, &rd->limit))) {
         serve_read_free(rd);
         return;
     }

@@ -286,6 +286,25 @@ sqlite3_stmt *store_stmt(store *st, const char *sql)
     return s;
 }
 
+sqlite3_stmt *store_prepare(store *st, const char *sql)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+        sqlite3_finalize(s);
+        return NULL;
+    }
+    return s;
+}
+
+void store_bind_named(sqlite3_stmt *s, const char *name, int64_t v, const char *text)
+{
+    int i = sqlite3_bind_parameter_index(s, name);
+    if (i > 0 && text)
+        sqlite3_bind_text(s, i, text, -1, SQLITE_STATIC);
+    else if (i > 0)
+        sqlite3_bind_int64(s, i, v);
+}
+
 static int store_simple(store *st, const char *sql)
 {
     sqlite3_stmt *s = store_stmt(st, sql);

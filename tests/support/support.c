@@ -190,6 +190,16 @@ char *support_last_plan(sqlite3 *db)
     return plan;
 }
 
+void support_assert_plan_walks(sqlite3 *db, const char *walk, const char *what)
+{
+    char *plan = support_last_plan(db);
+    support_trace_sql(db, NULL);
+    int ok = strstr(plan, walk) && !strstr(plan, "TEMP B-TREE");
+    if (!ok)
+        fail_msg("%s: the plan '%s' does not walk %s without a sort", what, plan, walk);
+    free(plan);
+}
+
 void support_sql_exec(sqlite3 *db, const char *sql)
 {
     char *msg = NULL;

@@ -70,6 +70,10 @@ void support_sql_exec(sqlite3 *db, const char *sql);
  * stops, forgetting the text. */
 void support_trace_sql(sqlite3 *db, const char *prefix);
 char *support_last_plan(sqlite3 *db);
+/* Fails, naming the case `what` and the plan, unless the last traced
+ * statement's plan contains walk (an index's name, "SCAN a", ...) and sorts
+ * nothing (no temporary B-tree); then stops the trace. */
+void support_assert_plan_walks(sqlite3 *db, const char *walk, const char *what);
 
 /* SHA-256 in hex (out: 64 digits and NUL) of the n parts, each followed by
  * 0x1f — the shape of every hash the engine chains (journal, registers,
