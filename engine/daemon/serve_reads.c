@@ -435,16 +435,13 @@ void serve_get_alerts(serve_req *r)
     const char *q = r->req->query;
     char ack[8];
     const char *a = serve_query(q, "acknowledged", ack, sizeof ack);
-    rd->acknowledged = !a                    ? OUTBOX_ACK_ANY
-                       : strcmp(a, "1") == 0 ? OUTBOX_ACK_YES
-                       : strcmp(a, "0") == 0 ? OUTBOX_ACK_NO
-                                             : (outbox_ack)-1;
-    rd->has2 = serve_query(q, "kind", rd->b2, 256) != NULL;
-    if ((int)rd->acknowledged < 0) {
+    if (a && strcmp(a, "0") != 0 && strcmp(a, "1") != 0) {
         serve_bad_param(r, "acknowledged", "0 or 1");
         serve_read_free(rd);
         return;
     }
+    rd->acknowledged = !a ? OUTBOX_ACK_ANY : a[0] == '1' ? OUTBOX_ACK_YES : OUTBOX_ACK_NO;
+    rd->has2 = serve_query(q, "kind", rd->b2, 256) != NULL;
     if ((rd->has1 = serve_list_param(r, "severity", rd->b1, 256, outbox_severities,
                                      "info, warning, critical")) < 0 ||
         serve_newest_params(r, rd) ||
