@@ -40,14 +40,28 @@ cJSON *obligations_get(store *st, int64_t id);
 cJSON *obligations_latest(store *st, const char *kind, const char *subject);
 
 typedef struct obligations_filter {
-    const char *status, *kind, *subject;
+    const char *status; /* one status or a comma list (open,overdue); NULL: any */
+    const char *kind, *subject;
     obligo_time due_before; /* 0: no bound */
-    int64_t after_id;       /* paging: rows with id > after_id */
+    int64_t after_id;       /* paging by id: rows with id > after_id */
     int limit;              /* 0: no limit */
+    int order_due;          /* 1: by (due_at, id) ascending instead of by id */
+    int has_after_due;      /* order_due: only rows strictly after (after_due, after_id) */
+    obligo_time after_due;
 } obligations_filter;
 
-/* Output rows as a JSON array, ordered by id. Caller frees. */
+/* Output rows as a JSON array, ordered by id or, with order_due, by
+ * (due_at, id). A status the engine does not know matches no row. Ordered
+ * by due and asking only for active statuses (open, overdue), the query
+ * walks an index in the answer's order and stops at the limit, whatever
+ * the table's size (store.c, migration 6). The borrowed strings stay the
+ * caller's. Caller frees; NULL on a database error. */
 cJSON *obligations_list(store *st, const obligations_filter *f);
+
+/* 0 when list is one status or a comma list of them, each one of open,
+ * fulfilled, overdue, late, cancelled; -1 otherwise. Fills *mask (may be
+ * NULL) with bit i set for the i-th status of that order. */
+int obligations_statuses(const char *list, unsigned *mask);
 
 /* The earliest timer: returns 1 and fills the fields, 0 when none, or a
  * negative code. */

@@ -14,6 +14,7 @@
 #include "json.h"
 #include "digest.h"
 #include "error.h"
+#include "text.h"
 
 static const char *outbox_str(const cJSON *d, const char *name)
 {
@@ -111,22 +112,116 @@ static cJSON *outbox_row(sqlite3_stmt *s, int o)
     return a;
 }
 
+static const char *const outbox_severity_names[3] = {"info", "warning", "critical"};
+
+int outbox_severities(const char *list, unsigned *mask)
+{
+    return text_word_mask(list, outbox_severity_names, 3, mask);
+}
+
+/* The acknowledgement: the latest version of the alert's entry in the
+ * register (one lookup on its UNIQUE(register, key, version) index) and
+ * the event that wrote it. */
+#define OUTBOX_ACK_COLUMNS ",a.seq,r.seq,r.data,r.at,ae.source,ae.id"
+#define OUTBOX_ACK_JOIN                                                                            \
+    " LEFT JOIN registers r ON r.seq=(SELECT x.seq FROM registers x WHERE "                        \
+    "x.register='" OUTBOX_ACK_REGISTER "' AND x.key=a.id ORDER BY x.version DESC LIMIT 1)"         \
+    " LEFT JOIN events ae ON ae.seq=r.event"
+
+/* The list's query for f. One severity is an index term (severity, seq);
+ * several are a filter on the walk by seq (a unary + keeps SQLite from
+ * fetching every match of each and sorting them). */
+static void outbox_list_sql(char *sql, size_t n, const outbox_filter *f, unsigned sev)
+{
+    char sev_term[64] = "";
+    if (f->severity) {
+        size_t len = 0;
+        int single = (sev & (sev - 1)) == 0;
+        const char *sep = single ? " AND a.severity IN (" : " AND +a.severity IN (";
+        for (int i = 0; i < 3; i++) {
+            if (!(sev & (1u << i)))
+                continue;
+            len += (size_t)snprintf(sev_term + len, sizeof sev_term - len, "%s'%s'", sep,
+                                    outbox_severity_names[i]);
+            sep = ",";
+        }
+        snprintf(sev_term + len, sizeof sev_term - len, ")");
+    }
+    snprintf(sql, n,
+             "SELECT " OUTBOX_COLUMNS OUTBOX_ACK_COLUMNS " FROM alerts a JOIN events e ON "
+             "e.seq=a.event" OUTBOX_ACK_JOIN " WHERE a.seq>:after%s%s%s%s%s ORDER BY a.seq%s "
+             "LIMIT :limit",
+             f->before_seq ? " AND a.seq<:before" : "", f->since ? " AND a.at>=:since" : "",
+             f->kind ? " AND a.kind=:kind" : "", sev_term,
+             f->acknowledged == OUTBOX_ACK_YES  ? " AND r.seq IS NOT NULL"
+             : f->acknowledged == OUTBOX_ACK_NO ? " AND r.seq IS NULL"
+                                                : "",
+             f->newest ? " DESC" : "");
+}
+
+/* {by, note, at, event} from the OUTBOX_ACK_COLUMNS at column o (after
+ * a.seq), or null when the alert has no entry. */
+static cJSON *outbox_ack_json(sqlite3_stmt *s, int o)
+{
+    if (sqlite3_column_type(s, o) == SQLITE_NULL)
+        return cJSON_CreateNull();
+    cJSON *data = cJSON_Parse((const char *)sqlite3_column_text(s, o + 1));
+    cJSON *ack = cJSON_CreateObject();
+    static const char *const names[] = {"by", "note"};
+    for (int i = 0; i < 2; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(data, names[i]);
+        json_put(ack, names[i],
+                 cJSON_IsString(v) ? cJSON_CreateString(v->valuestring) : cJSON_CreateNull());
+    }
+    /* acknowledged_at as the rule stored it (a time or an instant), in
+     * UTC as every output time; else when the version was written */
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(data, "acknowledged_at");
+    obligo_time at = sqlite3_column_int64(s, o + 2);
+    if (cJSON_IsNumber(v))
+        at = (obligo_time)v->valuedouble;
+    obligo_time parsed;
+    if (cJSON_IsString(v) && clock_parse_any(v->valuestring, &parsed) == 0)
+        at = parsed;
+    char buf[CLOCK_RFC3339_LEN];
+    clock_format_utc(at, buf);
+    cJSON_AddStringToObject(ack, "at", buf);
+    cJSON *ev = cJSON_AddObjectToObject(ack, "event");
+    cJSON_AddStringToObject(ev, "source", (const char *)sqlite3_column_text(s, o + 3));
+    cJSON_AddStringToObject(ev, "id", (const char *)sqlite3_column_text(s, o + 4));
+    cJSON_Delete(data);
+    return ack;
+}
+
 cJSON *outbox_list(store *st, const outbox_filter *f)
 {
-    sqlite3_stmt *s = store_stmt(st, "SELECT " OUTBOX_COLUMNS " FROM alerts a JOIN events e ON "
-                                     "e.seq=a.event WHERE a.at >= ?1 AND (?2 IS NULL OR a.kind=?2) "
-                                     "AND a.seq > ?3 ORDER BY a.seq LIMIT ?4");
+    unsigned sev = 0;
+    if (f->severity && outbox_severities(f->severity, &sev) != 0)
+        return cJSON_CreateArray(); /* no alert has a severity the engine does not know */
+    /* Built per call, as obligations_list does (obligations.c): an absent
+     * filter must not be a term, or no index fits. */
+    char sql[1024];
+    outbox_list_sql(sql, sizeof sql, f, sev);
+    sqlite3_stmt *s = store_prepare(st, sql);
     if (!s)
         return NULL;
-    sqlite3_bind_int64(s, 1, f->since);
-    if (f->kind)
-        sqlite3_bind_text(s, 2, f->kind, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, f->after_seq);
-    sqlite3_bind_int64(s, 4, f->limit > 0 ? f->limit : -1);
+    store_bind_named(s, ":after", f->after_seq, NULL);
+    store_bind_named(s, ":before", f->before_seq, NULL);
+    store_bind_named(s, ":since", f->since, NULL);
+    store_bind_named(s, ":kind", 0, f->kind);
+    store_bind_named(s, ":limit", f->limit > 0 ? f->limit : -1, NULL);
     cJSON *out = cJSON_CreateArray();
-    while (out && sqlite3_step(s) == SQLITE_ROW)
-        cJSON_AddItemToArray(out, outbox_row(s, 0));
-    sqlite3_reset(s);
+    int rc = SQLITE_DONE;
+    while (out && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        cJSON *a = outbox_row(s, 0);
+        cJSON_AddNumberToObject(a, "seq", (double)sqlite3_column_int64(s, 11));
+        json_put(a, "acknowledged", outbox_ack_json(s, 12));
+        cJSON_AddItemToArray(out, a);
+    }
+    if (out && rc != SQLITE_DONE) {
+        cJSON_Delete(out);
+        out = NULL;
+    }
+    sqlite3_finalize(s);
     return out;
 }
 

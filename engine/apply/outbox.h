@@ -22,16 +22,39 @@
 /* {"op":"alert", kind, subject, severity, message, data?, rule?} */
 int outbox_alert(action_ctx *ctx, const cJSON *d);
 
+/* Which alerts by their acknowledgement (outbox_list). */
+typedef enum outbox_ack { OUTBOX_ACK_ANY, OUTBOX_ACK_YES, OUTBOX_ACK_NO } outbox_ack;
+
 typedef struct outbox_filter {
     obligo_time since; /* 0: all */
     const char *kind;
-    int64_t after_seq;
-    int limit;
+    int64_t after_seq;    /* rows with seq > after_seq */
+    int limit;            /* 0: no limit */
+    const char *severity; /* one severity or a comma list (warning,critical); NULL: any */
+    outbox_ack acknowledged;
+    int newest;         /* 1: by seq descending instead of ascending */
+    int64_t before_seq; /* rows with seq < before_seq; 0: no bound */
 } outbox_filter;
 
+/* The register an alert's acknowledgement is kept in, keyed by the alert's
+ * id (the acknowledging rule writes it; outbox_list reads its latest
+ * version). */
+#define OUTBOX_ACK_REGISTER "signalen"
+
 /* Alerts as output JSON ({id, kind, severity, subject, at, message, event,
- * rule?}), oldest first. Caller frees. */
+ * rule?, data?, seq, acknowledged}), oldest first or, with newest, newest
+ * first. acknowledged is null, or {by, note, at, event: {source, id}} from
+ * the latest version of the alert's entry in OUTBOX_ACK_REGISTER (by and
+ * note from its data, at its data's acknowledged_at, else the version's at).
+ * A severity the engine does not know matches no row. One severity or a
+ * kind, newest first, walks an index in the answer's order and stops at
+ * the limit (store.c, migration 6). The borrowed strings stay the caller's.
+ * Caller frees; NULL on a database error. */
 cJSON *outbox_list(store *st, const outbox_filter *f);
+
+/* 0 when list is one severity or a comma list of info, warning, critical;
+ * -1 otherwise. Fills *mask (may be NULL) with bit i for the i-th. */
+int outbox_severities(const char *list, unsigned *mask);
 
 /* Delivers pending rows whose next attempt is due; returns how many were
  * delivered, or a negative code. Rows whose sink is not among `sinks` stay

@@ -161,15 +161,15 @@ cJSON *registers_list(store *st, const char *name, int history)
     return registers_rows(s, 0);
 }
 
-cJSON *registers_history(store *st, const char *name, int64_t after_seq, int limit)
+/* A page of one of the queries below: ?1 the register, ?2 the seq bound,
+ * ?3 the limit (0: none). The statement is one of store_stmt's. */
+static cJSON *registers_page(store *st, const char *sql, const char *name, int64_t bound, int limit)
 {
-    sqlite3_stmt *s = store_stmt(st, "SELECT register,key,version,at,data,hash,prev_hash,seq "
-                                     "FROM registers WHERE register=?1 AND seq > ?2 "
-                                     "ORDER BY seq LIMIT ?3");
+    sqlite3_stmt *s = store_stmt(st, sql);
     if (!s)
         return NULL;
     sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, after_seq);
+    sqlite3_bind_int64(s, 2, bound);
     sqlite3_bind_int64(s, 3, limit > 0 ? limit : -1);
     return registers_rows(s, 1);
 }
@@ -245,6 +245,32 @@ cJSON *registers_entry_versions(store *st, const char *name, const char *key, ch
     else
         obligo_free(found);
     return out;
+}
+
+cJSON *registers_history(store *st, const char *name, int64_t after_seq, int limit)
+{
+    return registers_page(st,
+                          "SELECT register,key,version,at,data,hash,prev_hash,seq FROM registers "
+                          "WHERE register=?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+                          name, after_seq, limit);
+}
+
+cJSON *registers_history_newest(store *st, const char *name, int64_t before_seq, int limit)
+{
+    return registers_page(st,
+                          "SELECT register,key,version,at,data,hash,prev_hash,seq FROM registers "
+                          "WHERE register=?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3",
+                          name, before_seq > 0 ? before_seq : INT64_MAX, limit);
+}
+
+cJSON *registers_newest(store *st, const char *name, int64_t before_seq, int limit)
+{
+    return registers_page(st,
+                          "SELECT register,key,version,at,data,hash,prev_hash,seq FROM registers r "
+                          "WHERE register=?1 AND seq < ?2 AND NOT EXISTS (SELECT 1 FROM "
+                          "registers y WHERE y.register=?1 AND y.key=r.key AND "
+                          "y.version > r.version) ORDER BY seq DESC LIMIT ?3",
+                          name, before_seq > 0 ? before_seq : INT64_MAX, limit);
 }
 
 long registers_verify(store *st, digest_finding say, void *ud)

@@ -49,6 +49,17 @@ cJSON *registers_history(store *st, const char *name, int64_t after_seq, int lim
  * hash does not match its content", or NULL when all hold. Caller frees;
  * NULL on a database error. */
 cJSON *registers_entry_versions(store *st, const char *name, const char *key, char **first_break);
+/* The same newest first: the versions with seq < before_seq (0: no
+ * bound), at most limit (0: no limit), by seq descending. */
+cJSON *registers_history_newest(store *st, const char *name, int64_t before_seq, int limit);
+
+/* One page of the register's current entries, newest first: the latest
+ * version of each key, ordered by that version's seq descending, those
+ * with seq < before_seq (0: no bound), at most limit (0: no limit); each
+ * row as registers_list has it plus its "seq". The walk goes back through
+ * the register's versions on its (register, seq) index and stops at the
+ * limit. Caller frees; NULL on a database error. */
+cJSON *registers_newest(store *st, const char *name, int64_t before_seq, int limit);
 
 /* Recomputes every chain; returns the number of broken links (or -1 on a
  * database error) and tells say (may be NULL) of each. */

@@ -1,5 +1,6 @@
 /*
- * text.c — edit distance for suggestions and hexadecimal digits (text.h).
+ * text.c — edit distance for suggestions, hexadecimal digits and comma
+ * lists of known words (text.h).
  * Depends on libc only.
  */
 #include "text.h"
@@ -45,4 +46,24 @@ int text_hex_value(char ch)
     if (ch >= 'A' && ch <= 'F')
         return ch - 'A' + 10;
     return -1;
+}
+
+int text_word_mask(const char *list, const char *const *words, int n, unsigned *mask)
+{
+    unsigned m = 0;
+    int bad = !list || !*list || n > 32;
+    for (const char *p = list; !bad && p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        int found = -1;
+        for (int i = 0; i < n && found < 0; i++)
+            if (strlen(words[i]) == len && strncmp(p, words[i], len) == 0)
+                found = i;
+        bad = found < 0;
+        m |= bad ? 0 : 1u << found;
+        p = comma ? comma + 1 : NULL;
+    }
+    if (mask)
+        *mask = bad ? 0 : m;
+    return bad ? -1 : 0;
 }

@@ -139,6 +139,11 @@ typedef struct serve_read {
     int history;
     int csv;          /* the AP form as CSV */
     char extra[1024]; /* the answer's extra header lines (job.extra) */
+    int order;         /* order=due (obligations), order=newest (alerts, a register) */
+    int has_after_due; /* obligations, order=due: the keyset's due_at */
+    obligo_time after_due;
+    long long before;        /* alerts, a register, newest first: seq < before (0: none) */
+    outbox_ack acknowledged; /* alerts */
 } serve_read;
 
 /* Reader thread: the answer is `text` (taken over; NULL: out of memory)
@@ -303,6 +308,9 @@ static void serve_read_run(reader_job *job, store *st)
             .due_before = rd->t,
             .after_id = rd->after,
             .limit = (int)rd->limit,
+            .order_due = rd->order,
+            .has_after_due = rd->has_after_due,
+            .after_due = rd->after_due,
         };
         serve_read_json(rd, 200, obligations_list(st, &f), fewer);
         return;
@@ -311,7 +319,11 @@ static void serve_read_run(reader_job *job, store *st)
         outbox_filter f = {.kind = rd->has2 ? rd->b2 : NULL,
                            .since = rd->t,
                            .after_seq = rd->after,
-                           .limit = (int)rd->limit};
+                           .limit = (int)rd->limit,
+                           .severity = rd->has1 ? rd->b1 : NULL,
+                           .acknowledged = rd->acknowledged,
+                           .newest = rd->order,
+                           .before_seq = rd->before};
         serve_read_json(rd, 200, outbox_list(st, &f), fewer);
         return;
     }
@@ -325,12 +337,19 @@ static void serve_read_run(reader_job *job, store *st)
     case SERVE_READ_APFORM:
         serve_read_apform(rd, st);
         return;
-    case SERVE_READ_REGISTER:
-        serve_read_json(rd, 200,
-                        rd->history ? registers_history(st, rd->name, rd->after, (int)rd->limit)
-                                    : registers_list(st, rd->name, 0),
-                        rd->history ? fewer : "raise max_answer_bytes to read this register");
+    case SERVE_READ_REGISTER: {
+        const char *name = rd->name;
+        int limit = (int)rd->limit;
+        cJSON *rows = rd->history && rd->order
+                          ? registers_history_newest(st, name, rd->before, limit)
+                      : rd->history ? registers_history(st, name, rd->after, limit)
+                      : rd->order   ? registers_newest(st, name, rd->before, limit)
+                                    : registers_list(st, name, 0);
+        serve_read_json(rd, 200, rows,
+                        rd->history || rd->order ? fewer
+                                                 : "raise max_answer_bytes to read this register");
         return;
+    }
     }
 }
 
@@ -393,20 +412,95 @@ void serve_on_read(reader_job *job, void *ud)
     serve_read_free(rd);
 }
 
+/* 400 naming the parameter: "NAME must be WHAT". Returns -1. */
+static int serve_bad_param(serve_req *r, const char *name, const char *what)
+{
+    char msg[256];
+    snprintf(msg, sizeof msg, "%s must be %s", name, what);
+    serve_reply_error(r, 400, msg, NULL);
+    return -1;
+}
+
+/* order=WORD, the one ordering a list offers besides its default: 1 when
+ * asked for, 0 when absent, or -1 after answering 400. */
+static int serve_order_param(serve_req *r, const char *word)
+{
+    char buf[32], what[48];
+    const char *v = serve_query(r->req->query, "order", buf, sizeof buf);
+    if (!v)
+        return 0;
+    if (strcmp(v, word) == 0)
+        return 1;
+    snprintf(what, sizeof what, "%s (or left out)", word);
+    return serve_bad_param(r, "order", what);
+}
+
+/* A comma list of known words (statuses, severities); valid is
+ * obligations_statuses or outbox_severities. 1 when given, 0 when absent,
+ * or -1 after answering 400 with the words it may hold. */
+static int serve_list_param(serve_req *r, const char *name, char *buf, size_t n,
+                            int (*valid)(const char *, unsigned *), const char *words)
+{
+    if (!serve_query(r->req->query, name, buf, n))
+        return 0;
+    if (valid(buf, NULL) == 0)
+        return 1;
+    char what[160];
+    snprintf(what, sizeof what, "one of %s, or several separated by commas", words);
+    return serve_bad_param(r, name, what);
+}
+
+/* order=due and its keyset: after_due (an RFC 3339 time) and after (the
+ * id) together name the last row seen; the page holds the rows strictly
+ * after that (due_at, id). Returns 0, or -1 after answering 400. */
+static int serve_due_keyset(serve_req *r, serve_read *rd)
+{
+    char buf[64];
+    const char *q = r->req->query;
+    const char *v = serve_query(q, "after_due", buf, sizeof buf);
+    if ((rd->order = serve_order_param(r, "due")) < 0)
+        return -1;
+    if (v && !rd->order)
+        return serve_bad_param(r, "after_due", "used with order=due");
+    if (v && clock_parse_any(v, &rd->after_due))
+        return serve_bad_param(r, "after_due", "an RFC 3339 time with offset");
+    char a[32];
+    int has_after = serve_query(q, "after", a, sizeof a) != NULL;
+    if (rd->order && has_after != (v != NULL))
+        return serve_bad_param(r, v ? "after" : "after_due",
+                               "given with order=due whenever the other of after_due and "
+                               "after is (the last row's due_at and id)");
+    rd->has_after_due = v != NULL;
+    return 0;
+}
+
 void serve_get_obligations(serve_req *r)
 {
     serve_read *rd = serve_read_new(r, SERVE_READ_OBLIGATIONS);
     if (!rd)
         return;
     const char *q = r->req->query;
-    rd->has1 = serve_query(q, "status", rd->b1, 256) != NULL;
     rd->has2 = serve_query(q, "kind", rd->b2, 256) != NULL;
     rd->has3 = serve_query(q, "subject", rd->b3, sizeof rd->b3) != NULL;
-    if (serve_list_params(r, "due_before", &rd->t, &rd->after, &rd->limit)) {
+    if ((rd->has1 = serve_list_param(r, "status", rd->b1, 256, obligations_statuses,
+                                     "open, fulfilled, overdue, late, cancelled")) < 0 ||
+        serve_due_keyset(r, rd) ||
+        serve_list_params(r, "due_before", &rd->t, &rd->after, &rd->limit)) {
         serve_read_free(rd);
         return;
     }
     serve_read_submit(r, rd);
+}
+
+/* order=newest with before=<seq>: a page of the newest rows before the
+ * last seen. Returns 0, or -1 after answering 400. */
+static int serve_newest_params(serve_req *r, serve_read *rd)
+{
+    if ((rd->order = serve_order_param(r, "newest")) < 0)
+        return -1;
+    if (serve_int_param(r->req->query, "before", 0, INT64_MAX, &rd->before))
+        return serve_bad_param(r, "before", "a whole number (the seq of the last row seen)");
+    return 0;
 }
 
 void serve_get_alerts(serve_req *r)
@@ -414,8 +508,20 @@ void serve_get_alerts(serve_req *r)
     serve_read *rd = serve_read_new(r, SERVE_READ_ALERTS);
     if (!rd)
         return;
-    rd->has2 = serve_query(r->req->query, "kind", rd->b2, 256) != NULL;
-    if (serve_list_params(r, "since", &rd->t, &rd->after, &rd->limit)) {
+    const char *q = r->req->query;
+    char ack[8];
+    const char *a = serve_query(q, "acknowledged", ack, sizeof ack);
+    if (a && strcmp(a, "0") != 0 && strcmp(a, "1") != 0) {
+        serve_bad_param(r, "acknowledged", "0 or 1");
+        serve_read_free(rd);
+        return;
+    }
+    rd->acknowledged = !a ? OUTBOX_ACK_ANY : a[0] == '1' ? OUTBOX_ACK_YES : OUTBOX_ACK_NO;
+    rd->has2 = serve_query(q, "kind", rd->b2, 256) != NULL;
+    if ((rd->has1 = serve_list_param(r, "severity", rd->b1, 256, outbox_severities,
+                                     "info, warning, critical")) < 0 ||
+        serve_newest_params(r, rd) ||
+        serve_list_params(r, "since", &rd->t, &rd->after, &rd->limit)) {
         serve_read_free(rd);
         return;
     }
@@ -435,7 +541,9 @@ void serve_get_rejected(serve_req *r)
 }
 
 /* GET /v1/registers/{name}[?history=1]: the history is paged like the
- * other lists, by the last seq seen. */
+ * other lists, by the last seq seen; ?order=newest pages the current
+ * entries (or, with history=1, the versions) newest first, by
+ * before=<seq>. */
 void serve_get_register(serve_req *r, const char *name)
 {
     serve_read *rd = serve_read_new(r, SERVE_READ_REGISTER);
@@ -444,7 +552,8 @@ void serve_get_register(serve_req *r, const char *name)
     char h[8];
     const char *hist = serve_query(r->req->query, "history", h, sizeof h);
     rd->history = hist && strcmp(hist, "0") != 0;
-    if (rd->history && serve_paging(r, &rd->after, &rd->limit)) {
+    if (serve_newest_params(r, rd) ||
+        ((rd->history || rd->order) && serve_paging(r, &rd->after, &rd->limit))) {
         serve_read_free(rd);
         return;
     }

@@ -89,6 +89,20 @@ static const char *const store_migrations[] = {
      "  kept_at INTEGER NOT NULL) WITHOUT ROWID;"
      "CREATE TABLE ruleset_files (revision TEXT NOT NULL REFERENCES rulesets(revision),"
      "  path TEXT NOT NULL, source BLOB NOT NULL, PRIMARY KEY (revision, path)) WITHOUT ROWID;"),
+    /* 6: the console's pages at a million rows (issue 17, item 9): the
+     * active obligations by due time (whole and per kind; partial, so a
+     * fulfilled obligation costs no entry), obligations by subject, and
+     * alerts per kind and per severity newest first. The partial indexes'
+     * condition is written as the queries write it (obligations.c): SQLite
+     * uses a partial index only for a query whose WHERE clause contains that
+     * very term. registers(register, key, version) is already UNIQUE. */
+    ("CREATE INDEX obligations_active_by_due ON obligations(due_at, id)"
+     "  WHERE status IN ('open','overdue');"
+     "CREATE INDEX obligations_active_by_kind_due ON obligations(kind, due_at, id)"
+     "  WHERE status IN ('open','overdue');"
+     "CREATE INDEX obligations_by_subject_due ON obligations(subject, due_at, id);"
+     "CREATE INDEX alerts_by_kind ON alerts(kind, seq);"
+     "CREATE INDEX alerts_by_severity ON alerts(severity, seq);"),
 };
 
 #define STORE_NMIGRATIONS ((int)(sizeof store_migrations / sizeof store_migrations[0]))
@@ -270,6 +284,25 @@ sqlite3_stmt *store_stmt(store *st, const char *sql)
         return NULL;
     }
     return s;
+}
+
+sqlite3_stmt *store_prepare(store *st, const char *sql)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) != SQLITE_OK) {
+        sqlite3_finalize(s);
+        return NULL;
+    }
+    return s;
+}
+
+void store_bind_named(sqlite3_stmt *s, const char *name, int64_t v, const char *text)
+{
+    int i = sqlite3_bind_parameter_index(s, name);
+    if (i > 0 && text)
+        sqlite3_bind_text(s, i, text, -1, SQLITE_STATIC);
+    else if (i > 0)
+        sqlite3_bind_int64(s, i, v);
 }
 
 static int store_simple(store *st, const char *sql)

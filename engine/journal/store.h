@@ -11,6 +11,7 @@
 #define OBLIGO_STORE_H
 
 #include <sqlite3.h>
+#include <stdint.h>
 
 #define STORE_CACHE_SLOTS 96
 
@@ -44,6 +45,15 @@ void store_rollback(store *st);
 int store_savepoint(store *st);
 int store_release(store *st);
 void store_rollback_savepoint(store *st);
+
+/* A statement for SQL text built per call (a list whose text depends on
+ * the filters given), not cached: the caller finalizes it. NULL on an
+ * error. The thread that owns st. */
+sqlite3_stmt *store_prepare(store *st, const char *sql);
+/* Binds text (when not NULL; borrowed until the statement is reset) or
+ * else v to the parameter called name (":kind"); a name the statement does
+ * not hold is skipped, for a filter left out of its text. */
+void store_bind_named(sqlite3_stmt *s, const char *name, int64_t v, const char *text);
 
 /* Prepares sql once per store and caches the statement (keyed by the sql
  * pointer, so pass string literals). The statement is reset and its bindings

@@ -19,6 +19,22 @@
  *       during the 5 hours before S but after D - 6 h, so that none of the
  *       48/24/6 h reminders lies between report and deadline (no reminder
  *       timers: exactly one timer per breach, at D)
+ *   gen console  --count N --tag T --now S [--out F]
+ *       N events over the 180 days before S for the console's benchmark
+ *       (scripts/bench-console; ingest them with --clock events so that
+ *       reminders and overdue deadlines fire as the days pass). Per 20:
+ *       4 client requests (eight kinds; 3 of 4 completed 1 to 40 days
+ *       later, so fulfilled, late, overdue and open ones mix), 2 record
+ *       changes of new clients (wgbo.retention_review, due in 20 years),
+ *       1 breach report (the datalekken register, avg.notify_ap) and 1
+ *       notification of an earlier one (2 in 3 breaches, 1 to 4 days after
+ *       the report), in some blocks a significant incident nobody reports
+ *       (cbw.early_warning, cbw.notification) or an e-health application
+ *       failing a theme (igj.ehealth_remediate), 4 events that raise an alert (access without a
+ *       treatment relation, with a password only, in an emergency without
+ *       a reason: warning; a laptop handed in unwiped: critical) and the
+ *       rest record accesses that raise none. About 8 obligations and 11
+ *       alerts (reminders and overdue ones included) per 20 events.
  *
  * Every event is unique by source + id (the source carries the tag), and so
  * is every breach_id and request_id. Times follow a working day: most events
@@ -40,7 +56,7 @@
 #include <string.h>
 #include <time.h>
 
-enum kind { MIX, REQUESTS, BREACHES };
+enum kind { MIX, REQUESTS, BREACHES, CONSOLE };
 
 static const char *const roles[] = {"arts", "verpleegkundige", "doktersassistent",
                                     "praktijkondersteuner"};
@@ -56,6 +72,7 @@ static void usage(void)
     fprintf(stderr, "usage: gen mix      --count N --tag T --now S [--out F] [--sql F]\n"
                     "       gen requests --count N --tag T --now S [--out F]\n"
                     "       gen breaches --count N --tag T --now S --due D [--out F]\n"
+                    "       gen console  --count N --tag T --now S [--out F]\n"
                     "S and D are Unix seconds; F defaults to standard output.\n");
     exit(2);
 }
@@ -139,15 +156,155 @@ static void rfc3339(long long t, char out[32])
 
 /* ---- the events ------------------------------------------------------------- */
 
+/* CONSOLE: what is to be completed, earliest first (a binary heap): a
+ * request's completion or a breach's notification, at its planned time. */
+typedef struct todo {
+    long long at, n;
+} todo;
+typedef struct todos {
+    todo *v;
+    size_t len, cap;
+} todos;
+
 typedef struct gen {
     enum kind kind;
     const char *tag;
     char source[160];
     long long due; /* BREACHES: the common deadline */
+    todos todo;    /* CONSOLE: completions planned */
     FILE *out, *sql;
     char *line;
     size_t cap;
 } gen;
+
+static void todo_push(todos *h, long long at, long long n)
+{
+    if (h->len == h->cap) {
+        h->cap = h->cap ? 2 * h->cap : 1024;
+        h->v = realloc(h->v, h->cap * sizeof *h->v);
+        if (!h->v) {
+            fprintf(stderr, "gen: out of memory\n");
+            exit(1);
+        }
+    }
+    size_t i = h->len++;
+    for (; i > 0 && h->v[(i - 1) / 2].at > at; i = (i - 1) / 2)
+        h->v[i] = h->v[(i - 1) / 2];
+    h->v[i] = (todo){at, n};
+}
+
+/* The earliest entry due by t, removed into *out: 1, or 0 when none is. */
+static int todo_pop(todos *h, long long t, todo *out)
+{
+    if (!h->len || h->v[0].at > t)
+        return 0;
+    *out = h->v[0];
+    todo last = h->v[--h->len];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= h->len)
+            break;
+        if (c + 1 < h->len && h->v[c + 1].at < h->v[c].at)
+            c++;
+        if (h->v[c].at >= last.at)
+            break;
+        h->v[i] = h->v[c];
+        i = c;
+    }
+    if (h->len)
+        h->v[i] = last;
+    return 1;
+}
+
+/* CONSOLE: event n of the mix described at the top, at time t, into
+ * g->line; returns the line's length and sets *type. Requests and breaches
+ * plan their completion in g->todo; the slots k 4, 5, 9 and 14 complete
+ * the earliest one due, if any. */
+static int console_event(gen *g, long long n, long long t, const char **type)
+{
+    char time_s[32], other[32];
+    rfc3339(t, time_s);
+    int k = (int)(n % 20);
+    long long block = n / 20;
+    todo due = {0, -1};
+    if (k == 4 || k == 5 || k == 9 || k == 14)
+        todo_pop(&g->todo, t, &due);
+    static const char *const access[] = {
+        "\"treatment_relation\":false,\"authentication\":\"2fa\"",
+        "\"treatment_relation\":true,\"authentication\":\"password\"",
+        "\"treatment_relation\":true,\"emergency\":true,\"authentication\":\"2fa\"",
+        "\"treatment_relation\":true,\"authentication\":\"2fa\""};
+    char data[512];
+    if (k < 4) {
+        /* 3 in 4 are completed 1 to 40 days later: fulfilled, or late
+         * after a month; the k 3 ones never are */
+        if (k < 3)
+            todo_push(&g->todo, t + (1 + (n * 7) % 40) * 86400, n);
+        *type = "nl.avg.request.received";
+        snprintf(data, sizeof data,
+                 "{\"request_id\":\"R-%s-%lld\",\"kind\":\"%s\",\"client_id\":\"c%lld\","
+                 "\"received_at\":\"%s\"}",
+                 g->tag, n, block % 8 == 7 ? "record_destruction" : request_kinds[block % 7],
+                 (n * 7919) % 200000, time_s);
+    } else if (due.n >= 0 && due.n % 20 < 4) {
+        *type = "nl.avg.request.completed";
+        snprintf(data, sizeof data,
+                 "{\"request_id\":\"R-%s-%lld\",\"completed_at\":\"%s\",\"outcome\":\"granted\"}",
+                 g->tag, due.n, time_s);
+    } else if (due.n >= 0) {
+        *type = "nl.avg.breach.notified";
+        snprintf(data, sizeof data,
+                 "{\"breach_id\":\"B-%s-%lld\",\"reference\":\"AP-%lld\",\"notified_at\":\"%s\"}",
+                 g->tag, due.n, due.n, time_s);
+    } else if (k == 6 || k == 7) {
+        *type = "nl.wgbo.record.changed";
+        snprintf(data, sizeof data, "{\"client_id\":\"cr-%s-%lld\",\"changed_at\":\"%s\"}", g->tag,
+                 n, time_s);
+    } else if (k == 8) {
+        /* 2 in 3 are notified 1 to 4 days later: within the 72 hours or late */
+        if (block % 3 != 0)
+            todo_push(&g->todo, t + (1 + block % 4) * 86400 - 3600, n);
+        *type = "nl.avg.breach.reported";
+        rfc3339(t - 600, other);
+        snprintf(data, sizeof data,
+                 "{\"breach_id\":\"B-%s-%lld\",\"aware_at\":\"%s\",\"description\":\"e-mail met "
+                 "diagnose naar verkeerde ontvanger\",\"cause\":\"misdirected\","
+                 "\"personal_data\":\"yes\",\"categories\":[\"health\"],\"persons_affected\":%lld}",
+                 g->tag, n, other, 1 + n % 40);
+    } else if (k == 15 && block % 2 == 0) {
+        /* a significant incident nobody reports: cbw.early_warning and
+         * cbw.notification open, then overdue */
+        *type = "nl.cbw.incident.detected";
+        snprintf(data, sizeof data,
+                 "{\"incident_id\":\"I-%s-%lld\",\"aware_at\":\"%s\",\"significant\":true}", g->tag,
+                 n, time_s);
+    } else if (k == 16 && block % 4 == 0) {
+        /* an e-health application failing one theme: igj.ehealth_remediate */
+        *type = "nl.igj.ehealth.assessed";
+        snprintf(data, sizeof data,
+                 "{\"application\":\"app-%s-%lld\",\"themes\":{\"governance\":\"pass\","
+                 "\"implementation\":\"pass\",\"client_participation\":\"fail\","
+                 "\"information_security\":\"pass\",\"chain_cooperation\":\"pass\"}}",
+                 g->tag, n);
+    } else if (k == 13) {
+        *type = "nl.ict.device.decommissioned";
+        snprintf(data, sizeof data,
+                 "{\"device_id\":\"laptop-%lld\",\"kind\":\"laptop\",\"wipe\":\"none\"}", n % 5000);
+    } else {
+        /* k 10-12 raise an alert each; the rest are accesses as they should be */
+        *type = "nl.nen7513.access";
+        snprintf(data, sizeof data,
+                 "{\"user\":{\"id\":\"u%lld\",\"role\":\"%s\"},\"client_id\":\"c%lld\","
+                 "\"action\":\"read\",\"system\":\"ecd\",%s}",
+                 n % 200, roles[n % N_OF(roles)], (n * 7919) % 200000,
+                 access[k >= 10 && k <= 12 ? k - 10 : 3]);
+    }
+    return snprintf(g->line, g->cap,
+                    "{\"specversion\":\"1.0\",\"id\":\"%lld\",\"source\":\"%s\",\"time\":\"%s\","
+                    "\"type\":\"%s\",\"data\":%s}",
+                    n, g->source, time_s, *type, data);
+}
 
 /* Formats one event into g->line; returns its type. */
 static const char *event(gen *g, long long n, long long t)
@@ -157,7 +314,9 @@ static const char *event(gen *g, long long n, long long t)
     int k = (int)(n % 50);
     const char *type;
     int len;
-    if (g->kind == BREACHES || (g->kind == MIX && k == 0)) {
+    if (g->kind == CONSOLE) {
+        len = console_event(g, n, t, &type);
+    } else if (g->kind == BREACHES || (g->kind == MIX && k == 0)) {
         /* a breach report: a datalekken register entry and avg.notify_ap, due
          * 72 h after aware_at */
         type = "nl.avg.breach.reported";
@@ -247,6 +406,8 @@ int main(int argc, char **argv)
         g.kind = REQUESTS;
     else if (strcmp(argv[1], "breaches") == 0)
         g.kind = BREACHES;
+    else if (strcmp(argv[1], "console") == 0)
+        g.kind = CONSOLE;
     else
         usage();
     long long count = -1, now = -1, due = -1;
@@ -290,6 +451,8 @@ int main(int argc, char **argv)
         profile_init(&p, now - 24 * 3600, 24, 0);
     } else if (g.kind == REQUESTS) {
         profile_init(&p, now - 14 * 86400, 14 * 24, 1);
+    } else if (g.kind == CONSOLE) {
+        profile_init(&p, now - 180 * 86400, 180 * 24, 1);
     } else {
         /* reported after due - 6 h, the last reminder, and within 5 h of now */
         long long from = now - 5 * 3600;
@@ -342,5 +505,6 @@ int main(int argc, char **argv)
         close_out(g.sql, sql_path);
     free(p.cum);
     free(g.line);
+    free(g.todo.v);
     return 0;
 }

@@ -142,6 +142,64 @@ long long support_sql_int(sqlite3 *db, const char *sql)
     return v;
 }
 
+static const char *support_trace_prefix;
+static char *support_traced;
+
+static int support_on_trace(unsigned type, void *ud, void *p, void *x)
+{
+    (void)type;
+    (void)ud;
+    (void)x;
+    const char *sql = sqlite3_sql((sqlite3_stmt *)p);
+    if (sql && support_trace_prefix &&
+        strncmp(sql, support_trace_prefix, strlen(support_trace_prefix)) == 0) {
+        free(support_traced);
+        support_traced = strdup(sql);
+    }
+    return 0;
+}
+
+void support_trace_sql(sqlite3 *db, const char *prefix)
+{
+    support_trace_prefix = prefix;
+    free(support_traced);
+    support_traced = NULL;
+    sqlite3_trace_v2(db, prefix ? SQLITE_TRACE_STMT : 0, prefix ? support_on_trace : NULL, NULL);
+}
+
+char *support_last_plan(sqlite3 *db)
+{
+    if (!support_traced)
+        fail_msg("no statement starting with '%s' ran", support_trace_prefix);
+    char *sql = malloc(strlen(support_traced) + 32);
+    sprintf(sql, "EXPLAIN QUERY PLAN %s", support_traced);
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+    size_t cap = 1024, len = 0;
+    char *plan = calloc(1, cap);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        const char *d = (const char *)sqlite3_column_text(s, 3);
+        size_t need = len + strlen(d) + 3;
+        if (need > cap)
+            plan = realloc(plan, cap = 2 * need);
+        len += (size_t)sprintf(plan + len, "%s%s", len ? "; " : "", d);
+    }
+    sqlite3_finalize(s);
+    free(sql);
+    return plan;
+}
+
+void support_assert_plan_walks(sqlite3 *db, const char *walk, const char *what)
+{
+    char *plan = support_last_plan(db);
+    support_trace_sql(db, NULL);
+    int ok = strstr(plan, walk) && !strstr(plan, "TEMP B-TREE");
+    if (!ok)
+        fail_msg("%s: the plan '%s' does not walk %s without a sort", what, plan, walk);
+    free(plan);
+}
+
 void support_sql_exec(sqlite3 *db, const char *sql)
 {
     char *msg = NULL;

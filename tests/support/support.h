@@ -64,6 +64,19 @@ long long support_sql_int(sqlite3 *db, const char *sql);
 /* Runs sql; fails the test with SQLite's message when it fails. */
 void support_sql_exec(sqlite3 *db, const char *sql);
 
+/* From now on, remembers the text of the last statement db runs whose SQL
+ * starts with prefix (borrowed: a string literal), so a test can check the
+ * plan of a query the engine builds itself; support_last_plan gives that
+ * statement's EXPLAIN QUERY PLAN as one line, "detail; detail; ..." (caller
+ * frees; fails the test when nothing matched). support_trace_sql(db, NULL)
+ * stops, forgetting the text. */
+void support_trace_sql(sqlite3 *db, const char *prefix);
+char *support_last_plan(sqlite3 *db);
+/* Fails, naming the case `what` and the plan, unless the last traced
+ * statement's plan contains walk (an index's name, "SCAN a", ...) and sorts
+ * nothing (no temporary B-tree); then stops the trace. */
+void support_assert_plan_walks(sqlite3 *db, const char *walk, const char *what);
+
 /* SHA-256 in hex (out: 64 digits and NUL) of the n parts, each followed by
  * 0x1f — the shape of every hash the engine chains (journal, registers,
  * alert ids), computed with libcrypto directly, independently of the

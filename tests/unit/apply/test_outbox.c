@@ -21,6 +21,7 @@
 #include "error.h"
 #include "journal.h"
 #include "outbox.h"
+#include "registers.h"
 #include "store.h"
 #include "support.h"
 
@@ -94,7 +95,10 @@ static void at_event(fixture *f, obligo_time t)
     event_in(&f->st, &f->ctx, "urn:test", f->event_id, t);
 }
 
-/* Raises one alert; rule and data_json may be NULL. */
+/* The severity alert() raises with; a test may change it. */
+static const char *alert_severity = "warning";
+
+/* Raises one alert of alert_severity; rule and data_json may be NULL. */
 static int alert(action_ctx *ctx, const char *kind, const char *subject, const char *message,
                  const char *rule, const char *data_json)
 {
@@ -102,7 +106,7 @@ static int alert(action_ctx *ctx, const char *kind, const char *subject, const c
     cJSON_AddStringToObject(d, "op", "alert");
     cJSON_AddStringToObject(d, "kind", kind);
     cJSON_AddStringToObject(d, "subject", subject);
-    cJSON_AddStringToObject(d, "severity", "warning");
+    cJSON_AddStringToObject(d, "severity", alert_severity);
     cJSON_AddStringToObject(d, "message", message);
     if (rule)
         cJSON_AddStringToObject(d, "rule", rule);
@@ -406,6 +410,15 @@ static void delivered_line_carries_rule_and_data(void **state)
     assert_null(cJSON_GetObjectItem(l1, "data"));
     outbox_filter flt = {0};
     cJSON *listed = outbox_list(&f->st, &flt);
+    /* the list adds the row's seq (its paging key) and the acknowledgement,
+     * which a sink's line does not carry: the alert was delivered before
+     * anyone could acknowledge it, and seq is this database's own number */
+    for (cJSON *a = listed->child; a; a = a->next) {
+        assert_non_null(cJSON_GetObjectItem(a, "seq"));
+        assert_true(cJSON_IsNull(cJSON_GetObjectItem(a, "acknowledged")));
+        cJSON_DeleteItemFromObject(a, "seq");
+        cJSON_DeleteItemFromObject(a, "acknowledged");
+    }
     assert_true(cJSON_Compare(l1, cJSON_GetArrayItem(listed, 1), 1));
     /* the first alert's rule and data reach the sink */
     const char *rule = str(l0, "rule");
@@ -598,6 +611,132 @@ static void backlog_of_unconfigured_sink_does_not_block_delivery(void **state)
 /* /metrics counts alerts by kind from running counts: counted once from
  * the table, then kept by triggers as alerts are written, undone with a
  * rolled-back transaction, most frequent first, a too-long kind left out. */
+/* Five alerts: m1 k.a warning, m2 k.b critical, m3 k.a critical, m4 k.b
+ * info, m5 k.a warning; seq 1..5. */
+static void five_alerts(fixture *f)
+{
+    static const char *const sev[] = {"warning", "critical", "critical", "info", "warning"};
+    static const char *const kind[] = {"k.a", "k.b", "k.a", "k.b", "k.a"};
+    for (int i = 0; i < 5; i++) {
+        char m[8];
+        snprintf(m, sizeof m, "m%d", i + 1);
+        at_event(f, T0 + i * H);
+        alert_severity = sev[i];
+        assert_int_equal(alert(&f->ctx, kind[i], "S", m, NULL, NULL), 0);
+    }
+    alert_severity = "warning";
+}
+
+/* The acknowledgement of the alert with seq `seq`, as the acknowledging
+ * rule writes it: a version of its entry in the register, by an event. */
+static void acknowledge(fixture *f, int seq, const char *by, const char *when)
+{
+    char *id = alert_id(&f->st, seq);
+    at_event(f, T0 + 10 * H);
+    cJSON *fields = cJSON_CreateObject();
+    cJSON_AddStringToObject(fields, "alert_id", id);
+    cJSON_AddStringToObject(fields, "by", by);
+    cJSON_AddStringToObject(fields, "note", "gezien");
+    if (when)
+        cJSON_AddStringToObject(fields, "acknowledged_at", when);
+    assert_int_equal(
+        registers_append(&f->st, OUTBOX_ACK_REGISTER, id, fields, T0 + 10 * H, f->ctx.event_seq),
+        0);
+    cJSON_Delete(fields);
+    free(id);
+}
+
+/* newest first with before; severity as one or a list; acknowledged or
+ * not; all combined; and each row's seq and acknowledged. */
+static void list_newest_severity_acknowledged(void **state)
+{
+    fixture *f = *state;
+    five_alerts(f);
+    outbox_filter flt = {.newest = 1};
+    assert_messages(outbox_list(&f->st, &flt), "m5,m4,m3,m2,m1");
+    flt = (outbox_filter){.newest = 1, .before_seq = 4, .limit = 2};
+    assert_messages(outbox_list(&f->st, &flt), "m3,m2");
+    flt = (outbox_filter){.newest = 1, .before_seq = 2, .limit = 2};
+    assert_messages(outbox_list(&f->st, &flt), "m1");
+    flt = (outbox_filter){.newest = 1, .before_seq = 1};
+    assert_messages(outbox_list(&f->st, &flt), "");
+    flt = (outbox_filter){.severity = "critical"};
+    assert_messages(outbox_list(&f->st, &flt), "m2,m3");
+    flt = (outbox_filter){.severity = "critical,info", .newest = 1};
+    assert_messages(outbox_list(&f->st, &flt), "m4,m3,m2");
+    flt = (outbox_filter){.severity = "warning", .kind = "k.a", .newest = 1};
+    assert_messages(outbox_list(&f->st, &flt), "m5,m1");
+    flt = (outbox_filter){.severity = "critical,bogus"};
+    assert_messages(outbox_list(&f->st, &flt), "");
+
+    acknowledge(f, 3, "fg-1", "2026-01-02T09:00:00+01:00");
+    acknowledge(f, 5, "fg-2", NULL);
+    acknowledge(f, 3, "fg-3", "2026-01-03T09:00:00+01:00"); /* the latest version counts */
+    flt = (outbox_filter){.acknowledged = OUTBOX_ACK_YES, .newest = 1};
+    assert_messages(outbox_list(&f->st, &flt), "m5,m3");
+    flt = (outbox_filter){.acknowledged = OUTBOX_ACK_NO, .newest = 1};
+    assert_messages(outbox_list(&f->st, &flt), "m4,m2,m1");
+    flt = (outbox_filter){.acknowledged = OUTBOX_ACK_NO, .severity = "critical,warning"};
+    assert_messages(outbox_list(&f->st, &flt), "m1,m2");
+    flt = (outbox_filter){.acknowledged = OUTBOX_ACK_NO, .newest = 1, .before_seq = 4, .limit = 1};
+    assert_messages(outbox_list(&f->st, &flt), "m2");
+
+    flt = (outbox_filter){0};
+    cJSON *list = outbox_list(&f->st, &flt);
+    assert_int_equal(cJSON_GetArraySize(list), 5);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal((int)cJSON_GetObjectItem(cJSON_GetArrayItem(list, i), "seq")->valuedouble,
+                         i + 1);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(list, 0), "acknowledged")));
+    const cJSON *a3 = cJSON_GetObjectItem(cJSON_GetArrayItem(list, 2), "acknowledged");
+    assert_string_equal(str(a3, "by"), "fg-3");
+    assert_string_equal(str(a3, "note"), "gezien");
+    assert_string_equal(str(a3, "at"), "2026-01-03T08:00:00Z"); /* in UTC */
+    const cJSON *ev = cJSON_GetObjectItem(a3, "event");
+    assert_string_equal(str(ev, "source"), "urn:test");
+    assert_string_equal(str(ev, "id"), "e8"); /* the event that wrote the latest version */
+    /* without acknowledged_at: when the version was written */
+    const cJSON *a5 = cJSON_GetObjectItem(cJSON_GetArrayItem(list, 4), "acknowledged");
+    assert_string_equal(str(a5, "at"), "2026-01-01T20:00:00Z");
+    cJSON_Delete(list);
+
+    assert_int_equal(outbox_severities("info,warning,critical", NULL), 0);
+    unsigned mask = 0;
+    assert_int_equal(outbox_severities("critical", &mask), 0);
+    assert_int_equal(mask, 4u);
+    assert_int_equal(outbox_severities("critical,", NULL), -1);
+    assert_int_equal(outbox_severities("", NULL), -1);
+    assert_int_equal(outbox_severities("error", NULL), -1);
+}
+
+/* The console's alert queries walk an index or the table newest first,
+ * never sorting the matches. */
+static void list_newest_plans_use_an_index(void **state)
+{
+    fixture *f = *state;
+    five_alerts(f);
+    static const struct {
+        outbox_filter flt;
+        const char *walk;
+    } cases[] = {
+        {{.newest = 1, .limit = 100}, "SEARCH a USING INTEGER PRIMARY KEY"},
+        {{.newest = 1, .before_seq = 4, .limit = 100}, "SEARCH a USING INTEGER PRIMARY KEY"},
+        {{.newest = 1, .severity = "critical", .limit = 100}, "alerts_by_severity"},
+        {{.newest = 1, .kind = "k.a", .limit = 100}, "alerts_by_kind"},
+        {{.newest = 1, .acknowledged = OUTBOX_ACK_NO, .limit = 100},
+         "SEARCH a USING INTEGER PRIMARY KEY"},
+        {{.newest = 1, .severity = "warning,critical", .limit = 100},
+         "SEARCH a USING INTEGER PRIMARY KEY"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char what[16];
+        snprintf(what, sizeof what, "case %zu", i);
+        support_trace_sql(f->st.db, "SELECT a.seq");
+        cJSON_Delete(outbox_list(&f->st, &cases[i].flt));
+        support_assert_plan_walks(f->st.db, cases[i].walk, what);
+    }
+}
+
 static void alert_counts_are_kept_as_alerts_are_written(void **state)
 {
     fixture *f = *state;
@@ -662,6 +801,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(rows_of_unconfigured_sinks_stay_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(failing_sink_leaves_rows_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(list_filters_and_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(list_newest_severity_acknowledged, setup, teardown),
+        cmocka_unit_test_setup_teardown(list_newest_plans_use_an_index, setup, teardown),
         cmocka_unit_test_setup_teardown(alert_counts_are_kept_as_alerts_are_written, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(backlog_of_unconfigured_sink_does_not_block_delivery, setup,

@@ -285,6 +285,57 @@ static void history_pages_by_seq(void **state)
     assert_int_equal(seen, 3);
 }
 
+/* The current entries newest first, paged by the seq of their latest
+ * version: each key once, at its latest version, whatever page size. */
+static void newest_pages_current_entries(void **state)
+{
+    fixture *f = *state;
+    append(f, "datalekken", "B-1", "{\"status\":\"reported\"}", T0);     /* seq 1 */
+    append(f, "datalekken", "B-2", "{\"status\":\"reported\"}", T0 + 1); /* 2 */
+    append(f, "other", "X", "{\"v\":1}", T0 + 2);                        /* 3 */
+    append(f, "datalekken", "B-3", "{\"status\":\"reported\"}", T0 + 3); /* 4 */
+    append(f, "datalekken", "B-1", "{\"status\":\"notified\"}", T0 + 4); /* 5 */
+    append(f, "datalekken", "B-4", "{\"status\":\"reported\"}", T0 + 5); /* 6 */
+    append(f, "datalekken", "B-3", "{\"status\":\"closed\"}", T0 + 6);   /* 7 */
+    /* by the seq of the latest version: B-3 (7), B-4 (6), B-1 (5), B-2 (2) */
+    static const char *const want[] = {"B-3:2:7", "B-4:1:6", "B-1:2:5", "B-2:1:2"};
+    for (int limit = 1; limit <= 5; limit++) {
+        int seen = 0;
+        int64_t before = 0;
+        for (int page = 0; page < 10; page++) {
+            cJSON *rows = registers_newest(&f->st, "datalekken", before, limit);
+            assert_non_null(rows);
+            int n = cJSON_GetArraySize(rows);
+            assert_true(n <= limit);
+            for (int i = 0; i < n; i++, seen++) {
+                const cJSON *e = cJSON_GetArrayItem(rows, i);
+                char got[32];
+                snprintf(got, sizeof got, "%s:%d:%d", str(e, "key"), (int)num(e, "version"),
+                         (int)num(e, "seq"));
+                assert_true(seen < 4);
+                assert_string_equal(got, want[seen]);
+                assert_string_equal(str(e, "register"), "datalekken");
+                before = (int64_t)num(e, "seq");
+            }
+            cJSON_Delete(rows);
+            if (n == 0)
+                break;
+        }
+        assert_int_equal(seen, 4);
+    }
+    /* the walk goes back along the chain's index, no sort */
+    support_trace_sql(f->st.db, "SELECT register,key,version,at,data,hash,prev_hash,seq FROM "
+                                "registers r");
+    cJSON *rows = registers_newest(&f->st, "datalekken", 0, 0);
+    support_assert_plan_walks(f->st.db, "registers_chain", "registers_newest");
+    assert_string_equal(str(cJSON_GetObjectItem(cJSON_GetArrayItem(rows, 0), "data"), "status"),
+                        "closed");
+    cJSON_Delete(rows);
+    rows = registers_newest(&f->st, "nothing", 0, 10);
+    assert_int_equal(cJSON_GetArraySize(rows), 0);
+    cJSON_Delete(rows);
+}
+
 static void verify_clean_chain(void **state)
 {
     fixture *f = *state;
@@ -536,6 +587,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(entry_versions_name_an_altered_version, setup, teardown),
         cmocka_unit_test_setup_teardown(entry_versions_name_a_removed_version, setup, teardown),
         cmocka_unit_test_setup_teardown(entry_versions_name_a_gap_in_numbers, setup, teardown),
+        cmocka_unit_test_setup_teardown(newest_pages_current_entries, setup, teardown),
         cmocka_unit_test_setup_teardown(merge_treats_field_names_case_sensitively, setup, teardown),
         cmocka_unit_test_setup_teardown(verify_clean_chain_with_long_register_name, setup,
                                         teardown),

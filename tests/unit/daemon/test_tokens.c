@@ -416,6 +416,10 @@ static void read_only_database_before_tokens_has_none(void **state)
                      "DROP TABLE tokens; ALTER TABLE outbox DROP COLUMN next_attempt_at; "
                      "ALTER TABLE outbox DROP COLUMN last_error; DROP INDEX registers_chain; "
                      "DROP TABLE ruleset_files; DROP TABLE rulesets; "
+                     "DROP INDEX obligations_active_by_due; "
+                     "DROP INDEX obligations_active_by_kind_due; "
+                     "DROP INDEX obligations_by_subject_due; DROP INDEX alerts_by_kind; "
+                     "DROP INDEX alerts_by_severity; "
                      "PRAGMA user_version=1;",
                      NULL, NULL, NULL),
         SQLITE_OK);

@@ -134,6 +134,41 @@ static void open_creates_parent_dir_and_schema(void **state)
     assert_null(st.path);
 }
 
+/* Migration 6 on a database of schema 5 (one made before it, with rows):
+ * the rows stay, the indexes of the console's reads are there after the
+ * next read-write open, and the version is the newest. */
+static void migration_6_adds_the_read_indexes_to_a_schema_5_database(void **state)
+{
+    fixture *f = *state;
+    store st;
+    open_ok(&st, f->path, 0);
+    long long newest = support_sql_int(st.db, "PRAGMA user_version");
+    support_sql_exec(st.db,
+                     "DROP INDEX obligations_active_by_due; DROP INDEX "
+                     "obligations_active_by_kind_due; DROP INDEX obligations_by_subject_due; "
+                     "DROP INDEX alerts_by_kind; DROP INDEX alerts_by_severity; "
+                     "PRAGMA user_version=5;"
+                     "INSERT INTO events(seq,source,id,type,time,raw,received_at,ruleset,hash,"
+                     "prev_hash) VALUES(1,'s','e','t',0,'{}',0,'r','h','p');"
+                     "INSERT INTO obligations(kind,subject,status,opened_at,starts_at,due_at,"
+                     "source_event) VALUES('k','S','open',0,0,10,1);");
+    store_close(&st);
+    open_ok(&st, f->path, 0);
+    assert_int_equal(support_sql_int(st.db, "PRAGMA user_version"), newest);
+    assert_int_equal(support_sql_int(st.db, "SELECT count(*) FROM sqlite_master WHERE "
+                                            "type='index' AND name IN "
+                                            "('obligations_active_by_due',"
+                                            "'obligations_active_by_kind_due',"
+                                            "'obligations_by_subject_due','alerts_by_kind',"
+                                            "'alerts_by_severity')"),
+                     5);
+    assert_int_equal(support_sql_int(st.db, "SELECT count(*) FROM obligations INDEXED BY "
+                                            "obligations_active_by_due WHERE status IN "
+                                            "('open','overdue') AND due_at > 0"),
+                     1);
+    store_close(&st);
+}
+
 static void reopen_is_idempotent(void **state)
 {
     fixture *f = *state;
@@ -486,6 +521,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(open_creates_parent_dir_and_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(reopen_is_idempotent, setup, teardown),
+        cmocka_unit_test_setup_teardown(migration_6_adds_the_read_indexes_to_a_schema_5_database,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(new_databases_get_16k_pages_old_ones_keep_theirs, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(read_only_open_of_missing_file_fails_naming_path, setup,
