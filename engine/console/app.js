@@ -9,6 +9,9 @@ import { countdown } from './format.js';
 import './page_deadlines.js';
 import './page_alerts.js';
 import './page_breaches.js';
+import './page_logreview.js';
+import './page_rules.js';
+import './page_event.js';
 
 function translate() {
   document.documentElement.lang = state.lang;

@@ -64,10 +64,11 @@ typedef struct fx {
     char db[512], log[512], base[128];
     int port;
     pid_t pid;
-    char *ingest, *officer;
+    char *ingest, *officer, *noted, *admin; /* noted: an officer token with a note */
 } fx;
 
-static int setup(void **state)
+/* The server on a database made by ingesting text (the journal). */
+static int setup_with(void **state, const char *text)
 {
     fx *f = calloc(1, sizeof *f);
     f->dir = support_tmpdir();
@@ -75,7 +76,7 @@ static int setup(void **state)
     snprintf(f->log, sizeof f->log, "%s/serve.log", f->dir);
     f->port = client_free_port();
     snprintf(f->base, sizeof f->base, "http://127.0.0.1:%d", f->port);
-    char *events = support_write(f->dir, "events.ndjson", journal);
+    char *events = support_write(f->dir, "events.ndjson", text);
     char *ingest[] = {(char *)OBLIGO_BIN, "ingest", "--db", f->db, "--rules", RULES,
                       "--clock",          "events", events, NULL};
     char *err = NULL;
@@ -85,11 +86,18 @@ static int setup(void **state)
     free(events);
     f->ingest = support_make_token(f->db, "ingest");
     f->officer = support_make_token(f->db, "officer");
+    f->noted = support_make_token_note(f->db, "officer", "FG Jansen");
+    f->admin = support_make_token(f->db, "admin");
     char *extra[] = {"--clock-start", "2026-06-09T06:50:00+02:00", NULL};
     f->pid = client_start_server_args(f->db, RULES, f->port, f->log, extra);
     assert_true(f->pid > 0);
     *state = f;
     return 0;
+}
+
+static int setup(void **state)
+{
+    return setup_with(state, journal);
 }
 
 static int teardown(void **state)
@@ -102,6 +110,8 @@ static int teardown(void **state)
     free(f->dir);
     free(f->ingest);
     free(f->officer);
+    free(f->noted);
+    free(f->admin);
     free(f);
     return 0;
 }
@@ -318,12 +328,82 @@ static void chromium_drives_the_console(void **state)
     free(out);
 }
 
+/* Appended for the officer's acts: a review of May's access log recorded
+ * on 8 June (so nen7513.review_logs is open, due 30 June), 55 data subject
+ * requests received between 10 May and 7 June (answers due a month after,
+ * several on the same day: ties the keyset must page through) and 60
+ * accesses without a treatment relation by 60 users (60 more alerts), so
+ * both lists take more than one page of 50. */
+static char *officer_journal(void)
+{
+    size_t cap = sizeof journal + 130 * 520, n = sizeof journal - 1;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    memcpy(text, journal, n + 1);
+    n += (size_t)snprintf(
+        text + n, cap - n, "%s",
+        "{\"specversion\":\"1.0\",\"id\":\"r0\",\"source\":\"urn:praktijk\","
+        "\"type\":\"nl.nen7513.review\",\"time\":\"2026-06-08T15:00:00+02:00\","
+        "\"data\":{\"period_start\":\"2026-05-01\",\"period_end\":\"2026-05-31\","
+        "\"reviewer\":\"FG Jansen\"}}\n");
+    for (int i = 0; i < 55; i++)
+        n += (size_t)snprintf(
+            text + n, cap - n,
+            "{\"specversion\":\"1.0\",\"id\":\"q%d\",\"source\":\"urn:praktijk\","
+            "\"type\":\"nl.avg.request.received\",\"time\":\"2026-06-08T15:%02d:00+02:00\","
+            "\"data\":{\"request_id\":\"V-%03d\",\"kind\":\"access\",\"client_id\":\"C-%d\","
+            "\"received_at\":\"2026-05-%02dT09:00:00+02:00\"}}\n",
+            i, i + 1, i, 200 + i, 10 + (i * 7) % 22);
+    for (int i = 0; i < 60; i++)
+        n += (size_t)snprintf(
+            text + n, cap - n,
+            "{\"specversion\":\"1.0\",\"id\":\"x%d\",\"source\":\"urn:ecd\","
+            "\"type\":\"nl.nen7513.access\",\"time\":\"2026-06-08T16:%02d:00+02:00\","
+            "\"data\":{\"user\":{\"id\":\"U%d\",\"role\":\"arts\"},\"client_id\":\"C-%d\","
+            "\"action\":\"update\",\"system\":\"ecd\",\"authentication\":\"2fa\","
+            "\"treatment_relation\":false}}\n",
+            i, i, 100 + i, 100 + i);
+    assert_true(n < cap);
+    return text;
+}
+
+static int setup_officer(void **state)
+{
+    char *text = officer_journal();
+    int rc = setup_with(state, text);
+    free(text);
+    return rc;
+}
+
+/* console_officer_check.mjs: acknowledging an alert, the log review, the
+ * event page from Termijnen, "Meer tonen" on both lists, Regels with a
+ * file's source, what-if as admin and not as officer. */
+static void chromium_drives_the_officers_acts(void **state)
+{
+    fx *f = *state;
+    if (access("/usr/bin/chromium", X_OK) != 0)
+        fail_msg("/usr/bin/chromium is missing: scripts/setup installs Debian's chromium");
+    mkdir(SHOTS, 0755);
+    char tokens[512];
+    snprintf(tokens, sizeof tokens, "OBLIGO_TOKENS={\"officer\":\"%s\",\"admin\":\"%s\"}",
+             f->noted, f->admin);
+    char *argv[] = {"/usr/bin/env", tokens, "node", CLIENTS "/console_officer_check.mjs",
+                    f->base,        SHOTS,  RULES,  NULL};
+    char *out = support_run_client(argv, "all checks passed");
+    assert_non_null(strstr(out, "the journal holds the acknowledgement"));
+    assert_non_null(strstr(out, "the review closed nen7513.review_logs"));
+    assert_non_null(strstr(out, "what-if shows"));
+    assert_non_null(strstr(out, "axe-core: no serious or critical violations on the dialog"));
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(the_files_and_their_headers, setup, teardown),
         cmocka_unit_test_setup_teardown(sign_in_cookie_csrf_and_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(chromium_drives_the_console, setup, teardown),
+        cmocka_unit_test_setup_teardown(chromium_drives_the_officers_acts, setup_officer, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -43,6 +43,9 @@ char *support_run_client(char *const argv[], const char *done);
  * fails the test when it cannot be made. */
 char *support_make_token(const char *db, const char *role);
 
+/* The same with --note NOTE (NULL: none). */
+char *support_make_token_note(const char *db, const char *role, const char *note);
+
 /* Runs argv (NULL-terminated) with stdin from /dev/null; captures stdout
  * (caller frees *out, may be NULL) and returns the exit status, or -1. */
 int support_run(char *const argv[], char **out, char **err);
