@@ -126,6 +126,13 @@ export function lastMonth(nowMs) {
   return { start: `${py}-${mm}-01`, end: `${py}-${mm}-${String(days).padStart(2, '0')}` };
 }
 
+// "1 mei 2026": a plain date (YYYY-MM-DD) as a day, in no zone
+export function plainDate(lang, date) {
+  if (!DATE.test(date || '')) return date || '';
+  return new Intl.DateTimeFormat(lang === 'en' ? 'en-GB' : 'nl-NL', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' })
+    .format(new Date(`${date}T00:00:00Z`));
+}
+
 // ---- the events the console records -----------------------------------------
 
 function cloudEvent(type, data, { source, id, time }) {
@@ -152,6 +159,33 @@ export function eventPath(source, id) {
   return `/console/api/v1/events?${new URLSearchParams({ source, id })}`;
 }
 
+// ---- the catalogue's types in words -------------------------------------------------
+
+// [Dutch, English] for the types an officer meets most
+const TYPES = {
+  'nl.avg.breach.reported': ['Datalek ontdekt en intern gemeld', 'Breach discovered and reported internally'],
+  'nl.avg.breach.assessed': ['Datalek beoordeeld', 'Breach assessed'],
+  'nl.avg.breach.notified': ['Datalek gemeld bij de AP', 'Breach notified to the AP'],
+  'nl.avg.breach.withdrawn': ['Datalekmelding ingetrokken', 'Breach report withdrawn'],
+  'nl.avg.breach.subjects_informed': ['Betrokkenen over het datalek geïnformeerd', 'Data subjects informed of the breach'],
+  'nl.avg.breach.closed': ['Datalek afgesloten', 'Breach closed'],
+  'nl.avg.request.received': ['Verzoek van een betrokkene ontvangen', 'Data subject request received'],
+  'nl.avg.request.extended': ['Termijn van een verzoek verlengd', 'Data subject request extended'],
+  'nl.avg.request.completed': ['Verzoek van een betrokkene afgehandeld', 'Data subject request completed'],
+  'nl.nen7513.access': ['Inzage in een dossier (logregel)', 'Access to a record (log line)'],
+  'nl.nen7513.review': ['Controle van de toegangslogging', 'Review of the access log'],
+  'nl.nen7513.purge': ['Oude logregels verwijderd', 'Old log lines purged'],
+  'nl.obligo.alert.acknowledged': ['Signaal afgehandeld', 'Alert acknowledged'],
+  'nl.wgbo.record.changed': ['Dossier gewijzigd', 'Record changed'],
+  'nl.wgbo.record.destroyed': ['Dossier vernietigd', 'Record destroyed'],
+  'nl.ict.backup.completed': ['Back-up gemaakt', 'Backup completed'],
+};
+
+export function typeName(lang, type) {
+  const names = TYPES[type];
+  return names ? names[lang === 'en' ? 1 : 0] : type;
+}
+
 // ---- replay ------------------------------------------------------------------
 
 // A file chosen with webkitdirectory is named from the chosen folder:
@@ -166,6 +200,7 @@ export function rulePath(relative) {
 
 addStrings({
   nl: {
+    'list.more': 'Meer tonen',
     'diff.obligation_opened': 'Plicht {kind} voor {subject} zou worden geopend',
     'diff.obligation_not_opened': 'Plicht {kind} voor {subject} zou niet worden geopend',
     'diff.obligation_status': 'Plicht {kind} voor {subject} krijgt een andere status',
@@ -181,6 +216,7 @@ addStrings({
     'diff.then': 'met de wijziging: {v}',
     'diff.cause': 'veroorzaakt door {type} ({source} / {id})',
     'diff.none': 'geen',
+    'diff.times': '{n} keer gegeven',
     'count.obligation_opened': '{n} × een termijn die zou worden geopend',
     'count.obligation_not_opened': '{n} × een termijn die niet zou worden geopend',
     'count.obligation_status': '{n} × een termijn met een andere status',
@@ -193,6 +229,7 @@ addStrings({
     'count.register_data': '{n} × een registerregel met andere gegevens',
   },
   en: {
+    'list.more': 'Show more',
     'diff.obligation_opened': 'Duty {kind} for {subject} would be opened',
     'diff.obligation_not_opened': 'Duty {kind} for {subject} would not be opened',
     'diff.obligation_status': 'Duty {kind} for {subject} gets another status',
@@ -208,6 +245,7 @@ addStrings({
     'diff.then': 'with the change: {v}',
     'diff.cause': 'caused by {type} ({source} / {id})',
     'diff.none': 'none',
+    'diff.times': 'raised {n} times',
     'count.obligation_opened': '{n} × a deadline that would be opened',
     'count.obligation_not_opened': '{n} × a deadline that would not be opened',
     'count.obligation_status': '{n} × a deadline with another status',
@@ -225,7 +263,7 @@ addStrings({
 function side(lang, v) {
   if (v === null || v === undefined) return t(lang, 'diff.none');
   if (typeof v !== 'object') return String(v);
-  if ('count' in v && Object.keys(v).length === 1) return String(v.count);
+  if ('count' in v && Object.keys(v).length === 1) return t(lang, 'diff.times', { n: v.count });
   return Object.entries(v).map(([k, x]) => `${k}: ${typeof x === 'object' ? JSON.stringify(x) : x}`).join(', ');
 }
 
@@ -243,6 +281,6 @@ export function diffText(lang, d) {
     title: t(lang, known.includes(d.change) ? `diff.${d.change}` : 'diff.other', vars),
     now: t(lang, 'diff.now', { v: side(lang, d.recorded) }),
     then: t(lang, 'diff.then', { v: side(lang, d.candidate) }),
-    cause: d.cause ? t(lang, 'diff.cause', d.cause) : '',
+    cause: d.cause ? t(lang, 'diff.cause', { ...d.cause, type: typeName(lang, d.cause.type) }) : '',
   };
 }

@@ -7,26 +7,8 @@
 import { $, state, api, tr, h, failed, href, definePage } from './core.js';
 import { addStrings } from './i18n.js';
 import { amsterdam } from './format.js';
-import { eventPath } from './officer.js';
+import { eventPath, typeName } from './officer.js';
 
-const TYPES = {
-  'nl.avg.breach.reported': ['Datalek ontdekt en intern gemeld', 'Breach discovered and reported internally'],
-  'nl.avg.breach.assessed': ['Datalek beoordeeld', 'Breach assessed'],
-  'nl.avg.breach.notified': ['Datalek gemeld bij de AP', 'Breach notified to the AP'],
-  'nl.avg.breach.withdrawn': ['Datalekmelding ingetrokken', 'Breach report withdrawn'],
-  'nl.avg.breach.subjects_informed': ['Betrokkenen over het datalek geïnformeerd', 'Data subjects informed of the breach'],
-  'nl.avg.breach.closed': ['Datalek afgesloten', 'Breach closed'],
-  'nl.avg.request.received': ['Verzoek van een betrokkene ontvangen', 'Data subject request received'],
-  'nl.avg.request.extended': ['Termijn van een verzoek verlengd', 'Data subject request extended'],
-  'nl.avg.request.completed': ['Verzoek van een betrokkene afgehandeld', 'Data subject request completed'],
-  'nl.nen7513.access': ['Inzage in een dossier (logregel)', 'Access to a record (log line)'],
-  'nl.nen7513.review': ['Controle van de toegangslogging', 'Review of the access log'],
-  'nl.nen7513.purge': ['Oude logregels verwijderd', 'Old log lines purged'],
-  'nl.obligo.alert.acknowledged': ['Signaal afgehandeld', 'Alert acknowledged'],
-  'nl.wgbo.record.changed': ['Dossier gewijzigd', 'Record changed'],
-  'nl.wgbo.record.destroyed': ['Dossier vernietigd', 'Record destroyed'],
-  'nl.ict.backup.completed': ['Back-up gemaakt', 'Backup completed'],
-};
 
 const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
 const page = { titles: new Map() };
@@ -96,11 +78,6 @@ addStrings({
     'event.no': 'no',
   },
 });
-
-export function typeName(lang, type) {
-  const names = TYPES[type];
-  return names ? names[lang === 'en' ? 1 : 0] : type;
-}
 
 // a value of the event's data as text: nested objects as their own list
 function value(v) {

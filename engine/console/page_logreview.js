@@ -8,7 +8,7 @@
 import { $, state, api, now, tr, h, failed, definePage } from './core.js';
 import { addStrings } from './i18n.js';
 import { amsterdam, countdown } from './format.js';
-import { checkReview, lastMonth, reviewEvent, findingLines } from './officer.js';
+import { checkReview, lastMonth, reviewEvent, findingLines, plainDate } from './officer.js';
 
 const DUTY = 'nen7513.review_logs';
 
@@ -149,7 +149,7 @@ async function submit(ev) {
   page.recorded = { source: event.source, id: event.id };
   $('review-findings').value = '';
   await showState();
-  const saved = tr('review.saved', { start: v.start, end: v.end, n: findingLines(v.findings).length });
+  const saved = tr('review.saved', { start: plainDate(state.lang, v.start), end: plainDate(state.lang, v.end), n: findingLines(v.findings).length });
   $('review-closed').textContent = `${saved} ${$('review-closed').textContent}`.trim();
 }
 

@@ -147,17 +147,19 @@ function dutyRow(d) {
     : (d.source || tr('none')));
   cell(row, '', null, tr('col.sev')).append(severity(d.severity));
   cell(row, '', null, tr('col.tested')).append(tested(d.tested));
-  cell(row, '', null, tr('col.where')).append(sourceLink(d.file, d.line));
+  cell(row, '', 'where', tr('col.where')).append(sourceLink(d.file, d.line));
   return row;
 }
 
 function ruleRow(r) {
   const row = h('tr');
-  row.append(h('th', { scope: 'row', 'data-label': tr('col.rule') }, h('span', { class: 'kind' }, r.name)));
-  cell(row, '', null, tr('col.where')).append(sourceLink(r.file, r.line));
-  cell(row, (r.types || []).join(', ') || tr('none'), 'kind', tr('col.types'));
+  row.append(h('th', { scope: 'row', 'data-label': tr('col.rule') }, h('span', { class: 'title' }, r.title || r.name),
+    h('span', { class: 'source kind' }, r.name)));
+  cell(row, r.source || tr('none'), 'law', tr('col.law'));
+  cell(row, (r.types || []).join(', ') || tr('none'), 'kind types', tr('col.types'));
   cell(row, '', null, tr('col.sev')).append(severity(r.severity));
   cell(row, '', null, tr('col.tested')).append(tested(r.tested));
+  cell(row, '', 'where', tr('col.where')).append(sourceLink(r.file, r.line));
   return row;
 }
 
@@ -184,7 +186,7 @@ function renderOverview(b) {
     h('h3', { id: 'rules-duties-title' }, tr('rules.duties')),
     table('rules-duties', 'rules.duties.caption', ['col.title', 'col.law', 'col.sev', 'col.tested', 'col.where']),
     h('h3', { id: 'rules-rules-title' }, tr('rules.rules')),
-    table('rules-rules', 'rules.rules.caption', ['col.rule', 'col.where', 'col.types', 'col.sev', 'col.tested']),
+    table('rules-rules', 'rules.rules.caption', ['col.rule', 'col.law', 'col.types', 'col.sev', 'col.tested', 'col.where']),
     whatIf());
   $('rules-duties').tBodies[0].append(...(b.duties || []).map(dutyRow));
   $('rules-rules').tBodies[0].append(...(b.rules || []).map(ruleRow));
@@ -240,7 +242,7 @@ function showReplay(b) {
     diffs.length ? h('ol', { id: 'whatif-diffs', class: 'decisions' }, diffs.map((d) => {
       const t = diffText(lang, d);
       return h('li', {}, h('span', { class: 'title' }, t.title), h('span', {}, t.now), h('span', {}, t.then),
-        t.cause ? h('span', { class: 'source' }, t.cause) : null);
+        t.cause ? h('a', { class: 'source', href: href('gebeurtenis', d.cause.source, d.cause.id) }, t.cause) : null);
     })) : null,
     h('details', { class: 'json' }, h('summary', {}, tr('whatif.json')), h('pre', {}, JSON.stringify(b, null, 2))));
 }

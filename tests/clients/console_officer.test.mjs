@@ -57,6 +57,12 @@ test('last month in Amsterdam, also on the first of the month and in January', (
   assert.deepEqual(o.lastMonth(Date.parse('2028-03-01T12:00:00Z')), { start: '2028-02-01', end: '2028-02-29' });
 });
 
+test('a plain date as a day, whatever the zone', () => {
+  assert.equal(o.plainDate('nl', '2026-05-01'), '1 mei 2026');
+  assert.equal(o.plainDate('en', '2026-05-31'), '31 May 2026');
+  assert.equal(o.plainDate('nl', 'bogus'), 'bogus');
+});
+
 test('the events the console records', () => {
   const env = { source: 'urn:obligo:console:FG', id: 'u1', time: '2026-06-09T04:50:00.000Z' };
   assert.deepEqual(o.ackEvent({ id: 12, kind: 'k', subject: 's' }, 'FG', ' gezien ', env), {
@@ -83,8 +89,8 @@ test('a replay difference in words', () => {
   const d = { change: 'alert_raised', kind: 'nen7513.vip_burst', subject: 'VIP1', recorded: null, candidate: { count: 1 },
     cause: { source: 'urn:praktijk', id: 'v3', time: '2026-06-10T06:20:00Z', type: 'nl.nen7513.access' } };
   assert.deepEqual(o.diffText('nl', d), {
-    title: 'Signaal nen7513.vip_burst over VIP1 zou worden gegeven', now: 'nu: geen', then: 'met de wijziging: 1',
-    cause: 'veroorzaakt door nl.nen7513.access (urn:praktijk / v3)',
+    title: 'Signaal nen7513.vip_burst over VIP1 zou worden gegeven', now: 'nu: geen', then: 'met de wijziging: 1 keer gegeven',
+    cause: 'veroorzaakt door Inzage in een dossier (logregel) (urn:praktijk / v3)',
   });
   assert.equal(o.diffText('en', { change: 'obligation_status', kind: 'k', subject: 's', recorded: { status: 'overdue' },
     candidate: { status: 'open' } }).then, 'with the change: status: open');

@@ -54,7 +54,6 @@ await run(base, shots, async ({ page, check, axe, shot }) => {
   const due = new Map(want.map((o) => [String(o.id), Date.parse(o.due_at)]));
   check(shown.every((id, i) => i === 0 || due.get(shown[i - 1]) <= due.get(id)), 'in the order of their due time');
   check(!(await page.isVisible('#deadlines-more')), 'then no more "Meer tonen"');
-  await shot('termijnen-alle');
 
   // ---- the event that opened a deadline, and its decisions
   const notify = want.find((o) => o.kind === 'avg.notify_ap' && o.subject === 'DL-2026-7');
@@ -92,7 +91,8 @@ await run(base, shots, async ({ page, check, axe, shot }) => {
   check(await page.evaluate(() => document.activeElement?.id) === 'ack-note', 'the dialog opens with the focus on the note');
   check((await page.getAttribute('#ack-dialog', 'aria-labelledby')) === 'ack-title', 'the dialog is labelled by its heading');
   check((await page.textContent('#ack-by')) === 'FG Jansen', 'it says who acknowledges: the token\'s note');
-  await shot('signalen-afhandelen');
+  // the viewport, not the whole page: the dialog over the list of 77 alerts
+  await page.screenshot({ path: join(shots, 'console-signalen-afhandelen.png') });
   await axe(page, 'the dialog');
   await page.keyboard.press('Escape');
   await page.waitForSelector('#ack-dialog:not([open])', { state: 'attached', timeout: T });
@@ -136,7 +136,9 @@ await run(base, shots, async ({ page, check, axe, shot }) => {
   check(await page.inputValue('#review-start') === '2026-05-01' && await page.inputValue('#review-end') === '2026-05-31',
     'the period defaults to last month (May 2026 on the engine\'s clock)');
   check(await page.inputValue('#review-reviewer') === 'FG Jansen', 'the reviewer defaults to the session\'s note');
-  check((await page.textContent('#review-open')).includes('di 30 jun 2026'), 'the running deadline is shown (30 June)');
+  const running = await page.textContent('#review-open');
+  // a month after 14 May is Sunday 14 June, which rolls to Monday (Algemene termijnenwet)
+  check(running.includes('ma 15 jun 2026, 23:59 CEST'), `the running deadline is shown: "${running}"`);
   await axe(page, 'Logcontrole');
   await page.fill('#review-reviewer', '');
   await page.click('#review-form button[type="submit"]');
@@ -153,7 +155,10 @@ await run(base, shots, async ({ page, check, axe, shot }) => {
   const closed = duty.find((o) => o.closed_by?.id === review.id);
   check(closed && closed.status === 'fulfilled' && duty.some((o) => o.status === 'open'),
     'the review closed nen7513.review_logs (fulfilled) and the next one is open');
-  check((await page.textContent('#review-closed')).includes('op tijd voldaan'), 'the page says the deadline is closed, on time');
+  const said = await page.textContent('#review-closed');
+  check(said.includes('1 mei 2026 tot en met 31 mei 2026') && said.includes('tot ma 15 jun 2026') && said.includes('op tijd voldaan'),
+    'the page says the deadline of 15 June is closed, on time');
+  check((await page.textContent('#review-open')).includes('di 30 jun 2026'), 'and the next one is due 30 June');
   await shot('logcontrole');
   await axe(page, 'Logcontrole (recorded)');
 
@@ -179,6 +184,9 @@ await run(base, shots, async ({ page, check, axe, shot }) => {
     'an officer sees why what-if is not for them, and no form');
   await shot('regels');
   await axe(page, 'Regels');
+  await page.setViewportSize({ width: 768, height: 1024 });
+  await axe(page, 'Regels (tablet)');
+  await page.setViewportSize({ width: 1280, height: 800 });
   const rule = rulesApi.rules.find((r) => r.name === 'nen7513.review');
   await page.click(`#rules-rules a[href="#regels/bron/${encodeURIComponent(rule.file)}/${rule.line}"]`);
   await page.waitForSelector('#rules-source:not([hidden]) pre.code', { timeout: T });
@@ -220,7 +228,8 @@ await run(base, shots, async ({ page, check, axe, shot }) => {
     check(diffs.some((d) => d.includes('Signaal nen7513.no_treatment_relation over C-42 zou niet worden gegeven')),
       `what-if shows ${diffs.length} difference(s), among them the alert on C-42 in words`);
     check((await page.textContent('#whatif-summary')).includes('gebeurtenissen opnieuw beoordeeld'), 'with a summary in words');
-    await shot('regels-wat-als');
+    // the what-if part only: it comes after every duty and rule
+    await page.locator('.whatif').screenshot({ path: join(shots, 'console-regels-wat-als.png') });
     await axe(page, 'Regels (wat als)');
   } finally {
     rmSync(cand, { recursive: true, force: true });

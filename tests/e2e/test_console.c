@@ -328,8 +328,9 @@ static void chromium_drives_the_console(void **state)
     free(out);
 }
 
-/* Appended for the officer's acts: a review of May's access log recorded
- * on 8 June (so nen7513.review_logs is open, due 30 June), 55 data subject
+/* Appended for the officer's acts: a review of the access log of 15 April
+ * to 14 May recorded on 8 June (so nen7513.review_logs is open, due
+ * Monday 15 June: 14 June is a Sunday), 55 data subject
  * requests received between 10 May and 7 June (answers due a month after,
  * several on the same day: ties the keyset must page through) and 60
  * accesses without a treatment relation by 60 users (60 more alerts), so
@@ -344,7 +345,7 @@ static char *officer_journal(void)
         text + n, cap - n, "%s",
         "{\"specversion\":\"1.0\",\"id\":\"r0\",\"source\":\"urn:praktijk\","
         "\"type\":\"nl.nen7513.review\",\"time\":\"2026-06-08T15:00:00+02:00\","
-        "\"data\":{\"period_start\":\"2026-05-01\",\"period_end\":\"2026-05-31\","
+        "\"data\":{\"period_start\":\"2026-04-15\",\"period_end\":\"2026-05-14\","
         "\"reviewer\":\"FG Jansen\"}}\n");
     for (int i = 0; i < 55; i++)
         n += (size_t)snprintf(
