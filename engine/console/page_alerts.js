@@ -8,8 +8,8 @@
 import { $, state, api, now, tr, h, cell, failed, definePage } from './core.js';
 import { addStrings } from './i18n.js';
 import { amsterdam } from './format.js';
-import { PAGE, alertsQuery, alertCursor, unseen, checkAck, ackEvent, localAlerts, localAlertsPage } from './officer.js';
-import { pagedServer } from './paging.js';
+import { PAGE, alertsQuery, alertCursor, checkAck, ackEvent, localAlerts, localAlertsPage } from './officer.js';
+import { pagedServer, pagedList } from './paging.js';
 
 addStrings({
   nl: {
@@ -69,7 +69,7 @@ addStrings({
 });
 
 const SEVERITIES = ['critical', 'warning', 'info'];
-const page = { rows: [], more: false, gen: 0, kinds: new Set(), all: null, alert: null, opener: null };
+const page = { kinds: new Set(), all: null, alert: null, opener: null };
 
 function filters() {
   return { severity: $('f-severity').value, kind: $('f-kind').value, acknowledged: $('f-ack').value };
@@ -77,7 +77,7 @@ function filters() {
 
 // the next page after the rows shown (all of them when next is false)
 async function fetchPage(next) {
-  const params = { ...filters(), before: next ? alertCursor(page.rows) : null, limit: PAGE };
+  const params = { ...filters(), before: next ? alertCursor(list.rows) : null, limit: PAGE };
   if (await pagedServer()) return api(alertsQuery(params));
   // a server that does not page alerts yet: every alert once, paged here
   if (!next || !page.all) {
@@ -89,22 +89,16 @@ async function fetchPage(next) {
   return { status: 200, body: localAlertsPage(page.all, params) };
 }
 
-async function query(next) {
-  const gen = ++page.gen, section = $('signalen');
-  section.setAttribute('aria-busy', 'true');
-  $('alerts-error').textContent = '';
-  const r = await fetchPage(next);
-  if (gen !== page.gen) return;
-  section.setAttribute('aria-busy', 'false');
-  if (failed([r], 'alerts-error', 'alerts.failed')) return;
-  const rows = next ? unseen(page.rows, r.body, (a) => a.id) : r.body;
-  page.rows = next ? [...page.rows, ...rows] : rows;
-  page.more = r.body.length === PAGE;
-  for (const a of r.body) page.kinds.add(a.kind);
-  kindOptions();
-  render();
-  if (next && rows.length) $(`alert-${rows[0].id}`)?.focus();
-}
+const list = pagedList({
+  sectionId: 'signalen', errorId: 'alerts-error', errorKey: 'alerts.failed', fetchPage, key: (a) => a.id,
+  focusId: (a) => `alert-${a.id}`,
+  shown: (body) => {
+    for (const a of body) page.kinds.add(a.kind);
+    kindOptions();
+    render();
+  },
+});
+const query = (next) => list.query(next);
 
 // the kinds seen so far (the server filters; the list only offers them)
 function kindOptions() {
@@ -131,7 +125,7 @@ function ackCell(row, a) {
 function render() {
   const lang = state.lang, tbody = $('alerts').tBodies[0];
   tbody.replaceChildren();
-  for (const a of page.rows) {
+  for (const a of list.rows) {
     const row = h('tr');
     const sev = SEVERITIES.includes(a.severity) ? a.severity : 'info';
     row.append(h('th', { scope: 'row', 'data-label': tr('col.severity'), id: `alert-${a.id}`, tabindex: '-1' },
@@ -143,11 +137,11 @@ function render() {
     ackCell(row, a);
     tbody.append(row);
   }
-  const n = page.rows.length;
+  const n = list.rows.length;
   $('alerts-summary').textContent = !n ? tr('alerts.summary.none')
-    : page.more ? tr('alerts.summary.more', { n })
+    : list.more ? tr('alerts.summary.more', { n })
       : tr(n === 1 ? 'alerts.summary.one' : 'alerts.summary', { n });
-  $('alerts-more').hidden = !page.more;
+  $('alerts-more').hidden = !list.more;
 }
 
 // ---- the acknowledgement dialog ---------------------------------------------

@@ -7,8 +7,8 @@
 import { $, state, api, now, tr, h, cell, failed, href, setEngineTime, definePage } from './core.js';
 import { addStrings } from './i18n.js';
 import { countdown, amsterdam } from './format.js';
-import { PAGE, deadlinesQuery, deadlineCursor, withinDays, unseen, localDeadlinesPage } from './officer.js';
-import { pagedServer } from './paging.js';
+import { PAGE, deadlinesQuery, deadlineCursor, withinDays, localDeadlinesPage } from './officer.js';
+import { pagedServer, pagedList } from './paging.js';
 
 addStrings({
   nl: {
@@ -25,7 +25,7 @@ addStrings({
   },
 });
 
-const page = { rows: [], more: false, gen: 0, duties: new Map(), all: null };
+const page = { duties: new Map(), all: null };
 
 function filters() {
   return {
@@ -35,7 +35,7 @@ function filters() {
 }
 
 async function fetchPage(next) {
-  const params = { ...filters(), after: next ? deadlineCursor(page.rows) : null, limit: PAGE };
+  const params = { ...filters(), after: next ? deadlineCursor(list.rows) : null, limit: PAGE };
   if (await pagedServer()) return api(deadlinesQuery(params));
   // a server that does not sort and page by due time yet: all of them, paged here
   if (!page.all) {
@@ -50,20 +50,11 @@ async function fetchPage(next) {
   return { status: 200, body: localDeadlinesPage(page.all, params) };
 }
 
-async function query(next) {
-  const gen = ++page.gen, section = $('termijnen');
-  section.setAttribute('aria-busy', 'true');
-  $('load-error').textContent = '';
-  const r = await fetchPage(next);
-  if (gen !== page.gen) return;
-  section.setAttribute('aria-busy', 'false');
-  if (failed([r], 'load-error', 'load.failed')) return;
-  const rows = next ? unseen(page.rows, r.body, (o) => o.id) : r.body;
-  page.rows = next ? [...page.rows, ...rows] : rows;
-  page.more = r.body.length === PAGE;
-  render();
-  if (next && rows.length) $(`deadline-${rows[0].id}`)?.focus();
-}
+const list = pagedList({
+  sectionId: 'termijnen', errorId: 'load-error', errorKey: 'load.failed', fetchPage, key: (o) => o.id,
+  focusId: (o) => `deadline-${o.id}`, shown: () => render(),
+});
+const query = (next) => list.query(next);
 
 async function load() {
   $('load-error').textContent = '';
@@ -84,7 +75,7 @@ function render() {
   const lang = state.lang, tbody = $('deadlines').tBodies[0];
   tbody.replaceChildren();
   let late = 0;
-  for (const o of page.rows) {
+  for (const o of list.rows) {
     const d = page.duties.get(o.kind), title = d?.title || o.kind;
     const row = h('tr');
     row.append(h('th', { scope: 'row', 'data-label': tr('col.duty'), id: `deadline-${o.id}`, tabindex: '-1' },
@@ -106,11 +97,11 @@ function render() {
     } else cause.textContent = tr('none');
     tbody.append(row);
   }
-  const n = page.rows.length;
+  const n = list.rows.length;
   $('summary').textContent = !n ? tr('summary.none')
-    : page.more ? tr('summary.more', { n, late })
+    : list.more ? tr('summary.more', { n, late })
       : tr(n === 1 ? 'summary.one' : 'summary', { n, late });
-  $('deadlines-more').hidden = !page.more;
+  $('deadlines-more').hidden = !list.more;
 }
 
 for (const id of ['f-duty', 'f-status']) $(id).addEventListener('change', () => query(false));

@@ -9,7 +9,10 @@
  * through sign-in, the Termijnen, Signalen and Datalekken pages, their
  * filters and sign-out, runs
  * axe-core on each page and saves screenshots into the build directory
- * (console-screenshots/). Here in C: the files' types and caching, the
+ * (console-screenshots/). chromium_drives_the_officers_acts runs
+ * tests/clients/console_officer_check.mjs on a longer journal (see
+ * officer_journal): paging, the event page, acknowledging an alert, the
+ * log review, Regels and what-if. Here in C: the files' types and caching, the
  * security headers, the cookie's attributes (Secure behind the TLS
  * proxy), the refusals (an ingest token, a request without CSRF token, a
  * cookie at /v1/) and GET /v1/duties.
@@ -341,12 +344,11 @@ static char *officer_journal(void)
     char *text = malloc(cap);
     assert_non_null(text);
     memcpy(text, journal, n + 1);
-    n += (size_t)snprintf(
-        text + n, cap - n, "%s",
-        "{\"specversion\":\"1.0\",\"id\":\"r0\",\"source\":\"urn:praktijk\","
-        "\"type\":\"nl.nen7513.review\",\"time\":\"2026-06-08T15:00:00+02:00\","
-        "\"data\":{\"period_start\":\"2026-04-15\",\"period_end\":\"2026-05-14\","
-        "\"reviewer\":\"FG Jansen\"}}\n");
+    n += (size_t)snprintf(text + n, cap - n, "%s",
+                          "{\"specversion\":\"1.0\",\"id\":\"r0\",\"source\":\"urn:praktijk\","
+                          "\"type\":\"nl.nen7513.review\",\"time\":\"2026-06-08T15:00:00+02:00\","
+                          "\"data\":{\"period_start\":\"2026-04-15\",\"period_end\":\"2026-05-14\","
+                          "\"reviewer\":\"FG Jansen\"}}\n");
     for (int i = 0; i < 55; i++)
         n += (size_t)snprintf(
             text + n, cap - n,
@@ -386,8 +388,8 @@ static void chromium_drives_the_officers_acts(void **state)
         fail_msg("/usr/bin/chromium is missing: scripts/setup installs Debian's chromium");
     mkdir(SHOTS, 0755);
     char tokens[512];
-    snprintf(tokens, sizeof tokens, "OBLIGO_TOKENS={\"officer\":\"%s\",\"admin\":\"%s\"}",
-             f->noted, f->admin);
+    snprintf(tokens, sizeof tokens, "OBLIGO_TOKENS={\"officer\":\"%s\",\"admin\":\"%s\"}", f->noted,
+             f->admin);
     char *argv[] = {"/usr/bin/env", tokens, "node", CLIENTS "/console_officer_check.mjs",
                     f->base,        SHOTS,  RULES,  NULL};
     char *out = support_run_client(argv, "all checks passed");

@@ -209,8 +209,9 @@ char *support_make_token(const char *db, const char *role)
 char *support_make_token_note(const char *db, const char *role, const char *note)
 {
     char *out = NULL;
-    char *argv[] = {(char *)OBLIGO_BIN, "token",        "create", "--role", (char *)role, "--db",
-                    (char *)db,         note ? "--note" : NULL, (char *)note, NULL};
+    char *argv[] = {(char *)OBLIGO_BIN, "token", "create",   "--role",
+                    (char *)role,       "--db",  (char *)db, note ? "--note" : NULL,
+                    (char *)note,       NULL};
     if (support_run(argv, &out, NULL) != 0)
         fail_msg("obligo token create --role %s --db %s failed", role, db);
     char *tok = out ? strstr(out, "obl_") : NULL;
