@@ -52,6 +52,29 @@ int actions_instants_for_output(cJSON *d)
     return 0;
 }
 
+cJSON *actions_decisions_of(store *st, int64_t seq)
+{
+    sqlite3_stmt *q = store_stmt(st, "SELECT decision FROM decisions WHERE event=?1 ORDER BY n");
+    if (!q)
+        return NULL;
+    sqlite3_bind_int64(q, 1, seq);
+    cJSON *out = cJSON_CreateArray();
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        cJSON *d = cJSON_Parse((const char *)sqlite3_column_text(q, 0));
+        if (d && actions_instants_for_output(d) == 0)
+            cJSON_AddItemToArray(out, d);
+        else
+            cJSON_Delete(d);
+    }
+    sqlite3_reset(q);
+    if (rc != SQLITE_DONE) {
+        cJSON_Delete(out);
+        return NULL;
+    }
+    return out;
+}
+
 cJSON *actions_state_get(store *st, const char *ns, const char *key)
 {
     sqlite3_stmt *s = store_stmt(st, "SELECT value FROM state WHERE ns=?1 AND key=?2");

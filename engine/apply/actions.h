@@ -27,6 +27,11 @@ int actions_apply(action_ctx *ctx, const cJSON *decisions);
  * state values, data) are left as they are. Returns 0 or OBLIGO_ENOMEM. */
 int actions_instants_for_output(cJSON *d);
 
+/* The decisions journaled for the event of sequence number seq, in order,
+ * each as actions_instants_for_output gives it: a new array (caller frees),
+ * empty for none, or NULL on a database error. */
+cJSON *actions_decisions_of(store *st, int64_t seq);
+
 /* Reads rule state (ns, key) as a new JSON value, or NULL. */
 cJSON *actions_state_get(store *st, const char *ns, const char *key);
 

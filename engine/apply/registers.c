@@ -116,27 +116,32 @@ out:
     return rc;
 }
 
-/* The rows of a statement selecting register,key,version,at,data,hash,
- * prev_hash[,seq] as output JSON; with_seq adds "seq". Resets s. */
+/* The current row of a statement selecting register,key,version,at,data,
+ * hash,prev_hash[,seq] as output JSON; with_seq adds "seq". */
+static cJSON *registers_row(sqlite3_stmt *s, int with_seq)
+{
+    cJSON *e = cJSON_CreateObject();
+    char at[CLOCK_RFC3339_LEN];
+    clock_format_utc(sqlite3_column_int64(s, 3), at);
+    cJSON_AddStringToObject(e, "register", (const char *)sqlite3_column_text(s, 0));
+    cJSON_AddStringToObject(e, "key", (const char *)sqlite3_column_text(s, 1));
+    cJSON_AddNumberToObject(e, "version", (double)sqlite3_column_int64(s, 2));
+    cJSON_AddStringToObject(e, "at", at);
+    cJSON *data = cJSON_Parse((const char *)sqlite3_column_text(s, 4));
+    json_put(e, "data", data ? data : cJSON_CreateObject());
+    cJSON_AddStringToObject(e, "hash", (const char *)sqlite3_column_text(s, 5));
+    cJSON_AddStringToObject(e, "prev_hash", (const char *)sqlite3_column_text(s, 6));
+    if (with_seq)
+        cJSON_AddNumberToObject(e, "seq", (double)sqlite3_column_int64(s, 7));
+    return e;
+}
+
+/* Every row of such a statement (registers_row). Resets s. */
 static cJSON *registers_rows(sqlite3_stmt *s, int with_seq)
 {
     cJSON *out = cJSON_CreateArray();
-    while (out && sqlite3_step(s) == SQLITE_ROW) {
-        cJSON *e = cJSON_CreateObject();
-        char at[CLOCK_RFC3339_LEN];
-        clock_format_utc(sqlite3_column_int64(s, 3), at);
-        cJSON_AddStringToObject(e, "register", (const char *)sqlite3_column_text(s, 0));
-        cJSON_AddStringToObject(e, "key", (const char *)sqlite3_column_text(s, 1));
-        cJSON_AddNumberToObject(e, "version", (double)sqlite3_column_int64(s, 2));
-        cJSON_AddStringToObject(e, "at", at);
-        cJSON *data = cJSON_Parse((const char *)sqlite3_column_text(s, 4));
-        json_put(e, "data", data ? data : cJSON_CreateObject());
-        cJSON_AddStringToObject(e, "hash", (const char *)sqlite3_column_text(s, 5));
-        cJSON_AddStringToObject(e, "prev_hash", (const char *)sqlite3_column_text(s, 6));
-        if (with_seq)
-            cJSON_AddNumberToObject(e, "seq", (double)sqlite3_column_int64(s, 7));
-        cJSON_AddItemToArray(out, e);
-    }
+    while (out && sqlite3_step(s) == SQLITE_ROW)
+        cJSON_AddItemToArray(out, registers_row(s, with_seq));
     sqlite3_reset(s);
     return out;
 }
@@ -167,6 +172,79 @@ cJSON *registers_history(store *st, const char *name, int64_t after_seq, int lim
     sqlite3_bind_int64(s, 2, after_seq);
     sqlite3_bind_int64(s, 3, limit > 0 ? limit : -1);
     return registers_rows(s, 1);
+}
+
+/* Why a version fails, or NULL: its hash against its content, its
+ * prev_hash against the hash of the register's version before it (prev,
+ * "" for the first), and its number against the one before it of its key
+ * (last; 0 for none), so a removed version is named too. */
+static const char *registers_fault(const char *name, const char *key, long long version,
+                                   long long last, long long at, const char *data, const char *hash,
+                                   const char *prev_hash, const char *prev)
+{
+    char want[DIGEST_HEX_LEN];
+    if (registers_hash(want, prev_hash, name, key, version, at, data))
+        return "its hash could not be computed";
+    if (strcmp(want, hash) != 0)
+        return "hash does not match its content";
+    if (strcmp(prev_hash, prev) != 0)
+        return "prev_hash does not match the hash of the register's version before it";
+    if (version != last + 1)
+        return version > last + 1 ? "the version before it of this entry is missing"
+                                  : "its version number repeats or goes back";
+    return NULL;
+}
+
+cJSON *registers_entry_versions(store *st, const char *name, const char *key, char **first_break)
+{
+    if (first_break)
+        *first_break = NULL;
+    char *found = NULL;
+    sqlite3_stmt *s =
+        store_stmt(st, "SELECT r.register,r.key,r.version,r.at,r.data,r.hash,r.prev_hash,r.seq,"
+                       "coalesce((SELECT p.hash FROM registers p WHERE p.register=r.register "
+                       "AND p.seq<r.seq ORDER BY p.seq DESC LIMIT 1),''),e.source,e.id "
+                       "FROM registers r LEFT JOIN events e ON e.seq=r.event "
+                       "WHERE r.register=?1 AND r.key=?2 ORDER BY r.seq");
+    if (!s)
+        return NULL;
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
+    cJSON *out = cJSON_CreateArray();
+    long long last = 0;
+    int rc = SQLITE_DONE;
+    while (out && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        cJSON *row = registers_row(s, 1);
+        long long version = sqlite3_column_int64(s, 2);
+        const char *fault = registers_fault(
+            name, key, version, last, sqlite3_column_int64(s, 3),
+            (const char *)sqlite3_column_text(s, 4), (const char *)sqlite3_column_text(s, 5),
+            (const char *)sqlite3_column_text(s, 6), (const char *)sqlite3_column_text(s, 8));
+        last = version;
+        if (fault && !found)
+            found = obligo_asprintf("version %lld (register seq %lld): %s", version,
+                                    sqlite3_column_int64(s, 7), fault);
+        cJSON *ev = cJSON_CreateNull();
+        if (sqlite3_column_type(s, 9) != SQLITE_NULL) {
+            cJSON_Delete(ev);
+            ev = cJSON_CreateObject();
+            cJSON_AddStringToObject(ev, "source", (const char *)sqlite3_column_text(s, 9));
+            cJSON_AddStringToObject(ev, "id", (const char *)sqlite3_column_text(s, 10));
+        }
+        cJSON_AddItemToObject(row, "event", ev);
+        cJSON_AddBoolToObject(row, "verified", fault == NULL);
+        cJSON_AddItemToArray(out, row);
+    }
+    sqlite3_reset(s);
+    if (out && rc != SQLITE_DONE) {
+        cJSON_Delete(out);
+        out = NULL;
+    }
+    if (out && first_break)
+        *first_break = found;
+    else
+        obligo_free(found);
+    return out;
 }
 
 long registers_verify(store *st, digest_finding say, void *ud)

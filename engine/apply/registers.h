@@ -39,6 +39,17 @@ cJSON *registers_list(store *st, const char *name, int history);
  * database error. */
 cJSON *registers_history(store *st, const char *name, int64_t after_seq, int limit);
 
+/* Every version of one entry in the order appended, each as
+ * registers_history has it plus "event" ({source, id} of the event that
+ * wrote it, or null) and "verified": whether its hash matches its content,
+ * its prev_hash is the hash of the register's version before it (of any
+ * key: the chain is the register's) and its number follows the entry's
+ * version before it. *first_break (may be NULL) gets a new string (obligo_free) naming
+ * the first version that fails and why, "version 3 (register seq 812):
+ * hash does not match its content", or NULL when all hold. Caller frees;
+ * NULL on a database error. */
+cJSON *registers_entry_versions(store *st, const char *name, const char *key, char **first_break);
+
 /* Recomputes every chain; returns the number of broken links (or -1 on a
  * database error) and tells say (may be NULL) of each. */
 long registers_verify(store *st, digest_finding say, void *ud);

@@ -1,10 +1,13 @@
 /*
  * cmd_rules.c — `obligo rules [--rules DIR] [--json|--csv]`: every rule and
- * obligation kind of the rule set with its Dutch title, legal source and
- * file:line, and the set's revision, for the privacy officer.
+ * duty (obligation kind) of the rule set with its Dutch title, legal source
+ * (and a link to the law's text), file:line and, for a rule, the severity
+ * its alerts are raised with, and the set's revision, for the privacy
+ * officer.
  *
- * The DSL records no severity: a rule's alerts name theirs when they are
- * raised (act.alert), so none is shown here.
+ * What is listed is ruleinfo_describe's (ruleinfo.h), the very description
+ * GET /v1/rules answers with, so the two agree; the server adds what only
+ * it knows (when the set went live, the last reload, the tests' coverage).
  */
 #include <stdio.h>
 #include <string.h>
@@ -14,28 +17,13 @@
 #include "cli_common.h"
 #include "cli_csv.h"
 #include "error.h"
+#include "ruleinfo.h"
 
 static const char rules_usage[] =
     "usage: obligo rules [--config F] [--rules DIR] [--plugin-dir DIR]... [--json|--csv [--bom]]\n"
-    "Lists every obligation kind (duty) and rule of the rule set in DIR (default:\n"
+    "Lists every duty (obligation kind) and rule of the rule set in DIR (default:\n"
     "the configured one) with its title, legal source and file:line, and the\n"
-    "revision. --json prints one object {revision, rules, obligations}.\n";
-
-/* {name, title, source, file, line} of a described entry, with the kind of
- * entry in "type" for CSV. */
-static cJSON *rules_entry(const cJSON *d, const char *type)
-{
-    cJSON *o = cJSON_CreateObject();
-    static const char *const keep[] = {"name", "title", "source", "file", "line", "on"};
-    if (type)
-        cJSON_AddStringToObject(o, "type", type);
-    for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(d, keep[i]);
-        if (v)
-            cJSON_AddItemToObject(o, keep[i], cJSON_Duplicate(v, 1));
-    }
-    return o;
-}
+    "revision. --json prints one object {revision, rules, duties}, as GET /v1/rules.\n";
 
 static const char *rules_s(const cJSON *o, const char *name)
 {
@@ -43,17 +31,42 @@ static const char *rules_s(const cJSON *o, const char *name)
     return cJSON_IsString(v) && *v->valuestring ? v->valuestring : "-";
 }
 
-static void rules_print(const char *heading, const cJSON *list)
+static void rules_print(const char *heading, const cJSON *list, const char *dir)
 {
     printf("\n%s (%d)\n", heading, cJSON_GetArraySize(list));
     const cJSON *d;
     cJSON_ArrayForEach(d, list)
     {
         const cJSON *line = cJSON_GetObjectItemCaseSensitive(d, "line");
-        printf("  %s\n    %s\n    bron: %s\n    %s:%d\n", rules_s(d, "name"), rules_s(d, "title"),
-               rules_s(d, "source"), rules_s(d, "file"),
+        printf("  %s\n    %s\n    bron: %s\n", rules_s(d, "name"), rules_s(d, "title"),
+               rules_s(d, "source"));
+        if (cJSON_GetObjectItemCaseSensitive(d, "severity"))
+            printf("    ernst: %s\n", rules_s(d, "severity"));
+        printf("    %s/%s:%d\n", dir, rules_s(d, "file"),
                cJSON_IsNumber(line) ? (int)line->valuedouble : 0);
     }
+}
+
+/* The duties, then the rules, each with what it is in "type", for CSV. */
+static void rules_csv(const cJSON *desc, int bom)
+{
+    static const char *const cols[] = {"type",     "name", "title", "source", "source_url",
+                                       "severity", "file", "line",  "types"};
+    static const char *const lists[][2] = {{"duties", "duty"}, {"rules", "rule"}};
+    cJSON *flat = cJSON_CreateArray();
+    for (int l = 0; l < 2; l++) {
+        const cJSON *d;
+        cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(desc, lists[l][0]))
+        {
+            cJSON *o = cJSON_Duplicate(d, 1);
+            cJSON_AddStringToObject(o, "type", lists[l][1]);
+            cJSON_AddItemToArray(flat, o);
+        }
+    }
+    cli_csv w;
+    cli_csv_init(&w, stdout, bom);
+    cli_csv_table(&w, flat, cols, (int)(sizeof cols / sizeof cols[0]));
+    cJSON_Delete(flat);
 }
 
 int cli_rules(int argc, char **argv)
@@ -83,49 +96,31 @@ int cli_rules(int argc, char **argv)
         config_free(&cfg);
         return 2;
     }
-    cJSON *desc = rules_describe(r);
+    /* the directory as given, without a trailing '/' */
+    size_t dl = strlen(cfg.rules_dir);
+    while (dl > 1 && cfg.rules_dir[dl - 1] == '/')
+        dl--;
+    char *dir = obligo_strndup(cfg.rules_dir, dl);
+    cJSON *desc = dir ? ruleinfo_describe(r, dir, NULL) : NULL;
     const cJSON *drules = cJSON_GetObjectItemCaseSensitive(desc, "rules");
-    const cJSON *dkinds = cJSON_GetObjectItemCaseSensitive(desc, "obligations");
+    const cJSON *dkinds = cJSON_GetObjectItemCaseSensitive(desc, "duties");
     int status = desc ? 0 : 2;
     if (!desc) {
         fprintf(stderr, "obligo rules: out of memory\n");
-    } else if (o.json || o.csv) {
-        cJSON *out = cJSON_CreateObject();
-        cJSON_AddStringToObject(out, "revision", rules_revision(r));
-        cJSON *lr = cJSON_AddArrayToObject(out, "rules");
-        cJSON *lk = cJSON_AddArrayToObject(out, "obligations");
-        cJSON *flat = cJSON_CreateArray();
-        const cJSON *d;
-        cJSON_ArrayForEach(d, dkinds)
-        {
-            cJSON_AddItemToArray(lk, rules_entry(d, NULL));
-            cJSON_AddItemToArray(flat, rules_entry(d, "obligation"));
-        }
-        cJSON_ArrayForEach(d, drules)
-        {
-            cJSON_AddItemToArray(lr, rules_entry(d, NULL));
-            cJSON_AddItemToArray(flat, rules_entry(d, "rule"));
-        }
-        if (o.json) {
-            char *text = cJSON_PrintUnformatted(out);
-            if (text)
-                puts(text);
-            cJSON_free(text);
-        } else {
-            static const char *const cols[] = {"type", "name", "title", "source",
-                                               "file", "line", "on"};
-            cli_csv w;
-            cli_csv_init(&w, stdout, o.bom);
-            cli_csv_table(&w, flat, cols, (int)(sizeof cols / sizeof cols[0]));
-        }
-        cJSON_Delete(flat);
-        cJSON_Delete(out);
+    } else if (o.json) {
+        char *text = cJSON_PrintUnformatted(desc);
+        if (text)
+            puts(text);
+        cJSON_free(text);
+    } else if (o.csv) {
+        rules_csv(desc, o.bom);
     } else {
         printf("Regelset %s, revisie %s: %d plichten, %d regels\n", cfg.rules_dir,
                rules_revision(r), cJSON_GetArraySize(dkinds), cJSON_GetArraySize(drules));
-        rules_print("PLICHTEN", dkinds);
-        rules_print("REGELS", drules);
+        rules_print("PLICHTEN", dkinds, dir);
+        rules_print("REGELS", drules, dir);
     }
+    obligo_free(dir);
     cJSON_Delete(desc);
     rules_free(r);
     plugins_free(p);

@@ -29,7 +29,38 @@ static int console_random_hex(char out[CONSOLE_SESSION_HEX])
 
 static void console_drop(console_sessions *ss, int i)
 {
+    obligo_free(ss->all[i].note);
+    obligo_free(ss->all[i].source);
     ss->all[i] = ss->all[--ss->n];
+}
+
+/* RFC 3986 §2.3: what a URI carries unencoded. */
+static int console_unreserved(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
+}
+
+char *console_source(const char *note, const char *token_id)
+{
+    const char *name = note && *note ? note : token_id;
+    size_t len = strlen(CONSOLE_SOURCE_PREFIX);
+    char *out = obligo_malloc(len + 3 * strlen(name) + 1);
+    if (!out)
+        return NULL;
+    memcpy(out, CONSOLE_SOURCE_PREFIX, len);
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        if (console_unreserved(*p)) {
+            out[len++] = (char)*p;
+            continue;
+        }
+        out[len++] = '%';
+        out[len++] = hex[*p >> 4];
+        out[len++] = hex[*p & 15];
+    }
+    out[len] = '\0';
+    return out;
 }
 
 static void console_drop_expired(console_sessions *ss, double now)
@@ -39,8 +70,8 @@ static void console_drop_expired(console_sessions *ss, double now)
             console_drop(ss, i);
 }
 
-int console_session_start(console_sessions *ss, const char *token_hash, const char *role,
-                          double now, double seconds, char id_out[CONSOLE_SESSION_HEX],
+int console_session_start(console_sessions *ss, const console_signer *who, double now,
+                          double seconds, char id_out[CONSOLE_SESSION_HEX],
                           char csrf_out[CONSOLE_SESSION_HEX])
 {
     if (ss->n == CONSOLE_SESSION_MAX)
@@ -71,8 +102,16 @@ int console_session_start(console_sessions *ss, const char *token_hash, const ch
         memset(id_out, 0, CONSOLE_SESSION_HEX);
         return rc;
     }
-    memcpy(s->token_hash, token_hash, DIGEST_HEX_LEN);
-    s->role = role;
+    s->note = who->note ? obligo_strdup(who->note) : NULL;
+    s->source = console_source(who->note, who->token_id);
+    if ((who->note && !s->note) || !s->source) {
+        obligo_free(s->note);
+        obligo_free(s->source);
+        memset(id_out, 0, CONSOLE_SESSION_HEX);
+        return OBLIGO_ENOMEM;
+    }
+    memcpy(s->token_hash, who->token_hash, DIGEST_HEX_LEN);
+    s->role = who->role;
     s->created_at = now;
     s->expires_at = now + seconds;
     memcpy(csrf_out, s->csrf, CONSOLE_SESSION_HEX);
@@ -154,6 +193,8 @@ int console_session_csrf_ok(const console_session *s, const char *header)
 
 void console_sessions_free(console_sessions *ss)
 {
+    while (ss->n)
+        console_drop(ss, ss->n - 1);
     obligo_free(ss->all);
     memset(ss, 0, sizeof *ss);
 }

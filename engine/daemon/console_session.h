@@ -29,6 +29,8 @@ typedef struct console_session {
     char token_hash[DIGEST_HEX_LEN]; /* SHA-256 of the token that signed in */
     char csrf[CONSOLE_SESSION_HEX];
     const char *role; /* static: "officer" or "admin" */
+    char *note;       /* the token's note when the session started, or NULL */
+    char *source;     /* the CloudEvents source of the console's events (console_source) */
     double expires_at;
     double created_at;
 } console_session;
@@ -38,13 +40,26 @@ typedef struct console_sessions {
     int n, cap;
 } console_sessions;
 
-/* Starts a session for a token (its hash, borrowed) of role (static) at
- * now, ending at now + seconds. The session id goes to id_out and the CSRF
- * token to csrf_out, both 64 hex digits. A full store drops the expired
- * sessions, then the oldest. Returns 0, OBLIGO_ENOMEM, or OBLIGO_EIO when
- * the system gives no randomness. */
-int console_session_start(console_sessions *ss, const char *token_hash, const char *role,
-                          double now, double seconds, char id_out[CONSOLE_SESSION_HEX],
+/* Who signed in: the token's hash (borrowed), role (static), id and note
+ * (borrowed; note may be NULL). */
+typedef struct console_signer {
+    const char *token_hash, *role, *token_id, *note;
+} console_signer;
+
+/* The CloudEvents source that names the console and the token that signed
+ * in: CONSOLE_SOURCE_PREFIX and the token's note percent-encoded (RFC 3986:
+ * every byte but the unreserved ones), or the token id when the note is
+ * NULL or empty. Caller frees; NULL when memory ran out. */
+#define CONSOLE_SOURCE_PREFIX "urn:obligo:console:"
+char *console_source(const char *note, const char *token_id);
+
+/* Starts a session for who at now, ending at now + seconds; the note and
+ * the source (console_source) are kept as they are now. The session id goes
+ * to id_out and the CSRF token to csrf_out, both 64 hex digits. A full store
+ * drops the expired sessions, then the oldest. Returns 0, OBLIGO_ENOMEM, or
+ * OBLIGO_EIO when the system gives no randomness. */
+int console_session_start(console_sessions *ss, const console_signer *who, double now,
+                          double seconds, char id_out[CONSOLE_SESSION_HEX],
                           char csrf_out[CONSOLE_SESSION_HEX]);
 
 /* The live session whose id the Cookie header value (borrowed, may be

@@ -71,6 +71,17 @@ void serve_send(serve *s, http_exchange *ex, const char *peer, const char *metho
     serve_log(s, peer, method, route, status, len, t0);
 }
 
+void serve_pending_send(serve *s, const serve_pending *p, int status, const char *body,
+                        const char *extra)
+{
+    char headers[2048];
+    if (p->console) {
+        snprintf(headers, sizeof headers, "%s%s", SERVE_CONSOLE_HEADERS, extra ? extra : "");
+        extra = headers;
+    }
+    serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, status, body, extra);
+}
+
 char *serve_error_body(const char *message, int index, const char *field)
 {
     cJSON *b = cJSON_CreateObject();
@@ -222,8 +233,8 @@ static void serve_on_done(writer_job *j, void *ud)
             cJSON_DeleteItemFromObjectCaseSensitive(only, "index");
             char *body = only ? cJSON_PrintUnformatted(only) : NULL;
             cJSON_Delete(only);
-            serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, body ? 409 : 500,
-                       body ? body : "{\"error\":\"out of memory\"}", NULL);
+            serve_pending_send(s, p, body ? 409 : 500,
+                               body ? body : "{\"error\":\"out of memory\"}", NULL);
             cJSON_free(body);
         } else if (j->rc == 0 && j->conflicts) {
             cJSON *o = cJSON_CreateObject();
@@ -234,20 +245,20 @@ static void serve_on_done(writer_job *j, void *ud)
                 cJSON_AddItemReferenceToObject(o, "refused", j->refused))
                 body = cJSON_PrintUnformatted(o);
             cJSON_Delete(o);
-            serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, body ? 202 : 500,
-                       body ? body : "{\"error\":\"out of memory\"}", NULL);
+            serve_pending_send(s, p, body ? 202 : 500,
+                               body ? body : "{\"error\":\"out of memory\"}", NULL);
             cJSON_free(body);
         } else if (j->rc == 0) {
             snprintf(buf, sizeof buf, "{\"accepted\":%ld,\"duplicates\":%ld}", j->accepted,
                      j->duplicates);
-            serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, 202, buf, NULL);
+            serve_pending_send(s, p, 202, buf, NULL);
         } else if (j->rc == OBLIGO_EFULL || j->rc == OBLIGO_EBUSY || j->rc == OBLIGO_ENOMEM) {
-            serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, 503,
-                       "{\"error\":\"the engine cannot store events right now; retry later\"}",
-                       "Retry-After: 5\r\n");
+            serve_pending_send(
+                s, p, 503, "{\"error\":\"the engine cannot store events right now; retry later\"}",
+                "Retry-After: 5\r\n");
         } else {
             snprintf(buf, sizeof buf, "{\"error\":\"%s\"}", obligo_strerror(j->rc));
-            serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, 500, buf, NULL);
+            serve_pending_send(s, p, 500, buf, NULL);
         }
         break;
     case WRITER_REJECT:
@@ -260,19 +271,16 @@ static void serve_on_done(writer_job *j, void *ud)
             http_respond(p->ex, 400, SERVE_FHIR_MEDIA, b, strlen(b), NULL);
             serve_log(s, p->peer, p->method, p->route, 400, strlen(b), p->t0);
         } else {
-            serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, 400,
-                       p->body_400 ? p->body_400 : "{}", NULL);
+            serve_pending_send(s, p, 400, p->body_400 ? p->body_400 : "{}", NULL);
         }
         break;
     case WRITER_HEALTH: {
         const char *why = j->rc ? "the database is not writable" : serve_disk_problem(s);
         if (!why) {
-            serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, 200, "{\"status\":\"ok\"}",
-                       NULL);
+            serve_pending_send(s, p, 200, "{\"status\":\"ok\"}", NULL);
         } else {
             snprintf(buf, sizeof buf, "{\"status\":\"%s\"}", why);
-            serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, 503, buf,
-                       "Retry-After: 5\r\n");
+            serve_pending_send(s, p, 503, buf, "Retry-After: 5\r\n");
         }
         break;
     }
@@ -280,9 +288,9 @@ static void serve_on_done(writer_job *j, void *ud)
         serve_metrics_reply(p, j);
         break;
     case WRITER_DUTIES:
-        serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, j->message ? 200 : 503,
-                   j->message ? j->message : "{\"error\":\"out of memory; retry later\"}",
-                   p->console ? SERVE_CONSOLE_HEADERS : NULL);
+        serve_pending_send(s, p, j->message ? 200 : 503,
+                           j->message ? j->message : "{\"error\":\"out of memory; retry later\"}",
+                           NULL);
         break;
     case WRITER_RELOAD:
         fprintf(stderr, "obligo serve: %s\n", j->message ? j->message : "reload");
@@ -366,8 +374,7 @@ static void serve_metrics_reply(serve_pending *p, writer_job *j)
         serve_log(s, p->peer, p->method, p->route, 200, len, p->t0);
         obligo_free(text);
     } else {
-        serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, 500,
-                   "{\"error\":\"out of memory\"}", NULL);
+        serve_pending_send(s, p, 500, "{\"error\":\"out of memory\"}", NULL);
     }
 }
 
@@ -540,6 +547,7 @@ int serve_run(const config *cfg, engine *e, const char *host, int port)
         obligo_free(err);
         goto out_loop;
     }
+    serve_rules_start(s); /* before the writer owns the rules */
     if ((rc = serve_contract_start(s, host, http_server_port(s->http))) != 0 ||
         (rc = serve_start_threads(s)) != 0)
         goto out_loop;
@@ -547,6 +555,7 @@ int serve_run(const config *cfg, engine *e, const char *host, int port)
     serve_submit_fire(s, s->started);
 
     serve_start_handles(s);
+    serve_reload_survey(s);
     serve_arm(s);
     fprintf(stderr, "obligo serve: listening on http://%s:%d (database %s, rules %s revision %s)\n",
             host, http_server_port(s->http), s->cfg->db_path, s->cfg->rules_dir,
@@ -574,6 +583,7 @@ out_rd:
     store_close(&s->rd);
     tokens_cache_free(&s->tokens);
     console_sessions_free(&s->sessions);
+    serve_rules_free(s);
     serve_contract_free(s);
 out:
     obligo_free(s);

@@ -12,6 +12,11 @@
  * site makes to it. A request under /console/api/ other than GET or HEAD
  * also needs the session's CSRF token in X-CSRF-Token.
  *
+ * A session keeps the note of the token that signed in and the CloudEvents
+ * source that names the console and that token (console_source): the
+ * officer's acts posted through /console/api/v1/events must carry it
+ * (serve_events.c), so the journal shows who did what.
+ *
  * Every answer under /console/ carries SERVE_CONSOLE_HEADERS (a strict
  * Content-Security-Policy and the rest). Nothing here reads the database
  * but the tokens cache; everything runs on the loop thread.
@@ -137,16 +142,29 @@ static const char *serve_console_body_token(const serve_req *r, char *buf, size_
     return NULL;
 }
 
-/* {role, csrf, expires_at, now}: what the page needs to run. now is the
- * engine's time (the countdowns count against it, not the browser's). */
+/* {role, csrf, expires_at, now, note, source}: what the page needs to run.
+ * now is the engine's time (the countdowns count against it, not the
+ * browser's); note is the token's (null when it has none) and source what
+ * the console's events must carry (POST /console/api/v1/events). Caller
+ * frees with cJSON_free; NULL when memory ran out. */
 static char *serve_console_session_body(const console_session *cs, double now)
 {
     char at[CLOCK_RFC3339_LEN], expires[CLOCK_RFC3339_LEN];
     obligo_time t = clock_now();
     clock_format_utc(t, at);
     clock_format_utc(t + (obligo_time)(cs->expires_at - now), expires);
-    return obligo_asprintf("{\"role\":\"%s\",\"csrf\":\"%s\",\"expires_at\":\"%s\",\"now\":\"%s\"}",
-                           cs->role, cs->csrf, expires, at);
+    cJSON *b = cJSON_CreateObject();
+    char *text = NULL;
+    if (b && cJSON_AddStringToObject(b, "role", cs->role) &&
+        cJSON_AddStringToObject(b, "csrf", cs->csrf) &&
+        cJSON_AddStringToObject(b, "expires_at", expires) &&
+        cJSON_AddStringToObject(b, "now", at) &&
+        (cs->note ? cJSON_AddStringToObject(b, "note", cs->note) != NULL
+                  : cJSON_AddNullToObject(b, "note") != NULL) &&
+        cJSON_AddStringToObject(b, "source", cs->source))
+        text = cJSON_PrintUnformatted(b);
+    cJSON_Delete(b);
+    return text;
 }
 
 static void serve_console_sign_in(serve_req *r)
@@ -187,7 +205,9 @@ static void serve_console_sign_in(serve_req *r)
     long seconds = s->cfg->console_session_seconds > 0 ? s->cfg->console_session_seconds
                                                        : CONSOLE_SESSION_SECONDS_DEFAULT;
     char id[CONSOLE_SESSION_HEX], csrf[CONSOLE_SESSION_HEX];
-    int rc = console_session_start(&s->sessions, hash, role, now, (double)seconds, id, csrf);
+    const tokens_cached *tok = tokens_cache_find(&s->tokens, hash); /* found: checked above */
+    console_signer who = {hash, role, tok->id, tok->note};
+    int rc = console_session_start(&s->sessions, &who, now, (double)seconds, id, csrf);
     if (rc) {
         serve_console_error(r, 503, "er kan nu geen sessie worden gestart; probeer het zo weer",
                             "Retry-After: 1\r\n");
@@ -204,7 +224,7 @@ static void serve_console_sign_in(serve_req *r)
         serve_console_error(r, 503, "out of memory; retry later", "Retry-After: 1\r\n");
     else
         serve_console_send(r, 200, CONSOLE_JSON, body, strlen(body), cookie);
-    obligo_free(body);
+    cJSON_free(body);
 }
 
 /* The live session of this request whose token is still valid, or NULL
@@ -222,9 +242,10 @@ static console_session *serve_console_current(serve *s, const http_request *req)
     return cs;
 }
 
-int serve_console_auth(serve *s, const http_request *req, const char **role, const char **message)
+int serve_console_auth(serve *s, const http_request *req, const console_session **session,
+                       const char **message)
 {
-    *role = NULL;
+    *session = NULL;
     if (tokens_cache_refresh(&s->tokens, &s->rd, serve_console_now()) != 0) {
         *message = "de tokens zijn nu niet te controleren; probeer het zo weer";
         return 503;
@@ -239,7 +260,7 @@ int serve_console_auth(serve *s, const http_request *req, const char **role, con
         *message = "het CSRF-token ontbreekt of klopt niet (X-CSRF-Token)";
         return 403;
     }
-    *role = cs->role;
+    *session = cs;
     return 0;
 }
 
@@ -256,13 +277,13 @@ static void serve_console_session(serve_req *r)
         serve_console_error(r, 405, "use GET, POST or DELETE", "Allow: GET, POST, DELETE\r\n");
         return;
     }
-    const char *role = NULL, *message = NULL;
-    int status = serve_console_auth(s, r->req, &role, &message);
+    const console_session *cs = NULL;
+    const char *message = NULL;
+    int status = serve_console_auth(s, r->req, &cs, &message);
     if (status) {
         serve_console_error(r, status, message, "Cache-Control: no-store\r\n");
         return;
     }
-    console_session *cs = serve_console_current(s, r->req);
     if (get) {
         char *body = serve_console_session_body(cs, serve_console_now());
         if (!body)
@@ -270,10 +291,10 @@ static void serve_console_session(serve_req *r)
         else
             serve_console_send(r, 200, CONSOLE_JSON, body, strlen(body),
                                "Cache-Control: no-store\r\n");
-        obligo_free(body);
+        cJSON_free(body);
         return;
     }
-    console_session_end(&s->sessions, cs);
+    console_session_end(&s->sessions, (console_session *)cs);
     serve_console_send(r, 200, CONSOLE_JSON, "{\"signed_out\":true}", 18,
                        "Set-Cookie: " CONSOLE_SESSION_COOKIE "=; Path=/console/; Max-Age=0; "
                        "HttpOnly; SameSite=Strict\r\nCache-Control: no-store\r\n");

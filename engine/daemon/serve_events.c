@@ -343,12 +343,45 @@ static void serve_keep_rejected(serve_req *r, int index, char *raw, size_t len, 
                            serve_error_body(reason ? reason : "invalid event", index, field));
 }
 
+/* The index of the first raw event of the job whose source is a string
+ * other than want, or -1 when none is. An event that is not JSON or has no
+ * string source is left to engine_decode, which refuses it by its field. */
+static int serve_foreign_source(const writer_job *j, const char *want)
+{
+    for (int i = 0; i < j->n; i++) {
+        cJSON *ev = cJSON_ParseWithLength(j->raws[i], j->lens[i]);
+        const char *src = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev, "source"));
+        int foreign = src && strcmp(src, want) != 0;
+        cJSON_Delete(ev);
+        if (foreign)
+            return i;
+    }
+    return -1;
+}
+
 /* Validates every event of the job, then submits it; or answers 400 for
  * the first bad one and keeps it in the rejected table. binary: the job's
- * one event came in binary mode, and an error names the header. */
+ * one event came in binary mode, and an error names the header. Through
+ * the console (r->source), an event from another source refuses the whole
+ * request first, 403, and nothing of it is kept. */
 static void serve_validate_and_submit(serve_req *r, writer_job *j, int n, int binary)
 {
     serve *s = r->s;
+    int foreign = r->source ? serve_foreign_source(j, r->source) : -1;
+    if (foreign >= 0) {
+        writer_job_free(j);
+        char *msg = obligo_asprintf("een gebeurtenis vanuit de console moet als source %s "
+                                    "hebben, die van het ingelogde token (GET /console/session)",
+                                    r->source);
+        char *body = msg ? serve_error_body(msg, foreign, binary ? "ce-source" : "source") : NULL;
+        if (body)
+            serve_reply(r, 403, body, NULL);
+        else
+            serve_reply_error(r, 503, "out of memory; retry later", "Retry-After: 1\r\n");
+        cJSON_free(body);
+        obligo_free(msg);
+        return;
+    }
     if (n == 0) {
         writer_job_free(j);
         serve_reply(r, 202, "{\"accepted\":0,\"duplicates\":0}", NULL);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <uv.h>
 
+#include "clock.h"
 #include "config.h"
 #include "console_session.h"
 #include "engine.h"
@@ -98,6 +99,12 @@ typedef struct serve {
     char *openapi;
     size_t openapi_len;
     console_sessions sessions; /* the console's sign-ins (serve_console.c) */
+    /* GET /v1/rules (serve_rules.c): the set in force as ruleinfo.h
+     * describes it (with its coverage once a gate run computed it), its
+     * files {path: text}, when it went live, and the last reload's
+     * outcome (NULL: none yet). */
+    cJSON *rules_now, *rules_files, *last_reload;
+    char rules_loaded_at[CLOCK_RFC3339_LEN];
 } serve;
 
 /* A request whose answer waits for the writer. */
@@ -122,6 +129,9 @@ typedef struct serve_req {
     uint64_t t0;
     int fhir;    /* under /v1/fhir with a FHIR adapter loaded: errors are OperationOutcomes */
     int console; /* under /console/: answers carry SERVE_CONSOLE_HEADERS */
+    /* /console/api/v1/...: the session's source, which every event posted
+     * must carry (borrowed while the request is handled); NULL otherwise */
+    const char *source;
 } serve_req;
 
 /* ---- serve.c: answers, the access log and the writer ---------------------- */
@@ -133,6 +143,10 @@ void serve_log(serve *s, const char *peer, const char *method, const char *route
 /* Answers ex with the JSON body (borrowed) and logs it. */
 void serve_send(serve *s, http_exchange *ex, const char *peer, const char *method,
                 const char *route, uint64_t t0, int status, const char *body, const char *extra);
+/* serve_send for a pending answer: under /console/ with
+ * SERVE_CONSOLE_HEADERS before extra (may be NULL). */
+void serve_pending_send(serve *s, const serve_pending *p, int status, const char *body,
+                        const char *extra);
 /* {"error": message}, with index and field when index >= 0. The caller
  * frees it with cJSON_free; NULL when memory ran out. */
 char *serve_error_body(const char *message, int index, const char *field);
@@ -211,6 +225,13 @@ void serve_get_alerts(serve_req *r);
 /* GET /v1/rejected?since=&after=&limit=: the refused input (dead letters). */
 void serve_get_rejected(serve_req *r);
 void serve_get_register(serve_req *r, const char *name);
+/* GET /v1/breaches/{key} (the breach's record) and /v1/breaches/{key}/ap-form
+ * (its AP notification form, ?format=csv); rest is the path after
+ * /v1/breaches/. */
+void serve_get_breach(serve_req *r, const char *rest);
+/* The value of name in a query string, decoded into buf (n bytes); NULL
+ * when absent. Any thread. */
+const char *serve_query(const char *q, const char *name, char *buf, size_t n);
 /* The reader pool's done callback: writes the answer out. */
 void serve_on_read(reader_job *job, void *ud);
 
@@ -234,11 +255,33 @@ void serve_contract_free(serve *s);
 /* GET /console/... (the files) and /console/session (sign in, out);
  * rest is the path after "/console". */
 void serve_console(serve_req *r, const char *rest);
-/* The session check of /console/api/...: 0 with *role (static), or the
- * status to answer with *message (static, Dutch). */
-int serve_console_auth(serve *s, const http_request *req, const char **role, const char **message);
+/* The session check of /console/api/...: 0 with *session (valid until the
+ * store next changes: while this request is handled), or the status to
+ * answer with *message (static, Dutch). */
+int serve_console_auth(serve *s, const http_request *req, const console_session **session,
+                       const char **message);
+
+/* ---- serve_rules.c: GET /v1/rules and /v1/rules/source ----------------- */
+
+/* Describes the set the server starts with (before the writer runs). */
+void serve_rules_start(serve *s);
+/* The start-up survey's description (taken over; may be NULL): kept when
+ * it is of the set in force. */
+void serve_rules_surveyed(serve *s, cJSON *info);
+/* A reload ended (ok: the new set is live). message is what the reload
+ * answered, refusal the gate's own reason (may be NULL); *info and *files
+ * are the new set's, taken over when it went live. */
+void serve_rules_reloaded(serve *s, int ok, const char *message, const char *refusal, cJSON **info,
+                          cJSON **files);
+void serve_rules_free(serve *s);
+void serve_get_rules(serve_req *r);
+void serve_get_rule_source(serve_req *r);
 
 /* ---- serve_reload.c: reloading the rules ---------------------------------- */
+
+/* Runs the gate once over the rule files in the background to learn the
+ * running set's test coverage (serve_rules_surveyed); nothing goes live. */
+void serve_reload_survey(serve *s);
 
 /* A reload asked for by a rule file, SIGHUP or a request p (NULL for none;
  * taken over, answered with the outcome). */

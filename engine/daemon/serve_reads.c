@@ -1,6 +1,7 @@
 /*
  * serve_reads.c — the daemon's GETs over the database: an event with its
- * decisions, the obligations, the alerts and the registers. The loop thread
+ * decisions, the obligations, the alerts, the registers, and a breach with
+ * its AP notification form (breach.h, apform.h). The loop thread
  * parses the parameters; a reader thread (reader.h) runs the query and
  * prints the answer with its own read-only connection.
  *
@@ -13,6 +14,8 @@
 
 #include "actions.h"
 #include "alloc.h"
+#include "apform.h"
+#include "breach.h"
 #include "clock.h"
 #include "journal.h"
 #include "json.h"
@@ -23,8 +26,7 @@
 
 /* ---- reads ---------------------------------------------------------------- */
 
-/* The value of name in a query string, decoded into buf; NULL if absent. */
-static const char *serve_query(const char *q, const char *name, char *buf, size_t n)
+const char *serve_query(const char *q, const char *name, char *buf, size_t n)
 {
     size_t len = strlen(name);
     for (const char *p = q; p && *p;) {
@@ -120,6 +122,8 @@ typedef enum serve_read_kind {
     SERVE_READ_ALERTS,
     SERVE_READ_REGISTER,
     SERVE_READ_REJECTED,
+    SERVE_READ_BREACH,
+    SERVE_READ_APFORM,
 } serve_read_kind;
 
 typedef struct serve_read {
@@ -128,11 +132,13 @@ typedef struct serve_read {
     serve_read_kind kind;
     size_t max_bytes;
     char b1[1024], b2[1024], b3[256]; /* source, id; or status, kind, subject */
-    char *name;                       /* the register's name, owned */
+    char *name;                       /* the register's name or the breach's key, owned */
     int has1, has2, has3;
     obligo_time t;
     long long after, limit;
     int history;
+    int csv;          /* the AP form as CSV */
+    char extra[1024]; /* the answer's extra header lines (job.extra) */
 } serve_read;
 
 /* Reader thread: the answer is `text` (taken over; NULL: out of memory)
@@ -205,20 +211,80 @@ static void serve_read_event(serve_read *rd, store *st)
     cJSON_AddStringToObject(out, "received_at", at);
     cJSON_AddStringToObject(out, "ruleset", (const char *)sqlite3_column_text(q, 3));
     sqlite3_reset(q);
-    cJSON *decisions = cJSON_AddArrayToObject(out, "decisions");
-    q = store_stmt(st, "SELECT decision FROM decisions WHERE event=?1 ORDER BY n");
-    if (q) {
-        sqlite3_bind_int64(q, 1, seq);
-        while (sqlite3_step(q) == SQLITE_ROW) {
-            cJSON *d = cJSON_Parse((const char *)sqlite3_column_text(q, 0));
-            if (d && actions_instants_for_output(d) == 0)
-                cJSON_AddItemToArray(decisions, d);
-            else
-                cJSON_Delete(d);
-        }
-        sqlite3_reset(q);
-    }
+    cJSON *decisions = actions_decisions_of(st, seq);
+    cJSON_AddItemToObject(out, "decisions", decisions ? decisions : cJSON_CreateArray());
     serve_read_json(rd, 200, out, "raise max_answer_bytes to read this event");
+}
+
+/* The 404 or 500 of a breach read that found nothing to give. */
+static void serve_read_breach_error(serve_read *rd, int err)
+{
+    char msg[1200];
+    if (err == BREACH_NOT_FOUND)
+        snprintf(msg, sizeof msg, "no breach '%s' in the register " BREACH_REGISTER, rd->name);
+    else
+        snprintf(msg, sizeof msg, "database error reading breach '%s'", rd->name);
+    serve_read_error(rd, err == BREACH_NOT_FOUND ? 404 : 500, msg);
+}
+
+/* The key as a file name: every byte outside [A-Za-z0-9._-] becomes '_'. */
+static void serve_read_file_name(const char *key, char *out, size_t n)
+{
+    size_t o = 0;
+    for (const char *c = key; *c && o + 1 < n; c++)
+        out[o++] = (char)(strchr("._-", *c) || (*c >= 'a' && *c <= 'z') ||
+                                  (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9')
+                              ? *c
+                              : '_');
+    out[o] = '\0';
+}
+
+/* GET /v1/breaches/{key}/ap-form[?format=csv]: the form as JSON, or as the
+ * CSV of `--ap-form --csv` with the UTF-8 byte order mark (Excel) as an
+ * attachment. */
+static void serve_read_apform(serve_read *rd, store *st)
+{
+    int err = 0;
+    cJSON *form = apform_build(st, rd->name, &err);
+    if (!form) {
+        serve_read_breach_error(rd, err);
+        return;
+    }
+    if (!rd->csv) {
+        serve_read_json(rd, 200, form, "raise max_answer_bytes to read this form");
+        return;
+    }
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (mem) {
+        apform_print_csv(form, mem, 1);
+        fclose(mem);
+    }
+    cJSON_Delete(form);
+    char file[256];
+    serve_read_file_name(rd->name, file, sizeof file);
+    snprintf(rd->extra + strlen(rd->extra), sizeof rd->extra - strlen(rd->extra),
+             "Content-Disposition: attachment; filename=\"ap-melding-%s.csv\"\r\n", file);
+    /* open_memstream's buffer is malloc'ed; the answer is freed with obligo_free */
+    char *body = text ? obligo_strdup(text) : NULL;
+    free(text);
+    serve_read_answer(rd, 200, body, "raise max_answer_bytes to read this form");
+    if (rd->job.status == 200) {
+        rd->job.content_type = "text/csv; charset=utf-8";
+        rd->job.extra = rd->extra;
+    }
+}
+
+static void serve_read_breach(serve_read *rd, store *st)
+{
+    int err = 0;
+    cJSON *b = breach_read(st, rd->name, &err);
+    if (!b) {
+        serve_read_breach_error(rd, err);
+        return;
+    }
+    serve_read_json(rd, 200, b, "raise max_answer_bytes to read this breach");
 }
 
 static void serve_read_run(reader_job *job, store *st)
@@ -253,6 +319,12 @@ static void serve_read_run(reader_job *job, store *st)
         serve_read_json(rd, 200, journal_rejected_list(st, rd->t, rd->after, (int)rd->limit),
                         fewer);
         return;
+    case SERVE_READ_BREACH:
+        serve_read_breach(rd, st);
+        return;
+    case SERVE_READ_APFORM:
+        serve_read_apform(rd, st);
+        return;
     case SERVE_READ_REGISTER:
         serve_read_json(rd, 200,
                         rd->history ? registers_history(st, rd->name, rd->after, (int)rd->limit)
@@ -285,6 +357,7 @@ static serve_read *serve_read_new(serve_req *r, serve_read_kind kind)
     rd->p.route = r->route;
     rd->p.t0 = r->t0;
     rd->p.console = r->console;
+    snprintf(rd->extra, sizeof rd->extra, "%s", r->console ? SERVE_CONSOLE_HEADERS : "");
     snprintf(rd->p.method, sizeof rd->p.method, "%s", r->req->method);
     snprintf(rd->p.peer, sizeof rd->p.peer, "%s", r->req->peer ? r->req->peer : "");
     return rd;
@@ -307,8 +380,11 @@ void serve_on_read(reader_job *job, void *ud)
     serve_read *rd = (serve_read *)job;
     serve_pending *p = &rd->p;
     if (job->body) {
-        http_respond(p->ex, job->status, "application/json", job->body, job->len,
-                     p->console ? SERVE_CONSOLE_HEADERS : NULL);
+        http_respond(p->ex, job->status, job->content_type ? job->content_type : "application/json",
+                     job->body, job->len,
+                     job->extra   ? job->extra
+                     : p->console ? SERVE_CONSOLE_HEADERS
+                                  : NULL);
         serve_log(s, p->peer, p->method, p->route, job->status, job->len, p->t0);
     } else {
         serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, 500,
@@ -400,6 +476,37 @@ void serve_get_event(serve_req *r, const char *rest)
         memcpy(rd->b1, rest, (size_t)(slash - rest));
         rd->b1[slash - rest] = '\0';
         snprintf(rd->b2, sizeof rd->b2, "%s", slash + 1);
+    }
+    serve_read_submit(r, rd);
+}
+
+/* GET /v1/breaches/{key} and /v1/breaches/{key}/ap-form: the key is the
+ * rest of the path, percent-decoded by the server, so a key holding '/' is
+ * sent with it encoded (%2F) or plain; a last segment "ap-form" asks for
+ * the form. */
+void serve_get_breach(serve_req *r, const char *rest)
+{
+    static const char form[] = "/ap-form";
+    size_t len = strlen(rest), flen = sizeof form - 1;
+    int is_form = len > flen && strcmp(rest + len - flen, form) == 0;
+    serve_read *rd = serve_read_new(r, is_form ? SERVE_READ_APFORM : SERVE_READ_BREACH);
+    if (!rd)
+        return;
+    char fmt[16];
+    const char *format = serve_query(r->req->query, "format", fmt, sizeof fmt);
+    if (format && (!is_form || (strcmp(format, "csv") != 0 && strcmp(format, "json") != 0))) {
+        serve_read_free(rd);
+        serve_reply_error(r, 400,
+                          is_form ? "format must be csv or json"
+                                  : "format applies to /v1/breaches/{key}/ap-form only",
+                          NULL);
+        return;
+    }
+    rd->csv = format && strcmp(format, "csv") == 0;
+    if (!(rd->name = obligo_strndup(rest, is_form ? len - flen : len))) {
+        serve_read_free(rd);
+        serve_reply_error(r, 503, "out of memory; retry later", "Retry-After: 1\r\n");
+        return;
     }
     serve_read_submit(r, rd);
 }

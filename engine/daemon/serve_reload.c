@@ -15,6 +15,7 @@
 
 #include "alloc.h"
 #include "gate.h"
+#include "ruleinfo.h"
 #include "serve_internal.h"
 
 /* ---- reloading the rules ---------------------------------------------------
@@ -37,14 +38,21 @@ typedef struct serve_reload {
     rules *fresh;
     char *why;
     int rc;
+    /* For GET /v1/rules (serve_rules.c): the new set described with its
+     * coverage, its files, and where the refusal points (a copy of why,
+     * which goes to the writer). */
+    cJSON *info, *files;
+    char *refusal;
+    /* A survey: the gate run once at start-up to learn the running set's
+     * coverage; its set never goes live. */
+    int survey;
 } serve_reload;
 
 static void serve_reload_answer(serve *s, serve_reload *rl, int status, const char *body)
 {
     for (int i = 0; i < rl->nwaiting; i++) {
         serve_pending *p = rl->waiting[i];
-        serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, status, body,
-                   status == 503 ? "Retry-After: 5\r\n" : NULL);
+        serve_pending_send(s, p, status, body, status == 503 ? "Retry-After: 5\r\n" : NULL);
         obligo_free(p->body_400);
         obligo_free(p);
     }
@@ -59,6 +67,9 @@ static void serve_reload_free(serve *s, serve_reload *rl)
                         "{\"error\":\"the rules could not be reloaded now; retry later\"}");
     rules_free(rl->fresh);
     obligo_free(rl->why);
+    obligo_free(rl->refusal);
+    cJSON_Delete(rl->info);
+    cJSON_Delete(rl->files);
     obligo_free(rl);
 }
 
@@ -74,7 +85,14 @@ static void serve_reload_main(void *arg)
     /* On Linux a nice value belongs to a thread (setpriority on its tid).
      * Should it fail, the gate runs at normal priority: still correct. */
     (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), SERVE_GATE_NICE);
-    rl->rc = gate_prepare(rl->s->cfg, rl->plugins, &rl->s->reload_cancel, &rl->fresh, &rl->why);
+    rl->rc = gate_prepare(rl->s->cfg, rl->plugins, &rl->s->reload_cancel, &rl->fresh, &rl->info,
+                          &rl->why);
+    /* the set goes to the writer: what GET /v1/rules/source serves is
+     * copied here (out of memory: it answers 503 until the next reload) */
+    if (rl->fresh && !rl->survey)
+        rl->files = ruleinfo_files(rl->fresh);
+    if (rl->why)
+        rl->refusal = obligo_strdup(rl->why);
     atomic_store(&rl->finished, 1);
     uv_async_send(&rl->s->reload_done);
 }
@@ -92,6 +110,14 @@ void serve_on_reload_done(uv_async_t *a)
     uv_thread_join(&rl->thread);
     s->reloading = NULL;
     uv_unref((uv_handle_t *)&s->reload_done);
+    if (rl->survey) {
+        serve_rules_surveyed(s, rl->info);
+        rl->info = NULL;
+        serve_reload_free(s, rl);
+        if (s->reload_again || s->nreload_next)
+            serve_reload_start(s);
+        return;
+    }
     writer_job *j = s->w && !s->stopping ? writer_job_new(WRITER_RELOAD, rl) : NULL;
     if (j) {
         j->fresh = rl->fresh;
@@ -110,7 +136,9 @@ void serve_on_reload_done(uv_async_t *a)
         serve_reload_start(s); /* when stopping, it answers the requests 503 */
 }
 
-static void serve_reload_start(serve *s)
+/* Starts a gate run: a survey (start-up), or the reload the requests in
+ * s->reload_next wait for. */
+static void serve_reload_run(serve *s, int survey)
 {
     serve_reload *rl = obligo_calloc(1, sizeof *rl);
     if (!rl) {
@@ -122,11 +150,14 @@ static void serve_reload_start(serve *s)
     }
     rl->s = s;
     rl->plugins = s->e->plugins;
-    rl->waiting = s->reload_next;
-    rl->nwaiting = s->nreload_next;
-    s->reload_next = NULL;
-    s->nreload_next = 0;
-    s->reload_again = 0;
+    rl->survey = survey;
+    if (!survey) {
+        rl->waiting = s->reload_next;
+        rl->nwaiting = s->nreload_next;
+        s->reload_next = NULL;
+        s->nreload_next = 0;
+        s->reload_again = 0;
+    }
     s->reloading = rl;
     if (s->stopping || !s->w || uv_thread_create(&rl->thread, serve_reload_main, rl) != 0) {
         s->reloading = NULL;
@@ -134,6 +165,21 @@ static void serve_reload_start(serve *s)
         return;
     }
     uv_ref((uv_handle_t *)&s->reload_done); /* the loop waits for the gate */
+}
+
+static void serve_reload_start(serve *s)
+{
+    serve_reload_run(s, 0);
+}
+
+/* The rule tests of the set the server started with have not run (a set
+ * is tested on reload, not at start-up): the gate runs once over the same
+ * files in the background, so GET /v1/rules can say what is tested. A
+ * reload asked for meanwhile runs when it ends. */
+void serve_reload_survey(serve *s)
+{
+    if (!s->reloading)
+        serve_reload_run(s, 1);
 }
 
 /* Asks for a reload; p (may be NULL) is a request to answer with its
@@ -144,8 +190,8 @@ void serve_reload_request(serve *s, serve_pending *p)
         serve_pending **nw =
             obligo_realloc(s->reload_next, sizeof(serve_pending *) * (size_t)(s->nreload_next + 1));
         if (!nw) {
-            serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, 503,
-                       "{\"error\":\"out of memory; retry later\"}", "Retry-After: 1\r\n");
+            serve_pending_send(s, p, 503, "{\"error\":\"out of memory; retry later\"}",
+                               "Retry-After: 1\r\n");
             obligo_free(p);
             return;
         }
@@ -164,6 +210,7 @@ void serve_reload_done(serve *s, writer_job *j)
     serve_reload *rl = j->ud;
     if (!rl)
         return;
+    serve_rules_reloaded(s, j->rc == 0, j->message, rl->refusal, &rl->info, &rl->files);
     cJSON *b = cJSON_CreateObject();
     cJSON_AddBoolToObject(b, "reloaded", j->rc == 0);
     cJSON_AddStringToObject(b, j->rc ? "error" : "message", j->message ? j->message : "");

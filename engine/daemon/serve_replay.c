@@ -187,9 +187,9 @@ void serve_on_replay_done(uv_async_t *a)
     if (rp->status == 200)
         s->replays++;
     serve_pending *p = rp->p;
-    serve_send(s, p->ex, p->peer, p->method, p->route, p->t0, rp->answer ? rp->status : 503,
-               rp->answer ? rp->answer : "{\"error\":\"out of memory; retry later\"}",
-               rp->answer ? rp->extra : "Retry-After: 5\r\n");
+    serve_pending_send(s, p, rp->answer ? rp->status : 503,
+                       rp->answer ? rp->answer : "{\"error\":\"out of memory; retry later\"}",
+                       rp->answer ? rp->extra : "Retry-After: 5\r\n");
     serve_replay_free(rp);
 }
 

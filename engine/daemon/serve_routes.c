@@ -4,8 +4,8 @@
  * (serve_head) and the dispatch of a complete request to its endpoint
  * (serve_handle): serve_events.c for POSTs of events, serve_reads.c for the
  * GETs, the writer for /healthz and /metrics, serve_reload.c for a reload,
- * serve_replay.c for a replay, serve_contract.c for the OpenAPI document
- * and the schemas.
+ * serve_replay.c for a replay, serve_rules.c for the rule set in force,
+ * serve_contract.c for the OpenAPI document and the schemas.
  *
  * Everything in this file runs on the loop thread.
  */
@@ -75,14 +75,16 @@ static int serve_authorised(serve_req *r, int need)
     const char *message = NULL, *extra = NULL;
     if (r->console) {
         /* /console/api/...: the console's session, never a bearer token */
-        const char *role = NULL;
-        int st = serve_console_auth(r->s, r->req, &role, &message);
-        if (st == 0 && !serve_role_ok(role, need)) {
+        const console_session *cs = NULL;
+        int st = serve_console_auth(r->s, r->req, &cs, &message);
+        if (st == 0 && !serve_role_ok(cs->role, need)) {
             st = 403;
             message = "de rol van dit token mag dit niet";
         }
-        if (st == 0)
+        if (st == 0) {
+            r->source = cs->source;
             return 1;
+        }
         serve_reply_error(r, st, message, NULL);
         return 0;
     }
@@ -113,6 +115,9 @@ enum {
     SERVE_R_SCHEMAS,
     SERVE_R_SCHEMA,
     SERVE_R_DUTIES,
+    SERVE_R_BREACH, /* /v1/breaches/{key}[/ap-form] */
+    SERVE_R_RULES,
+    SERVE_R_RULE_SOURCE,
     SERVE_R_ADAPTER,       /* a plugin's input adapter, not in the table */
     SERVE_R_FHIR_BASE,     /* POST /v1/fhir: batch and transaction (serve_fhir.c) */
     SERVE_R_FHIR_METADATA, /* GET /v1/fhir/metadata: the CapabilityStatement */
@@ -139,6 +144,9 @@ static const struct serve_route {
     [SERVE_R_SCHEMAS] = {"/v1/schemas", 0, 0, SERVE_ANY},
     [SERVE_R_SCHEMA] = {"/v1/schemas/", 1, 0, SERVE_ANY},
     [SERVE_R_DUTIES] = {"/v1/duties", 0, 0, SERVE_READ},
+    [SERVE_R_BREACH] = {"/v1/breaches/", 1, 0, SERVE_READ},
+    [SERVE_R_RULES] = {"/v1/rules", 0, 0, SERVE_READ},
+    [SERVE_R_RULE_SOURCE] = {"/v1/rules/source", 0, 0, SERVE_READ},
 };
 
 /* Where a request goes. */
@@ -227,6 +235,12 @@ static void serve_route_match(serve *s, const char *method, const char *path, se
     }
     serve_route_match_api(s, get, post, path, m);
     m->console = console;
+    if (console && m->id == SERVE_R_EVENTS)
+        /* An officer records acts from the console (an acknowledgement, a
+         * breach step) though the role may not post with a bearer token:
+         * every event must then carry the session's source, which names
+         * the console and the token (serve_events.c). */
+        m->need = SERVE_ANY;
 }
 
 /* serve_route_match for a path of the API. */
@@ -377,7 +391,7 @@ static void serve_async_job(serve_req *r, writer_kind kind)
 void serve_handle(void *ud, const http_request *req, http_exchange *ex)
 {
     serve *s = ud;
-    serve_req r = {s, req, ex, "other", uv_hrtime(), 0, 0};
+    serve_req r = {s, req, ex, "other", uv_hrtime(), 0, 0, NULL};
     serve_match m;
     serve_route_match(s, req->method, req->path, &m);
     r.route = m.route;
@@ -444,6 +458,15 @@ void serve_handle(void *ud, const http_request *req, http_exchange *ex)
         return;
     case SERVE_R_DUTIES:
         serve_async_job(&r, WRITER_DUTIES);
+        return;
+    case SERVE_R_BREACH:
+        serve_get_breach(&r, m.rest);
+        return;
+    case SERVE_R_RULES:
+        serve_get_rules(&r);
+        return;
+    case SERVE_R_RULE_SOURCE:
+        serve_get_rule_source(&r);
         return;
     case SERVE_R_CONSOLE:
         return; /* answered above */

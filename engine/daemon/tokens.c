@@ -282,6 +282,13 @@ static const char *tokens_parse(const char *v, size_t *len)
     return t;
 }
 
+static void tokens_cached_free(tokens_cached *valid, int n)
+{
+    for (int i = 0; i < n; i++)
+        obligo_free(valid[i].note);
+    obligo_free(valid);
+}
+
 int tokens_cache_refresh(tokens_cache *c, store *st, double now)
 {
     if (c->loaded_at > 0 && now - c->loaded_at < TOKENS_CACHE_SECONDS)
@@ -292,7 +299,8 @@ int tokens_cache_refresh(tokens_cache *c, store *st, double now)
     tokens_cached *valid = NULL;
     int n = 0, cap = 0, rc = 0;
     sqlite3_stmt *s =
-        any ? store_stmt(st, "SELECT hash, role FROM tokens WHERE revoked_at IS NULL") : NULL;
+        any ? store_stmt(st, "SELECT hash, role, id, note FROM tokens WHERE revoked_at IS NULL")
+            : NULL;
     if (any && !s) {
         int perr = tokens_prepare_error(st);
         return perr ? perr : OBLIGO_EDB;
@@ -311,10 +319,19 @@ int tokens_cache_refresh(tokens_cache *c, store *st, double now)
         }
         const char *hash = (const char *)sqlite3_column_text(s, 0);
         const char *role = tokens_role((const char *)sqlite3_column_text(s, 1));
-        if (!hash || !role || strlen(hash) != DIGEST_HEX_LEN - 1)
+        const char *id = (const char *)sqlite3_column_text(s, 2);
+        const char *note = (const char *)sqlite3_column_text(s, 3);
+        if (!hash || !role || strlen(hash) != DIGEST_HEX_LEN - 1 || !id ||
+            strlen(id) >= sizeof valid[n].id)
             continue; /* not a row tokens_create wrote */
         memcpy(valid[n].hash, hash, DIGEST_HEX_LEN);
         valid[n].role = role;
+        memcpy(valid[n].id, id, strlen(id) + 1);
+        valid[n].note = note ? obligo_strdup(note) : NULL;
+        if (note && !valid[n].note) {
+            rc = OBLIGO_ENOMEM;
+            break;
+        }
         n++;
     }
     if (s)
@@ -322,10 +339,10 @@ int tokens_cache_refresh(tokens_cache *c, store *st, double now)
     if (!rc && src != SQLITE_DONE)
         rc = store_error(src) ? store_error(src) : OBLIGO_EDB;
     if (rc) {
-        obligo_free(valid);
+        tokens_cached_free(valid, n);
         return rc;
     }
-    obligo_free(c->valid);
+    tokens_cached_free(c->valid, c->n);
     c->valid = valid;
     c->n = n;
     c->any = any;
@@ -362,17 +379,23 @@ int tokens_presented_hash(const char *authorization, char hash[DIGEST_HEX_LEN])
     return tokens_presented(authorization, hash);
 }
 
-const char *tokens_cache_role_of(const tokens_cache *c, const char *hash)
+const tokens_cached *tokens_cache_find(const tokens_cache *c, const char *hash)
 {
     for (int i = 0; i < c->n; i++)
         if (memcmp(c->valid[i].hash, hash, DIGEST_HEX_LEN) == 0)
-            return c->valid[i].role;
+            return &c->valid[i];
     return NULL;
+}
+
+const char *tokens_cache_role_of(const tokens_cache *c, const char *hash)
+{
+    const tokens_cached *t = tokens_cache_find(c, hash);
+    return t ? t->role : NULL;
 }
 
 void tokens_cache_free(tokens_cache *c)
 {
-    obligo_free(c->valid);
+    tokens_cached_free(c->valid, c->n);
     memset(c, 0, sizeof *c);
 }
 

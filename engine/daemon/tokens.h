@@ -66,6 +66,8 @@ int tokens_check(store *st, const char *authorization, const char **role_out);
 typedef struct tokens_cached {
     char hash[DIGEST_HEX_LEN];
     const char *role;
+    char id[16]; /* "tok_" and 8 hex digits */
+    char *note;  /* the note given at creation, or NULL */
 } tokens_cached;
 
 typedef struct tokens_cache {
@@ -93,6 +95,9 @@ int tokens_presented_hash(const char *authorization, char hash[DIGEST_HEX_LEN]);
 /* The role (static) of the valid token with this hash in the snapshot, or
  * NULL when none is (unknown or revoked since). */
 const char *tokens_cache_role_of(const tokens_cache *c, const char *hash);
+/* The valid token with this hash in the snapshot (its id and note), or
+ * NULL. Borrowed until the next refresh. */
+const tokens_cached *tokens_cache_find(const tokens_cache *c, const char *hash);
 
 /* 1 when role (may be NULL) may write (post events, reload rules) when
  * `write` is non-zero, or read otherwise: ingest writes, officer reads, admin

@@ -9,6 +9,7 @@
 #include "alloc.h"
 #include "check.h"
 #include "error.h"
+#include "ruleinfo.h"
 #include "ruletest.h"
 
 /* Appends "; " and item (taken over; NULL: memory ran out) to *why; 0, or
@@ -72,10 +73,13 @@ static char *gate_failures(const ruletest_report *r)
     return why ? why : obligo_strdup("rule tests failed");
 }
 
-int gate_prepare(const config *cfg, plugins *p, const atomic_int *cancel, rules **out, char **why)
+int gate_prepare(const config *cfg, plugins *p, const atomic_int *cancel, rules **out, cJSON **info,
+                 char **why)
 {
     *out = NULL;
     *why = NULL;
+    if (info)
+        *info = NULL;
     rules_sources src;
     rules *fresh = NULL, *defaults = NULL;
     cJSON *empty = NULL;
@@ -114,6 +118,11 @@ int gate_prepare(const config *cfg, plugins *p, const atomic_int *cancel, rules 
     ruletest_report report;
     if ((rc = ruletest_run(&env, NULL, &report)))
         goto done;
+    if (info && !(*info = ruleinfo_describe(fresh, cfg->rules_dir, &report))) {
+        ruletest_report_free(&report);
+        rc = OBLIGO_ENOMEM;
+        goto done;
+    }
     *why = gate_failures(&report);
     ruletest_report_free(&report);
     if (*why)

@@ -32,8 +32,11 @@
  * findings or failing tests) with *why saying so for a person: the
  * findings as "file:line: message" and the failing tests as "FAIL
  * file:line: test: problem", joined by "; " (caller frees; NULL when
- * memory ran out). Any thread, one gate at a time per registry's rule
- * functions being in use elsewhere is fine (plugins_call_rule). */
-int gate_prepare(const config *cfg, plugins *p, const atomic_int *cancel, rules **out, char **why);
+ * memory ran out). Once the tests ran, *info (when info is not NULL) is
+ * ruleinfo_describe of the set with their coverage, whether they passed or
+ * not (caller frees; NULL when they did not run). Any thread, one gate at a time per registry's
+ * rule functions being in use elsewhere is fine (plugins_call_rule). */
+int gate_prepare(const config *cfg, plugins *p, const atomic_int *cancel, rules **out, cJSON **info,
+                 char **why);
 
 #endif

@@ -19,6 +19,10 @@
  *     absent_alerts = { ... },  register = { datalekken = { { key = "B-3", data = { ... } } } },
  *   }
  *
+ * An expected obligation matches exactly one of its kind and subject, and
+ * of its status when it names one (a periodic duty's closed period and its
+ * open next one can both be expected).
+ *
  * Each test runs on a fresh in-memory engine that judges with the compiled
  * rule set given (the very set the gate would put live), with the plugins
  * already loaded; a test with a policy of its own judges with the same

@@ -40,6 +40,14 @@ static const char *const enum_categories[] = {"health", "bsn",     "contact", "f
                                               "login",  "id_copy", "other",   NULL};
 static const char *const enum_risk[] = {"unlikely", "risk", "high", NULL};
 static const char *const enum_phase[] = {"initial", "supplement", "complete", NULL};
+/* The groups of people and the likely consequences the AP's notification
+ * form asks to tick (several may apply). "clients" are the care's own
+ * clients or patients; "relatives" their family and representatives. */
+static const char *const enum_groups[] = {"clients",    "employees", "minors", "vulnerable",
+                                          "relatives",  "other",     NULL};
+static const char *const enum_consequences[] = {
+    "stigmatisation_exclusion", "damage_to_health",    "identity_fraud", "spam_phishing",
+    "financial_loss",           "reputational_damage", "other",          NULL};
 static const char *const enum_exception[] = {"unintelligible", "risk_mitigated",
                                              "public_communication", NULL};
 /* Besides the AVG rights (art. 15-21), the kinds carry the care-specific
@@ -57,6 +65,7 @@ static const obligo_field fields_reporter[] = {
     OPT("name", S),
     OPT("role", S),
     OPT("phone", S),
+    OPT("email", S),
     END,
 };
 static const obligo_schema schema_reporter = SCHEMA(fields_reporter);
@@ -76,18 +85,38 @@ static const obligo_field fields_breach_reported[] = {
     OPT("processor", S),
     OPT("dedup_key", S),
     OPT_OBJ("reporter", schema_reporter),
+    /* what the AP's notification form asks beyond the above */
+    OPT("started_at", T),
+    OPT("ended_at", T),
+    OPT("ongoing", B),
+    OPT_LIST("groups", enum_groups),
+    OPT_LIST("consequences", enum_consequences),
+    OPT("consequences_note", S),
+    OPT("measures_taken", S),
+    OPT("measures_planned", S),
+    OPT_ENUM("cross_border", enum_yes_no_unknown),
+    OPT_LIST("countries", NULL),
+    OPT("subjects_message", S),
     END,
 };
 static const obligo_schema schema_breach_reported = SCHEMA(fields_breach_reported);
 
 /* personal_data here revises the reported value, so it takes the same
- * yes/no/unknown enum as nl.avg.breach.reported. */
+ * yes/no/unknown enum as nl.avg.breach.reported; so do the form's fields an
+ * assessment may answer (or revise) later. */
 static const obligo_field fields_breach_assessed[] = {
     REQ("breach_id", S),
     REQ_ENUM("risk", enum_risk),
     REQ("rationale", S),
     OPT_ENUM("personal_data", enum_yes_no_unknown),
     OPT("persons_affected", N),
+    OPT("records_affected", N),
+    OPT_LIST("groups", enum_groups),
+    OPT_LIST("consequences", enum_consequences),
+    OPT("consequences_note", S),
+    OPT("measures_planned", S),
+    OPT_ENUM("cross_border", enum_yes_no_unknown),
+    OPT_LIST("countries", NULL),
     END,
 };
 static const obligo_schema schema_breach_assessed = SCHEMA(fields_breach_assessed);
@@ -119,6 +148,7 @@ static const obligo_field fields_breach_subjects_informed[] = {
     OPT("count", N),
     OPT_ENUM("exception", enum_exception),
     OPT("rationale", S),
+    OPT("message", S), /* what the people were told */
     END,
 };
 static const obligo_schema schema_breach_subjects_informed = {

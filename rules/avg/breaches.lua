@@ -36,6 +36,25 @@ local function breach_of(state, id)
   return state.get("avg.breach_alias", id) or id
 end
 
+-- Wat het meldformulier van de AP verder vraagt: een melding of een latere
+-- beoordeling vult deze velden in of werkt ze bij; wat een gebeurtenis niet
+-- noemt, blijft zoals het was.
+local FORM_FIELDS = {
+  "started_at", "ended_at", "ongoing", "groups", "consequences", "consequences_note",
+  "measures_taken", "measures_planned", "cross_border", "countries", "subjects_message",
+}
+local ASSESSED_FIELDS = {
+  "records_affected", "groups", "consequences", "consequences_note", "measures_planned",
+  "cross_border", "countries",
+}
+
+local function copy_given(fields, d, names)
+  for _, k in ipairs(names) do
+    if d[k] ~= nil then fields[k] = d[k] end
+  end
+  return fields
+end
+
 local function earliest(a, b)
   if a == nil then return b end
   if b == nil then return a end
@@ -74,7 +93,7 @@ rule "avg.breach.reported" {
       personal = entry.personal_data -- een eerdere melding met (mogelijk) persoonsgegevens telt
     end
 
-    act.register("datalekken", id, {
+    act.register("datalekken", id, copy_given({
       status           = entry.status or "reported",
       aware_at         = aware,
       description      = entry.description or d.description,
@@ -89,7 +108,7 @@ rule "avg.breach.reported" {
       dedup_key        = d.dedup_key or entry.dedup_key,
       reports          = reports,
       subjects_informed = entry.subjects_informed or false,
-    })
+    }, d, FORM_FIELDS))
 
     -- Bij twijfel melden: "unknown" telt als "yes".
     if personal ~= "no" then
@@ -108,6 +127,7 @@ rule "avg.breach.assessed" {
     local fields = { status = "assessed", risk = d.risk, rationale = d.rationale }
     if d.personal_data then fields.personal_data = d.personal_data end
     if d.persons_affected then fields.persons_affected = d.persons_affected end
+    copy_given(fields, d, ASSESSED_FIELDS)
     local entry = state.register("datalekken", id)
     if entry and entry.status ~= "reported" and entry.status ~= "assessed" then
       fields.status = entry.status -- een beoordeling na de melding verandert de status niet terug
@@ -159,12 +179,27 @@ rule "avg.breach.notified" {
     elseif phase == "complete" then
       act.fulfil("avg.complete_notification", id, { at = d.notified_at })
     end
+    -- Elke fase blijft bewaard (art. 33 lid 4: de melding mag in stappen);
+    -- notified_at en de velden ernaast zijn die van de laatste. Een entry van
+    -- voor deze lijst begint met de melding die ze al had.
+    local entry = state.register("datalekken", id) or {}
+    local notifications = entry.notifications
+    if notifications == nil then
+      notifications = {}
+      if entry.notified_at then
+        notifications[1] = { phase = entry.notification_phase, notified_at = entry.notified_at,
+                             reference = entry.ap_reference, delay_reasons = entry.delay_reasons }
+      end
+    end
+    notifications[#notifications + 1] = { phase = phase, notified_at = d.notified_at,
+                                          reference = d.reference, delay_reasons = d.delay_reasons }
     act.register("datalekken", id, {
       status          = "notified",
       ap_reference    = d.reference,
       notified_at     = d.notified_at,
       notification_phase = phase,
       delay_reasons   = d.delay_reasons,
+      notifications   = notifications,
     })
   end,
 }
@@ -208,6 +243,7 @@ rule "avg.breach.subjects_informed" {
         subjects_informed_at = d.informed_at,
         subjects_channel = d.channel,
         subjects_count = d.count,
+        subjects_message = d.message,
       })
     end
   end,

@@ -118,3 +118,100 @@ test "dezelfde melding twee keer verandert niets; een tweede melding met dezelfd
   obligations = { { kind = "avg.notify_ap", subject = "B-18", due_at = "2026-06-04T08:02:00Z" } },
   absent_obligations = { { kind = "avg.notify_ap", subject = "B-18b" } },
 }
+
+-- Wat het meldformulier van de AP vraagt, bewaard in het register.
+
+test "een melding met de velden van het meldformulier: het register houdt ze alle" {
+  events = {
+    reported("B-20", "2026-03-02T09:00:00+01:00", {
+      started_at = "2026-03-01T22:00:00+01:00", ended_at = "2026-03-02T08:30:00+01:00",
+      ongoing = false, groups = { "clients", "minors" },
+      consequences = { "damage_to_health", "identity_fraud" },
+      consequences_note = "dossiers van jeugdcliënten", measures_taken = "stick op afstand gewist",
+      measures_planned = "alleen versleutelde sticks", cross_border = "no", countries = { "BE" },
+      subjects_message = "brief over het verlies",
+      reporter = { name = "A. Jansen", email = "fg@praktijk.nl" },
+    }),
+  },
+  at = "2026-03-02T10:00:00+01:00",
+  register = { datalekken = { { key = "B-20", data = {
+    started_at = "2026-03-01T22:00:00+01:00", ended_at = "2026-03-02T08:30:00+01:00",
+    ongoing = false, groups = { "clients", "minors" },
+    consequences = { "damage_to_health", "identity_fraud" },
+    consequences_note = "dossiers van jeugdcliënten", measures_taken = "stick op afstand gewist",
+    measures_planned = "alleen versleutelde sticks", cross_border = "no", countries = { "BE" },
+    subjects_message = "brief over het verlies",
+    reporter = { name = "A. Jansen", email = "fg@praktijk.nl" },
+  } } } },
+}
+
+test "een latere beoordeling werkt de velden van het formulier bij; wat ze niet noemt blijft" {
+  events = {
+    reported("B-21", "2026-03-02T09:00:00+01:00", {
+      groups = { "clients" }, cross_border = "unknown", measures_taken = "wachtwoorden gewijzigd",
+      ongoing = true,
+    }),
+    { type = "nl.avg.breach.assessed", time = "2026-03-02T15:00:00+01:00",
+      data = { breach_id = "B-21", risk = "high", rationale = "inloggegevens",
+               records_affected = 800, groups = { "clients", "employees" },
+               consequences = { "financial_loss", "other" }, consequences_note = "phishing",
+               measures_planned = "tweestapsverificatie", cross_border = "yes",
+               countries = { "DE", "BE" } } },
+  },
+  at = "2026-03-02T16:00:00+01:00",
+  register = { datalekken = { { key = "B-21", data = {
+    status = "assessed", records_affected = 800, groups = { "clients", "employees" },
+    consequences = { "financial_loss", "other" }, consequences_note = "phishing",
+    measures_planned = "tweestapsverificatie", cross_border = "yes", countries = { "DE", "BE" },
+    measures_taken = "wachtwoorden gewijzigd", ongoing = true,
+  } } } },
+}
+
+test "gefaseerde melding: elke fase blijft in notifications, de laatste ook in notified_at" {
+  events = {
+    reported("B-22", "2026-05-04T11:00:00+02:00"),
+    { type = "nl.avg.breach.notified", time = "2026-05-05T10:00:00+02:00",
+      data = { breach_id = "B-22", reference = "AP-22", notified_at = "2026-05-05T10:00:00+02:00",
+               phase = "initial" } },
+    { type = "nl.avg.breach.notified", time = "2026-05-08T15:00:00+02:00",
+      data = { breach_id = "B-22", reference = "AP-22b", notified_at = "2026-05-08T15:00:00+02:00",
+               phase = "supplement", delay_reasons = "onderzoek verwerker" } },
+  },
+  at = "2026-05-09T00:00:00+02:00",
+  register = { datalekken = { { key = "B-22", data = {
+    notified_at = "2026-05-08T15:00:00+02:00", ap_reference = "AP-22b",
+    notification_phase = "supplement",
+    notifications = {
+      { phase = "initial", notified_at = "2026-05-05T10:00:00+02:00", reference = "AP-22" },
+      { phase = "supplement", notified_at = "2026-05-08T15:00:00+02:00", reference = "AP-22b",
+        delay_reasons = "onderzoek verwerker" },
+    },
+  } } } },
+}
+
+test "een melding zonder fase telt als volledig, ook in notifications" {
+  events = {
+    reported("B-23", "2026-05-04T11:00:00+02:00"),
+    { type = "nl.avg.breach.notified", time = "2026-05-05T10:00:00+02:00",
+      data = { breach_id = "B-23", reference = "AP-23", notified_at = "2026-05-05T10:00:00+02:00" } },
+  },
+  at = "2026-05-06T00:00:00+02:00",
+  register = { datalekken = { { key = "B-23", data = {
+    notifications = { { phase = "complete", notified_at = "2026-05-05T10:00:00+02:00",
+                        reference = "AP-23" } },
+  } } } },
+}
+
+test "het bericht aan de betrokkenen komt in het register" {
+  events = {
+    reported("B-24", "2026-03-03T09:00:00+01:00"),
+    { type = "nl.avg.breach.subjects_informed", time = "2026-03-04T12:00:00+01:00",
+      data = { breach_id = "B-24", informed_at = "2026-03-04T12:00:00+01:00", channel = "e-mail",
+               count = 40, message = "Uw gegevens stonden op een verloren USB-stick." } },
+  },
+  at = "2026-03-04T13:00:00+01:00",
+  register = { datalekken = { { key = "B-24", data = {
+    subjects_informed = true, subjects_channel = "e-mail", subjects_count = 40,
+    subjects_message = "Uw gegevens stonden op een verloren USB-stick.",
+  } } } },
+}

@@ -129,6 +129,9 @@ rule "nen7513.review" {
   source = "NEN 7513",
   on     = "nl.nen7513.review",
   run    = function(e, act)
+    -- de controle sluit de lopende termijn (op tijd, of te laat) en zet de
+    -- volgende; zonder lopende termijn zet zij alleen de volgende
+    act.fulfil("nen7513.review_logs", "toegangslogging", { at = e.time })
     act.open("nen7513.review_logs", "toegangslogging", { from = e.data.period_end,
       data = { reviewer = e.data.reviewer } })
   end,

@@ -78,3 +78,35 @@ test "een controle van de logging zet de volgende een maand na de gecontroleerde
   obligations = { { kind = "nen7513.review_logs", subject = "toegangslogging", status = "open",
                     due_at = "2026-04-30T21:59:59Z" } },
 }
+
+test "de volgende controle sluit de lopende termijn op tijd en zet een nieuwe" {
+  events = {
+    { type = "nl.nen7513.review", time = "2026-04-03T10:00:00+02:00",
+      data = { period_start = "2026-03-01", period_end = "2026-03-31", reviewer = "FG" } },
+    { type = "nl.nen7513.review", time = "2026-04-28T16:00:00+02:00",
+      data = { period_start = "2026-04-01", period_end = "2026-04-28", reviewer = "FG" } },
+  },
+  at = "2026-04-29T00:00:00+02:00",
+  obligations = {
+    { kind = "nen7513.review_logs", subject = "toegangslogging", status = "fulfilled",
+      closed_at = "2026-04-28T14:00:00Z" },
+    { kind = "nen7513.review_logs", subject = "toegangslogging", status = "open",
+      due_at = "2026-05-28T21:59:59Z" },
+  },
+}
+
+test "een controle na het verlopen van de termijn sluit die als te laat" {
+  events = {
+    { type = "nl.nen7513.review", time = "2026-04-03T10:00:00+02:00",
+      data = { period_start = "2026-03-01", period_end = "2026-03-31", reviewer = "FG" } },
+    { type = "nl.nen7513.review", time = "2026-05-06T09:00:00+02:00",
+      data = { period_start = "2026-04-01", period_end = "2026-04-30", reviewer = "FG" } },
+  },
+  at = "2026-05-07T00:00:00+02:00",
+  obligations = {
+    { kind = "nen7513.review_logs", subject = "toegangslogging", status = "late",
+      closed_at = "2026-05-06T07:00:00Z" },
+    { kind = "nen7513.review_logs", subject = "toegangslogging", status = "open" },
+  },
+  alerts = { { kind = "obligo.obligation_overdue", subject = "toegangslogging", count = 1 } },
+}

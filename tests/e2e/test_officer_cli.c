@@ -331,7 +331,9 @@ static void test_obligations_usage(void **state)
 /* Each listed declaration's file:line is where the declaration is. */
 static void assert_declared_at(const cJSON *entry, const char *keyword)
 {
-    char *text = support_file(support_str(entry, "file"));
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", RULES, support_str(entry, "file")); /* within RULES */
+    char *text = support_file(path);
     int line = (int)num(entry, "line");
     const char *p = text;
     for (int i = 1; i < line && p; i++) {
@@ -354,7 +356,7 @@ static void test_rules_listing(void **state)
     cJSON *doc = cJSON_Parse(out);
     assert_non_null(doc);
     assert_int_equal(strlen(support_str(doc, "revision")), 16);
-    const cJSON *kinds = cJSON_GetObjectItemCaseSensitive(doc, "obligations");
+    const cJSON *kinds = cJSON_GetObjectItemCaseSensitive(doc, "duties");
     const cJSON *rules = cJSON_GetObjectItemCaseSensitive(doc, "rules");
     assert_true(cJSON_GetArraySize(kinds) > 5);
     assert_true(cJSON_GetArraySize(rules) > 5);
@@ -370,15 +372,33 @@ static void test_rules_listing(void **state)
             assert_string_equal(support_str(k, "title"),
                                 "Datalek melden bij de Autoriteit Persoonsgegevens");
             assert_string_equal(support_str(k, "source"), "AVG art. 33 lid 1");
+            assert_string_equal(support_str(k, "source_url"),
+                                "https://eur-lex.europa.eu/legal-content/NL/TXT/"
+                                "?uri=CELEX:32016R0679");
         }
+        if (strcmp(support_str(k, "name"), "wgbo.retention_review") == 0)
+            assert_string_equal(support_str(k, "source_url"),
+                                "https://wetten.overheid.nl/BWBR0005290");
+        if (strcmp(support_str(k, "name"), "ict.daily_backup") == 0) /* a norm: no link */
+            assert_null(cJSON_GetObjectItemCaseSensitive(k, "source_url"));
+        assert_null(cJSON_GetObjectItemCaseSensitive(k, "tested")); /* the server's to say */
     }
     assert_true(found);
+    found = 0;
     cJSON_ArrayForEach(k, rules)
     {
         assert_true(*support_str(k, "title"));
         assert_true(*support_str(k, "source"));
         assert_declared_at(k, "rule");
+        assert_true(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(k, "types")));
+        if (strcmp(support_str(k, "name"), "nen7513.vip_burst") == 0) {
+            found = 1;
+            assert_string_equal(support_str(k, "severity"), "critical");
+        }
+        if (strcmp(support_str(k, "name"), "nen7513.review") == 0) /* it raises no alert */
+            assert_null(cJSON_GetObjectItemCaseSensitive(k, "severity"));
     }
+    assert_true(found);
     /* the revision is the one `obligo check` reports */
     char *check = NULL, *cerr = NULL;
     assert_int_equal(obligo(&check, &cerr, "check", RULES, NULL), 0);
@@ -425,15 +445,20 @@ static void test_csv_everywhere(void **state)
                                 "categories,description,personal_data,reports,status,"
                                 "subjects_informed,unintelligible,cause,persons_affected,"
                                 "records_affected,reporter,rationale,risk,ap_reference,"
-                                "notification_phase,notified_at\r\n"));
+                                "notification_phase,notifications,notified_at\r\n"));
     const char *b1 = strstr(out, "\r\ndatalekken,B-1,");
     assert_non_null(b1);
-    assert_non_null(strstr(b1, ",2026-03-02T09:00:00+01:00,\"[\"\"health\"\",\"\"bsn\"\"]\","
-                               "USB-stick kwijt,yes,\"[\"\"B-1\"\"]\",notified,false,false,"
-                               "lost_device,120,340,"
-                               "\"{\"\"name\"\":\"\"A. Jansen\"\",\"\"role\"\":\"\"FG\"\","
-                               "\"\"phone\"\":\"\"+31 20 1234567\"\"}\",onversleuteld,high,AP-77,"
-                               "supplement,2026-03-06T10:00:00+01:00\r\n"));
+    assert_non_null(strstr(b1,
+                           ",2026-03-02T09:00:00+01:00,\"[\"\"health\"\",\"\"bsn\"\"]\","
+                           "USB-stick kwijt,yes,\"[\"\"B-1\"\"]\",notified,false,false,"
+                           "lost_device,120,340,"
+                           "\"{\"\"name\"\":\"\"A. Jansen\"\",\"\"role\"\":\"\"FG\"\","
+                           "\"\"phone\"\":\"\"+31 20 1234567\"\"}\",onversleuteld,high,AP-77,"
+                           "supplement,\"[{\"\"notified_at\"\":\"\"2026-03-04T10:00:00+01:00\"\","
+                           "\"\"phase\"\":\"\"initial\"\",\"\"reference\"\":\"\"AP-77\"\"},"
+                           "{\"\"notified_at\"\":\"\"2026-03-06T10:00:00+01:00\"\","
+                           "\"\"phase\"\":\"\"supplement\"\",\"\"reference\"\":\"\"AP-77\"\"}]\","
+                           "2026-03-06T10:00:00+01:00\r\n"));
     const char *formula = strstr(out, "\r\ndatalekken,'=1+2,");
     assert_non_null(formula);
     assert_non_null(strstr(formula, "Lijst met cli\xC3\xABnten gemaild"));
@@ -504,14 +529,14 @@ static void test_ap_form(void **state)
         assert_string_equal(support_str(cJSON_GetArrayItem(sections, i), "id"), groups[i]);
     assert_string_equal(support_str(question(form, "contact.name"), "text"), "A. Jansen");
     assert_string_equal(support_str(question(form, "contact.phone"), "text"), "+31 20 1234567");
+    /* in the catalogue now, but these events do not give it */
     const cJSON *email = question(form, "contact.email");
     assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(email, "answered")));
-    assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(email, "in_catalogue")));
-    assert_string_equal(support_str(email, "text"),
-                        "niet beantwoord (Obligo kent dit veld nog niet)");
+    assert_null(cJSON_GetObjectItemCaseSensitive(email, "in_catalogue"));
+    assert_string_equal(support_str(email, "text"), "niet beantwoord");
     assert_string_equal(support_str(question(form, "timeline.discovered"), "text"),
                         "2026-03-02 09:00 (Amsterdam)");
-    /* both notification phases, though the entry keeps only the latest */
+    /* both notification phases, from the entry's notifications */
     assert_string_equal(support_str(question(form, "timeline.notified"), "text"),
                         "eerste melding op 2026-03-04 10:00 (Amsterdam), kenmerk AP-77; "
                         "aanvulling op 2026-03-06 10:00 (Amsterdam), kenmerk AP-77");
@@ -527,7 +552,8 @@ static void test_ap_form(void **state)
     assert_null(cJSON_GetObjectItemCaseSensitive(measures, "in_catalogue"));
     assert_string_equal(support_str(measures, "text"), "niet beantwoord");
     assert_string_equal(support_str(question(form, "cross_border.other_countries"), "text"),
-                        "niet beantwoord (Obligo kent dit veld nog niet)");
+                        "niet beantwoord");
+    assert_int_equal((int)num(form, "not_in_catalogue"), 0);
     /* the breach's events, in journal order */
     const cJSON *evs = cJSON_GetObjectItemCaseSensitive(form, "events");
     assert_int_equal(cJSON_GetArraySize(evs), 4);
@@ -541,8 +567,8 @@ static void test_ap_form(void **state)
     assert_int_equal(
         obligo(&out, &err, "register", "datalekken", "--db", f->db, "--ap-form", "B-1", NULL), 0);
     assert_non_null(strstr(out, "\n1. Contactpersoon\n   Naam: A. Jansen\n"));
-    assert_non_null(
-        strstr(out, "   E-mailadres: niet beantwoord (Obligo kent dit veld nog niet)\n"));
+    assert_non_null(strstr(out, "   E-mailadres: niet beantwoord\n"));
+    assert_null(strstr(out, "kent dit veld nog niet)"));
     free(out);
     free(err);
     assert_int_equal(obligo(&out, &err, "register", "datalekken", "--db", f->db, "--ap-form", "B-1",

@@ -130,6 +130,14 @@ static void node_checks_the_document_and_the_schemas(void **state)
     assert_non_null(strstr(out, "POST /v1/events [application/x-ndjson twoLines]: 202"));
     assert_non_null(strstr(out, "POST /v1/events [application/json binaryMode]: 202"));
     assert_non_null(strstr(out, "breach: aware_at missing: schema invalid, engine 400"));
+    /* a breach the examples reported, its form as JSON and CSV, and refusals */
+    assert_non_null(strstr(out, "GET /v1/breaches/{key} [parameters]: 200"));
+    assert_non_null(strstr(out, "GET /v1/breaches/{key} [key=unknown]: 404"));
+    assert_non_null(strstr(out, "GET /v1/breaches/{key}/ap-form [format=csv]: 200"));
+    assert_non_null(strstr(out, "GET /v1/breaches/{key}/ap-form [format=other]: 400"));
+    assert_non_null(strstr(out, "GET /v1/rules [parameters]: 200"));
+    assert_non_null(strstr(out, "GET /v1/rules/source [parameters]: 200"));
+    assert_non_null(strstr(out, "GET /v1/rules/source [file=outside]: 404"));
     free(out);
 }
 

@@ -1,6 +1,7 @@
 /*
  * test_catalogue.c — unit tests for the v1 event catalogue (DESIGN §3) as
- * the six regulation plugins (plugins/avg, nen7513, wgbo, ict, igj, cbw)
+ * the six regulation plugins (plugins/avg, nen7513, wgbo, ict, igj, cbw) and
+ * Obligo's own (plugins/obligo)
  * register it, checked by engine/validate.c.
  *
  * The plugins are tested as the engine will use them, as shared objects:
@@ -131,7 +132,7 @@ static const obligo_host_api test_api = {
     .register_input_adapter = test_register_adapter,
 };
 
-/* ---- the six plugins ---- */
+/* ---- the seven plugins ---- */
 
 static const struct {
     const char *name;
@@ -139,9 +140,10 @@ static const struct {
     const char *regulation; /* a word its description must contain */
     int ntypes;
 } plugin_list[] = {
-    {"avg", "nl.avg.", "AVG", 9},    {"nen7513", "nl.nen7513.", "NEN 7513", 3},
-    {"wgbo", "nl.wgbo.", "WGBO", 2}, {"ict", "nl.ict.", "ICT", 8},
-    {"igj", "nl.igj.", "IGJ", 2},    {"cbw", "nl.cbw.", "Cyberbeveiligingswet", 2},
+    {"avg", "nl.avg.", "AVG", 9},          {"nen7513", "nl.nen7513.", "NEN 7513", 3},
+    {"wgbo", "nl.wgbo.", "WGBO", 2},       {"ict", "nl.ict.", "ICT", 8},
+    {"igj", "nl.igj.", "IGJ", 2},          {"cbw", "nl.cbw.", "Cyberbeveiligingswet", 2},
+    {"obligo", "nl.obligo.", "Obligo", 1},
 };
 #define N_PLUGINS (sizeof plugin_list / sizeof plugin_list[0])
 
@@ -149,7 +151,7 @@ static void *handles[N_PLUGINS];
 static const obligo_plugin *descs[N_PLUGINS];
 static test_host hosts[N_PLUGINS];
 
-/* The event types of all six, for validate_event. */
+/* The event types of all seven, for validate_event. */
 static const obligo_event_type *catalogue_lookup(const void *ud, const char *type)
 {
     (void)ud;
@@ -242,7 +244,7 @@ static void test_registrations(void **state)
         assert_int_equal(hosts[p].other_calls, 0);
         total += hosts[p].ntypes;
     }
-    assert_int_equal(total, 26); /* the whole v1 catalogue */
+    assert_int_equal(total, 27); /* the whole v1 catalogue */
 }
 
 static void test_plugin_exports_only_its_entry(void **state)
@@ -394,6 +396,8 @@ static const struct {
      "{\"period_start\":\"2026-01-01\",\"period_end\":\"2026-01-31\",\"reviewer\":\"FG\"}",
      "data.period_start"},
     {"nl.nen7513.purge", "{\"written_before\":\"2021-01-01\"}", "data.written_before"},
+    {"nl.obligo.alert.acknowledged",
+     "{\"alert_id\":\"alr_1\",\"by\":\"A. Jansen\",\"note\":\"bekeken\"}", "data.alert_id"},
     {"nl.ict.software.installed",
      "{\"device_id\":\"D-1\",\"software\":\"7zip\",\"installed_by\":\"admin\",\"approved\":true}",
      "data.device_id"},
@@ -427,7 +431,7 @@ static const struct {
 static void test_minimal_event_of_every_type_passes(void **state)
 {
     (void)state;
-    assert_int_equal(N_MINIMAL, 26); /* the whole v1 catalogue */
+    assert_int_equal(N_MINIMAL, 27); /* the whole v1 catalogue */
     for (size_t i = 0; i < N_MINIMAL; i++) {
         OK_DATA(minimal[i].type, minimal[i].data);
         /* The same event with empty data names the first required field. */
@@ -475,6 +479,14 @@ static void test_full_events_pass(void **state)
     OK_DATA("nl.nen7513.review", "{\"period_start\":\"2026-01-01T00:00:00+01:00\",\"period_end\":"
                                  "\"2026-01-31\",\"reviewer\":\"FG\",\"findings\":[{\"n\":1}]}");
     OK_DATA("nl.nen7513.purge", "{\"written_before\":\"2021-01-01T00:00:00Z\",\"system\":\"ecd\"}");
+    OK_DATA("nl.obligo.alert.acknowledged",
+            "{\"alert_id\":\"alr_1\",\"kind\":\"nen7513.no_treatment_relation\",\"subject\":"
+            "\"C-42\",\"by\":\"A. Jansen (FG)\",\"note\":\"navraag gedaan\"}");
+    /* who and why are required: an acknowledgement without them proves nothing */
+    BAD_DATA("nl.obligo.alert.acknowledged", "{\"alert_id\":\"alr_1\",\"note\":\"x\"}", "data.by");
+    BAD_DATA("nl.obligo.alert.acknowledged", "{\"alert_id\":\"alr_1\",\"by\":\"x\"}", "data.note");
+    BAD_DATA("nl.obligo.alert.acknowledged", "{\"alert_id\":7,\"by\":\"x\",\"note\":\"y\"}",
+             "data.alert_id");
     OK_DATA("nl.ict.checklist.reviewed",
             "{\"meeting_at\":\"2026-02-02T14:00:00+01:00\",\"attendees\":[\"A\",\"B\"]}");
     OK_DATA("nl.ict.checklist.reviewed",
@@ -581,6 +593,56 @@ static void test_enums(void **state)
              "data.stage");
 }
 
+/* The fields of the AP's notification form (all optional): valid with
+ * each of them, refused naming the field when one is wrong. */
+static void test_ap_form_fields(void **state)
+{
+    (void)state;
+    OK_DATA("nl.avg.breach.reported",
+            "{\"breach_id\":\"B-1\",\"aware_at\":\"2026-02-02T09:00:00+01:00\","
+            "\"description\":\"x\",\"reporter\":{\"name\":\"Jan\",\"email\":\"fg@p.nl\"},"
+            "\"started_at\":\"2026-02-01T22:00:00+01:00\",\"ended_at\":\"2026-02-02T08:00:00Z\","
+            "\"ongoing\":false,\"groups\":[\"clients\",\"employees\",\"minors\",\"vulnerable\","
+            "\"relatives\",\"other\"],\"consequences\":[\"stigmatisation_exclusion\","
+            "\"damage_to_health\",\"identity_fraud\",\"spam_phishing\",\"financial_loss\","
+            "\"reputational_damage\",\"other\"],\"consequences_note\":\"n\","
+            "\"measures_taken\":\"t\",\"measures_planned\":\"p\",\"cross_border\":\"unknown\","
+            "\"countries\":[\"BE\"],\"subjects_message\":\"m\"}");
+    OK_DATA("nl.avg.breach.assessed",
+            "{\"breach_id\":\"B-1\",\"risk\":\"high\",\"rationale\":\"r\",\"records_affected\":3,"
+            "\"groups\":[\"minors\"],\"consequences\":[\"financial_loss\"],"
+            "\"consequences_note\":\"n\",\"measures_planned\":\"p\",\"cross_border\":\"yes\","
+            "\"countries\":[\"DE\",\"BE\"]}");
+    OK_DATA("nl.avg.breach.subjects_informed",
+            "{\"breach_id\":\"B-1\",\"informed_at\":\"2026-02-04T10:00:00+01:00\","
+            "\"message\":\"Uw gegevens ...\"}");
+    const char *head = "{\"breach_id\":\"B\",\"aware_at\":\"2026-02-02T09:00:00Z\","
+                       "\"description\":\"x\",";
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s\"groups\":[\"clients\",\"pets\"]}", head);
+    BAD_DATA_MSG("nl.avg.breach.reported", buf, "data.groups[1]",
+                 "data.groups[1] must be one of clients, employees, minors, vulnerable, "
+                 "relatives, other; got \"pets\"");
+    snprintf(buf, sizeof buf, "%s\"consequences\":[\"boredom\"]}", head);
+    BAD_DATA("nl.avg.breach.reported", buf, "data.consequences[0]");
+    snprintf(buf, sizeof buf, "%s\"cross_border\":\"maybe\"}", head);
+    BAD_DATA("nl.avg.breach.reported", buf, "data.cross_border");
+    snprintf(buf, sizeof buf, "%s\"countries\":[\"BE\",7]}", head);
+    BAD_DATA("nl.avg.breach.reported", buf, "data.countries[1]");
+    snprintf(buf, sizeof buf, "%s\"started_at\":\"yesterday\"}", head);
+    BAD_DATA("nl.avg.breach.reported", buf, "data.started_at");
+    snprintf(buf, sizeof buf, "%s\"ongoing\":\"yes\"}", head);
+    BAD_DATA("nl.avg.breach.reported", buf, "data.ongoing");
+    snprintf(buf, sizeof buf, "%s\"reporter\":{\"email\":true}}", head);
+    BAD_DATA("nl.avg.breach.reported", buf, "data.reporter.email");
+    BAD_DATA("nl.avg.breach.assessed",
+             "{\"breach_id\":\"B\",\"risk\":\"high\",\"rationale\":\"r\",\"groups\":\"minors\"}",
+             "data.groups");
+    BAD_DATA("nl.avg.breach.subjects_informed",
+             "{\"breach_id\":\"B\",\"informed_at\":\"2026-02-04T10:00:00Z\",\"message\":1}",
+             "data.message");
+}
+
 static void test_kinds(void **state)
 {
     (void)state;
@@ -623,6 +685,7 @@ int main(void)
         cmocka_unit_test(test_subjects_informed),
         cmocka_unit_test(test_enums),
         cmocka_unit_test(test_kinds),
+        cmocka_unit_test(test_ap_form_fields),
     };
     return cmocka_run_group_tests(tests, setup_plugins, teardown_plugins);
 }

@@ -42,6 +42,8 @@ char *support_run_client(char *const argv[], const char *done);
 /* `obligo token create --role ROLE --db DB`: the new token (caller frees);
  * fails the test when it cannot be made. */
 char *support_make_token(const char *db, const char *role);
+/* The same with a note (`--note`; NULL: none). */
+char *support_make_token_note(const char *db, const char *role, const char *note);
 
 /* The same with --note NOTE (NULL: none). */
 char *support_make_token_note(const char *db, const char *role, const char *note);

@@ -403,6 +403,120 @@ static void verify_clean_chain_with_long_register_name(void **state)
     assert_int_equal(registers_verify(&f->st, NULL, NULL), 0);
 }
 
+/* The versions of one entry, checked against the register's chain. */
+static cJSON *entry_versions(fixture *f, const char *key, char **first_break)
+{
+    cJSON *rows = registers_entry_versions(&f->st, "r", key, first_break);
+    assert_non_null(rows);
+    return rows;
+}
+
+static int verified(const cJSON *rows, int i)
+{
+    return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(rows, i), "verified"));
+}
+
+/* Versions of two keys interleaved: the entry's own versions link to the
+ * other key's version before them, since the chain is the register's. */
+static void entry_versions_verify_across_keys(void **state)
+{
+    fixture *f = *state;
+    append(f, "r", "k", "{\"n\":1}", T0);
+    append(f, "r", "other", "{\"n\":1}", T0 + 1);
+    append(f, "r", "k", "{\"n\":2}", T0 + 2);
+    char *why = (char *)"unset";
+    cJSON *rows = entry_versions(f, "k", &why);
+    assert_null(why);
+    assert_int_equal(cJSON_GetArraySize(rows), 2);
+    assert_true(verified(rows, 0) && verified(rows, 1));
+    const cJSON *second = cJSON_GetArrayItem(rows, 1);
+    assert_int_equal((int)cJSON_GetObjectItemCaseSensitive(second, "version")->valuedouble, 2);
+    assert_int_equal((int)cJSON_GetObjectItemCaseSensitive(second, "seq")->valuedouble, 3);
+    assert_string_equal(support_str(cJSON_GetObjectItemCaseSensitive(second, "event"), "id"), "e1");
+    assert_string_equal(support_str(cJSON_GetObjectItemCaseSensitive(second, "event"), "source"),
+                        "s");
+    assert_int_equal(
+        (int)cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(second, "data"), "n")
+            ->valuedouble,
+        2);
+    cJSON_Delete(rows);
+    /* NULL: no break wanted */
+    cJSON_Delete(registers_entry_versions(&f->st, "r", "k", NULL));
+}
+
+static void entry_versions_name_an_altered_version(void **state)
+{
+    fixture *f = *state;
+    three_versions(f);
+    support_sql_exec(f->st.db,
+                     "UPDATE registers SET data='{\"status\":\"forged\"}' WHERE version=2");
+    char *why = NULL;
+    cJSON *rows = entry_versions(f, "k", &why);
+    assert_string_equal(why, "version 2 (register seq 2): hash does not match its content");
+    assert_true(verified(rows, 0));
+    assert_false(verified(rows, 1));
+    assert_true(verified(rows, 2)); /* its prev_hash still is version 2's stored hash */
+    obligo_free(why);
+    cJSON_Delete(rows);
+}
+
+static void entry_versions_name_a_removed_version(void **state)
+{
+    fixture *f = *state;
+    three_versions(f);
+    support_sql_exec(f->st.db, "DELETE FROM registers WHERE version=2");
+    char *why = NULL;
+    cJSON *rows = entry_versions(f, "k", &why);
+    assert_int_equal(cJSON_GetArraySize(rows), 2);
+    assert_string_equal(why, "version 3 (register seq 3): prev_hash does not match the hash of "
+                             "the register's version before it");
+    assert_false(verified(rows, 1));
+    obligo_free(why);
+    cJSON_Delete(rows);
+    /* the first version gone: the second no longer starts the chain */
+    support_sql_exec(f->st.db, "DELETE FROM registers WHERE version=1");
+    rows = entry_versions(f, "k", &why);
+    assert_non_null(strstr(why, "version 3 (register seq 3): prev_hash does not match"));
+    obligo_free(why);
+    cJSON_Delete(rows);
+}
+
+/* Version 2 removed and the chain after it recomputed, so every hash and
+ * link holds: the entry's numbers still must follow each other. */
+static void entry_versions_name_a_gap_in_numbers(void **state)
+{
+    fixture *f = *state;
+    three_versions(f);
+    support_sql_exec(f->st.db, "DELETE FROM registers WHERE version=2");
+    sqlite3_stmt *q = NULL;
+    assert_int_equal(sqlite3_prepare_v2(f->st.db,
+                                        "SELECT (SELECT hash FROM registers WHERE version=1),"
+                                        "at,data FROM registers WHERE version=3",
+                                        -1, &q, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    char hash[65], sql[512];
+    version_hash(hash, (const char *)sqlite3_column_text(q, 0), "r", "k", 3,
+                 sqlite3_column_int64(q, 1), (const char *)sqlite3_column_text(q, 2));
+    snprintf(sql, sizeof sql,
+             "UPDATE registers SET prev_hash=(SELECT hash FROM registers WHERE version=1), "
+             "hash='%s' WHERE version=3",
+             hash);
+    sqlite3_finalize(q);
+    support_sql_exec(f->st.db, sql);
+    assert_int_equal(registers_verify(&f->st, NULL, NULL), 0); /* the chain alone holds */
+    char *why = NULL;
+    cJSON *rows = entry_versions(f, "k", &why);
+    assert_string_equal(
+        why, "version 3 (register seq 3): the version before it of this entry is missing");
+    obligo_free(why);
+    cJSON_Delete(rows);
+    rows = entry_versions(f, "missing", &why);
+    assert_int_equal(cJSON_GetArraySize(rows), 0);
+    assert_null(why);
+    cJSON_Delete(rows);
+}
+
 int main(void)
 {
     engine_global_init();
@@ -418,6 +532,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(verify_detects_tampered_hash, setup, teardown),
         cmocka_unit_test_setup_teardown(verify_detects_deleted_version, setup, teardown),
         cmocka_unit_test_setup_teardown(chains_are_per_register, setup, teardown),
+        cmocka_unit_test_setup_teardown(entry_versions_verify_across_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(entry_versions_name_an_altered_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(entry_versions_name_a_removed_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(entry_versions_name_a_gap_in_numbers, setup, teardown),
         cmocka_unit_test_setup_teardown(merge_treats_field_names_case_sensitively, setup, teardown),
         cmocka_unit_test_setup_teardown(verify_clean_chain_with_long_register_name, setup,
                                         teardown),

@@ -1,17 +1,20 @@
 /*
  * test_console_session.c — the console's session store
  * (engine/daemon/console_session.c): expiry, the CSRF check, cookie
- * parsing, ending a token's sessions and a full store.
+ * parsing, ending a token's sessions, a full store, and the source the
+ * console's events carry (the token's note, percent-encoded, or its id).
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "alloc.h"
 #include "console_session.h"
 
 static const char hash_a[DIGEST_HEX_LEN] =
@@ -28,7 +31,10 @@ static void expiry(void **state)
 {
     console_sessions ss = {0};
     char id[CONSOLE_SESSION_HEX], csrf[CONSOLE_SESSION_HEX], c[200];
-    assert_int_equal(console_session_start(&ss, hash_a, "officer", 100, 3600, id, csrf), 0);
+    assert_int_equal(
+        console_session_start(&ss, &(console_signer){hash_a, "officer", "tok_0000abcd", NULL}, 100,
+                              3600, id, csrf),
+        0);
     assert_int_equal(strlen(id), 64);
     assert_string_not_equal(id, csrf);
     cookie(c, sizeof c, id);
@@ -46,7 +52,10 @@ static void csrf_check(void **state)
 {
     console_sessions ss = {0};
     char id[CONSOLE_SESSION_HEX], csrf[CONSOLE_SESSION_HEX], c[200];
-    assert_int_equal(console_session_start(&ss, hash_a, "admin", 0, 60, id, csrf), 0);
+    assert_int_equal(console_session_start(&ss,
+                                           &(console_signer){hash_a, "admin", "tok_0000abcd", NULL},
+                                           0, 60, id, csrf),
+                     0);
     cookie(c, sizeof c, id);
     console_session *s = console_session_find(&ss, c, 1);
     assert_true(console_session_csrf_ok(s, csrf));
@@ -83,9 +92,18 @@ static void sign_out_and_revoked_token(void **state)
     console_sessions ss = {0};
     char a1[CONSOLE_SESSION_HEX], a2[CONSOLE_SESSION_HEX], b1[CONSOLE_SESSION_HEX];
     char csrf[CONSOLE_SESSION_HEX], c[200];
-    assert_int_equal(console_session_start(&ss, hash_a, "officer", 0, 60, a1, csrf), 0);
-    assert_int_equal(console_session_start(&ss, hash_a, "officer", 0, 60, a2, csrf), 0);
-    assert_int_equal(console_session_start(&ss, hash_b, "admin", 0, 60, b1, csrf), 0);
+    assert_int_equal(
+        console_session_start(&ss, &(console_signer){hash_a, "officer", "tok_0000abcd", NULL}, 0,
+                              60, a1, csrf),
+        0);
+    assert_int_equal(
+        console_session_start(&ss, &(console_signer){hash_a, "officer", "tok_0000abcd", NULL}, 0,
+                              60, a2, csrf),
+        0);
+    assert_int_equal(console_session_start(&ss,
+                                           &(console_signer){hash_b, "admin", "tok_0000abcd", NULL},
+                                           0, 60, b1, csrf),
+                     0);
     cookie(c, sizeof c, a1);
     console_session_end(&ss, console_session_find(&ss, c, 1));
     assert_null(console_session_find(&ss, c, 1));
@@ -102,14 +120,50 @@ static void a_full_store_drops_the_oldest(void **state)
 {
     console_sessions ss = {0};
     char first[CONSOLE_SESSION_HEX], id[CONSOLE_SESSION_HEX], csrf[CONSOLE_SESSION_HEX], c[200];
-    assert_int_equal(console_session_start(&ss, hash_a, "officer", 0, 1e6, first, csrf), 0);
+    assert_int_equal(
+        console_session_start(&ss, &(console_signer){hash_a, "officer", "tok_0000abcd", NULL}, 0,
+                              1e6, first, csrf),
+        0);
     for (int i = 1; i < CONSOLE_SESSION_MAX + 5; i++)
-        assert_int_equal(console_session_start(&ss, hash_a, "officer", i, 1e6, id, csrf), 0);
+        assert_int_equal(
+            console_session_start(&ss, &(console_signer){hash_a, "officer", "tok_0000abcd", NULL},
+                                  i, 1e6, id, csrf),
+            0);
     assert_int_equal(ss.n, CONSOLE_SESSION_MAX);
     cookie(c, sizeof c, first);
     assert_null(console_session_find(&ss, c, 10));
     cookie(c, sizeof c, id);
     assert_non_null(console_session_find(&ss, c, 10));
+    console_sessions_free(&ss);
+}
+
+static void the_source_names_the_note_or_the_token(void **state)
+{
+    char *s = console_source("A. Jansen (FG)", "tok_0000abcd");
+    assert_string_equal(s, "urn:obligo:console:A.%20Jansen%20%28FG%29");
+    obligo_free(s);
+    s = console_source("cliënt~zorg_1-a", "tok_0000abcd"); /* UTF-8 bytes each encoded */
+    assert_string_equal(s, "urn:obligo:console:cli%C3%ABnt~zorg_1-a");
+    obligo_free(s);
+    s = console_source("a/b:c?d#e%", "tok_0000abcd");
+    assert_string_equal(s, "urn:obligo:console:a%2Fb%3Ac%3Fd%23e%25");
+    obligo_free(s);
+    s = console_source(NULL, "tok_0000abcd");
+    assert_string_equal(s, "urn:obligo:console:tok_0000abcd");
+    obligo_free(s);
+    s = console_source("", "tok_0000abcd");
+    assert_string_equal(s, "urn:obligo:console:tok_0000abcd");
+    obligo_free(s);
+    /* a session keeps its own copy of the note and its source */
+    console_sessions ss = {0};
+    char id[CONSOLE_SESSION_HEX], csrf[CONSOLE_SESSION_HEX], c[200], note[] = "FG";
+    console_signer who = {hash_a, "officer", "tok_0000abcd", note};
+    assert_int_equal(console_session_start(&ss, &who, 0, 60, id, csrf), 0);
+    note[0] = 'x';
+    cookie(c, sizeof c, id);
+    console_session *cs = console_session_find(&ss, c, 1);
+    assert_string_equal(cs->note, "FG");
+    assert_string_equal(cs->source, "urn:obligo:console:FG");
     console_sessions_free(&ss);
 }
 
@@ -121,6 +175,7 @@ int main(void)
         cmocka_unit_test(cookie_parsing),
         cmocka_unit_test(sign_out_and_revoked_token),
         cmocka_unit_test(a_full_store_drops_the_oldest),
+        cmocka_unit_test(the_source_names_the_note_or_the_token),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

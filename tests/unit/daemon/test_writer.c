@@ -549,7 +549,7 @@ static writer_job *reload_job(fixture *f)
 {
     writer_job *j = writer_job_new(WRITER_RELOAD, NULL);
     assert_non_null(j);
-    j->rc = gate_prepare(f->e.cfg, f->e.plugins, NULL, &j->fresh, &j->message);
+    j->rc = gate_prepare(f->e.cfg, f->e.plugins, NULL, &j->fresh, NULL, &j->message);
     return j;
 }
 

@@ -90,7 +90,7 @@ static void a_clean_set_passes_and_is_the_set_compiled(void **state)
     fixture *f = *state;
     rules *fresh = NULL, *direct = NULL;
     char *why = NULL, *err = NULL;
-    assert_int_equal(gate_prepare(&f->cfg, f->p, NULL, &fresh, &why), 0);
+    assert_int_equal(gate_prepare(&f->cfg, f->p, NULL, &fresh, NULL, &why), 0);
     assert_null(why);
     assert_non_null(fresh);
     assert_int_equal(rules_load(f->rules, f->cfg.policy, &f->cfg.limits, f->p, &direct, &err), 0);
@@ -160,8 +160,14 @@ static void a_failing_test_is_said_once(void **state)
     free(support_write(f->dir, "rules/u_test.lua", FAILING));
     rules *fresh = NULL;
     char *why = NULL;
-    assert_int_equal(gate_prepare(&f->cfg, f->p, NULL, &fresh, &why), OBLIGO_ERULE);
+    cJSON *info = NULL;
+    assert_int_equal(gate_prepare(&f->cfg, f->p, NULL, &fresh, &info, &why), OBLIGO_ERULE);
     assert_null(fresh);
+    /* the tests ran: what they reached is known, passed or not */
+    char *cov = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(info, "coverage"));
+    assert_string_equal(cov, "{\"rules\":1,\"rules_tested\":1,\"duties\":1,\"duties_tested\":1}");
+    cJSON_free(cov);
+    cJSON_Delete(info);
     assert_non_null(why);
     char want[700];
     snprintf(want, sizeof want, "FAIL %s/u_test.lua:1: wrong: obligation t.duty B: due_at",
@@ -184,8 +190,10 @@ static void a_finding_blocks(void **state)
                        "  end }\n"));
     rules *fresh = NULL;
     char *why = NULL;
-    assert_int_equal(gate_prepare(&f->cfg, f->p, NULL, &fresh, &why), OBLIGO_ERULE);
+    cJSON *info = (cJSON *)1;
+    assert_int_equal(gate_prepare(&f->cfg, f->p, NULL, &fresh, &info, &why), OBLIGO_ERULE);
     assert_null(fresh);
+    assert_null(info); /* refused before any test ran */
     char want[700];
     snprintf(want, sizeof want, "%s/v.lua:3: unknown obligation kind \"v.undeclared\"", f->rules);
     if (!why || !strstr(why, want))
@@ -203,7 +211,7 @@ static void a_site_policy_never_keeps_rules_out(void **state)
     cJSON_AddNumberToObject(f->cfg.policy, "nobody.reads.this", 1);
     rules *fresh = NULL;
     char *why = NULL;
-    assert_int_equal(gate_prepare(&f->cfg, f->p, NULL, &fresh, &why), 0);
+    assert_int_equal(gate_prepare(&f->cfg, f->p, NULL, &fresh, NULL, &why), 0);
     assert_null(why);
     const rules_kind *k = rules_kind_find(fresh, "t.duty");
     assert_non_null(k);
@@ -218,7 +226,7 @@ static void a_syntax_error_is_refused(void **state)
     free(support_write(f->dir, "rules/w.lua", "-- a new rule\nlocal x = = 1\n"));
     rules *fresh = NULL;
     char *why = NULL;
-    assert_int_equal(gate_prepare(&f->cfg, f->p, NULL, &fresh, &why), OBLIGO_ERULE);
+    assert_int_equal(gate_prepare(&f->cfg, f->p, NULL, &fresh, NULL, &why), OBLIGO_ERULE);
     assert_null(fresh);
     if (!why || !strstr(why, "w.lua:2:"))
         fail_msg("why: %s", why ? why : "(none)");
@@ -233,7 +241,7 @@ static void a_cancelled_gate_returns_nothing(void **state)
     atomic_int cancel = 1;
     rules *fresh = NULL;
     char *why = NULL;
-    assert_int_equal(gate_prepare(&f->cfg, f->p, &cancel, &fresh, &why), OBLIGO_EBUSY);
+    assert_int_equal(gate_prepare(&f->cfg, f->p, &cancel, &fresh, NULL, &why), OBLIGO_EBUSY);
     assert_null(fresh);
     obligo_free(why);
 }

@@ -1,6 +1,9 @@
 /*
  * cli_csv.h — the one CSV writer of the reading commands (obligations,
- * alerts, rejected, register, the AP form).
+ * alerts, rejected, register, the AP form) and of the daemon's CSV answers
+ * (GET /v1/breaches/{key}/ap-form?format=csv): in engine/base so both the
+ * command line and the daemon use it; the name stays the CLI's, where it
+ * began.
  *
  * RFC 4180: rows end in CRLF; a cell holding a comma, a double quote, CR or
  * LF is quoted with its quotes doubled. Text cells that a spreadsheet would

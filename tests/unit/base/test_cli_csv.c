@@ -1,5 +1,5 @@
 /*
- * test_cli_csv.c — unit tests for engine/cli/cli_csv.c: RFC 4180 quoting,
+ * test_cli_csv.c — unit tests for engine/base/cli_csv.c: RFC 4180 quoting,
  * the UTF-8 byte order mark, formula neutralisation (OWASP CSV injection)
  * and UTF-8 passing through unchanged.
  */
