@@ -1,8 +1,9 @@
 // page_breaches.js — Datalekken: every breach in the register, the most
 // recently known first, with its status, awareness and the state of its
 // notification to the AP (a countdown while it is due). Its section is in
-// index.html.
-import { $, state, api, now, tr, cell, failed, setEngineTime, definePage } from './core.js';
+// index.html; each breach's key links to its own page (page_breach.js),
+// and a button above the register starts the guided form (page_report.js).
+import { $, state, api, now, tr, h, href, cell, failed, setEngineTime, definePage } from './core.js';
 import { countdown, amsterdam } from './format.js';
 
 const BREACH_STATUSES = ['reported', 'assessed', 'notified', 'withdrawn', 'closed'];
@@ -30,10 +31,7 @@ async function load() {
     const th = document.createElement('th');
     th.scope = 'row';
     th.dataset.label = tr('col.breach');
-    const key = document.createElement('span');
-    key.className = 'title';
-    key.textContent = e.key;
-    th.append(key);
+    th.append(h('a', { class: 'title', href: href('datalek', e.key) }, e.key));
     if (d.description) {
       const desc = document.createElement('span');
       desc.className = 'source';
@@ -63,5 +61,9 @@ async function load() {
     ? tr(entries.length === 1 ? 'breaches.summary.one' : 'breaches.summary', { n: entries.length, open: pending })
     : tr('breaches.summary.none');
 }
+
+// "Datalek melden", the first thing on the page
+$('datalekken-title').nextElementSibling.after(h('p', { class: 'report-cta' },
+  h('a', { href: '#melden', class: 'button-link primary', id: 'breaches-report', 'data-i18n': 'nav.melden' }, tr('nav.melden'))));
 
 definePage({ name: 'datalekken', title: 'breaches.title', nav: true, load });

@@ -117,7 +117,7 @@ function render(body) {
     h('h3', {}, tr('event.data')),
     e.data && typeof e.data === 'object' && Object.keys(e.data).length ? definitions(e.data) : h('p', {}, tr('event.nodata')),
     h('h3', {}, tr('event.decisions')),
-    body.decisions?.length ? h('ol', { class: 'decisions' }, body.decisions.map(decision)) : h('p', {}, tr('event.nodecisions')),
+    body.decisions?.length ? h('ol', { class: 'event-decisions' }, body.decisions.map(decision)) : h('p', {}, tr('event.nodecisions')),
     h('details', { class: 'json' }, h('summary', {}, tr('event.json')), h('pre', {}, JSON.stringify(e, null, 2))),
   );
   const facts = out.firstChild;

@@ -239,7 +239,7 @@ function showReplay(b) {
     diffs.length ? h('p', { id: 'whatif-counts' }, tr('whatif.counts', { counts: countsText(lang, b.counts || {}) })) : null,
     b.revisions ? h('p', { class: 'source' }, tr('whatif.revisions', {
       recorded: (b.revisions.recorded || []).join(', '), candidate: b.revisions.candidate })) : null,
-    diffs.length ? h('ol', { id: 'whatif-diffs', class: 'decisions' }, diffs.map((d) => {
+    diffs.length ? h('ol', { id: 'whatif-diffs', class: 'event-decisions' }, diffs.map((d) => {
       const t = diffText(lang, d);
       return h('li', {}, h('span', { class: 'title' }, t.title), h('span', {}, t.now), h('span', {}, t.then),
         t.cause ? h('a', { class: 'source', href: href('gebeurtenis', d.cause.source, d.cause.id) }, t.cause) : null);

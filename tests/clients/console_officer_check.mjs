@@ -4,7 +4,7 @@
 // open deadlines and alerts, a log review that left nen7513.review_logs
 // open, the alert on C-42.
 //   node console_officer_check.mjs BASE SHOTS_DIR RULES_DIR
-// with OBLIGO_TOKENS={"officer" (its note "FG Jansen"), "admin"}. What the
+// with OBLIGO_TOKENS={"noted" (an officer's, its note "FG Jansen"), "admin", ...}. What the
 // pages must show is read from the server's own unpaged API, never from the
 // console's code. Prints each check, then "all checks passed"; exits 1 at
 // the first failure.
@@ -36,7 +36,7 @@ await run(base, shots, async ({ page, check, axe, shot }) => {
 
   const asked = [];
   page.on('request', (r) => { if (r.url().includes('/console/api/v1/')) asked.push(decodeURIComponent(r.url())); });
-  await signIn(page, base, tokens.officer);
+  await signIn(page, base, tokens.noted);
   // a server that pages answers an unknown order with 400; then the pages must use its paging
   const serverPages = (await get('/console/api/v1/obligations?order=none&limit=1')).status === 400;
   const session = await get('/console/session');
@@ -72,7 +72,7 @@ await run(base, shots, async ({ page, check, axe, shot }) => {
   check(ev.includes('Datalek ontdekt en intern gemeld'), 'the event\'s type in Dutch words');
   check(ev.includes('urn:praktijk') && ev.includes('DL-2026-7') && ev.includes('USB-stick kwijt'), 'its source and data');
   check(ev.includes('ma 8 jun 2026, 09:00 CEST'), 'its time in Amsterdam time');
-  const decisions = await page.locator('#event-body .decisions li').allTextContents();
+  const decisions = await page.locator('#event-body .event-decisions li').allTextContents();
   check(decisions.some((d) => d.includes('Termijn geopend: “Datalek melden bij de Autoriteit Persoonsgegevens” (avg.notify_ap) voor DL-2026-7')),
     `the decisions it caused, in words (${decisions.length})`);
   check(await page.evaluate(() => document.activeElement?.id) === 'gebeurtenis-title', 'focus on the page heading');

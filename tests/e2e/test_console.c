@@ -16,6 +16,11 @@
  * security headers, the cookie's attributes (Secure behind the TLS
  * proxy), the refusals (an ingest token, a request without CSRF token, a
  * cookie at /v1/) and GET /v1/duties.
+ * tests/clients/console_breach_check.mjs walks the practice's breach scheme
+ * through the guided form (Datalek melden) on the same fixture: a new
+ * breach known at 06:30, its 72 hours counted on the page, on Termijnen
+ * and in the journal, the breach's page and its AP form printed and
+ * exported.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -68,6 +73,7 @@ typedef struct fx {
     int port;
     pid_t pid;
     char *ingest, *officer, *noted, *admin; /* noted: an officer token with a note */
+    int tampered; /* a register version altered: the journal no longer replays to it */
 } fx;
 
 /* The server on a database made by ingesting text (the journal). */
@@ -108,7 +114,8 @@ static int teardown(void **state)
     fx *f = *state;
     assert_int_equal(client_stop_server(f->pid, SIGTERM), 0);
     support_assert_clean_log(f->log);
-    support_assert_replays(f->db);
+    if (!f->tampered)
+        support_assert_replays(f->db);
     support_rmtree(f->dir);
     free(f->dir);
     free(f->ingest);
@@ -299,15 +306,29 @@ static void sign_in_cookie_csrf_and_refusals(void **state)
     }
 }
 
-static void chromium_drives_the_console(void **state)
+/* Runs a browser check script (tests/clients/NAME) against the server with
+ * both tokens and expect ("OBLIGO_EXPECT=..."); mode, when not NULL, is its
+ * last argument. Its whole output, which said "all checks passed". */
+static char *browser_check(const fx *f, const char *script, const char *expect, const char *mode)
 {
-    fx *f = *state;
     if (access("/usr/bin/chromium", X_OK) != 0)
         fail_msg("/usr/bin/chromium is missing: scripts/setup installs Debian's chromium");
     mkdir(SHOTS, 0755);
-    char tokens[512], expect[2048];
-    snprintf(tokens, sizeof tokens, "OBLIGO_TOKENS={\"ingest\":\"%s\",\"officer\":\"%s\"}",
-             f->ingest, f->officer);
+    char tokens[512], path[512];
+    snprintf(tokens, sizeof tokens,
+             "OBLIGO_TOKENS={\"ingest\":\"%s\",\"officer\":\"%s\",\"noted\":\"%s\","
+             "\"admin\":\"%s\"}",
+             f->ingest, f->officer, f->noted, f->admin);
+    snprintf(path, sizeof path, "%s/%s", CLIENTS, script);
+    char *argv[] = {"/usr/bin/env",  tokens,        (char *)expect, "node", path,
+                    (char *)f->base, (char *)SHOTS, (char *)mode,   NULL};
+    return support_run_client(argv, "all checks passed");
+}
+
+static void chromium_drives_the_console(void **state)
+{
+    fx *f = *state;
+    char expect[2048];
     snprintf(expect, sizeof expect,
              "OBLIGO_EXPECT={\"title\":\"Datalek melden bij de Autoriteit Persoonsgegevens\","
              "\"source\":\"AVG art. 33 lid 1\",\"kind\":\"avg.notify_ap\","
@@ -321,13 +342,58 @@ static void chromium_drives_the_console(void **state)
              "\"aware\":\"ma 8 jun 2026, 09:00 CEST\",\"countdown\":\"nog 2 dagen 2 uur\"},"
              "\"late_breach\":{\"key\":\"DL-2026-5\",\"status\":\"Gemeld bij de AP\","
              "\"ap\":\"Te laat gemeld\"}}");
-    char *argv[] = {"/usr/bin/env", tokens, expect, "node", CLIENTS "/console_check.mjs",
-                    f->base,        SHOTS,  NULL};
-    char *out = support_run_client(argv, "all checks passed");
+    char *out = browser_check(f, "console_check.mjs", expect, NULL);
     assert_non_null(strstr(out, "an ingest token is refused"));
     assert_non_null(strstr(out, "axe-core: no serious or critical violations on Termijnen"));
     assert_non_null(strstr(out, "axe-core: no serious or critical violations on Signalen"));
     assert_non_null(strstr(out, "axe-core: no serious or critical violations on Datalekken"));
+    free(out);
+}
+
+/* The guided breach form: the officer records a breach known at Tue
+ * 2026-06-09 06:30 (engine time starts 06:50), so the AP deadline is Fri
+ * 2026-06-12 06:30 CEST and 2 days 23 hours and some minutes are left
+ * while the test runs; notified at 06:45 as an initial notification, the
+ * completion (14 days by default) is due Tue 2026-06-23 06:45, 13 days 23
+ * hours and some minutes away. */
+static void chromium_walks_the_breach_scheme(void **state)
+{
+    fx *f = *state;
+    char expect[] = "OBLIGO_EXPECT={\"countdown\":\"nog 2 dagen 23 uur\","
+                    "\"due\":\"vr 12 jun 2026, 06:30 CEST\","
+                    "\"complete_countdown\":\"nog 13 dagen 23 uur\","
+                    "\"title\":\"Datalek melden bij de Autoriteit Persoonsgegevens\"}";
+    char *out = browser_check(f, "console_breach_check.mjs", expect, NULL);
+    assert_non_null(strstr(out, "each step's event is journaled, in order"));
+    assert_non_null(strstr(out, "Keten van hashes klopt (5 versies)"));
+    assert_non_null(strstr(out, "the CSV starts with the UTF-8 BOM"));
+    assert_non_null(strstr(out, "axe-core: no serious or critical violations on AP-meldformulier"));
+    free(out);
+}
+
+/* The earlier breach's first register version altered in the database
+ * after the fact (its description): its page names the break, in words,
+ * as an alert. */
+static void chromium_names_a_broken_chain(void **state)
+{
+    fx *f = *state;
+    f->tampered = 1;
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 30000);
+    long long seq = support_sql_int(db, "SELECT seq FROM registers WHERE register='datalekken' AND "
+                                        "key='DL-2026-5' AND version=1");
+    support_sql_exec(db, "UPDATE registers SET data=json_set(data,'$.description','Niets aan de "
+                         "hand') WHERE register='datalekken' AND key='DL-2026-5' AND version=1");
+    sqlite3_close(db);
+    char expect[512];
+    snprintf(expect, sizeof expect,
+             "OBLIGO_EXPECT={\"key\":\"DL-2026-5\",\"chain\":\"De keten van hashes is "
+             "verbroken: versie 1 (registervolgnummer %lld): de hash klopt niet met de inhoud; "
+             "deze versie is achteraf veranderd\"}",
+             seq);
+    char *out = browser_check(f, "console_breach_check.mjs", expect, "broken");
+    assert_non_null(strstr(out, "as an alert (role=alert)"));
     free(out);
 }
 
@@ -384,15 +450,7 @@ static int setup_officer(void **state)
 static void chromium_drives_the_officers_acts(void **state)
 {
     fx *f = *state;
-    if (access("/usr/bin/chromium", X_OK) != 0)
-        fail_msg("/usr/bin/chromium is missing: scripts/setup installs Debian's chromium");
-    mkdir(SHOTS, 0755);
-    char tokens[512];
-    snprintf(tokens, sizeof tokens, "OBLIGO_TOKENS={\"officer\":\"%s\",\"admin\":\"%s\"}", f->noted,
-             f->admin);
-    char *argv[] = {"/usr/bin/env", tokens, "node", CLIENTS "/console_officer_check.mjs",
-                    f->base,        SHOTS,  RULES,  NULL};
-    char *out = support_run_client(argv, "all checks passed");
+    char *out = browser_check(f, "console_officer_check.mjs", "OBLIGO_EXPECT={}", RULES);
     assert_non_null(strstr(out, "the journal holds the acknowledgement"));
     assert_non_null(strstr(out, "the review closed nen7513.review_logs"));
     assert_non_null(strstr(out, "what-if shows"));
@@ -406,6 +464,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(the_files_and_their_headers, setup, teardown),
         cmocka_unit_test_setup_teardown(sign_in_cookie_csrf_and_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(chromium_drives_the_console, setup, teardown),
+        cmocka_unit_test_setup_teardown(chromium_walks_the_breach_scheme, setup, teardown),
+        cmocka_unit_test_setup_teardown(chromium_names_a_broken_chain, setup, teardown),
         cmocka_unit_test_setup_teardown(chromium_drives_the_officers_acts, setup_officer, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
