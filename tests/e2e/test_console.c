@@ -404,35 +404,44 @@ static void chromium_names_a_broken_chain(void **state)
  * several on the same day: ties the keyset must page through) and 60
  * accesses without a treatment relation by 60 users (60 more alerts), so
  * both lists take more than one page of 50. */
+/* One more event appended to text (printf), within cap bytes in all. */
+__attribute__((format(printf, 4, 5))) static void append(char *text, size_t *n, size_t cap,
+                                                         const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(text + *n, cap - *n, fmt, ap);
+    va_end(ap);
+    assert_true(k > 0 && (size_t)k < cap - *n);
+    *n += (size_t)k;
+}
+
+#define CE "{\"specversion\":\"1.0\",\"id\":"
+
 static char *officer_journal(void)
 {
     size_t cap = sizeof journal + 130 * 520, n = sizeof journal - 1;
     char *text = malloc(cap);
     assert_non_null(text);
     memcpy(text, journal, n + 1);
-    n += (size_t)snprintf(text + n, cap - n, "%s",
-                          "{\"specversion\":\"1.0\",\"id\":\"r0\",\"source\":\"urn:praktijk\","
-                          "\"type\":\"nl.nen7513.review\",\"time\":\"2026-06-08T15:00:00+02:00\","
-                          "\"data\":{\"period_start\":\"2026-04-15\",\"period_end\":\"2026-05-14\","
-                          "\"reviewer\":\"FG Jansen\"}}\n");
+    append(text, &n, cap,
+           CE "\"r0\",\"source\":\"urn:praktijk\",\"type\":\"nl.nen7513.review\","
+              "\"time\":\"2026-06-08T15:00:00+02:00\",\"data\":{\"period_start\":\"2026-04-15\","
+              "\"period_end\":\"2026-05-14\",\"reviewer\":\"FG Jansen\"}}\n");
     for (int i = 0; i < 55; i++)
-        n += (size_t)snprintf(
-            text + n, cap - n,
-            "{\"specversion\":\"1.0\",\"id\":\"q%d\",\"source\":\"urn:praktijk\","
-            "\"type\":\"nl.avg.request.received\",\"time\":\"2026-06-08T15:%02d:00+02:00\","
-            "\"data\":{\"request_id\":\"V-%03d\",\"kind\":\"access\",\"client_id\":\"C-%d\","
-            "\"received_at\":\"2026-05-%02dT09:00:00+02:00\"}}\n",
-            i, i + 1, i, 200 + i, 10 + (i * 7) % 22);
+        append(text, &n, cap,
+               CE "\"q%d\",\"source\":\"urn:praktijk\",\"type\":\"nl.avg.request.received\","
+                  "\"time\":\"2026-06-08T15:%02d:00+02:00\",\"data\":{\"request_id\":\"V-%03d\","
+                  "\"kind\":\"access\",\"client_id\":\"C-%d\","
+                  "\"received_at\":\"2026-05-%02dT09:00:00+02:00\"}}\n",
+               i, i + 1, i, 200 + i, 10 + (i * 7) % 22);
     for (int i = 0; i < 60; i++)
-        n += (size_t)snprintf(
-            text + n, cap - n,
-            "{\"specversion\":\"1.0\",\"id\":\"x%d\",\"source\":\"urn:ecd\","
-            "\"type\":\"nl.nen7513.access\",\"time\":\"2026-06-08T16:%02d:00+02:00\","
-            "\"data\":{\"user\":{\"id\":\"U%d\",\"role\":\"arts\"},\"client_id\":\"C-%d\","
-            "\"action\":\"update\",\"system\":\"ecd\",\"authentication\":\"2fa\","
-            "\"treatment_relation\":false}}\n",
-            i, i, 100 + i, 100 + i);
-    assert_true(n < cap);
+        append(text, &n, cap,
+               CE "\"x%d\",\"source\":\"urn:ecd\",\"type\":\"nl.nen7513.access\","
+                  "\"time\":\"2026-06-08T16:%02d:00+02:00\",\"data\":{\"user\":{\"id\":\"U%d\","
+                  "\"role\":\"arts\"},\"client_id\":\"C-%d\",\"action\":\"update\","
+                  "\"system\":\"ecd\",\"authentication\":\"2fa\",\"treatment_relation\":false}}\n",
+               i, i, 100 + i, 100 + i);
     return text;
 }
 
