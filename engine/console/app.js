@@ -12,6 +12,9 @@ import './page_breaches.js';
 import './page_report.js';
 import './page_breach.js';
 import './page_apform.js';
+import './page_logreview.js';
+import './page_rules.js';
+import './page_event.js';
 
 function translate() {
   document.documentElement.lang = state.lang;

@@ -1,59 +1,86 @@
 // page_deadlines.js — Termijnen: open and overdue obligations, the next
 // one due first, with the duty's Dutch title and legal source, a countdown
 // against the engine's clock, and filters by duty, status and "within N
-// days". Its section is in index.html.
-import { $, state, api, now, tr, cell, failed, setEngineTime, definePage } from './core.js';
+// days" that ask the server again (it sorts by due time and pages by the
+// last row's (due_at, id), 50 at a time: "Meer tonen"). Each row links to
+// the event that opened it (page_event.js). Its section is in index.html.
+import { $, state, api, now, tr, h, cell, failed, href, setEngineTime, definePage } from './core.js';
+import { addStrings } from './i18n.js';
 import { countdown, amsterdam } from './format.js';
+import { PAGE, deadlinesQuery, deadlineCursor, withinDays, localDeadlinesPage } from './officer.js';
+import { pagedServer, pagedList } from './paging.js';
 
-const page = { rows: [], duties: new Map() };
+addStrings({
+  nl: {
+    'col.cause': 'Aanleiding',
+    'cause.link': 'Gebeurtenis',
+    'cause.label': 'Gebeurtenis die de termijn {title} voor {subject} opende',
+    'summary.more': '{n} termijnen getoond, waarvan {late} te laat; er zijn er meer',
+  },
+  en: {
+    'col.cause': 'Cause',
+    'cause.link': 'Event',
+    'cause.label': 'Event that opened the deadline {title} for {subject}',
+    'summary.more': '{n} deadlines shown, {late} of them overdue; there are more',
+  },
+});
+
+const page = { duties: new Map(), all: null };
+
+function filters() {
+  return {
+    status: $('f-status').value, kind: $('f-duty').value,
+    dueBefore: withinDays($('f-within').value, now()),
+  };
+}
+
+async function fetchPage(next) {
+  const params = { ...filters(), after: next ? deadlineCursor(list.rows) : null, limit: PAGE };
+  if (await pagedServer()) return api(deadlinesQuery(params));
+  // a server that does not sort and page by due time yet: all of them, paged here
+  if (!page.all) {
+    const [open, overdue] = await Promise.all([
+      api('/console/api/v1/obligations?status=open&limit=10000'),
+      api('/console/api/v1/obligations?status=overdue&limit=10000'),
+    ]);
+    if (open.status !== 200) return open;
+    if (overdue.status !== 200) return overdue;
+    page.all = [...open.body, ...overdue.body];
+  }
+  return { status: 200, body: localDeadlinesPage(page.all, params) };
+}
+
+const list = pagedList({
+  sectionId: 'termijnen', errorId: 'load-error', errorKey: 'load.failed', fetchPage, key: (o) => o.id,
+  focusId: (o) => `deadline-${o.id}`, shown: () => render(),
+});
+const query = (next) => list.query(next);
 
 async function load() {
   $('load-error').textContent = '';
-  const [duties, open, overdue] = await Promise.all([
-    api('/console/api/v1/duties'),
-    api('/console/api/v1/obligations?status=open&limit=10000'),
-    api('/console/api/v1/obligations?status=overdue&limit=10000'),
-  ]);
-  if (failed([duties, open, overdue], 'load-error', 'load.failed')) return;
+  page.all = null;
+  const duties = await api('/console/api/v1/duties');
+  if (failed([duties], 'load-error', 'load.failed')) return;
   setEngineTime(duties.body.now);
   page.duties = new Map(duties.body.duties.map((d) => [d.name, d]));
-  page.rows = [...open.body, ...overdue.body].sort((a, b) => Date.parse(a.due_at) - Date.parse(b.due_at));
   const select = $('f-duty'), chosen = select.value;
   while (select.options.length > 1) select.remove(1);
-  const kinds = [...new Set(page.rows.map((o) => o.kind))];
-  for (const d of [...page.duties.values()].filter((d) => kinds.includes(d.name))) {
-    const o = document.createElement('option');
-    o.value = d.name;
-    o.textContent = d.title || d.name;
-    select.append(o);
-  }
-  select.value = kinds.includes(chosen) ? chosen : '';
-  render();
+  const sorted = [...page.duties.values()].sort((a, b) => (a.title || a.name).localeCompare(b.title || b.name, 'nl'));
+  for (const d of sorted) select.append(h('option', { value: d.name }, d.title || d.name));
+  select.value = page.duties.has(chosen) ? chosen : '';
+  await query(false);
 }
 
 function render() {
-  const lang = state.lang, duty = $('f-duty').value, statuses = $('f-status').value.split(',');
-  const within = $('f-within').value === '' ? null : Number($('f-within').value);
-  const until = within === null ? Infinity : now() + within * 86400000;
-  const rows = page.rows.filter((o) => (!duty || o.kind === duty) && statuses.includes(o.status) &&
-    Date.parse(o.due_at) <= until);
-  const tbody = $('deadlines').tBodies[0];
+  const lang = state.lang, tbody = $('deadlines').tBodies[0];
   tbody.replaceChildren();
   let late = 0;
-  for (const o of rows) {
-    const d = page.duties.get(o.kind);
-    const row = document.createElement('tr');
-    const th = document.createElement('th');
-    th.scope = 'row';
-    th.dataset.label = tr('col.duty');
-    const title = document.createElement('span');
-    title.className = 'title';
-    title.textContent = d?.title || o.kind;
-    const source = document.createElement('span');
-    source.className = 'source';
-    source.textContent = [d?.source, o.kind].filter(Boolean).join(' · ');
-    th.append(title, source);
-    row.append(th);
+  for (const o of list.rows) {
+    const d = page.duties.get(o.kind), title = d?.title || o.kind;
+    const row = h('tr');
+    row.append(h('th', { scope: 'row', 'data-label': tr('col.duty'), id: `deadline-${o.id}`, tabindex: '-1' },
+      h('span', { class: 'title' }, title),
+      h('span', { class: 'source' }, [d?.source, o.kind].filter(Boolean).join(' · '))));
     cell(row, o.subject, 'subject', tr('col.subject'));
     cell(row, tr(o.status === 'overdue' ? 'status.overdue' : 'status.open'), `status ${o.status}`, tr('col.status'));
     const c = countdown(lang, o.due_at, now());
@@ -61,13 +88,25 @@ function render() {
     cell(row, c.text, c.late ? 'countdown late' : 'countdown', tr('col.left')).dataset.due = o.due_at;
     cell(row, amsterdam(lang, o.due_at), null, tr('col.due'));
     cell(row, o.legal_limit ? amsterdam(lang, o.legal_limit) : tr('none'), null, tr('col.limit'));
+    const cause = cell(row, '', 'cause', tr('col.cause'));
+    if (o.source_event) {
+      cause.append(h('a', {
+        href: href('gebeurtenis', o.source_event.source, o.source_event.id),
+        'aria-label': tr('cause.label', { title, subject: o.subject }),
+      }, tr('cause.link')));
+    } else cause.textContent = tr('none');
     tbody.append(row);
   }
-  $('summary').textContent = rows.length ? tr(rows.length === 1 ? 'summary.one' : 'summary', { n: rows.length, late }) : tr('summary.none');
+  const n = list.rows.length;
+  $('summary').textContent = !n ? tr('summary.none')
+    : list.more ? tr('summary.more', { n, late })
+      : tr(n === 1 ? 'summary.one' : 'summary', { n, late });
+  $('deadlines-more').hidden = !list.more;
 }
 
-for (const id of ['f-duty', 'f-status']) $(id).addEventListener('change', render);
-$('f-within').addEventListener('input', render);
+for (const id of ['f-duty', 'f-status']) $(id).addEventListener('change', () => query(false));
+$('f-within').addEventListener('input', () => query(false));
 $('filters').addEventListener('submit', (ev) => ev.preventDefault());
+$('deadlines-more').addEventListener('click', () => query(true));
 
 definePage({ name: 'termijnen', title: 'deadlines.title', nav: true, load });

@@ -14,6 +14,8 @@ const tokens = JSON.parse(process.env.OBLIGO_TOKENS);
 const expect = JSON.parse(process.env.OBLIGO_EXPECT);
 
 await run(base, shots, async ({ page, check, axe, shot }) => {
+  // the filters ask the server again: wait until the page has its answer
+  const settled = (id) => page.waitForSelector(`#${id}[aria-busy="false"]`, { state: 'attached' });
   const res = await page.goto(`${base}/console/`);
   check(res.status() === 200, 'GET /console/ answers 200');
   check((res.headers()['content-security-policy'] || '').includes("script-src 'self'"), 'a strict CSP on the page');
@@ -47,15 +49,21 @@ await run(base, shots, async ({ page, check, axe, shot }) => {
 
   // filters
   await page.fill('#f-within', '1');
+  await settled('termijnen');
   check(await page.locator('#deadlines tbody tr').count() === 0, 'within 1 day: the deadline (in 2 days) is filtered out');
   await page.fill('#f-within', '3');
+  await settled('termijnen');
   check(await row.count() === 1, 'within 3 days: it is back');
   await page.selectOption('#f-status', 'overdue');
+  await settled('termijnen');
   check(await row.count() === 0, 'status overdue: not listed');
   await page.selectOption('#f-status', 'open,overdue');
+  await settled('termijnen');
   await page.selectOption('#f-duty', expect.kind);
+  await settled('termijnen');
   check(await row.count() === 1, 'filtered by its duty: listed');
   await page.fill('#f-within', '');
+  await settled('termijnen');
 
   // Signalen, reached by keyboard from the navigation: newest first
   await page.focus('#nav-signalen');
@@ -83,17 +91,23 @@ await run(base, shots, async ({ page, check, axe, shot }) => {
   await shot('signalen');
   await axe(page, 'Signalen');
   await page.selectOption('#f-severity', 'critical');
+  await settled('signalen');
   const sevs = await alerts.locator('.severity').allTextContents();
   check(sevs.length === 2 && sevs.every((x) => x === la.severity) && await lrow.count() === 1,
     `severity ${la.severity}: the late notification and the overdue deadline (${sevs.join(', ')})`);
   await page.selectOption('#f-severity', '');
+  await settled('signalen');
   await page.selectOption('#f-kind', al.kind);
+  await settled('signalen');
   check(await alerts.count() === 1 && (await alerts.nth(0).locator('td.subject').textContent()) === al.subject,
     `kind ${al.kind}: only that alert`);
   await page.selectOption('#f-severity', 'info');
+  await settled('signalen');
   check(await alerts.count() === 0 && (await page.textContent('#alerts-summary')).includes('Geen signalen'), 'no info alerts: said so');
   await page.selectOption('#f-severity', '');
+  await settled('signalen');
   await page.selectOption('#f-kind', '');
+  await settled('signalen');
 
   // Datalekken: the register with each breach's AP deadline
   await page.click('#nav-datalekken');

@@ -9,7 +9,10 @@
  * through sign-in, the Termijnen, Signalen and Datalekken pages, their
  * filters and sign-out, runs
  * axe-core on each page and saves screenshots into the build directory
- * (console-screenshots/). Here in C: the files' types and caching, the
+ * (console-screenshots/). chromium_drives_the_officers_acts runs
+ * tests/clients/console_officer_check.mjs on a longer journal (see
+ * officer_journal): paging, the event page, acknowledging an alert, the
+ * log review, Regels and what-if. Here in C: the files' types and caching, the
  * security headers, the cookie's attributes (Secure behind the TLS
  * proxy), the refusals (an ingest token, a request without CSRF token, a
  * cookie at /v1/) and GET /v1/duties.
@@ -69,11 +72,12 @@ typedef struct fx {
     char db[512], log[512], base[128];
     int port;
     pid_t pid;
-    char *ingest, *officer;
+    char *ingest, *officer, *noted, *admin; /* noted: an officer token with a note */
     int tampered; /* a register version altered: the journal no longer replays to it */
 } fx;
 
-static int setup(void **state)
+/* The server on a database made by ingesting text (the journal). */
+static int setup_with(void **state, const char *text)
 {
     fx *f = calloc(1, sizeof *f);
     f->dir = support_tmpdir();
@@ -81,7 +85,7 @@ static int setup(void **state)
     snprintf(f->log, sizeof f->log, "%s/serve.log", f->dir);
     f->port = client_free_port();
     snprintf(f->base, sizeof f->base, "http://127.0.0.1:%d", f->port);
-    char *events = support_write(f->dir, "events.ndjson", journal);
+    char *events = support_write(f->dir, "events.ndjson", text);
     char *ingest[] = {(char *)OBLIGO_BIN, "ingest", "--db", f->db, "--rules", RULES,
                       "--clock",          "events", events, NULL};
     char *err = NULL;
@@ -91,11 +95,18 @@ static int setup(void **state)
     free(events);
     f->ingest = support_make_token(f->db, "ingest");
     f->officer = support_make_token(f->db, "officer");
+    f->noted = support_make_token_note(f->db, "officer", "FG Jansen");
+    f->admin = support_make_token(f->db, "admin");
     char *extra[] = {"--clock-start", "2026-06-09T06:50:00+02:00", NULL};
     f->pid = client_start_server_args(f->db, RULES, f->port, f->log, extra);
     assert_true(f->pid > 0);
     *state = f;
     return 0;
+}
+
+static int setup(void **state)
+{
+    return setup_with(state, journal);
 }
 
 static int teardown(void **state)
@@ -109,6 +120,8 @@ static int teardown(void **state)
     free(f->dir);
     free(f->ingest);
     free(f->officer);
+    free(f->noted);
+    free(f->admin);
     free(f);
     return 0;
 }
@@ -302,8 +315,10 @@ static char *browser_check(const fx *f, const char *script, const char *expect, 
         fail_msg("/usr/bin/chromium is missing: scripts/setup installs Debian's chromium");
     mkdir(SHOTS, 0755);
     char tokens[512], path[512];
-    snprintf(tokens, sizeof tokens, "OBLIGO_TOKENS={\"ingest\":\"%s\",\"officer\":\"%s\"}",
-             f->ingest, f->officer);
+    snprintf(tokens, sizeof tokens,
+             "OBLIGO_TOKENS={\"ingest\":\"%s\",\"officer\":\"%s\",\"noted\":\"%s\","
+             "\"admin\":\"%s\"}",
+             f->ingest, f->officer, f->noted, f->admin);
     snprintf(path, sizeof path, "%s/%s", CLIENTS, script);
     char *argv[] = {"/usr/bin/env",  tokens,        (char *)expect, "node", path,
                     (char *)f->base, (char *)SHOTS, (char *)mode,   NULL};
@@ -382,6 +397,76 @@ static void chromium_names_a_broken_chain(void **state)
     free(out);
 }
 
+/* Appended for the officer's acts: a review of the access log of 15 April
+ * to 14 May recorded on 8 June (so nen7513.review_logs is open, due
+ * Monday 15 June: 14 June is a Sunday), 55 data subject
+ * requests received between 10 May and 7 June (answers due a month after,
+ * several on the same day: ties the keyset must page through) and 60
+ * accesses without a treatment relation by 60 users (60 more alerts), so
+ * both lists take more than one page of 50. */
+/* One more event appended to text (printf), within cap bytes in all. */
+__attribute__((format(printf, 4, 5))) static void append(char *text, size_t *n, size_t cap,
+                                                         const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(text + *n, cap - *n, fmt, ap);
+    va_end(ap);
+    assert_true(k > 0 && (size_t)k < cap - *n);
+    *n += (size_t)k;
+}
+
+#define CE "{\"specversion\":\"1.0\",\"id\":"
+
+static char *officer_journal(void)
+{
+    size_t cap = sizeof journal + 130 * 520, n = sizeof journal - 1;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    memcpy(text, journal, n + 1);
+    append(text, &n, cap,
+           CE "\"r0\",\"source\":\"urn:praktijk\",\"type\":\"nl.nen7513.review\","
+              "\"time\":\"2026-06-08T15:00:00+02:00\",\"data\":{\"period_start\":\"2026-04-15\","
+              "\"period_end\":\"2026-05-14\",\"reviewer\":\"FG Jansen\"}}\n");
+    for (int i = 0; i < 55; i++)
+        append(text, &n, cap,
+               CE "\"q%d\",\"source\":\"urn:praktijk\",\"type\":\"nl.avg.request.received\","
+                  "\"time\":\"2026-06-08T15:%02d:00+02:00\",\"data\":{\"request_id\":\"V-%03d\","
+                  "\"kind\":\"access\",\"client_id\":\"C-%d\","
+                  "\"received_at\":\"2026-05-%02dT09:00:00+02:00\"}}\n",
+               i, i + 1, i, 200 + i, 10 + (i * 7) % 22);
+    for (int i = 0; i < 60; i++)
+        append(text, &n, cap,
+               CE "\"x%d\",\"source\":\"urn:ecd\",\"type\":\"nl.nen7513.access\","
+                  "\"time\":\"2026-06-08T16:%02d:00+02:00\",\"data\":{\"user\":{\"id\":\"U%d\","
+                  "\"role\":\"arts\"},\"client_id\":\"C-%d\",\"action\":\"update\","
+                  "\"system\":\"ecd\",\"authentication\":\"2fa\",\"treatment_relation\":false}}\n",
+               i, i, 100 + i, 100 + i);
+    return text;
+}
+
+static int setup_officer(void **state)
+{
+    char *text = officer_journal();
+    int rc = setup_with(state, text);
+    free(text);
+    return rc;
+}
+
+/* console_officer_check.mjs: acknowledging an alert, the log review, the
+ * event page from Termijnen, "Meer tonen" on both lists, Regels with a
+ * file's source, what-if as admin and not as officer. */
+static void chromium_drives_the_officers_acts(void **state)
+{
+    fx *f = *state;
+    char *out = browser_check(f, "console_officer_check.mjs", "OBLIGO_EXPECT={}", RULES);
+    assert_non_null(strstr(out, "the journal holds the acknowledgement"));
+    assert_non_null(strstr(out, "the review closed nen7513.review_logs"));
+    assert_non_null(strstr(out, "what-if shows"));
+    assert_non_null(strstr(out, "axe-core: no serious or critical violations on the dialog"));
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -390,6 +475,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(chromium_drives_the_console, setup, teardown),
         cmocka_unit_test_setup_teardown(chromium_walks_the_breach_scheme, setup, teardown),
         cmocka_unit_test_setup_teardown(chromium_names_a_broken_chain, setup, teardown),
+        cmocka_unit_test_setup_teardown(chromium_drives_the_officers_acts, setup_officer, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

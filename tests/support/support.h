@@ -45,6 +45,9 @@ char *support_make_token(const char *db, const char *role);
 /* The same with a note (`--note`; NULL: none). */
 char *support_make_token_note(const char *db, const char *role, const char *note);
 
+/* The same with --note NOTE (NULL: none). */
+char *support_make_token_note(const char *db, const char *role, const char *note);
+
 /* Runs argv (NULL-terminated) with stdin from /dev/null; captures stdout
  * (caller frees *out, may be NULL) and returns the exit status, or -1. */
 int support_run(char *const argv[], char **out, char **err);
