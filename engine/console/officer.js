@@ -57,38 +57,6 @@ export function unseen(list, more, key) {
   return more.filter((r) => !seen.has(key(r)));
 }
 
-// The same pages made here from every row at once, for a server that does
-// not page yet (its answers lack seq and ignore order=): alerts in the
-// order raised get their place as seq, and their acknowledgement from the
-// register signalen (key = the alert's id).
-export function localAlerts(rows, acks = []) {
-  const ack = new Map(acks.map((e) => [e.key, e]));
-  return rows.map((a, i) => {
-    const e = ack.get(String(a.id));
-    const acknowledged = e ? { by: e.data?.by, note: e.data?.note, at: e.data?.acknowledged_at || e.at } : null;
-    return { seq: i + 1, ...a, acknowledged: a.acknowledged ?? acknowledged };
-  }).reverse();
-}
-
-export function localAlertsPage(all, { severity = '', kind = '', acknowledged = '', before = null, limit = PAGE }) {
-  const sev = severity ? severity.split(',') : null;
-  return all.filter((a) => (!sev || sev.includes(a.severity)) && (!kind || a.kind === kind) &&
-    (acknowledged === '' || (acknowledged === '1') === !!a.acknowledged) &&
-    (before === null || a.seq < before)).slice(0, limit);
-}
-
-export function localDeadlinesPage(rows, { status = 'open,overdue', kind = '', dueBefore = null, after = null, limit = PAGE }) {
-  const st = status.split(','), until = dueBefore ? Date.parse(dueBefore) : Infinity;
-  const key = (o) => [Date.parse(o.due_at), o.id];
-  const later = (o) => {
-    if (!after) return true;
-    const [d, id] = key(o), ad = Date.parse(after.due);
-    return d > ad || (d === ad && id > after.id);
-  };
-  return rows.filter((o) => st.includes(o.status) && (!kind || o.kind === kind) && Date.parse(o.due_at) < until && later(o))
-    .sort((a, b) => key(a)[0] - key(b)[0] || a.id - b.id).slice(0, limit);
-}
-
 // ---- the forms ------------------------------------------------------------
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;

@@ -8,8 +8,8 @@
 import { $, state, api, now, tr, h, cell, failed, definePage } from './core.js';
 import { addStrings } from './i18n.js';
 import { amsterdam } from './format.js';
-import { PAGE, alertsQuery, alertCursor, checkAck, ackEvent, localAlerts, localAlertsPage } from './officer.js';
-import { pagedServer, pagedList } from './paging.js';
+import { PAGE, alertsQuery, alertCursor, checkAck, ackEvent } from './officer.js';
+import { pagedList } from './paging.js';
 
 addStrings({
   nl: {
@@ -69,24 +69,16 @@ addStrings({
 });
 
 const SEVERITIES = ['critical', 'warning', 'info'];
-const page = { kinds: new Set(), all: null, alert: null, opener: null };
+const page = { kinds: new Set(), alert: null, opener: null };
 
 function filters() {
   return { severity: $('f-severity').value, kind: $('f-kind').value, acknowledged: $('f-ack').value };
 }
 
-// the next page after the rows shown (all of them when next is false)
+// the first page, or the next after the rows shown
 async function fetchPage(next) {
   const params = { ...filters(), before: next ? alertCursor(list.rows) : null, limit: PAGE };
-  if (await pagedServer()) return api(alertsQuery(params));
-  // a server that does not page alerts yet: every alert once, paged here
-  if (!next || !page.all) {
-    const [all, acks] = await Promise.all([api('/console/api/v1/alerts?limit=10000'),
-      api('/console/api/v1/registers/signalen')]);
-    if (all.status !== 200) return all;
-    page.all = localAlerts(all.body, acks.status === 200 ? acks.body : []);
-  }
-  return { status: 200, body: localAlertsPage(page.all, params) };
+  return api(alertsQuery(params));
 }
 
 const list = pagedList({
@@ -221,7 +213,6 @@ async function submitAck(ev) {
 }
 
 function load() {
-  page.all = null;
   $('alerts-status').textContent = '';
   return query(false);
 }

@@ -7,8 +7,8 @@
 import { $, state, api, now, tr, h, cell, failed, href, setEngineTime, definePage } from './core.js';
 import { addStrings } from './i18n.js';
 import { countdown, amsterdam } from './format.js';
-import { PAGE, deadlinesQuery, deadlineCursor, withinDays, localDeadlinesPage } from './officer.js';
-import { pagedServer, pagedList } from './paging.js';
+import { PAGE, deadlinesQuery, deadlineCursor, withinDays } from './officer.js';
+import { pagedList } from './paging.js';
 
 addStrings({
   nl: {
@@ -25,7 +25,7 @@ addStrings({
   },
 });
 
-const page = { duties: new Map(), all: null };
+const page = { duties: new Map() };
 
 function filters() {
   return {
@@ -36,18 +36,7 @@ function filters() {
 
 async function fetchPage(next) {
   const params = { ...filters(), after: next ? deadlineCursor(list.rows) : null, limit: PAGE };
-  if (await pagedServer()) return api(deadlinesQuery(params));
-  // a server that does not sort and page by due time yet: all of them, paged here
-  if (!page.all) {
-    const [open, overdue] = await Promise.all([
-      api('/console/api/v1/obligations?status=open&limit=10000'),
-      api('/console/api/v1/obligations?status=overdue&limit=10000'),
-    ]);
-    if (open.status !== 200) return open;
-    if (overdue.status !== 200) return overdue;
-    page.all = [...open.body, ...overdue.body];
-  }
-  return { status: 200, body: localDeadlinesPage(page.all, params) };
+  return api(deadlinesQuery(params));
 }
 
 const list = pagedList({
@@ -58,7 +47,6 @@ const query = (next) => list.query(next);
 
 async function load() {
   $('load-error').textContent = '';
-  page.all = null;
   const duties = await api('/console/api/v1/duties');
   if (failed([duties], 'load-error', 'load.failed')) return;
   setEngineTime(duties.body.now);

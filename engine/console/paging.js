@@ -1,23 +1,9 @@
-// paging.js — the console's paged lists (Termijnen, Signalen), and
-// whether the server pages them itself
-// (GET /v1/obligations?order=due, GET /v1/alerts?order=newest). A server
-// that does refuses an unknown order with 400; one that does not ignores
-// the parameter and answers 200, and the pages then page the whole list
-// themselves (officer.js, localAlertsPage and localDeadlinesPage). Asked
-// once per page load.
-import { $, api, failed } from './core.js';
+// paging.js — the console's paged lists (Termijnen, Signalen): the server
+// orders and pages them (GET /v1/obligations?order=due with after_due and
+// after, GET /v1/alerts?order=newest with before), the page asks for one
+// page at a time.
+import { $, failed } from './core.js';
 import { PAGE, unseen } from './officer.js';
-
-let known = null;
-
-export async function pagedServer() {
-  if (known === null) {
-    const r = await api('/console/api/v1/obligations?order=none&limit=1');
-    if (r.status === 401) return true; // signed out: the page's own request says so
-    known = r.status === 400;
-  }
-  return known;
-}
 
 // A paged list: list.query(false) asks for the first page, list.query(true)
 // for the one after the rows shown. An answer a later query overtook is

@@ -117,7 +117,7 @@ await run(base, shots, async ({ page, check, axe, shot }) => {
   const breaches = page.locator('#breaches tbody tr');
   check(await breaches.count() === 2, 'both breaches are listed');
   const brow = page.locator('#breaches tbody tr', { hasText: br.key });
-  check((await breaches.nth(0).locator('th .title').textContent()) === br.key, `the most recently known first: ${br.key}`);
+  check((await breaches.nth(0).locator('th .title').textContent()) === br.key, `the one changed last first: ${br.key}`);
   check((await brow.locator('td.breach-status').textContent()) === br.status, `its status "${br.status}"`);
   check((await brow.textContent()).includes(br.aware), `aware_at in Amsterdam time "${br.aware}"`);
   const bcd = (await brow.locator('td.countdown').textContent()).trim();

@@ -98,28 +98,3 @@ test('a replay difference in words', () => {
   assert.equal(o.countsText('nl', { alert_raised: 2, weird: 1 }), '2 × een signaal dat zou worden gegeven, 1 × weird');
 });
 
-test('paging in the browser matches the server\'s contract', () => {
-  const raised = Array.from({ length: 120 }, (_, i) => ({ id: String(i + 1), kind: i % 2 ? 'a' : 'b', severity: i % 3 ? 'warning' : 'critical' }));
-  const all = o.localAlerts(raised, [{ key: '120', data: { by: 'FG', note: 'n', acknowledged_at: 't' } }]);
-  assert.equal(all[0].id, '120');
-  assert.deepEqual(all[0].acknowledged, { by: 'FG', note: 'n', at: 't' });
-  const pages = [];
-  for (let before = null; ;) {
-    const p = o.localAlertsPage(all, { before });
-    pages.push(...p);
-    if (p.length < o.PAGE) break;
-    before = o.alertCursor(p);
-  }
-  assert.deepEqual(pages.map((a) => a.id), raised.map((a) => a.id).reverse());
-  assert.equal(o.localAlertsPage(all, { acknowledged: '1' }).length, 1);
-  assert.ok(o.localAlertsPage(all, { severity: 'critical', kind: 'b' }).every((a) => a.severity === 'critical' && a.kind === 'b'));
-  const obl = Array.from({ length: 60 }, (_, i) => ({ id: i + 1, status: i % 4 ? 'open' : 'fulfilled', kind: 'k',
-    due_at: new Date(Date.UTC(2026, 5, 10 + (i % 7))).toISOString() }));
-  const first = o.localDeadlinesPage(obl, {});
-  const rest = o.localDeadlinesPage(obl, { after: o.deadlineCursor(first) });
-  const ids = [...first, ...rest].map((x) => x.id);
-  assert.equal(ids.length, 45);
-  assert.equal(new Set(ids).size, 45);
-  const keys = [...first, ...rest].map((x) => [Date.parse(x.due_at), x.id]);
-  assert.ok(keys.every((k, i) => i === 0 || k[0] > keys[i - 1][0] || (k[0] === keys[i - 1][0] && k[1] > keys[i - 1][1])));
-});
