@@ -137,8 +137,8 @@ typedef struct serve_read {
     obligo_time t;
     long long after, limit;
     int history;
-    int csv;          /* the AP form as CSV */
-    char extra[1024]; /* the answer's extra header lines (job.extra) */
+    int csv;           /* the AP form as CSV */
+    char extra[1024];  /* the answer's extra header lines (job.extra) */
     int order;         /* order=due (obligations), order=newest (alerts, a register) */
     int has_after_due; /* obligations, order=due: the keyset's due_at */
     obligo_time after_due;
