@@ -393,7 +393,11 @@ static void a_permanent_refusal_is_recorded(void **state)
     free(log);
     assert_int_equal(mails(f), 0);
     assert_int_equal(sql_int(f, "SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND "
-                                "attempts >= 1 AND last_error = 'delivery failed'"),
+                                "attempts >= 1 AND last_error = 'refused'"),
+                     1);
+    /* not asked again within the hour (the host's longest backoff) */
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM outbox WHERE next_attempt_at >= "
+                                "strftime('%s','now') + 3000"),
                      1);
     support_assert_clean_log(f->log);
 }
@@ -468,7 +472,7 @@ static void a_wrong_password_is_a_permanent_refusal(void **state)
     stop(f);
     assert_int_equal(mails(f), 0);
     assert_int_equal(sql_int(f, "SELECT count(*) FROM outbox WHERE delivered_at IS NULL AND "
-                                "last_error = 'delivery failed'"),
+                                "last_error = 'refused'"),
                      1);
     support_assert_clean_log(f->log);
 }
