@@ -449,7 +449,8 @@ static int read_transport(email *m, const cJSON *cfg, char **error)
     if (timeout && !cJSON_IsNull(timeout)) {
         double t = cJSON_IsNumber(timeout) ? timeout->valuedouble : -1;
         if (!(t >= 1 && t <= EMAIL_MAX_TIMEOUT_MS) || t != (double)(long)t) {
-            set_error(m->api, error, "plugins.email.timeout_ms: must be a whole number from 1 to %d",
+            set_error(m->api, error,
+                      "plugins.email.timeout_ms: must be a whole number from 1 to %d",
                       EMAIL_MAX_TIMEOUT_MS);
             return OBLIGO_PLUGIN_ERROR;
         }
@@ -462,8 +463,9 @@ static int read_transport(email *m, const cJSON *cfg, char **error)
         opt_string(m, cfg, "public_url", &m->public_url, error))
         return OBLIGO_PLUGIN_ERROR;
     if (!m->url || (strncasecmp(m->url, "smtp://", 7) != 0 && strncasecmp(m->url, "smtps://", 8))) {
-        set_error(m->api, error, "plugins.email.url: required, smtp://HOST[:PORT] or "
-                                 "smtps://HOST[:PORT]");
+        set_error(m->api, error,
+                  "plugins.email.url: required, smtp://HOST[:PORT] or "
+                  "smtps://HOST[:PORT]");
         return OBLIGO_PLUGIN_ERROR;
     }
     if (m->plain && strncasecmp(m->url, "smtps://", 8) == 0) {
@@ -471,8 +473,9 @@ static int read_transport(email *m, const cJSON *cfg, char **error)
         return OBLIGO_PLUGIN_ERROR;
     }
     if (!m->from || !email_address_ok(m->from)) {
-        set_error(m->api, error, "plugins.email.from: required, an e-mail address such as "
-                                 "obligo@praktijk.nl");
+        set_error(m->api, error,
+                  "plugins.email.from: required, an e-mail address such as "
+                  "obligo@praktijk.nl");
         return OBLIGO_PLUGIN_ERROR;
     }
     return 0;

@@ -48,7 +48,8 @@ static const char rule_file[] =
     "  on     = \"nl.nen7513.access\",\n"
     "  run    = function(e, act)\n"
     "    local id = e.data.client_id\n"
-    "    act.alert(\"test.datalek\", id, { severity = \"critical\", message = \"Datalek \" .. id ..\n"
+    "    act.alert(\"test.datalek\", id, { severity = \"critical\", message = \"Datalek \" .. id "
+    "..\n"
     "      \" is nog niet gemeld bij de AP. De cli\xc3\xabnt is ge\xc3\xafnformeerd.\\n\" ..\n"
     "      \".Deze regel begint met een punt.\" })\n"
     "    act.alert(\"test.backup\", id, { severity = \"warning\",\n"
@@ -353,8 +354,9 @@ static void a_server_down_then_busy_gets_the_alert_once_it_accepts(void **state)
     fixture *f = *state;
     smtp_start(f, "accept"); /* makes the certificate, then goes away */
     smtp_stop(f);
-    configure(f, "\"sinks\": [\"email:fg\"], \"routes\": {\"email:fg\": {\"kinds\": "
-                 "[\"test.datalek\"]}}",
+    configure(f,
+              "\"sinks\": [\"email:fg\"], \"routes\": {\"email:fg\": {\"kinds\": "
+              "[\"test.datalek\"]}}",
               NULL);
     serve(f);
     post_event(f, "e1");
@@ -380,8 +382,9 @@ static void a_permanent_refusal_is_recorded(void **state)
 {
     fixture *f = *state;
     smtp_start(f, "reject");
-    configure(f, "\"sinks\": [\"email:fg\"], \"routes\": {\"email:fg\": {\"kinds\": "
-                 "[\"test.datalek\"]}}",
+    configure(f,
+              "\"sinks\": [\"email:fg\"], \"routes\": {\"email:fg\": {\"kinds\": "
+              "[\"test.datalek\"]}}",
               NULL);
     serve(f);
     post_event(f, "e1");
@@ -406,8 +409,9 @@ static void killed_during_delivery_it_is_delivered_after_the_restart(void **stat
 {
     fixture *f = *state;
     smtp_start(f, "hold"); /* takes the first message, never says 250 */
-    configure(f, "\"sinks\": [\"email:fg\"], \"routes\": {\"email:fg\": {\"kinds\": "
-                 "[\"test.datalek\"]}}",
+    configure(f,
+              "\"sinks\": [\"email:fg\"], \"routes\": {\"email:fg\": {\"kinds\": "
+              "[\"test.datalek\"]}}",
               NULL);
     serve(f);
     post_event(f, "e1");
@@ -438,8 +442,9 @@ static void delivered_over_implicit_tls(void **state)
     fixture *f = *state;
     smtp_start_tls(f, "accept", 1);
     f->scheme = "smtps";
-    configure(f, "\"sinks\": [\"email:fg\"], \"routes\": {\"email:fg\": {\"kinds\": "
-                 "[\"test.datalek\"]}}",
+    configure(f,
+              "\"sinks\": [\"email:fg\"], \"routes\": {\"email:fg\": {\"kinds\": "
+              "[\"test.datalek\"]}}",
               NULL);
     serve(f);
     post_event(f, "e1");
@@ -462,8 +467,9 @@ static void a_wrong_password_is_a_permanent_refusal(void **state)
     fixture *f = *state;
     smtp_start(f, "accept");
     free(support_write(f->dir, "smtp-password", "niet-het-wachtwoord\n"));
-    configure(f, "\"sinks\": [\"email:fg\"], \"routes\": {\"email:fg\": {\"kinds\": "
-                 "[\"test.datalek\"]}}",
+    configure(f,
+              "\"sinks\": [\"email:fg\"], \"routes\": {\"email:fg\": {\"kinds\": "
+              "[\"test.datalek\"]}}",
               NULL);
     serve(f);
     post_event(f, "e1");
@@ -482,8 +488,8 @@ static void assert_start_refused(fixture *f, const char *needle)
 {
     char listen[32];
     snprintf(listen, sizeof listen, "127.0.0.1:%d", f->http_port);
-    char *argv[] = {OBLIGO_BIN, "serve",  "--db",     f->db, "--rules", f->rules,
-                    "--listen", listen,   "--config", f->cfg, NULL};
+    char *argv[] = {OBLIGO_BIN, "serve", "--db",     f->db,  "--rules", f->rules,
+                    "--listen", listen,  "--config", f->cfg, NULL};
     char *err = NULL;
     int code = support_run(argv, NULL, &err);
     assert_true(code > 0);

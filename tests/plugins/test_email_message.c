@@ -142,8 +142,10 @@ static char *words_decode(const char *header, const char *name)
 static char *part_text(const char *msg, const char *type)
 {
     char needle[80];
-    snprintf(needle, sizeof needle, "Content-Type: %s; charset=UTF-8\r\n"
-             "Content-Transfer-Encoding: quoted-printable\r\n\r\n", type);
+    snprintf(needle, sizeof needle,
+             "Content-Type: %s; charset=UTF-8\r\n"
+             "Content-Transfer-Encoding: quoted-printable\r\n\r\n",
+             type);
     const char *start = strstr(msg, needle);
     assert_non_null(start);
     start += strlen(needle);
@@ -333,7 +335,8 @@ static void whole_message(void **state)
     char header[512];
     snprintf(header, sizeof header, "%.*s\r\n", (int)(subj_end - subj - 2), subj + 2);
     char *decoded = words_decode(header, "Subject");
-    assert_string_equal(decoded, "[Obligo] Kritiek: Datalek DL-2026-7 is nog niet gemeld bij de AP");
+    assert_string_equal(decoded,
+                        "[Obligo] Kritiek: Datalek DL-2026-7 is nog niet gemeld bij de AP");
     free(decoded);
 
     char *text = part_text(msg, "text/plain");
