@@ -462,7 +462,7 @@ static int read_transport(email *m, const cJSON *cfg, char **error)
         opt_string(m, cfg, "ca_file", &m->ca_file, error) ||
         opt_string(m, cfg, "public_url", &m->public_url, error))
         return OBLIGO_PLUGIN_ERROR;
-    if (!m->url || (strncasecmp(m->url, "smtp://", 7) != 0 && strncasecmp(m->url, "smtps://", 8))) {
+    if (!m->url || (strncasecmp(m->url, "smtp://", 7) != 0 && strncasecmp(m->url, "smtps://", 8) != 0)) {
         set_error(m->api, error,
                   "plugins.email.url: required, smtp://HOST[:PORT] or "
                   "smtps://HOST[:PORT]");

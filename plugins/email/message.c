@@ -178,8 +178,11 @@ static void base64(buf *b, const unsigned char *s, size_t n)
     for (size_t i = 0; i < n; i += 3) {
         unsigned v = (unsigned)s[i] << 16 | (i + 1 < n ? (unsigned)s[i + 1] << 8 : 0) |
                      (i + 2 < n ? s[i + 2] : 0);
-        char q[4] = {abc[v >> 18 & 63], abc[v >> 12 & 63], i + 1 < n ? abc[v >> 6 & 63] : '=',
-                     i + 2 < n ? abc[v & 63] : '='};
+        char q[4] = {abc[v >> 18 & 63], abc[v >> 12 & 63], abc[v >> 6 & 63], abc[v & 63]};
+        if (i + 1 >= n)
+            q[2] = '=';
+        if (i + 2 >= n)
+            q[3] = '=';
         buf_add(b, q, 4);
     }
 }
