@@ -53,6 +53,7 @@
 
 #include <obligo/plugin.h>
 
+#include "../curl_sink.h"
 #include "message.h"
 
 #define EMAIL_DEFAULT_TIMEOUT_MS 30000
@@ -86,22 +87,6 @@ typedef struct upload {
 } upload;
 
 /* ---- helpers ------------------------------------------------------------- */
-
-/* Sets *error to a message allocated with api->alloc (the host frees it). */
-__attribute__((format(printf, 3, 4))) static void set_error(const obligo_host_api *api,
-                                                            char **error, const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (!error || *error)
-        return;
-    size_t n = strlen(buf) + 1;
-    if ((*error = api->alloc(n)))
-        memcpy(*error, buf, n);
-}
 
 __attribute__((format(printf, 3, 4))) static void log_line(const email *m, int level,
                                                            const char *fmt, ...)
@@ -322,9 +307,9 @@ static int check_argument(void *state, const char *argument, char **error)
     email *m = state;
     if (argument && find_group(m, argument))
         return OBLIGO_PLUGIN_OK;
-    set_error(m->api, error,
-              "plugins.email.recipients has no group \"%s\" (the sink \"email:%s\" mails it)",
-              argument ? argument : "", argument ? argument : "");
+    curl_sink_error(m->api, error,
+                    "plugins.email.recipients has no group \"%s\" (the sink \"email:%s\" mails it)",
+                    argument ? argument : "", argument ? argument : "");
     return OBLIGO_PLUGIN_ERROR;
 }
 
@@ -346,16 +331,16 @@ static int opt_string(email *m, const cJSON *cfg, const char *name, char **out, 
     if (!v || cJSON_IsNull(v))
         return 0;
     if (!cJSON_IsString(v) || !v->valuestring[0]) {
-        set_error(m->api, error, "plugins.email.%s: must be a non-empty string", name);
+        curl_sink_error(m->api, error, "plugins.email.%s: must be a non-empty string", name);
         return OBLIGO_PLUGIN_ERROR;
     }
     for (const unsigned char *p = (const unsigned char *)v->valuestring; *p; p++)
         if (*p < 0x20 || *p == 0x7f) {
-            set_error(m->api, error, "plugins.email.%s: holds control characters", name);
+            curl_sink_error(m->api, error, "plugins.email.%s: holds control characters", name);
             return OBLIGO_PLUGIN_ERROR;
         }
     if (!(*out = strdup(v->valuestring))) {
-        set_error(m->api, error, "email: out of memory");
+        curl_sink_error(m->api, error, "email: out of memory");
         return OBLIGO_PLUGIN_ERROR;
     }
     return 0;
@@ -366,7 +351,7 @@ static int read_password_file(email *m, const char *path, char **error)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
-        set_error(m->api, error, "plugins.email.password_file: cannot read %s", path);
+        curl_sink_error(m->api, error, "plugins.email.password_file: cannot read %s", path);
         return OBLIGO_PLUGIN_ERROR;
     }
     char line[1024];
@@ -375,13 +360,13 @@ static int read_password_file(email *m, const char *path, char **error)
     line[ok ? strcspn(line, "\r\n") : 0] = '\0';
     if (!ok || !line[0]) {
         OPENSSL_cleanse(line, sizeof line);
-        set_error(m->api, error, "plugins.email.password_file: %s holds no password", path);
+        curl_sink_error(m->api, error, "plugins.email.password_file: %s holds no password", path);
         return OBLIGO_PLUGIN_ERROR;
     }
     m->password = strdup(line);
     OPENSSL_cleanse(line, sizeof line);
     if (!m->password) {
-        set_error(m->api, error, "email: out of memory");
+        curl_sink_error(m->api, error, "email: out of memory");
         return OBLIGO_PLUGIN_ERROR;
     }
     return 0;
@@ -393,28 +378,28 @@ static int read_group(email *m, const cJSON *list, char **error)
     const char *name = list->string;
     int n = cJSON_IsArray(list) ? cJSON_GetArraySize(list) : -1;
     if (n < 1 || n > EMAIL_MAX_GROUP) {
-        set_error(m->api, error,
-                  "plugins.email.recipients.%s: must be a list of 1 to %d addresses%s", name,
-                  EMAIL_MAX_GROUP, n == 0 ? " (it is empty)" : "");
+        curl_sink_error(m->api, error,
+                        "plugins.email.recipients.%s: must be a list of 1 to %d addresses%s", name,
+                        EMAIL_MAX_GROUP, n == 0 ? " (it is empty)" : "");
         return OBLIGO_PLUGIN_ERROR;
     }
     email_group *g = &m->groups[m->ngroups];
     if (!(g->name = strdup(name)) || !(g->to = calloc((size_t)n, sizeof *g->to))) {
         free(g->name);
-        set_error(m->api, error, "email: out of memory");
+        curl_sink_error(m->api, error, "email: out of memory");
         return OBLIGO_PLUGIN_ERROR;
     }
     m->ngroups++;
     for (const cJSON *a = list->child; a; a = a->next) {
         const char *s = cJSON_GetStringValue(a);
         if (!s || !email_address_ok(s)) {
-            set_error(m->api, error,
-                      "plugins.email.recipients.%s[%d]: \"%s\" is not an e-mail address", name,
-                      g->nto, s ? s : "(not a string)");
+            curl_sink_error(m->api, error,
+                            "plugins.email.recipients.%s[%d]: \"%s\" is not an e-mail address",
+                            name, g->nto, s ? s : "(not a string)");
             return OBLIGO_PLUGIN_ERROR;
         }
         if (!(g->to[g->nto++] = strdup(s))) {
-            set_error(m->api, error, "email: out of memory");
+            curl_sink_error(m->api, error, "email: out of memory");
             return OBLIGO_PLUGIN_ERROR;
         }
     }
@@ -425,13 +410,14 @@ static int read_recipients(email *m, const cJSON *r, char **error)
 {
     int n = cJSON_IsObject(r) ? cJSON_GetArraySize(r) : 0;
     if (n < 1) {
-        set_error(m->api, error,
-                  "plugins.email.recipients: required, an object of named groups of addresses "
-                  "such as {\"fg\": [\"fg@praktijk.nl\"]}");
+        curl_sink_error(
+            m->api, error,
+            "plugins.email.recipients: required, an object of named groups of addresses "
+            "such as {\"fg\": [\"fg@praktijk.nl\"]}");
         return OBLIGO_PLUGIN_ERROR;
     }
     if (!(m->groups = calloc((size_t)n, sizeof *m->groups))) {
-        set_error(m->api, error, "email: out of memory");
+        curl_sink_error(m->api, error, "email: out of memory");
         return OBLIGO_PLUGIN_ERROR;
     }
     for (const cJSON *g = r->child; g; g = g->next)
@@ -449,9 +435,9 @@ static int read_transport(email *m, const cJSON *cfg, char **error)
     if (timeout && !cJSON_IsNull(timeout)) {
         double t = cJSON_IsNumber(timeout) ? timeout->valuedouble : -1;
         if (!(t >= 1 && t <= EMAIL_MAX_TIMEOUT_MS) || t != (double)(long)t) {
-            set_error(m->api, error,
-                      "plugins.email.timeout_ms: must be a whole number from 1 to %d",
-                      EMAIL_MAX_TIMEOUT_MS);
+            curl_sink_error(m->api, error,
+                            "plugins.email.timeout_ms: must be a whole number from 1 to %d",
+                            EMAIL_MAX_TIMEOUT_MS);
             return OBLIGO_PLUGIN_ERROR;
         }
         m->timeout_ms = (long)t;
@@ -462,20 +448,21 @@ static int read_transport(email *m, const cJSON *cfg, char **error)
         opt_string(m, cfg, "ca_file", &m->ca_file, error) ||
         opt_string(m, cfg, "public_url", &m->public_url, error))
         return OBLIGO_PLUGIN_ERROR;
-    if (!m->url || (strncasecmp(m->url, "smtp://", 7) != 0 && strncasecmp(m->url, "smtps://", 8) != 0)) {
-        set_error(m->api, error,
-                  "plugins.email.url: required, smtp://HOST[:PORT] or "
-                  "smtps://HOST[:PORT]");
+    if (!m->url ||
+        (strncasecmp(m->url, "smtp://", 7) != 0 && strncasecmp(m->url, "smtps://", 8) != 0)) {
+        curl_sink_error(m->api, error,
+                        "plugins.email.url: required, smtp://HOST[:PORT] or "
+                        "smtps://HOST[:PORT]");
         return OBLIGO_PLUGIN_ERROR;
     }
     if (m->plain && strncasecmp(m->url, "smtps://", 8) == 0) {
-        set_error(m->api, error, "plugins.email.allow_plain: an smtps:// url is always TLS");
+        curl_sink_error(m->api, error, "plugins.email.allow_plain: an smtps:// url is always TLS");
         return OBLIGO_PLUGIN_ERROR;
     }
     if (!m->from || !email_address_ok(m->from)) {
-        set_error(m->api, error,
-                  "plugins.email.from: required, an e-mail address such as "
-                  "obligo@praktijk.nl");
+        curl_sink_error(m->api, error,
+                        "plugins.email.from: required, an e-mail address such as "
+                        "obligo@praktijk.nl");
         return OBLIGO_PLUGIN_ERROR;
     }
     return 0;
@@ -488,13 +475,13 @@ static int read_auth(email *m, const cJSON *cfg, char **error)
         return OBLIGO_PLUGIN_ERROR;
     int rc = 0;
     if (file && m->password) {
-        set_error(m->api, error, "plugins.email: give password or password_file, not both");
+        curl_sink_error(m->api, error, "plugins.email: give password or password_file, not both");
         rc = OBLIGO_PLUGIN_ERROR;
     } else if (file)
         rc = read_password_file(m, file, error);
     free(file);
     if (!rc && m->password && !m->username) {
-        set_error(m->api, error, "plugins.email.username: required with a password");
+        curl_sink_error(m->api, error, "plugins.email.username: required with a password");
         rc = OBLIGO_PLUGIN_ERROR;
     }
     return rc;
@@ -507,7 +494,7 @@ static int read_config(email *m, const char *config_json, char **error)
     cJSON *cfg = cJSON_Parse(config_json ? config_json : "");
     int rc = OBLIGO_PLUGIN_ERROR;
     if (!cJSON_IsObject(cfg))
-        set_error(m->api, error, "email: the configuration is not a JSON object");
+        curl_sink_error(m->api, error, "email: the configuration is not a JSON object");
     else if (!read_transport(m, cfg, error) && !read_auth(m, cfg, error) &&
              !read_recipients(m, cJSON_GetObjectItemCaseSensitive(cfg, "recipients"), error))
         rc = 0;
@@ -522,39 +509,20 @@ static int email_init(obligo_host *host, const obligo_host_api *api, const char 
                       void **state, char **error)
 {
     *state = NULL;
-    if (!api || api->struct_size < offsetof(obligo_host_api, free) + sizeof api->free ||
-        !api->alloc || !api->free)
-        return OBLIGO_PLUGIN_ERROR; /* no way to hand back a message */
-    if (OBLIGO_ABI_MAJOR_OF(api->abi_version) != OBLIGO_ABI_MAJOR ||
-        !OBLIGO_HOST_HAS(api, register_alert_sink) || !api->register_alert_sink) {
-        set_error(api, error, "email: the host has no register_alert_sink");
+    if (curl_sink_begin(api, "email", error))
         return OBLIGO_PLUGIN_ERROR;
-    }
     email *m = api->alloc(sizeof *m);
-    if (!m) {
-        set_error(api, error, "email: out of memory");
-        return OBLIGO_PLUGIN_ERROR;
-    }
-    memset(m, 0, sizeof *m);
-    m->host = host;
-    m->api = api;
-    if (read_config(m, config_json, error)) {
-        free_email(m);
-        return OBLIGO_PLUGIN_ERROR;
-    }
-    CURLcode grc = curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (grc != CURLE_OK) {
-        set_error(api, error, "email: curl_global_init: %s", curl_easy_strerror(grc));
-        free_email(m);
-        return OBLIGO_PLUGIN_ERROR;
-    }
-    if (!(m->curl = curl_easy_init()))
-        set_error(api, error, "email: curl_easy_init failed");
-    else if (api->register_alert_sink(host, &email_sink))
-        set_error(api, error, "email: registering the alert sink \"email\" failed");
+    if (!m)
+        curl_sink_error(api, error, "email: out of memory");
     else {
-        *state = m;
-        return OBLIGO_PLUGIN_OK;
+        memset(m, 0, sizeof *m);
+        m->host = host;
+        m->api = api;
+        if (read_config(m, config_json, error) == 0 &&
+            curl_sink_finish(host, api, &email_sink, &m->curl, error) == 0) {
+            *state = m;
+            return OBLIGO_PLUGIN_OK;
+        }
     }
     free_email(m);
     curl_global_cleanup();

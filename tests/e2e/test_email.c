@@ -168,6 +168,10 @@ static void configure(fixture *f, const char *sinks_and_routes, const char *reci
     "\"sinks\": [\"email:fg\", \"email:ict\"], \"routes\": {\"email:fg\": {\"kinds\": "            \
     "[\"test.datalek\"]}, \"email:ict\": {\"kinds\": [\"test.backup\"]}}"
 
+/* only the privacy officer's group, only the breach alert */
+#define FG_ONLY                                                                                    \
+    "\"sinks\": [\"email:fg\"], \"routes\": {\"email:fg\": {\"kinds\": [\"test.datalek\"]}}"
+
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
@@ -276,6 +280,15 @@ static long long sql_int(const fixture *f, const char *sql)
     return v;
 }
 
+/* Nothing left in the outbox, a clean server log, and a journal that
+ * replays. */
+static void assert_all_delivered(const fixture *f)
+{
+    assert_int_equal(sql_int(f, "SELECT count(*) FROM outbox WHERE delivered_at IS NULL"), 0);
+    support_assert_clean_log(f->log);
+    support_assert_replays(f->db);
+}
+
 /* The facts of the privacy officer's message, as a mail client reads it. */
 static void assert_breach_mail(const cJSON *facts, const char *id)
 {
@@ -344,9 +357,7 @@ static void delivered_over_starttls_with_auth_each_kind_to_its_group(void **stat
         cJSON_Delete(facts);
     }
     free(breach);
-    assert_int_equal(sql_int(f, "SELECT count(*) FROM outbox WHERE delivered_at IS NULL"), 0);
-    support_assert_clean_log(f->log);
-    support_assert_replays(f->db);
+    assert_all_delivered(f);
 }
 
 static void a_server_down_then_busy_gets_the_alert_once_it_accepts(void **state)
@@ -354,10 +365,7 @@ static void a_server_down_then_busy_gets_the_alert_once_it_accepts(void **state)
     fixture *f = *state;
     smtp_start(f, "accept"); /* makes the certificate, then goes away */
     smtp_stop(f);
-    configure(f,
-              "\"sinks\": [\"email:fg\"], \"routes\": {\"email:fg\": {\"kinds\": "
-              "[\"test.datalek\"]}}",
-              NULL);
+    configure(f, FG_ONLY, NULL);
     serve(f);
     post_event(f, "e1");
     if (!wait_for_text(f->log, "will retry"))
@@ -382,10 +390,7 @@ static void a_permanent_refusal_is_recorded(void **state)
 {
     fixture *f = *state;
     smtp_start(f, "reject");
-    configure(f,
-              "\"sinks\": [\"email:fg\"], \"routes\": {\"email:fg\": {\"kinds\": "
-              "[\"test.datalek\"]}}",
-              NULL);
+    configure(f, FG_ONLY, NULL);
     serve(f);
     post_event(f, "e1");
     if (!wait_for_text(f->log, "550 5.1.1 Mailbox unavailable"))
@@ -409,10 +414,7 @@ static void killed_during_delivery_it_is_delivered_after_the_restart(void **stat
 {
     fixture *f = *state;
     smtp_start(f, "hold"); /* takes the first message, never says 250 */
-    configure(f,
-              "\"sinks\": [\"email:fg\"], \"routes\": {\"email:fg\": {\"kinds\": "
-              "[\"test.datalek\"]}}",
-              NULL);
+    configure(f, FG_ONLY, NULL);
     serve(f);
     post_event(f, "e1");
     wait_for_mails(f, 1);
@@ -432,9 +434,7 @@ static void killed_during_delivery_it_is_delivered_after_the_restart(void **stat
         cJSON_Delete(facts);
     }
     free(id);
-    assert_int_equal(sql_int(f, "SELECT count(*) FROM outbox WHERE delivered_at IS NULL"), 0);
-    support_assert_clean_log(f->log);
-    support_assert_replays(f->db);
+    assert_all_delivered(f);
 }
 
 static void delivered_over_implicit_tls(void **state)
@@ -442,10 +442,7 @@ static void delivered_over_implicit_tls(void **state)
     fixture *f = *state;
     smtp_start_tls(f, "accept", 1);
     f->scheme = "smtps";
-    configure(f,
-              "\"sinks\": [\"email:fg\"], \"routes\": {\"email:fg\": {\"kinds\": "
-              "[\"test.datalek\"]}}",
-              NULL);
+    configure(f, FG_ONLY, NULL);
     serve(f);
     post_event(f, "e1");
     wait_for_mails(f, 1);
@@ -467,10 +464,7 @@ static void a_wrong_password_is_a_permanent_refusal(void **state)
     fixture *f = *state;
     smtp_start(f, "accept");
     free(support_write(f->dir, "smtp-password", "niet-het-wachtwoord\n"));
-    configure(f,
-              "\"sinks\": [\"email:fg\"], \"routes\": {\"email:fg\": {\"kinds\": "
-              "[\"test.datalek\"]}}",
-              NULL);
+    configure(f, FG_ONLY, NULL);
     serve(f);
     post_event(f, "e1");
     if (!wait_for_text(f->log, "the mail server refused it (Login denied): 535"))
@@ -510,6 +504,9 @@ static void a_bad_group_is_refused_at_start(void **state)
     assert_start_refused(
         f, "plugins.email.recipients.fg[1]: \"plaatsvervanger praktijk.test\" is not an e-mail "
            "address");
+    f->scheme = "http";
+    configure(f, "\"sinks\": [\"email:fg\"]", NULL);
+    assert_start_refused(f, "plugins.email.url: required, smtp://HOST[:PORT] or smtps://");
 }
 
 int main(void)
