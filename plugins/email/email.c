@@ -194,8 +194,9 @@ static char *build(const email *m, const email_group *g, const char *alert_id,
     return text;
 }
 
-/* Sets up the transfer of u to g; CURLE_OK or the first option refused. */
-static CURLcode set_options(email *m, const email_group *g, struct curl_slist *rcpt, upload *u)
+/* Sets up the transfer of u to the recipients rcpt; CURLE_OK or the first
+ * option refused. */
+static CURLcode set_options(email *m, struct curl_slist *rcpt, upload *u)
 {
     CURL *c = m->curl;
     CURLcode rc = CURLE_OK;
@@ -227,7 +228,6 @@ static CURLcode set_options(email *m, const email_group *g, struct curl_slist *r
     SET(CURLOPT_DEBUGDATA, m);
     SET(CURLOPT_VERBOSE, 1L); /* feeds keep_reply; nothing is printed */
 #undef SET
-    (void)g;
     return rc;
 }
 
@@ -281,7 +281,7 @@ static int deliver(void *state, const char *argument, const char *alert_id, cons
     upload u = {.text = text, .len = strlen(text)};
     curl_easy_reset(m->curl);
     m->curl_error[0] = m->reply[0] = '\0';
-    CURLcode rc = built ? set_options(m, g, rcpt, &u) : CURLE_OUT_OF_MEMORY;
+    CURLcode rc = built ? set_options(m, rcpt, &u) : CURLE_OUT_OF_MEMORY;
     int result;
     if (rc != CURLE_OK) {
         log_line(m, OBLIGO_LOG_ERROR, "alert %s: cannot set up the mail: %s", alert_id,
