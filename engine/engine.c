@@ -34,6 +34,23 @@ void engine_global_init(void)
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+/* The sink's own check of the argument of "NAME:ARGUMENT" (ABI 1.1; a
+ * sink without one takes any). 0, or -1 with *err. */
+static int engine_check_sink_argument(const plugins_sink *ps, const char *s, char **err)
+{
+    if (!ps->sink->check_argument)
+        return 0;
+    const char *colon = strchr(s, ':');
+    char *why = NULL;
+    if (ps->sink->check_argument(ps->state, colon ? colon + 1 : "", &why) == 0) {
+        obligo_free(why);
+        return 0;
+    }
+    *err = obligo_asprintf("alert sink \"%s\": %s", s, why ? why : "its plugin refuses it");
+    obligo_free(why);
+    return -1;
+}
+
 int engine_load_plugins(const config *cfg, plugins **out, char **err)
 {
     *err = NULL;
@@ -48,14 +65,19 @@ int engine_load_plugins(const config *cfg, plugins **out, char **err)
     obligo_free(fallback);
     if (rc)
         return rc;
-    /* a sink nobody provides would keep alerts in the outbox forever */
+    /* a sink nobody provides, or an argument its sink cannot deliver to,
+     * would keep alerts in the outbox forever */
     for (int i = 0; i < cfg->nsinks; i++) {
         const char *s = cfg->sinks[i];
-        if (strcmp(s, "stdout") == 0 || strncmp(s, "file:", 5) == 0 || plugins_find_sink(*out, s))
+        if (strcmp(s, "stdout") == 0 || strncmp(s, "file:", 5) == 0)
             continue;
-        *err = obligo_asprintf("alert sink \"%s\" is configured, but no loaded plugin provides "
-                               "it (see 'obligo plugins')",
-                               s);
+        const plugins_sink *ps = plugins_find_sink(*out, s);
+        if (!ps)
+            *err = obligo_asprintf("alert sink \"%s\" is configured, but no loaded plugin "
+                                   "provides it (see 'obligo plugins')",
+                                   s);
+        else if (engine_check_sink_argument(ps, s, err) == 0)
+            continue;
         plugins_free(*out);
         *out = NULL;
         return OBLIGO_EINVAL;

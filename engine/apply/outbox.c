@@ -288,10 +288,12 @@ static int outbox_open_file(const char *path)
     return fd;
 }
 
+#define OUTBOX_LONGEST 12 /* attempts after which the backoff is an hour */
+
 /* Seconds to wait before attempt number `attempts` + 1 of a failing sink. */
 static int64_t outbox_backoff(int64_t attempts)
 {
-    return attempts >= 12 ? 3600 : (int64_t)1 << attempts;
+    return attempts >= OUTBOX_LONGEST ? 3600 : (int64_t)1 << attempts;
 }
 
 /* Marks rows delivered, in one transaction. */
@@ -319,8 +321,12 @@ static int outbox_mark(store *st, const char *sink, const int64_t *ids, int n)
     return rc;
 }
 
-/* Records a failed attempt and when to try again. */
-static void outbox_defer(store *st, const char *sink, int64_t id, const char *why)
+/* Records a failed attempt and when to try again: after the backoff of its
+ * attempts, or, for a permanent refusal (OBLIGO_PLUGIN_ERROR: a mail server's
+ * 550), after the longest, as plugin.h promises, so that a refusal is not
+ * asked again every few seconds. The rows behind it are not held up: they
+ * are due, it is not. */
+static void outbox_defer(store *st, const char *sink, int64_t id, int permanent)
 {
     sqlite3_stmt *a = store_stmt(st, "SELECT attempts FROM outbox WHERE alert=?1 AND sink=?2");
     int64_t attempts = 0;
@@ -338,8 +344,8 @@ static void outbox_defer(store *st, const char *sink, int64_t id, const char *wh
         return;
     sqlite3_bind_int64(u, 1, id);
     sqlite3_bind_text(u, 2, sink, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(u, 3, why, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(u, 4, outbox_backoff(attempts));
+    sqlite3_bind_text(u, 3, permanent ? "refused" : "retry", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(u, 4, outbox_backoff(permanent ? OUTBOX_LONGEST : attempts));
     sqlite3_step(u);
     sqlite3_reset(u);
 }
@@ -364,8 +370,7 @@ static int outbox_deliver_sink(store *st, const char *sink, const plugins *p)
         return OBLIGO_EDB;
     sqlite3_bind_text(s, 1, sink, -1, SQLITE_TRANSIENT);
     int64_t ids[256], failed_id = -1;
-    char failed_why[64] = "";
-    int n = 0, failed = 0;
+    int n = 0, failed = 0, refused = 0;
     /* A file sink is opened once per batch and synced once, before the
      * batch is marked delivered: "delivered" means on disk, and a crash
      * before the sync delivers the batch again (at least once). */
@@ -388,8 +393,7 @@ static int outbox_deliver_sink(store *st, const char *sink, const plugins *p)
             /* later alerts wait behind this one, so order is kept per sink */
             failed = 1;
             failed_id = sqlite3_column_int64(s, 0);
-            snprintf(failed_why, sizeof failed_why, "%s",
-                     rc == OBLIGO_PLUGIN_RETRY ? "retry" : "delivery failed");
+            refused = ps && rc == OBLIGO_PLUGIN_ERROR;
             break;
         }
         ids[n++] = sqlite3_column_int64(s, 0);
@@ -404,7 +408,7 @@ static int outbox_deliver_sink(store *st, const char *sink, const plugins *p)
     }
     int rc = n ? outbox_mark(st, sink, ids, n) : 0;
     if (failed && ps)
-        outbox_defer(st, sink, failed_id, failed_why);
+        outbox_defer(st, sink, failed_id, refused);
     if (rc)
         return rc;
     return failed ? OBLIGO_EIO : n;

@@ -65,6 +65,8 @@
 
 #include <obligo/plugin.h>
 
+#include "../curl_sink.h"
+
 #define WEBHOOK_USER_AGENT "obligo-webhook/1.0"
 #define WEBHOOK_DEFAULT_TIMEOUT_MS 5000
 #define WEBHOOK_MAX_TIMEOUT_MS 600000 /* ten minutes: the outbox thread waits */
@@ -91,19 +93,6 @@ static char *dup_with(const obligo_host_api *api, const char *s)
     if (p)
         memcpy(p, s, n);
     return p;
-}
-
-/* Sets *error to a message allocated with api->alloc (the host frees it). */
-__attribute__((format(printf, 3, 4))) static void set_error(const obligo_host_api *api,
-                                                            char **error, const char *fmt, ...)
-{
-    char buf[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (error && !*error)
-        *error = dup_with(api, buf);
 }
 
 __attribute__((format(printf, 3, 4))) static void log_line(const webhook *w, int level,
@@ -391,9 +380,10 @@ static int read_secret(webhook *w, const char *secret, char **error)
     int got =
         bl && bl % 4 == 0 ? EVP_DecodeBlock(w->secret, (const unsigned char *)b64, (int)bl) : -1;
     if (got < 0) {
-        set_error(w->api, error,
-                  "webhook.secret: after whsec_ must come base64 (a length that is a multiple "
-                  "of 4, characters A-Z a-z 0-9 + / and = padding)");
+        curl_sink_error(
+            w->api, error,
+            "webhook.secret: after whsec_ must come base64 (a length that is a multiple "
+            "of 4, characters A-Z a-z 0-9 + / and = padding)");
         return OBLIGO_PLUGIN_ERROR;
     }
     /* EVP_DecodeBlock counts the padding as bytes */
@@ -404,7 +394,7 @@ static int read_secret(webhook *w, const char *secret, char **error)
         len--;
     w->secret_len = len;
     if (!len) {
-        set_error(w->api, error, "webhook.secret: the key after whsec_ is empty");
+        curl_sink_error(w->api, error, "webhook.secret: the key after whsec_ is empty");
         return OBLIGO_PLUGIN_ERROR;
     }
     return 0;
@@ -419,7 +409,7 @@ static int read_config(webhook *w, const char *config_json, char **error)
     cJSON *cfg = cJSON_Parse(config_json ? config_json : "");
     if (!cJSON_IsObject(cfg)) {
         cJSON_Delete(cfg);
-        set_error(api, error, "webhook: the configuration is not a JSON object");
+        curl_sink_error(api, error, "webhook: the configuration is not a JSON object");
         return OBLIGO_PLUGIN_ERROR;
     }
     int rc = OBLIGO_PLUGIN_ERROR;
@@ -431,7 +421,7 @@ static int read_config(webhook *w, const char *config_json, char **error)
 
     if (allow_http && !cJSON_IsNull(allow_http)) {
         if (!cJSON_IsBool(allow_http)) {
-            set_error(api, error, "webhook.allow_http: must be true or false");
+            curl_sink_error(api, error, "webhook.allow_http: must be true or false");
             goto out;
         }
         w->allow_http = cJSON_IsTrue(allow_http);
@@ -440,42 +430,42 @@ static int read_config(webhook *w, const char *config_json, char **error)
     if (timeout && !cJSON_IsNull(timeout)) {
         double t = cJSON_IsNumber(timeout) ? timeout->valuedouble : -1;
         if (!(t >= 1 && t <= WEBHOOK_MAX_TIMEOUT_MS) || t != (double)(long)t) {
-            set_error(api, error, "webhook.timeout_ms: must be a whole number from 1 to %d",
-                      WEBHOOK_MAX_TIMEOUT_MS);
+            curl_sink_error(api, error, "webhook.timeout_ms: must be a whole number from 1 to %d",
+                            WEBHOOK_MAX_TIMEOUT_MS);
             goto out;
         }
         w->timeout_ms = (long)t;
     }
     if (!cJSON_IsString(url) || !url->valuestring[0]) {
-        set_error(api, error, "webhook.url: required (a string)");
+        curl_sink_error(api, error, "webhook.url: required (a string)");
         goto out;
     }
     if (!has_scheme(url->valuestring, "https://") &&
         !(w->allow_http && has_scheme(url->valuestring, "http://"))) {
-        set_error(api, error,
-                  w->allow_http ? "webhook.url: must start with https:// or http://"
-                                : "webhook.url: must start with https:// (http:// only with "
-                                  "allow_http: true)");
+        curl_sink_error(api, error,
+                        w->allow_http ? "webhook.url: must start with https:// or http://"
+                                      : "webhook.url: must start with https:// (http:// only with "
+                                        "allow_http: true)");
         goto out;
     }
     if (!header_safe(url->valuestring)) {
-        set_error(api, error, "webhook.url: holds control characters");
+        curl_sink_error(api, error, "webhook.url: holds control characters");
         goto out;
     }
     if (!cJSON_IsString(secret) || !secret->valuestring[0]) {
-        set_error(api, error, "webhook.secret: required (a non-empty string)");
+        curl_sink_error(api, error, "webhook.secret: required (a non-empty string)");
         goto out;
     }
     if (source && !cJSON_IsNull(source) &&
         (!cJSON_IsString(source) || !source->valuestring[0] || !header_safe(source->valuestring))) {
-        set_error(api, error, "webhook.source: must be a non-empty string (a URI reference)");
+        curl_sink_error(api, error, "webhook.source: must be a non-empty string (a URI reference)");
         goto out;
     }
     w->url = dup_with(api, url->valuestring);
     w->source =
         dup_with(api, source && cJSON_IsString(source) ? source->valuestring : "urn:obligo");
     if (!w->url || !w->source || read_secret(w, secret->valuestring, error)) {
-        set_error(api, error, "webhook: out of memory");
+        curl_sink_error(api, error, "webhook: out of memory");
         goto out;
     }
     rc = 0;
@@ -490,46 +480,21 @@ static int webhook_init(obligo_host *host, const obligo_host_api *api, const cha
                         void **state, char **error)
 {
     *state = NULL;
-    if (!api || api->struct_size < offsetof(obligo_host_api, free) + sizeof api->free ||
-        !api->alloc || !api->free)
-        return OBLIGO_PLUGIN_ERROR; /* no way to hand back a message */
-    if (OBLIGO_ABI_MAJOR_OF(api->abi_version) != OBLIGO_ABI_MAJOR ||
-        !OBLIGO_HOST_HAS(api, register_alert_sink) || !api->register_alert_sink) {
-        set_error(api, error, "webhook: the host has no register_alert_sink");
+    if (curl_sink_begin(api, "webhook", error))
         return OBLIGO_PLUGIN_ERROR;
-    }
-
     webhook *w = api->alloc(sizeof *w);
-    if (!w) {
-        set_error(api, error, "webhook: out of memory");
-        return OBLIGO_PLUGIN_ERROR;
+    if (!w)
+        curl_sink_error(api, error, "webhook: out of memory");
+    else {
+        memset(w, 0, sizeof *w);
+        w->host = host;
+        w->api = api;
+        if (read_config(w, config_json, error) == 0 &&
+            curl_sink_finish(host, api, &webhook_sink, &w->curl, error) == 0) {
+            *state = w;
+            return OBLIGO_PLUGIN_OK;
+        }
     }
-    memset(w, 0, sizeof *w);
-    w->host = host;
-    w->api = api;
-    if (read_config(w, config_json, error)) {
-        free_webhook(w);
-        return OBLIGO_PLUGIN_ERROR;
-    }
-
-    CURLcode grc = curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (grc != CURLE_OK) {
-        set_error(api, error, "webhook: curl_global_init: %s", curl_easy_strerror(grc));
-        free_webhook(w);
-        return OBLIGO_PLUGIN_ERROR;
-    }
-    w->curl = curl_easy_init();
-    if (!w->curl) {
-        set_error(api, error, "webhook: curl_easy_init failed");
-        goto fail;
-    }
-    if (api->register_alert_sink(host, &webhook_sink)) {
-        set_error(api, error, "webhook: registering the alert sink \"webhook\" failed");
-        goto fail;
-    }
-    *state = w;
-    return OBLIGO_PLUGIN_OK;
-fail:
     free_webhook(w);
     curl_global_cleanup();
     return OBLIGO_PLUGIN_ERROR;

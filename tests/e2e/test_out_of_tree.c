@@ -244,7 +244,7 @@ static void install_build_and_load_the_example(void **state)
     const cJSON *ex = cJSON_GetArrayItem(list, 0);
     assert_string_equal(support_str(ex, "name"), "example");
     assert_string_equal(support_str(ex, "status"), "loaded");
-    assert_string_equal(support_str(ex, "abi"), "1.0");
+    assert_string_equal(support_str(ex, "abi"), "1.1");
     assert_only(ex, "event_types", "org.example.visitor.signed_in");
     assert_only(ex, "obligation_kinds", "example.badge_return");
     assert_only(ex, "rule_functions", "example.initials");

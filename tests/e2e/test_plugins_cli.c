@@ -44,7 +44,7 @@ static void plugins_json_lists_the_good_plugin(void **state)
     const cJSON *g = cJSON_GetArrayItem(list, 0);
     assert_string_equal(support_str(g, "name"), "good");
     assert_string_equal(support_str(g, "version"), "1.2.3");
-    assert_string_equal(support_str(g, "abi"), "1.0");
+    assert_string_equal(support_str(g, "abi"), "1.1");
     assert_string_equal(support_str(g, "status"), "loaded");
     assert_string_equal(support_str(g, "file"), FIXTURES "/good/good.so");
     const cJSON *types = cJSON_GetObjectItemCaseSensitive(g, "event_types");
@@ -61,7 +61,7 @@ static void plugins_json_lists_the_good_plugin(void **state)
     rc = obligo(&out, &err, "plugins", "--plugin-dir", FIXTURES "/good", NULL, NULL, NULL, NULL,
                 NULL, NULL, NULL);
     assert_int_equal(rc, 0);
-    assert_non_null(strstr(out, "good 1.2.3 (ABI 1.0)"));
+    assert_non_null(strstr(out, "good 1.2.3 (ABI 1.1)"));
     assert_non_null(strstr(out, "org.test.good.happened"));
     assert_non_null(strstr(out, "good.echo"));
     free(out);

@@ -49,7 +49,7 @@ extern "C" {
 #endif
 
 #define OBLIGO_ABI_MAJOR 1
-#define OBLIGO_ABI_MINOR 0
+#define OBLIGO_ABI_MINOR 1 /* 1.1: obligo_alert_sink.check_argument */
 #define OBLIGO_ABI_VERSION(major, minor) ((((uint32_t)(major)) << 16) | ((uint32_t)(minor)))
 #define OBLIGO_ABI_CURRENT OBLIGO_ABI_VERSION(OBLIGO_ABI_MAJOR, OBLIGO_ABI_MINOR)
 #define OBLIGO_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
@@ -154,6 +154,14 @@ typedef struct obligo_alert_sink {
     uint32_t struct_size;
     const char *name;
     int (*deliver)(void *state, const char *argument, const char *alert_id, const char *alert_json);
+    /* ABI 1.1, may be NULL: called at start-up, after init, once for each
+     * "NAME:ARGUMENT" (or "NAME", with argument "") the configuration's
+     * "sinks" lists, so that an argument the sink cannot deliver to (an
+     * e-mail group that is not configured) stops the start with a clear
+     * message instead of failing every delivery. Returns 0, or
+     * OBLIGO_PLUGIN_ERROR with *error (api->alloc'd, host frees) saying
+     * why. */
+    int (*check_argument)(void *state, const char *argument, char **error);
 } obligo_alert_sink;
 
 /* Hands one converted CloudEvent (JSON text, borrowed: the host copies it)

@@ -219,7 +219,7 @@ static void good_loads_and_describes_itself(void **state)
     const cJSON *g = described(list, "good");
     assert_non_null(g);
     assert_string_equal(str_of(g, "version"), "1.2.3");
-    assert_string_equal(str_of(g, "abi"), "1.0");
+    assert_string_equal(str_of(g, "abi"), "1.1");
     assert_string_equal(str_of(g, "status"), "loaded");
     assert_string_equal(str_of(g, "file"), FIXTURES "/good/good.so");
     assert_string_equal(str_of(g, "description"), "A minimal valid plugin (test fixture)");
