@@ -103,6 +103,13 @@ static const char *const store_migrations[] = {
      "CREATE INDEX obligations_by_subject_due ON obligations(subject, due_at, id);"
      "CREATE INDEX alerts_by_kind ON alerts(kind, seq);"
      "CREATE INDEX alerts_by_severity ON alerts(severity, seq);"),
+    /* 7: a breach's events by their breach_id (the breach page's timeline
+     * and the AP form, breach.c), so they are looked up, not found by
+     * reading every breach event's JSON. Expression and condition are the
+     * query's own, term for term, or SQLite does not use the index. */
+    ("CREATE INDEX events_by_breach ON events("
+     "  (CASE WHEN json_valid(raw) THEN json_extract(raw, '$.data.breach_id') END))"
+     "  WHERE type LIKE 'nl.avg.breach.%';"),
 };
 
 #define STORE_NMIGRATIONS ((int)(sizeof store_migrations / sizeof store_migrations[0]))

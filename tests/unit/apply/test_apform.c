@@ -278,7 +278,15 @@ static void events_of_the_breach_and_its_reports(void **state)
     event(f, "w1", "nl.wgbo.record.changed", "2026-03-02T09:03:00+01:00", "{\"breach_id\":\"K\"}");
     version(f, "K", "{\"status\":\"reported\",\"reports\":[\"K\",\"K-b\"]}", T0);
     cJSON *data = registers_current(&f->st, BREACH_REGISTER, "K");
+    support_trace_sql(f->st.db, "SELECT seq, type");
     cJSON *evs = breach_events(&f->st, "K", data, 1);
+    /* looked up by breach_id (migration 7), not by reading every breach
+     * event's JSON; the few rows found are then put in journal order */
+    char *plan = support_last_plan(f->st.db);
+    support_trace_sql(f->st.db, NULL);
+    if (!strstr(plan, "USING INDEX events_by_breach"))
+        fail_msg("the breach's events are not looked up by events_by_breach: %s", plan);
+    free(plan);
     assert_non_null(evs);
     assert_int_equal(cJSON_GetArraySize(evs), 2);
     assert_string_equal(support_str(cJSON_GetArrayItem(evs, 0), "id"), "r1");

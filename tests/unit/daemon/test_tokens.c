@@ -419,7 +419,7 @@ static void read_only_database_before_tokens_has_none(void **state)
                      "DROP INDEX obligations_active_by_due; "
                      "DROP INDEX obligations_active_by_kind_due; "
                      "DROP INDEX obligations_by_subject_due; DROP INDEX alerts_by_kind; "
-                     "DROP INDEX alerts_by_severity; "
+                     "DROP INDEX alerts_by_severity; DROP INDEX events_by_breach; "
                      "PRAGMA user_version=1;",
                      NULL, NULL, NULL),
         SQLITE_OK);

@@ -137,7 +137,7 @@ static void open_creates_parent_dir_and_schema(void **state)
 /* Migration 6 on a database of schema 5 (one made before it, with rows):
  * the rows stay, the indexes of the console's reads are there after the
  * next read-write open, and the version is the newest. */
-static void migration_6_adds_the_read_indexes_to_a_schema_5_database(void **state)
+static void migrations_6_and_7_add_the_read_indexes_to_a_schema_5_database(void **state)
 {
     fixture *f = *state;
     store st;
@@ -147,7 +147,7 @@ static void migration_6_adds_the_read_indexes_to_a_schema_5_database(void **stat
                      "DROP INDEX obligations_active_by_due; DROP INDEX "
                      "obligations_active_by_kind_due; DROP INDEX obligations_by_subject_due; "
                      "DROP INDEX alerts_by_kind; DROP INDEX alerts_by_severity; "
-                     "PRAGMA user_version=5;"
+                     "DROP INDEX events_by_breach; PRAGMA user_version=5;"
                      "INSERT INTO events(seq,source,id,type,time,raw,received_at,ruleset,hash,"
                      "prev_hash) VALUES(1,'s','e','t',0,'{}',0,'r','h','p');"
                      "INSERT INTO obligations(kind,subject,status,opened_at,starts_at,due_at,"
@@ -160,8 +160,8 @@ static void migration_6_adds_the_read_indexes_to_a_schema_5_database(void **stat
                                             "('obligations_active_by_due',"
                                             "'obligations_active_by_kind_due',"
                                             "'obligations_by_subject_due','alerts_by_kind',"
-                                            "'alerts_by_severity')"),
-                     5);
+                                            "'alerts_by_severity','events_by_breach')"),
+                     6);
     assert_int_equal(support_sql_int(st.db, "SELECT count(*) FROM obligations INDEXED BY "
                                             "obligations_active_by_due WHERE status IN "
                                             "('open','overdue') AND due_at > 0"),
@@ -521,7 +521,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(open_creates_parent_dir_and_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(reopen_is_idempotent, setup, teardown),
-        cmocka_unit_test_setup_teardown(migration_6_adds_the_read_indexes_to_a_schema_5_database,
+        cmocka_unit_test_setup_teardown(migrations_6_and_7_add_the_read_indexes_to_a_schema_5_database,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(new_databases_get_16k_pages_old_ones_keep_theirs, setup,
                                         teardown),
