@@ -195,6 +195,9 @@ static const char *registers_fault(const char *name, const char *key, long long 
     return NULL;
 }
 
+/* In the order of their numbers, which is the order appended: by version,
+ * the entry's rows come from UNIQUE(register, key, version) alone; by seq,
+ * SQLite walks the whole register's chain index to find them. */
 cJSON *registers_entry_versions(store *st, const char *name, const char *key, char **first_break)
 {
     if (first_break)
@@ -205,7 +208,7 @@ cJSON *registers_entry_versions(store *st, const char *name, const char *key, ch
                        "coalesce((SELECT p.hash FROM registers p WHERE p.register=r.register "
                        "AND p.seq<r.seq ORDER BY p.seq DESC LIMIT 1),''),e.source,e.id "
                        "FROM registers r LEFT JOIN events e ON e.seq=r.event "
-                       "WHERE r.register=?1 AND r.key=?2 ORDER BY r.seq");
+                       "WHERE r.register=?1 AND r.key=?2 ORDER BY r.version");
     if (!s)
         return NULL;
     sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);

@@ -491,8 +491,11 @@ static void entry_versions_verify_across_keys(void **state)
             ->valuedouble,
         2);
     cJSON_Delete(rows);
-    /* NULL: no break wanted */
+    /* NULL: no break wanted; and the entry's rows are found by their key,
+     * not by walking the register's whole chain (registers_chain) */
+    support_trace_sql(f->st.db, "SELECT r.register");
     cJSON_Delete(registers_entry_versions(&f->st, "r", "k", NULL));
+    support_assert_plan_walks(f->st.db, "sqlite_autoindex_registers_1", "entry versions");
 }
 
 static void entry_versions_name_an_altered_version(void **state)
