@@ -521,8 +521,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(open_creates_parent_dir_and_schema, setup, teardown),
         cmocka_unit_test_setup_teardown(reopen_is_idempotent, setup, teardown),
-        cmocka_unit_test_setup_teardown(migrations_6_and_7_add_the_read_indexes_to_a_schema_5_database,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            migrations_6_and_7_add_the_read_indexes_to_a_schema_5_database, setup, teardown),
         cmocka_unit_test_setup_teardown(new_databases_get_16k_pages_old_ones_keep_theirs, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(read_only_open_of_missing_file_fails_naming_path, setup,
